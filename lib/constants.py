@@ -1,0 +1,246 @@
+"""Cluster-wide constants: versions, states, names that are part of interfaces.
+
+Values are facts of the Ganeti 3.0 interfaces (wire protocol, config format,
+job queue); parameter families and their defaults live in ganeti.paramdefs.
+"""
+
+from ganeti import _autoconf
+
+RELEASE_VERSION = "3.0.2"  # the Ganeti release whose interfaces we speak
+VERSION_MAJOR, VERSION_MINOR, VERSION_REVISION = 3, 0, 2
+PACKAGE_VERSION = _autoconf.PACKAGE_VERSION
+
+
+def BuildVersion(major: int, minor: int, revision: int) -> int:
+  """Encodes a version the way config.data and the protocols carry it."""
+  return 1000000 * major + 10000 * minor + revision
+
+
+def SplitVersion(version: int) -> tuple[int, int, int]:
+  return version // 1000000, (version // 10000) % 100, version % 10000
+
+
+CONFIG_VERSION = BuildVersion(VERSION_MAJOR, VERSION_MINOR, 0)
+PROTOCOL_VERSION = CONFIG_VERSION
+LUXI_VERSION = CONFIG_VERSION
+OS_API_V10, OS_API_V15, OS_API_V20 = 10, 15, 20
+OS_API_VERSIONS = frozenset([OS_API_V10, OS_API_V15, OS_API_V20])
+EXPORT_VERSION = 0
+RAPI_VERSION = 2
+VCS_VERSION = "ganeti-py " + _autoconf.PACKAGE_VERSION
+
+# Daemons
+MASTERD = "ganeti-masterd"
+LUXID = "ganeti-luxid"
+NODED = "ganeti-noded"
+CONFD = "ganeti-confd"
+RAPI = "ganeti-rapi"
+WCONFD = "ganeti-wconfd"
+DAEMONS = (MASTERD, NODED, CONFD, RAPI)
+DEFAULT_NODED_PORT = 1811
+DEFAULT_CONFD_PORT = 1814
+DEFAULT_RAPI_PORT = 5080
+
+# LUXI
+LUXI_EOM = b"\x03"
+LUXI_KEY_METHOD = "method"
+LUXI_KEY_ARGS = "args"
+LUXI_KEY_VERSION = "version"
+LUXI_KEY_SUCCESS = "success"
+LUXI_KEY_RESULT = "result"
+LUXI_DEF_CTMO = 10  # seconds to connect
+LUXI_DEF_RWTO = 60  # seconds for a request/answer
+LUXI_WFJC_TIMEOUT = (LUXI_DEF_RWTO - 1) // 2  # longest WaitForJobChange wait
+LUXI_MAX_MESSAGE = 64 * 1024 * 1024  # larger requests are refused
+
+# Jobs and opcodes
+JOB_STATUS_QUEUED = "queued"
+JOB_STATUS_WAITING = "waiting"
+JOB_STATUS_CANCELING = "canceling"
+JOB_STATUS_RUNNING = "running"
+JOB_STATUS_CANCELED = "canceled"
+JOB_STATUS_SUCCESS = "success"
+JOB_STATUS_ERROR = "error"
+JOBS_PENDING = frozenset([JOB_STATUS_QUEUED, JOB_STATUS_WAITING, JOB_STATUS_CANCELING])
+JOBS_FINALIZED = frozenset([JOB_STATUS_CANCELED, JOB_STATUS_SUCCESS, JOB_STATUS_ERROR])
+JOB_STATUS_ALL = JOBS_PENDING | JOBS_FINALIZED | frozenset([JOB_STATUS_RUNNING])
+
+OP_STATUS_QUEUED = "queued"
+OP_STATUS_WAITING = "waiting"
+OP_STATUS_CANCELING = "canceling"
+OP_STATUS_RUNNING = "running"
+OP_STATUS_CANCELED = "canceled"
+OP_STATUS_SUCCESS = "success"
+OP_STATUS_ERROR = "error"
+OPS_FINALIZED = frozenset([OP_STATUS_CANCELED, OP_STATUS_SUCCESS, OP_STATUS_ERROR])
+
+OP_PRIO_LOWEST = 19
+OP_PRIO_HIGHEST = -20
+OP_PRIO_LOW = 10
+OP_PRIO_NORMAL = 0
+OP_PRIO_HIGH = -10
+OP_PRIO_DEFAULT = OP_PRIO_NORMAL
+OP_PRIO_SUBMIT_VALID = frozenset([OP_PRIO_LOW, OP_PRIO_NORMAL, OP_PRIO_HIGH])
+
+JOB_QUEUE_VERSION = 1
+JOB_QUEUE_SIZE_HARD_LIMIT = 5000
+JOB_QUEUE_FILES_PERMS = 0o640
+JOB_ARCHIVE_DIRECTORY_SIZE = 10000  # jobs per archive sub-directory
+JOB_ID_TEMPLATE = r"\d+"
+JOB_FILE_PREFIX = "job-"
+
+# Dependencies between jobs: conditions a depended-on job must reach
+JOB_DEP_STATUSES = frozenset([JOB_STATUS_SUCCESS, JOB_STATUS_ERROR, JOB_STATUS_CANCELED])
+
+# Job log entry types
+ELOG_MESSAGE = "message"
+ELOG_MESSAGE_LIST = "message-list"
+ELOG_REMOTE_IMPORT = "remote-import"
+ELOG_JQUEUE_TEST = "jqueue-test"
+ELOG_DELAY_TEST = "delay-test"
+
+# OpTestJqueue notification points
+JQT_MSGPREFIX = "TESTMSG="
+JQT_EXPANDNAMES = "expandnames"
+JQT_EXEC = "exec"
+JQT_LOGMSG = "logmsg"
+JQT_STARTMSG = "startmsg"
+JQT_ALL = frozenset([JQT_EXPANDNAMES, JQT_EXEC, JQT_LOGMSG, JQT_STARTMSG])
+
+# Locking
+LOCK_ATTEMPTS_TIMEOUT = 1800
+LOCKS_APPEND = "append"
+LOCKS_REPLACE = "replace"
+
+# Tags
+TAG_CLUSTER = "cluster"
+TAG_NODEGROUP = "nodegroup"
+TAG_NODE = "node"
+TAG_INSTANCE = "instance"
+TAG_NETWORK = "network"
+VALID_TAG_TYPES = frozenset([TAG_CLUSTER, TAG_NODEGROUP, TAG_NODE, TAG_INSTANCE, TAG_NETWORK])
+MAX_TAG_LEN = 128
+MAX_TAGS_PER_OBJ = 4096
+
+# Query2
+QR_CLUSTER = "cluster"
+QR_INSTANCE = "instance"
+QR_NODE = "node"
+QR_LOCK = "lock"
+QR_GROUP = "group"
+QR_OS = "os"
+QR_EXTSTORAGE = "extstorage"
+QR_JOB = "job"
+QR_EXPORT = "export"
+QR_NETWORK = "network"
+QR_FILTER = "filter"
+QR_VIA_OP = frozenset([QR_CLUSTER, QR_OS, QR_EXTSTORAGE])
+QR_VIA_LUXI = frozenset([QR_INSTANCE, QR_NODE, QR_LOCK, QR_GROUP, QR_JOB,
+                         QR_EXPORT, QR_NETWORK, QR_FILTER])
+QR_VIA_RAPI = QR_VIA_LUXI
+
+QFT_UNKNOWN = "unknown"
+QFT_TEXT = "text"
+QFT_BOOL = "bool"
+QFT_NUMBER = "number"
+QFT_NUMBER_FLOAT = "float"
+QFT_UNIT = "unit"
+QFT_TIMESTAMP = "timestamp"
+QFT_OTHER = "other"
+QFT_ALL = frozenset([QFT_UNKNOWN, QFT_TEXT, QFT_BOOL, QFT_NUMBER, QFT_NUMBER_FLOAT,
+                     QFT_UNIT, QFT_TIMESTAMP, QFT_OTHER])
+
+RS_NORMAL = 0
+RS_UNKNOWN = 1
+RS_NODATA = 2
+RS_UNAVAIL = 3
+RS_OFFLINE = 4
+RS_ALL = frozenset([RS_NORMAL, RS_UNKNOWN, RS_NODATA, RS_UNAVAIL, RS_OFFLINE])
+
+# Hypervisors
+HT_XEN_PVM = "xen-pvm"
+HT_FAKE = "fake"
+HT_XEN_HVM = "xen-hvm"
+HT_KVM = "kvm"
+HT_CHROOT = "chroot"
+HT_LXC = "lxc"
+HYPER_TYPES = frozenset([HT_XEN_PVM, HT_FAKE, HT_XEN_HVM, HT_KVM, HT_CHROOT, HT_LXC])
+
+# Disk templates
+DT_DISKLESS = "diskless"
+DT_FILE = "file"
+DT_SHARED_FILE = "sharedfile"
+DT_PLAIN = "plain"
+DT_DRBD8 = "drbd"
+DT_RBD = "rbd"
+DT_EXT = "ext"
+DT_BLOCK = "blockdev"
+DT_GLUSTER = "gluster"
+DISK_TEMPLATES = frozenset([DT_DISKLESS, DT_FILE, DT_SHARED_FILE, DT_PLAIN, DT_DRBD8,
+                            DT_RBD, DT_EXT, DT_BLOCK, DT_GLUSTER])
+# Order in which "enabled disk templates" default when none are given
+DEFAULT_ENABLED_DISK_TEMPLATES = [DT_DRBD8, DT_PLAIN]
+
+# Instance states
+ADMINST_UP = "up"
+ADMINST_DOWN = "down"
+ADMINST_OFFLINE = "offline"
+ADMINST_ALL = frozenset([ADMINST_UP, ADMINST_DOWN, ADMINST_OFFLINE])
+
+# Node roles, as gnt-node list shows them
+NR_REGULAR = "R"
+NR_MASTER = "M"
+NR_MCANDIDATE = "C"
+NR_DRAINED = "D"
+NR_OFFLINE = "O"
+
+# Hooks
+HOOKS_PHASE_PRE = "pre"
+HOOKS_PHASE_POST = "post"
+HOOKS_NAME_CFGUPDATE = "config-update"
+HOOKS_NAME_WATCHER = "watcher"
+HOOKS_VERSION = 2
+HOOKS_PATH = "/sbin:/bin:/usr/sbin:/usr/bin"
+HKR_SKIP = 0
+HKR_FAIL = 1
+HKR_SUCCESS = 2
+HTYPE_CLUSTER = "CLUSTER"
+HTYPE_NODE = "NODE"
+HTYPE_GROUP = "GROUP"
+HTYPE_INSTANCE = "INSTANCE"
+HTYPE_NETWORK = "NETWORK"
+
+# Filters (job filter rules)
+JOBQUEUE_FILTER_ACTION_ACCEPT = "ACCEPT"
+JOBQUEUE_FILTER_ACTION_PAUSE = "PAUSE"
+JOBQUEUE_FILTER_ACTION_REJECT = "REJECT"
+JOBQUEUE_FILTER_ACTION_CONTINUE = "CONTINUE"
+JOBQUEUE_FILTER_ACTION_RATE_LIMIT = "RATE_LIMIT"
+JOBQUEUE_FILTER_PREDICATE_JOBID = "jobid"
+JOBQUEUE_FILTER_PREDICATE_OPCODE = "opcode"
+JOBQUEUE_FILTER_PREDICATE_REASON = "reason"
+
+# Reason trail
+OPCODE_REASON_SRC_CLIENT = "gnt:client"
+OPCODE_REASON_SRC_NODED = "gnt:daemon:noded"
+OPCODE_REASON_SRC_OPCODE = "gnt:opcode"
+OPCODE_REASON_SRC_RLIB2 = "gnt:library:rlib2"
+OPCODE_REASON_SRC_USER = "gnt:user"
+
+# Watcher
+WATCHER_PAUSE_NONE = None
+
+# Misc
+SSCONF_FILEPREFIX = "ssconf_"
+ENABLE_FILE_STORAGE = True
+ENABLE_SHARED_FILE_STORAGE = True
+DEFAULT_VG = "xenvg"
+DEFAULT_BRIDGE = "xen-br0"
+DEFAULT_MAC_PREFIX = "aa:00:00"
+MAX_NET_SIZE = 2 ** 16
+DEFAULT_SHUTDOWN_TIMEOUT = 120
+IP4_ADDRESS_LOCALHOST = "127.0.0.1"
+IP4_ADDRESS_ANY = "0.0.0.0"
+IP4_FAMILY = 2
+IP6_FAMILY = 10
+MASTER_POOL_SIZE_DEFAULT = 10

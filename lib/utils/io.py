@@ -1,0 +1,84 @@
+"""File helpers: atomic, durable writes and tolerant reads."""
+
+import os
+import tempfile
+from typing import Optional
+
+
+def FsyncDir(path: str) -> None:
+  """Makes a rename or creation inside directory path durable."""
+  fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+  try:
+    os.fsync(fd)
+  finally:
+    os.close(fd)
+
+
+def WriteFile(path: str, data: str | bytes, mode: int = 0o644,
+              fsync: bool = True, mkdir: bool = False) -> None:
+  """Replaces path atomically: a temporary file beside it, fsync, rename.
+
+  Readers see either the old or the new content, never a part; after a crash
+  the file is one or the other.
+  """
+  if isinstance(data, str):
+    data = data.encode("utf-8")
+  directory = os.path.dirname(path) or "."
+  if mkdir:
+    os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
+                             suffix=".new")
+  try:
+    os.fchmod(fd, mode)
+    view = memoryview(data)
+    while view:
+      view = view[os.write(fd, view):]
+    if fsync:
+      os.fsync(fd)
+    os.close(fd)
+    fd = -1
+    os.rename(tmp, path)
+  except BaseException:
+    if fd >= 0:
+      os.close(fd)
+    try:
+      os.unlink(tmp)
+    except OSError:
+      pass
+    raise
+  if fsync:
+    FsyncDir(directory)
+
+
+def ReadFile(path: str) -> str:
+  with open(path, encoding="utf-8") as handle:
+    return handle.read()
+
+
+def ReadOneLineFile(path: str, strict: bool = False) -> str:
+  """The first line of a file, without its newline."""
+  lines = ReadFile(path).splitlines()
+  if not lines or (strict and len(lines) > 1):
+    raise ValueError("File %s must hold exactly one line" % path)
+  return lines[0].strip()
+
+
+def TryReadFile(path: str) -> Optional[str]:
+  try:
+    return ReadFile(path)
+  except FileNotFoundError:
+    return None
+
+
+def RemoveFile(path: str) -> None:
+  """Removes a file, ignoring that it is already gone."""
+  try:
+    os.unlink(path)
+  except FileNotFoundError:
+    pass
+
+
+def EnsureDirs(dirs: list[tuple[str, int]]) -> None:
+  """Creates directories with the given modes where missing."""
+  for path, mode in dirs:
+    os.makedirs(path, mode=mode, exist_ok=True)
