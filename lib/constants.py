@@ -231,6 +231,7 @@ OPCODE_REASON_SRC_USER = "gnt:user"
 WATCHER_PAUSE_NONE = None
 
 # Misc
+PP_DEFAULT = "default"  # the group of cluster-wide be/nic params
 SSCONF_FILEPREFIX = "ssconf_"
 ENABLE_FILE_STORAGE = True
 ENABLE_SHARED_FILE_STORAGE = True

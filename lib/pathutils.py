@@ -90,10 +90,19 @@ SSCONF_LOCK_FILE = LOCK_DIR + "/ganeti-ssconf.lock"
 ETC_HOSTS = _p("/etc/hosts")
 
 
+# Log file base names of the daemons, as Ganeti names them
+_DAEMON_LOGBASE = {
+  "ganeti-masterd": "master-daemon",
+  "ganeti-noded": "node-daemon",
+  "ganeti-confd": "conf-daemon",
+  "ganeti-rapi": "rapi-daemon",
+}
+
+
 def GetLogFilename(daemon_name: str) -> str:
-  """The log file of a daemon, e.g. /var/log/ganeti/masterd.log."""
+  """The log file of a daemon, e.g. /var/log/ganeti/master-daemon.log."""
   short = daemon_name[len("ganeti-"):] if daemon_name.startswith("ganeti-") else daemon_name
-  return "%s/%s.log" % (LOG_DIR, short)
+  return "%s/%s.log" % (LOG_DIR, _DAEMON_LOGBASE.get(daemon_name, short))
 
 
 def GetPidFile(daemon_name: str) -> str:

@@ -1,0 +1,300 @@
+"""Logical units of the cluster itself: info, configuration values,
+parameters, post-init and destroy."""
+
+import platform
+from typing import Any
+
+from ganeti import constants
+from ganeti import errors
+from ganeti import jstore
+from ganeti import locking
+from ganeti import paramdefs
+from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
+
+
+def ClusterInfo(cfg: Any) -> dict[str, Any]:
+  """The cluster description answered by QueryClusterInfo / OpClusterQuery."""
+  cluster = cfg.GetClusterInfo()
+  arch = platform.architecture()[0], platform.machine()
+  return {
+    "software_version": constants.RELEASE_VERSION,
+    "protocol_version": constants.PROTOCOL_VERSION,
+    "config_version": constants.CONFIG_VERSION,
+    "os_api_version": max(constants.OS_API_VERSIONS),
+    "export_version": constants.EXPORT_VERSION,
+    "vcs_version": constants.VCS_VERSION,
+    "architecture": list(arch),
+    "name": cluster.cluster_name,
+    "master": cfg.GetMasterNodeName(),
+    "default_hypervisor": cluster.enabled_hypervisors[0],
+    "enabled_hypervisors": cluster.enabled_hypervisors,
+    "hvparams": cluster.hvparams,
+    "os_hvp": cluster.os_hvp,
+    "beparams": cluster.beparams,
+    "osparams": cluster.osparams,
+    "ipolicy": cluster.ipolicy,
+    "nicparams": cluster.nicparams,
+    "ndparams": cluster.ndparams,
+    "diskparams": cluster.diskparams,
+    "candidate_pool_size": cluster.candidate_pool_size,
+    "max_running_jobs": cluster.max_running_jobs,
+    "max_tracked_jobs": cluster.max_tracked_jobs,
+    "mac_prefix": cluster.mac_prefix,
+    "master_netdev": cluster.master_netdev,
+    "master_netmask": cluster.master_netmask,
+    "use_external_mip_script": cluster.use_external_mip_script,
+    "volume_group_name": cluster.volume_group_name,
+    "drbd_usermode_helper": cluster.drbd_usermode_helper,
+    "file_storage_dir": cluster.file_storage_dir,
+    "shared_file_storage_dir": cluster.shared_file_storage_dir,
+    "gluster_storage_dir": cluster.gluster_storage_dir,
+    "maintain_node_health": cluster.maintain_node_health,
+    "ctime": cluster.ctime,
+    "mtime": cluster.mtime,
+    "uuid": cluster.uuid,
+    "tags": list(cluster.GetTags()),
+    "uid_pool": cluster.uid_pool,
+    "default_iallocator": cluster.default_iallocator,
+    "default_iallocator_params": cluster.default_iallocator_params,
+    "reserved_lvs": cluster.reserved_lvs,
+    "primary_ip_version": 6 if cluster.primary_ip_family == constants.IP6_FAMILY else 4,
+    "prealloc_wipe_disks": cluster.prealloc_wipe_disks,
+    "hidden_os": cluster.hidden_os,
+    "blacklisted_os": cluster.blacklisted_os,
+    "enabled_disk_templates": cluster.enabled_disk_templates,
+    "install_image": cluster.install_image,
+    "instance_communication_network": cluster.instance_communication_network,
+    "zeroing_image": cluster.zeroing_image,
+    "compression_tools": cluster.compression_tools,
+    "enabled_user_shutdown": cluster.enabled_user_shutdown,
+    "enabled_data_collectors": {name: params.get("active", True)
+                                for name, params in cluster.data_collectors.items()},
+    "data_collector_interval": {name: params.get("interval")
+                                for name, params in cluster.data_collectors.items()},
+    "modify_ssh_setup": cluster.modify_ssh_setup,
+    "ssh_key_type": cluster.ssh_key_type,
+    "ssh_key_bits": cluster.ssh_key_bits,
+  }
+
+
+def _config_value(context: Any, name: str) -> Any:
+  cfg = context.cfg
+  cluster = cfg.GetClusterInfo()
+  getters = {
+    "cluster_name": lambda: cluster.cluster_name,
+    "master_node": cfg.GetMasterNodeName,
+    "drain_flag": jstore.IsDrained,
+    "watcher_pause": context.GetWatcherPause,
+    "volume_group_name": lambda: cluster.volume_group_name,
+  }
+  if name not in getters:
+    raise errors.ParameterError(name)
+  return getters[name]()
+
+
+def QueryConfigValues(context: Any, fields: list[str]) -> list[Any]:
+  return [_config_value(context, name) for name in fields]
+
+
+class LUClusterQuery(NoHooksLU):
+  REQ_BGL = False
+
+  def ExpandNames(self) -> None:
+    self.needed_locks = {}
+
+  def Exec(self, feedback_fn: Any) -> dict:
+    return ClusterInfo(self.cfg)
+
+
+class LUClusterConfigQuery(NoHooksLU):
+  REQ_BGL = False
+
+  def ExpandNames(self) -> None:
+    self.needed_locks = {}
+
+  def Exec(self, feedback_fn: Any) -> list:
+    return QueryConfigValues(self.context, self.op.output_fields)
+
+
+class LUClusterPostInit(LogicalUnit):
+  """Runs the cluster-init post hooks once the master daemon is up."""
+
+  HPATH = "cluster-init"
+  HTYPE = constants.HTYPE_CLUSTER
+
+  def BuildHooksEnv(self) -> dict:
+    return {"OP_TARGET": self.cfg.GetClusterName()}
+
+  def BuildHooksNodes(self) -> tuple[list[str], list[str]]:
+    return [], [self.cfg.GetMasterNode()]
+
+  def Exec(self, feedback_fn: Any) -> bool:
+    return True
+
+
+class LUClusterDestroy(LogicalUnit):
+  """Checks that only the master is left; the client then tears it down."""
+
+  HPATH = "cluster-destroy"
+  HTYPE = constants.HTYPE_CLUSTER
+
+  def BuildHooksEnv(self) -> dict:
+    return {"OP_TARGET": self.cfg.GetClusterName()}
+
+  def BuildHooksNodes(self) -> tuple[list[str], list[str]]:
+    return [], []
+
+  def CheckPrereq(self) -> None:
+    nodes = self.cfg.GetNodeList()
+    if len(nodes) != 1 or nodes[0] != self.cfg.GetMasterNode():
+      raise errors.OpPrereqError("There are still %d node(s) in this cluster." %
+                                 (len(nodes) - 1), errors.ECODE_INVAL)
+    instances = self.cfg.GetInstanceList()
+    if instances:
+      raise errors.OpPrereqError("There are still %d instance(s) in this cluster." %
+                                 len(instances), errors.ECODE_INVAL)
+
+  def Exec(self, feedback_fn: Any) -> str:
+    return self.cfg.GetMasterNode()
+
+
+# opcode field -> cluster attribute, for parameters that are plain values
+_PLAIN_CLUSTER_PARAMS = {
+  "vg_name": "volume_group_name",
+  "drbd_helper": "drbd_usermode_helper",
+  "candidate_pool_size": "candidate_pool_size",
+  "max_running_jobs": "max_running_jobs",
+  "max_tracked_jobs": "max_tracked_jobs",
+  "mac_prefix": "mac_prefix",
+  "maintain_node_health": "maintain_node_health",
+  "prealloc_wipe_disks": "prealloc_wipe_disks",
+  "default_iallocator": "default_iallocator",
+  "default_iallocator_params": "default_iallocator_params",
+  "master_netdev": "master_netdev",
+  "master_netmask": "master_netmask",
+  "use_external_mip_script": "use_external_mip_script",
+  "reserved_lvs": "reserved_lvs",
+  "uid_pool": "uid_pool",
+  "file_storage_dir": "file_storage_dir",
+  "shared_file_storage_dir": "shared_file_storage_dir",
+  "gluster_storage_dir": "gluster_storage_dir",
+  "install_image": "install_image",
+  "instance_communication_network": "instance_communication_network",
+  "zeroing_image": "zeroing_image",
+  "compression_tools": "compression_tools",
+  "enabled_user_shutdown": "enabled_user_shutdown",
+  "modify_etc_hosts": "modify_etc_hosts",
+  "modify_ssh_setup": "modify_ssh_setup",
+}
+
+# opcode field -> cluster attribute, for dicts of one parameter family that
+# are merged into the current values ("default" groups for be/nic params)
+_FAMILY_PARAMS = {
+  "beparams": ("beparams", constants.PP_DEFAULT),
+  "nicparams": ("nicparams", constants.PP_DEFAULT),
+  "ndparams": ("ndparams", None),
+}
+
+
+class LUClusterSetParams(LogicalUnit):
+  """Changes cluster-wide parameters (gnt-cluster modify)."""
+
+  HPATH = "cluster-modify"
+  HTYPE = constants.HTYPE_CLUSTER
+  REQ_BGL = False
+
+  def ExpandNames(self) -> None:
+    self.needed_locks = {locking.LEVEL_NODE: locking.ALL_SET,
+                         locking.LEVEL_NODEGROUP: locking.ALL_SET}
+    self.share_locks = dict.fromkeys(locking.LEVELS, 1)
+
+  def BuildHooksEnv(self) -> dict:
+    return {"OP_TARGET": self.cfg.GetClusterName(),
+            "NEW_VG_NAME": getattr(self.op, "vg_name", None) or ""}
+
+  def BuildHooksNodes(self) -> tuple[list[str], list[str]]:
+    return self.MasterNodeHooks()
+
+  def CheckPrereq(self) -> None:
+    op = self.op
+    cluster = self.cfg.GetClusterInfo()
+    if getattr(op, "candidate_pool_size", None) is not None and op.candidate_pool_size < 1:
+      raise errors.OpPrereqError("At least one master candidate needed", errors.ECODE_INVAL)
+    for name in ("max_running_jobs", "max_tracked_jobs"):
+      value = getattr(op, name, None)
+      if value is not None and value < 1:
+        raise errors.OpPrereqError("Invalid value for %s: %s (must be positive)" % (name, value),
+                                   errors.ECODE_INVAL)
+    hypervisors = getattr(op, "enabled_hypervisors", None)
+    if hypervisors is not None:
+      bad = [hv for hv in hypervisors if hv not in constants.HYPER_TYPES]
+      if not hypervisors or bad:
+        raise errors.OpPrereqError("Enabled hypervisors contains invalid entries: %s" %
+                                   ", ".join(bad) if bad else
+                                   "Enabled hypervisors list must contain at least one member",
+                                   errors.ECODE_INVAL)
+    templates = getattr(op, "enabled_disk_templates", None)
+    if templates is not None:
+      bad = [dt for dt in templates if dt not in constants.DISK_TEMPLATES]
+      if not templates or bad:
+        raise errors.OpPrereqError("Enabled disk templates contains invalid entries: %s" %
+                                   ", ".join(bad) if bad else
+                                   "Enabled disk templates list must contain at least one member",
+                                   errors.ECODE_INVAL)
+      used = {inst.disk_template for inst in self.cfg.GetAllInstancesInfo().values()
+              if getattr(inst, "disk_template", None)}
+      missing = sorted(used - set(templates))
+      if missing:
+        raise errors.OpPrereqError("Cannot disable disk template(s) %s: instances use them" %
+                                   ", ".join(missing), errors.ECODE_STATE)
+    if getattr(op, "mac_prefix", None):
+      parts = op.mac_prefix.split(":")
+      if len(parts) != 3 or not all(len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p)
+                                    for p in parts):
+        raise errors.OpPrereqError("Invalid MAC address prefix '%s'" % op.mac_prefix,
+                                   errors.ECODE_INVAL)
+    for name, value in (getattr(op, "hvparams", None) or {}).items():
+      if name not in constants.HYPER_TYPES:
+        raise errors.OpPrereqError("Unknown hypervisor '%s'" % name, errors.ECODE_INVAL)
+      paramdefs.CheckParams("hvparams/%s" % name, value)
+    for family in ("beparams", "nicparams", "ndparams"):
+      value = getattr(op, family, None)
+      if value:
+        paramdefs.CheckParams(family, value)
+    self._cluster = cluster
+
+  def Exec(self, feedback_fn: Any) -> None:
+    op = self.op
+    cluster = self._cluster
+    for op_name, attr in _PLAIN_CLUSTER_PARAMS.items():
+      value = getattr(op, op_name, None)
+      if value is not None:
+        setattr(cluster, attr, value)
+    for family, (attr, group) in _FAMILY_PARAMS.items():
+      value = getattr(op, family, None)
+      if not value:
+        continue
+      target = getattr(cluster, attr)
+      if group is not None:
+        target = target.setdefault(group, {})
+      target.update(value)
+    for hv_name, value in (getattr(op, "hvparams", None) or {}).items():
+      cluster.hvparams.setdefault(hv_name, {}).update(value)
+    for template, value in (getattr(op, "diskparams", None) or {}).items():
+      cluster.diskparams.setdefault(template, {}).update(value)
+    for os_name, value in (getattr(op, "os_hvp", None) or {}).items():
+      cluster.os_hvp.setdefault(os_name, {}).update(value)
+    if getattr(op, "ipolicy", None):
+      cluster.ipolicy.update(op.ipolicy)
+    if getattr(op, "enabled_hypervisors", None) is not None:
+      cluster.enabled_hypervisors = list(op.enabled_hypervisors)
+    if getattr(op, "enabled_disk_templates", None) is not None:
+      cluster.enabled_disk_templates = list(op.enabled_disk_templates)
+    for list_attr, op_name in (("hidden_os", "hidden_os"), ("blacklisted_os", "blacklisted_os")):
+      for action, os_name in getattr(op, op_name, None) or []:
+        current = getattr(cluster, list_attr)
+        if action == "add" and os_name not in current:
+          current.append(os_name)
+        elif action == "remove" and os_name in current:
+          current.remove(os_name)
+    self.cfg.Update(cluster, feedback_fn)

@@ -1,0 +1,220 @@
+"""On-disk job queue: job files, serial, version and drain flag.
+
+Layout (as Ganeti's): queue/job-N for live jobs, queue/archive/<N // 10000>/
+job-N for archived ones, queue/serial (last job id), queue/version and
+queue/drain.  Every file is replaced atomically; group commits make many
+concurrent job updates durable with few disk flushes.
+"""
+
+import errno
+import logging
+import os
+import threading
+from typing import Callable, Iterator, Optional
+
+from ganeti import constants
+from ganeti import errors
+from ganeti import pathutils
+from ganeti import serializer
+from ganeti.utils import io
+
+
+def JobFileName(job_id: int) -> str:
+  return os.path.join(pathutils.QUEUE_DIR, constants.JOB_FILE_PREFIX + str(job_id))
+
+
+def ArchivedJobFileName(job_id: int) -> str:
+  return os.path.join(pathutils.JOB_QUEUE_ARCHIVE_DIR,
+                      str(job_id // constants.JOB_ARCHIVE_DIRECTORY_SIZE),
+                      constants.JOB_FILE_PREFIX + str(job_id))
+
+
+def EnsureQueueDirs() -> None:
+  io.EnsureDirs([(pathutils.QUEUE_DIR, 0o700), (pathutils.JOB_QUEUE_ARCHIVE_DIR, 0o700)])
+
+
+def InitQueueFiles() -> None:
+  """Creates an empty queue (cluster init)."""
+  EnsureQueueDirs()
+  if not os.path.exists(pathutils.JOB_QUEUE_VERSION_FILE):
+    io.WriteFile(pathutils.JOB_QUEUE_VERSION_FILE, "%d\n" % constants.JOB_QUEUE_VERSION)
+  if not os.path.exists(pathutils.JOB_QUEUE_SERIAL_FILE):
+    io.WriteFile(pathutils.JOB_QUEUE_SERIAL_FILE, "0\n")
+
+
+def CheckQueueVersion() -> None:
+  text = io.TryReadFile(pathutils.JOB_QUEUE_VERSION_FILE)
+  if text is None:
+    io.WriteFile(pathutils.JOB_QUEUE_VERSION_FILE, "%d\n" % constants.JOB_QUEUE_VERSION)
+    return
+  try:
+    version = int(text.strip())
+  except ValueError as err:
+    raise errors.JobQueueError("Unreadable job queue version file") from err
+  if version != constants.JOB_QUEUE_VERSION:
+    raise errors.JobQueueError("Found job queue version %s, expected %s" %
+                               (version, constants.JOB_QUEUE_VERSION))
+
+
+def ReadSerial() -> int:
+  text = io.TryReadFile(pathutils.JOB_QUEUE_SERIAL_FILE)
+  try:
+    return int(text.strip()) if text else 0
+  except ValueError:
+    logging.error("Unreadable job queue serial file, starting from the job files")
+    return 0
+
+
+def IsDrained() -> bool:
+  return os.path.exists(pathutils.JOB_QUEUE_DRAIN_FILE)
+
+
+def SetDrained(flag: bool) -> None:
+  if flag:
+    io.WriteFile(pathutils.JOB_QUEUE_DRAIN_FILE, "")
+  else:
+    io.RemoveFile(pathutils.JOB_QUEUE_DRAIN_FILE)
+    io.FsyncDir(pathutils.QUEUE_DIR)
+
+
+def IterJobFiles() -> Iterator[tuple[int, str]]:
+  """(job id, path) of every live job file, in job id order."""
+  found = []
+  for name in os.listdir(pathutils.QUEUE_DIR):
+    if name.startswith(constants.JOB_FILE_PREFIX):
+      suffix = name[len(constants.JOB_FILE_PREFIX):]
+      if suffix.isdigit():
+        found.append((int(suffix), os.path.join(pathutils.QUEUE_DIR, name)))
+  return iter(sorted(found))
+
+
+def LoadJobData(job_id: int, archived: bool = False) -> Optional[dict]:
+  """The parsed job file of a job, or None if there is none."""
+  path = ArchivedJobFileName(job_id) if archived else JobFileName(job_id)
+  text = io.TryReadFile(path)
+  if text is None:
+    return None
+  try:
+    return serializer.LoadJson(text)
+  except ValueError as err:
+    raise errors.JobFileCorrupted("Job file %s is not valid JSON: %s" % (path, err)) from err
+
+
+def ArchiveJobFile(job_id: int) -> None:
+  """Moves a live job file into the archive."""
+  target = ArchivedJobFileName(job_id)
+  directory = os.path.dirname(target)
+  os.makedirs(directory, mode=0o700, exist_ok=True)
+  os.rename(JobFileName(job_id), target)
+
+
+class GroupCommitter:
+  """Makes job updates durable, many at a time.
+
+  Callers mark a job dirty and (optionally) wait; a single writer thread
+  serialises every dirty job at its latest state, writes all of them, flushes
+  them in one pass and renames them into place, then wakes the waiters.  While
+  one batch is on its way to disk, the next one collects, so concurrent jobs
+  share flushes instead of queuing behind each other's.
+  """
+
+  def __init__(self, serialize_fn: Callable[[list[int]], list[tuple[int, dict]]],
+               read_serial_fn: Callable[[], int]) -> None:
+    self._serialize_fn = serialize_fn
+    self._read_serial_fn = read_serial_fn
+    self._cv = threading.Condition()
+    self._dirty: set[int] = set()
+    self._flush_wanted = False
+    self._next_batch = 1      # the batch that newly marked jobs go into
+    self._done_batch = 0      # the last batch that is durable
+    self._written_serial = ReadSerial()
+    self._failure: Optional[BaseException] = None
+    self._stopping = False
+    self._thread = threading.Thread(target=self._run, name="JobCommitter", daemon=True)
+    self._thread.start()
+
+  def Mark(self, job_ids: list[int], wait: bool = True) -> None:
+    """Schedules the jobs to be written; with wait, returns once they are durable."""
+    with self._cv:
+      self._dirty.update(job_ids)
+      batch = self._next_batch
+      self._flush_wanted = self._flush_wanted or wait
+      self._cv.notify_all()
+      if wait:
+        while self._done_batch < batch and not self._stopping:
+          self._cv.wait()
+        if self._failure is not None:
+          raise errors.JobQueueError("Cannot write job files: %s" % self._failure)
+
+  def Flush(self) -> None:
+    """Waits until everything marked so far is on disk."""
+    self.Mark([], wait=True)
+
+  def Stop(self) -> None:
+    self.Flush()
+    with self._cv:
+      self._stopping = True
+      self._cv.notify_all()
+    self._thread.join(10)
+
+  def _run(self) -> None:
+    while True:
+      with self._cv:
+        while not (self._dirty or self._flush_wanted or self._stopping):
+          self._cv.wait()
+        if self._stopping and not self._dirty:
+          return
+        job_ids = sorted(self._dirty)
+        self._dirty.clear()
+        self._flush_wanted = False
+        batch = self._next_batch
+        self._next_batch += 1
+      try:
+        self._write(job_ids)
+        failure = None
+      except (OSError, ValueError, errors.GenericError) as err:
+        logging.exception("Writing job files failed")
+        failure = err
+      with self._cv:
+        self._failure = failure
+        self._done_batch = batch
+        self._cv.notify_all()
+
+  def _write(self, job_ids: list[int]) -> None:
+    payloads = self._serialize_fn(job_ids)
+    serial = self._read_serial_fn()
+    temps = []
+    try:
+      for job_id, data in payloads:
+        temps.append((_write_temp(JobFileName(job_id), serializer.DumpJson(data)),
+                      JobFileName(job_id)))
+      if serial != self._written_serial:
+        temps.append((_write_temp(pathutils.JOB_QUEUE_SERIAL_FILE, "%d\n" % serial),
+                      pathutils.JOB_QUEUE_SERIAL_FILE))
+      for tmp, path in temps:
+        os.rename(tmp, path)
+      temps = []
+    finally:
+      for tmp, _ in temps:
+        io.RemoveFile(tmp)
+    if payloads or serial != self._written_serial:
+      io.FsyncDir(pathutils.QUEUE_DIR)
+    self._written_serial = serial
+
+
+def _write_temp(path: str, text: str) -> str:
+  """Writes and flushes the next content of path beside it; returns its name."""
+  tmp = path + ".new"
+  fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, constants.JOB_QUEUE_FILES_PERMS)
+  try:
+    data = memoryview(text.encode("utf-8"))
+    while data:
+      data = data[os.write(fd, data):]
+    os.fdatasync(fd)
+  except OSError as err:
+    if err.errno == errno.ENOSPC:
+      raise errors.JobQueueError("No space left on the device holding the job queue") from err
+    raise
+  finally:
+    os.close(fd)
+  return tmp

@@ -1,0 +1,128 @@
+"""The opcode processor: runs one opcode through its logical unit.
+
+For an opcode it finds the logical unit, lets it check its arguments and
+name the locks it needs, acquires them level by level (waiting in slices so
+that a cancelled job stops waiting), checks prerequisites, runs the pre hooks,
+executes, runs the post hooks, and releases every lock.
+"""
+
+import logging
+import time
+from typing import Any, Callable, Optional
+
+from ganeti import constants
+from ganeti import errors
+from ganeti import hooksmaster
+from ganeti import locking
+
+# How long one lock attempt may block before the job checks for cancellation.
+_LOCK_WAIT_SLICE = 1.0
+
+
+def _lu_class_for(op: Any) -> type:
+  from ganeti import cmdlib  # pylint: disable=import-outside-toplevel
+  cls = cmdlib.LU_FOR_OPCODE.get(op.OP_ID)
+  if cls is None:
+    raise errors.OpCodeUnknown("Unknown opcode %s" % op.OP_ID)
+  return cls
+
+
+class Processor:
+  """Runs the opcodes of one job (one instance per running opcode)."""
+
+  def __init__(self, context: Any, callbacks: Any, job_id: Optional[int] = None) -> None:
+    """context gives cfg (ConfigWriter), glm (lock manager) and queue access;
+    callbacks is the job queue's per-opcode interface (NotifyStart, Feedback,
+    CheckCanceled, CurrentPriority)."""
+    self.context = context
+    self.cfg = context.cfg
+    self.glm: locking.GanetiLockManager = context.glm
+    self._cbs = callbacks
+    self.job_id = job_id
+
+  # ---- feedback for logical units ----------------------------------------
+
+  def Log(self, *args: Any) -> None:
+    """Adds a message to the job log (format string and arguments)."""
+    message = args[0] % args[1:] if len(args) > 1 else (args[0] if args else "")
+    logging.info("Job %s: %s", self.job_id, message)
+    if self._cbs is not None:
+      self._cbs.Feedback(constants.ELOG_MESSAGE, message)
+
+  def LogStep(self, current: int, total: int, message: str) -> None:
+    self.Log("STEP %d/%d %s" % (current, total, message))
+
+  def LogWarning(self, message: str, *args: Any, hint: Optional[str] = None) -> None:
+    text = message % args if args else message
+    self.Log(" - WARNING: %s" % text)
+    if hint:
+      self.Log("      Hint: %s" % hint)
+
+  def LogInfo(self, message: str, *args: Any) -> None:
+    self.Log(" - INFO: %s" % (message % args if args else message))
+
+  def SendFeedback(self, log_type: str, message: Any) -> None:
+    if self._cbs is not None:
+      self._cbs.Feedback(log_type, message)
+
+  def CheckCanceled(self) -> None:
+    if self._cbs is not None:
+      self._cbs.CheckCanceled()
+
+  # ---- execution ---------------------------------------------------------
+
+  def ExecOpCode(self, op: Any) -> Any:
+    lu_class = _lu_class_for(op)
+    priority = self._cbs.CurrentPriority() if self._cbs else constants.OP_PRIO_DEFAULT
+    try:
+      self._acquire(locking.LEVEL_CLUSTER, [locking.BGL], shared=not lu_class.REQ_BGL,
+                    priority=priority)
+      lu = lu_class(self, op, self.context)
+      lu.ExpandNames()
+      for level in locking.LEVELS[1:]:
+        lu.DeclareLocks(level)
+        needed = lu.needed_locks.get(level) if lu.needed_locks else None
+        if needed is None:
+          continue
+        self._acquire(level, needed, shared=bool(lu.share_locks.get(level)),
+                      priority=priority)
+      lu.CheckPrereq()
+      hooks = hooksmaster.HooksMaster.ForLU(lu)
+      hooks.RunPhase(constants.HOOKS_PHASE_PRE)
+      if self._cbs is not None:
+        self._cbs.NotifyStart()
+      if getattr(op, "dry_run", False):
+        return lu.dry_run_result
+      result = lu.Exec(self.Log)
+      hooks.RunPhase(constants.HOOKS_PHASE_POST)
+      return result
+    finally:
+      self._release_all()
+
+  def _release_all(self) -> None:
+    for level in reversed(locking.LEVELS):
+      if self.glm.is_owned(level):
+        self.glm.release(level)
+
+  def _acquire(self, level: int, names: Any, shared: bool, priority: int) -> None:
+    """Acquires locks, waiting in slices so cancellation is noticed."""
+    if isinstance(names, str):
+      names = [names]
+    start = time.monotonic()
+    while True:
+      self.CheckCanceled()
+      got = self.glm.acquire(level, names, shared=shared, timeout=_LOCK_WAIT_SLICE,
+                             priority=priority)
+      if got is not None:
+        return
+      if time.monotonic() - start > constants.LOCK_ATTEMPTS_TIMEOUT:
+        raise errors.LockError("Could not acquire %s locks within %s seconds" %
+                               (locking.LEVEL_NAMES[level], constants.LOCK_ATTEMPTS_TIMEOUT))
+
+
+def MakeOpcodeRunner(context: Any) -> Callable:
+  """The function the job queue calls to execute an opcode of a job."""
+  def run(job: Any, index: int, callbacks: Any) -> Any:
+    locking.SetOwnerName(str(job.id))  # shown as the owner in lock queries
+    return Processor(context, callbacks, job.id).ExecOpCode(job.ops[index].input)
+  return run

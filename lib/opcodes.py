@@ -1,0 +1,240 @@
+"""Opcodes: the operations a job is made of.
+
+The classes are generated from the table in ganeti.opcodes_defs: OP_TEST_DELAY
+becomes OpTestDelay, and so on. An opcode holds only the parameters it was
+given until Validate(set_defaults=True) fills in the rest; its wire form is a
+plain dictionary of those parameters plus "OP_ID".
+"""
+
+from typing import Any, Callable
+
+from ganeti import errors
+from ganeti import ht
+from ganeti import opcodes_defs
+
+Param = tuple[str, Any, ht.Check, str]
+
+_MISSING = object()
+
+# Opcode families abbreviated in TinySummary (as in Ganeti's job logs)
+_TINY_PREFIXES = (("CLUSTER_", "C_"), ("GROUP_", "G_"), ("INSTANCE_", "I_"), ("NODE_", "N_"))
+
+# How luxid names tag kinds in job summaries
+_TAG_KIND_NAMES = {"cluster": "TagKindCluster", "instance": "TagKindInstance",
+                   "node": "TagKindNode", "nodegroup": "TagKindGroup",
+                   "network": "TagKindNetwork"}
+
+
+def FormatDouble(value: float) -> str:
+  """A number as luxid prints a Double: 0.25, 2.0, 5.0e-2, 1.23456785e7."""
+  value = float(value)
+  if value != value:
+    return "NaN"
+  if value in (float("inf"), float("-inf")):
+    return "Infinity" if value > 0 else "-Infinity"
+  sign = "-" if value < 0 else ""
+  value = abs(value)
+  if value == 0:
+    return sign + "0.0"
+  # repr gives the shortest digits that read back as value, as Haskell's show does
+  mantissa, _, exponent = repr(value).partition("e")
+  whole, _, fraction = mantissa.partition(".")
+  all_digits = whole + fraction
+  significant = all_digits.lstrip("0")
+  # value == 0.<digits> * 10 ** point
+  point = len(whole) + int(exponent or 0) - (len(all_digits) - len(significant))
+  digits = significant.rstrip("0")
+  if 0.1 <= value < 10 ** 7:
+    if point <= 0:
+      return "%s0.%s%s" % (sign, "0" * -point, digits)
+    whole_part = (digits[:point]).ljust(point, "0")
+    return "%s%s.%s" % (sign, whole_part, digits[point:] or "0")
+  return "%s%s.%se%d" % (sign, digits[0], digits[1:] or "0", point - 1)
+
+
+def _FormatSummaryValue(value: Any) -> str:
+  if isinstance(value, float):
+    return FormatDouble(value)
+  if isinstance(value, (list, tuple)):
+    return ",".join(str(v) for v in value)
+  return str(value)
+
+
+def _FormatDuration(value: Any) -> str:
+  if isinstance(value, (int, float)) and not isinstance(value, bool):
+    return FormatDouble(value)
+  return _FormatSummaryValue(value)
+
+
+def _FormatTagKind(value: Any) -> str:
+  return _TAG_KIND_NAMES.get(value, _FormatSummaryValue(value))
+
+
+# Summary formatting that differs from the generic one
+_DSC_FORMATTERS: dict[str, Callable[[Any], str]] = {
+  "OP_TEST_DELAY": _FormatDuration,
+  "OP_TAGS_GET": _FormatTagKind,
+}
+
+
+def _FreshDefault(default: Any) -> Any:
+  return default() if callable(default) else default
+
+
+class OpCode:
+  """Base of all opcodes; holds the parameters common to every one of them."""
+
+  OP_ID = "OP_CODE"
+  OP_PARAMS: list[Param] = list(opcodes_defs.COMMON_PARAMS)
+  OP_DSC_FIELD: str | None = None
+  OP_DSC_FORMATTER: Callable[[Any], str] | None = None
+  OP_RESULT: ht.Check | None = None
+  WITH_LU = True
+  # names of the parameters that must be given, and of all accepted ones
+  _REQUIRED: frozenset[str] = frozenset()
+  _NAMES: frozenset[str] = frozenset(p[0] for p in OP_PARAMS)
+
+  __slots__ = tuple(p[0] for p in OP_PARAMS)
+
+  def __init__(self, **kwargs: Any):
+    names = self._NAMES
+    for name, value in kwargs.items():
+      if name not in names:
+        raise TypeError("Object %s doesn't support the parameter '%s'"
+                        % (type(self).__name__, name))
+      setattr(self, name, value)
+
+  @classmethod
+  def GetAllParams(cls) -> list[Param]:
+    """(name, default, check, doc) of every parameter, common ones last."""
+    return cls.OP_PARAMS
+
+  @classmethod
+  def GetAllSlots(cls) -> list[str]:
+    return [p[0] for p in cls.OP_PARAMS]
+
+  def __getstate__(self) -> dict[str, Any]:
+    """The wire form: the parameters that are set, plus OP_ID."""
+    state = {}
+    for name, _, _, _ in self.OP_PARAMS:
+      value = getattr(self, name, _MISSING)
+      if value is not _MISSING:
+        state[name] = value
+    state["OP_ID"] = self.OP_ID
+    return state
+
+  ToDict = __getstate__
+
+  def __setstate__(self, state: dict[str, Any]) -> None:
+    if not isinstance(state, dict):
+      raise ValueError("Invalid data to __setstate__: expected dict, got %s" % type(state))
+    names = self._NAMES
+    for name, value in state.items():
+      if name == "OP_ID":
+        continue
+      if name not in names:
+        raise ValueError("Object %s doesn't support the parameter '%s'"
+                         % (type(self).__name__, name))
+      setattr(self, name, value)
+
+  @staticmethod
+  def LoadOpCode(data: Any) -> "OpCode":
+    """Rebuilds an opcode from its wire form (see __getstate__)."""
+    if not isinstance(data, dict):
+      raise ValueError("Invalid data to LoadOpCode (%s)" % type(data))
+    if "OP_ID" not in data:
+      raise ValueError("Invalid data to LoadOpcode, missing OP_ID")
+    op_id = data["OP_ID"]
+    cls = OP_MAPPING.get(op_id) if isinstance(op_id, str) else None
+    if cls is None:
+      raise ValueError("Invalid data to LoadOpCode: OP_ID %s unsupported" % op_id)
+    op = cls.__new__(cls)
+    op.__setstate__(data)
+    return op
+
+  def Validate(self, set_defaults: bool) -> None:
+    """Checks every parameter's type, filling unset ones with defaults if asked.
+
+    Raises OpPrereqError for a missing required parameter or a wrong value.
+    """
+    required = self._REQUIRED
+    for name, default, check, _ in self.OP_PARAMS:
+      value = getattr(self, name, _MISSING)
+      if value is _MISSING:
+        if set_defaults:
+          value = _FreshDefault(default)
+          setattr(self, name, value)
+        elif name in required:
+          value = None
+        else:
+          continue
+      if not check.test(value):
+        raise errors.OpPrereqError("Parameter '%s.%s' fails validation" % (self.OP_ID, name),
+                                   errors.ECODE_INVAL)
+
+  def Summary(self) -> str:
+    """One-line description as job listings show it, e.g. "NODE_ADD(node2)"."""
+    text = self.OP_ID[3:]
+    field = self.OP_DSC_FIELD
+    if field is None:
+      return text
+    value = getattr(self, field, None)
+    formatter = self.OP_DSC_FORMATTER or _FormatSummaryValue
+    return "%s(%s)" % (text, formatter(value))
+
+  def TinySummary(self) -> str:
+    """The opcode's name with its family abbreviated, e.g. "I_STARTUP"."""
+    text = self.OP_ID[3:]
+    for prefix, short in _TINY_PREFIXES:
+      if text.startswith(prefix):
+        return short + text[len(prefix):]
+    return text
+
+  def __repr__(self) -> str:
+    args = ", ".join("%s=%r" % item for item in self.__getstate__().items() if item[0] != "OP_ID")
+    return "%s(%s)" % (type(self).__name__, args)
+
+
+def _ClassName(op_id: str) -> str:
+  return "Op" + "".join(part.capitalize() for part in op_id[3:].split("_"))
+
+
+def _ResolveParam(entry: "str | Param") -> Param:
+  if isinstance(entry, str):
+    default, check, doc = opcodes_defs.PARAMS[entry]
+    return (entry, default, check, doc)
+  return entry
+
+
+def _MakeOpCodeClass(op_id: str, dsc_field: str | None, result: ht.Check,
+                     entries: list) -> type:
+  own = [_ResolveParam(e) for e in entries]
+  params = own + OpCode.OP_PARAMS
+  required = frozenset(name for name, default, check, _ in params
+                       if default is None and not check.test(None))
+  attrs = {
+    "OP_ID": op_id,
+    "OP_PARAMS": params,
+    "OP_DSC_FIELD": dsc_field,
+    "OP_DSC_FORMATTER": _DSC_FORMATTERS.get(op_id),
+    "OP_RESULT": result,
+    "WITH_LU": op_id not in opcodes_defs.WITHOUT_LU,
+    "_REQUIRED": required,
+    "_NAMES": frozenset(p[0] for p in params),
+    "__slots__": tuple(p[0] for p in own),
+    "__doc__": "The %s opcode." % op_id,
+  }
+  return type(_ClassName(op_id), (OpCode,), attrs)
+
+
+def _MakeAll() -> dict[str, type]:
+  mapping = {}
+  for op_id, (dsc_field, result, entries) in opcodes_defs.OPCODES.items():
+    cls = _MakeOpCodeClass(op_id, dsc_field, result, entries)
+    cls.__module__ = __name__
+    globals()[cls.__name__] = cls
+    mapping[op_id] = cls
+  return mapping
+
+
+OP_MAPPING: dict[str, type] = _MakeAll()

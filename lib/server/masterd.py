@@ -1,0 +1,226 @@
+"""ganeti-masterd: owns the configuration, the locks and the job queue, and
+answers LUXI on socket/ganeti-query and socket/ganeti-master.
+
+One process does what Ganeti 3.0 splits over luxid and wconfd: queries are
+answered from memory, changes run as jobs in worker threads of this process.
+"""
+
+import logging
+import os
+import time
+from typing import Any, Optional
+
+from ganeti import config
+from ganeti import constants
+from ganeti import daemon
+from ganeti import errors
+from ganeti import jqueue
+from ganeti import jstore
+from ganeti import locking
+from ganeti import luxi
+from ganeti import mcpu
+from ganeti import pathutils
+from ganeti import query
+from ganeti.backend import hooks as backend_hooks
+from ganeti.cmdlib import cluster as cmdlib_cluster
+from ganeti import jobfilters
+from ganeti.server import luxisrv
+from ganeti.utils import io
+
+
+class MasterContext:
+  """Everything jobs and LUXI requests share in the master daemon."""
+
+  def __init__(self) -> None:
+    self.cfg = config.ConfigWriter()
+    self.glm = locking.GanetiLockManager(
+      nodes=self.cfg.GetNodeList(),
+      nodegroups=list(self.cfg.GetAllNodeGroupsInfo()),
+      instances=[inst.name for inst in self.cfg.GetAllInstancesInfo().values()],
+      networks=list(self.cfg.GetAllNetworksInfo()))
+    self.rpc = None  # node RPC arrives with the node daemon
+    self.filters = jobfilters.JobFilters(self.cfg)
+    workers = self.cfg.GetClusterInfo().max_running_jobs
+    self.queue = jqueue.JobQueue(mcpu.MakeOpcodeRunner(self), self.filters.Action,
+                                 workers=workers)
+    self.filters.on_change = self.queue.RescheduleQueued
+
+  # ---- services for logical units ---------------------------------------
+
+  def run_hooks(self, node_uuids: list[str], hpath: str, phase: str,
+                env: dict[str, str]) -> dict[str, Any]:
+    """Runs hooks on nodes; until node RPC exists, only the master runs them."""
+    results: dict[str, Any] = {}
+    master = self.cfg.GetMasterNode()
+    for uuid in node_uuids:
+      name = self.cfg.GetNodeName(uuid)
+      if uuid == master:
+        results[name] = backend_hooks.RunHooks(hpath, phase, env)
+      else:
+        results[name] = "node RPC is not available"
+    return results
+
+  @staticmethod
+  def GetWatcherPause() -> Optional[float]:
+    text = io.TryReadFile(pathutils.WATCHER_PAUSEFILE)
+    try:
+      until = float(text.strip()) if text else None
+    except ValueError:
+      return None
+    return until if until is not None and until > time.time() else None
+
+  @staticmethod
+  def SetWatcherPause(until: Optional[float]) -> Optional[float]:
+    if until is None:
+      io.RemoveFile(pathutils.WATCHER_PAUSEFILE)
+    else:
+      io.WriteFile(pathutils.WATCHER_PAUSEFILE, "%d\n" % int(until))
+    return until
+
+  def Query(self, what: str, fields: list[str], qfilter: Any) -> dict:
+    return query.RunQuery(self, what, fields, qfilter)
+
+  def QueryFields(self, what: str, fields: Optional[list[str]]) -> dict:
+    return query.QueryFields(what, fields)
+
+  def SubmitManyJobsFromLU(self, jobs: list) -> list:
+    return self.queue.SubmitManyJobs(jobs)
+
+
+def _job_fields(context: MasterContext, job_ids: Optional[list], fields: list[str]) -> list:
+  """QueryJobs: plain value rows (None for unknown jobs)."""
+  return query.JobRows(context.queue, job_ids, fields)
+
+
+class LuxiHandler:
+  """Maps LUXI methods onto the master's services."""
+
+  def __init__(self, context: MasterContext) -> None:
+    self.ctx = context
+
+  def __call__(self, method: str, args: list) -> Any:
+    return getattr(self, "_" + method)(*args)
+
+  # jobs
+  def _SubmitJob(self, ops: list) -> int:
+    return self.ctx.queue.SubmitJob(ops)
+
+  def _SubmitJobToDrainedQueue(self, ops: list) -> int:
+    return self.ctx.queue.SubmitJob(ops, drained_ok=True)
+
+  def _SubmitManyJobs(self, jobs: list) -> list:
+    return self.ctx.queue.SubmitManyJobs(jobs)
+
+  def _PickupJob(self, job_id: Any) -> None:
+    # jobs are always in this process's queue; nothing to pick up
+    return None
+
+  def _WaitForJobChange(self, job_id: Any, fields: list, prev_info: Any,
+                        prev_serial: Optional[int], timeout: float) -> Any:
+    return self.ctx.queue.WaitForJobChange(
+      int(job_id), lambda job: query.JobValues(job, fields), prev_info, prev_serial, timeout)
+
+  def _CancelJob(self, job_id: Any, kill: bool) -> list:
+    return self.ctx.queue.CancelJob(int(job_id), kill)
+
+  def _ChangeJobPriority(self, job_id: Any, priority: int) -> list:
+    return self.ctx.queue.ChangeJobPriority(int(job_id), priority)
+
+  def _ArchiveJob(self, job_id: Any) -> bool:
+    return self.ctx.queue.ArchiveJob(int(job_id))
+
+  def _AutoArchiveJobs(self, age: float, timeout: float) -> list:
+    return self.ctx.queue.AutoArchiveJobs(age, timeout)
+
+  # queries
+  def _Query(self, what: str, fields: list, qfilter: Any) -> dict:
+    return self.ctx.Query(what, fields, qfilter)
+
+  def _QueryFields(self, what: str, fields: Optional[list]) -> dict:
+    return self.ctx.QueryFields(what, fields)
+
+  def _QueryJobs(self, job_ids: Optional[list], fields: list) -> list:
+    return _job_fields(self.ctx, job_ids, fields)
+
+  def _legacy_query(self, what: str, names: Optional[list], fields: list) -> list:
+    return query.LegacyRows(self.ctx, what, names, fields)
+
+  def _QueryInstances(self, names: list, fields: list, _use_locking: bool) -> list:
+    return self._legacy_query(constants.QR_INSTANCE, names, fields)
+
+  def _QueryNodes(self, names: list, fields: list, _use_locking: bool) -> list:
+    return self._legacy_query(constants.QR_NODE, names, fields)
+
+  def _QueryGroups(self, names: list, fields: list, _use_locking: bool) -> list:
+    return self._legacy_query(constants.QR_GROUP, names, fields)
+
+  def _QueryNetworks(self, names: list, fields: list, _use_locking: bool) -> list:
+    return self._legacy_query(constants.QR_NETWORK, names, fields)
+
+  def _QueryExports(self, nodes: list, _use_locking: bool) -> dict:
+    # exports live on nodes; without node RPC there are none to report
+    return {node: False for node in nodes}
+
+  def _QueryClusterInfo(self) -> dict:
+    return cmdlib_cluster.ClusterInfo(self.ctx.cfg)
+
+  def _QueryConfigValues(self, fields: list) -> list:
+    return cmdlib_cluster.QueryConfigValues(self.ctx, fields)
+
+  def _QueryTags(self, kind: str, name: str) -> list:
+    from ganeti.cmdlib import tags  # pylint: disable=import-outside-toplevel
+    obj, _, _ = tags.TagTarget(self.ctx.cfg, kind, name)
+    return sorted(obj.GetTags())
+
+  # switches
+  def _SetDrainFlag(self, flag: bool) -> bool:
+    jstore.SetDrained(flag)
+    return True
+
+  def _SetWatcherPause(self, until: Optional[float]) -> Optional[float]:
+    return self.ctx.SetWatcherPause(until)
+
+  # job filters
+  def _QueryFilters(self, uuids: Optional[list], fields: list) -> list:
+    return query.LegacyRows(self.ctx, constants.QR_FILTER, uuids, fields)
+
+  def _ReplaceFilter(self, uuid: Optional[str], priority: int, predicates: list,
+                     action: Any, reason: list) -> str:
+    return self.ctx.filters.Replace(uuid, priority, predicates, action, reason,
+                                    self.ctx.queue.LastJobId())
+
+  def _DeleteFilter(self, uuid: str) -> None:
+    self.ctx.filters.Delete(uuid)
+
+
+def _check_master(options: Any) -> None:
+  if not daemon.IsMasterNode():
+    raise daemon.DaemonError("Not master, exiting (master is %s, this node is %s)" %
+                             (daemon.GetMasterNode(), daemon.GetHostname()),
+                             daemon.EXIT_NOTMASTER)
+  if not os.path.exists(pathutils.CLUSTER_CONF_FILE):
+    raise daemon.DaemonError("Cluster configuration %s not found" % pathutils.CLUSTER_CONF_FILE)
+
+
+def _prepare(ctx: daemon.DaemonContext) -> Any:
+  context = MasterContext()
+  server = luxisrv.LuxiServer([pathutils.QUERY_SOCKET, pathutils.MASTER_SOCKET],
+                              LuxiHandler(context))
+  return context, server
+
+
+def _serve(ctx: daemon.DaemonContext) -> int:
+  context, server = ctx.prepared
+  server.Start()
+  logging.info("Master daemon serving LUXI on %s and %s", pathutils.QUERY_SOCKET,
+               pathutils.MASTER_SOCKET)
+  ctx.stop_event.wait()
+  server.Stop()
+  context.queue.Stop()
+  logging.info("Master daemon stopped")
+  return 0
+
+
+def Main() -> int:
+  return daemon.RunDaemon(constants.MASTERD, _serve, check_fn=_check_master,
+                          prepare_fn=_prepare)

@@ -1,0 +1,1 @@
+"""Ganeti's helper programs that are not gnt-* commands (daemon-util, ...)."""
