@@ -45,7 +45,8 @@ def _Paren(check: Check) -> str:
   return "(%s)" % desc if " " in desc else desc
 
 
-def _IsInt(value: Any) -> bool:
+def IsInt(value: Any) -> bool:
+  """An integer that is not a bool (JSON keeps them apart)."""
   return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -53,7 +54,7 @@ def _IsNumber(value: Any) -> bool:
   return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _Show(value: Any) -> str:
+def QuoteValue(value: Any) -> str:
   """A value as luxid quotes it in messages: strings in double quotes."""
   if isinstance(value, str):
     return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
@@ -65,7 +66,7 @@ def _Show(value: Any) -> str:
 TAny = Check(lambda _: True, "Anything")
 TNone = Check(lambda v: v is None, "None", "Expected null")
 TBool = Check(lambda v: isinstance(v, bool), "Boolean", "Unable to read Bool")
-TInt = Check(_IsInt, "Integer", "Unable to read Int")
+TInt = Check(IsInt, "Integer", "Unable to read Int")
 # luxid reads any JSON number as a Double, so an integral duration is fine too.
 TFloat = Check(_IsNumber, "Float", "Unable to read Double")
 TNumber = Check(_IsNumber, "Number", "Unable to read Double")
@@ -136,7 +137,8 @@ def TSetOf(check: Check) -> Check:
     if not isinstance(value, _SET_TYPES):
       return "readJSON{Set}: unable to parse array value"
     return _FirstWhy(check, value, "Invalid set element")
-  return Check(lambda v: isinstance(v, _SET_TYPES) and all(map(test, v)), "Set of " + _Paren(check), why)
+  return Check(lambda v: isinstance(v, _SET_TYPES) and all(map(test, v)),
+               "Set of " + _Paren(check), why)
 
 
 def TDictOf(key_check: Check, value_check: Check) -> Check:
@@ -158,7 +160,7 @@ def TElemOf(values: Iterable[Any], type_name: str = "Value") -> Check:
   """One of the given values; type_name is how luxid names the enumeration."""
   ordered = tuple(values)
   allowed = frozenset(ordered)
-  want_int = all(_IsInt(v) for v in ordered)
+  want_int = all(IsInt(v) for v in ordered)
 
   def test(value: Any) -> bool:
     try:
@@ -171,7 +173,7 @@ def TElemOf(values: Iterable[Any], type_name: str = "Value") -> Check:
       return "Can't parse value for '%s': Unable to read Int" % type_name
     if not want_int and not isinstance(value, str):
       return "Unable to read String"
-    return "Invalid string value for type %s: %s" % (type_name, _Show(value))
+    return "Invalid string value for type %s: %s" % (type_name, QuoteValue(value))
   return Check(test, "OneOf " + ", ".join(str(v) for v in ordered), why)
 
 
@@ -274,13 +276,13 @@ def TPrivate(check: Check) -> Check:
 def _IsJobId(value: Any) -> bool:
   if isinstance(value, str):
     return value.isdigit() and value.isascii()
-  return _IsInt(value) and value >= 0
+  return IsInt(value) and value >= 0
 
 
 TJobId = Check(_IsJobId, "JobId",
                lambda v: ("parsing job id: cannot parse string '%s'" % v
                           if isinstance(v, str) else "Unable to read Int"))
-TRelativeJobId = Check(lambda v: _IsInt(v) and v < 0, "RelativeJobId",
+TRelativeJobId = Check(lambda v: IsInt(v) and v < 0, "RelativeJobId",
                        "Relative job IDs must be negative")
 
 # Conditions a job can wait for, in the order Ganeti lists them
@@ -289,7 +291,7 @@ JOB_DEP_STATUSES_ORDERED = ("error", "canceled", "success")
 
 def TJobDependency(statuses: Iterable[str] = JOB_DEP_STATUSES_ORDERED) -> Check:
   """One [job id, [statuses]] pair; a relative id counts back from the new job."""
-  return TAnd(TOr(TListOf(TAny), TTuple), TIsLength(2),
+  return TAnd(TExplained(TOr(TListOf(TAny), TTuple), "Unable to read Pair"), TIsLength(2),
               TItems([TOr(TJobId, TRelativeJobId),
                       TListOf(TElemOf(statuses, "FinalizedJobStatus"))]))
 

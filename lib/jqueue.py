@@ -237,12 +237,13 @@ class JobQueue:
 
   @staticmethod
   def _load_ops(ops_data: Any) -> list[opcodes.OpCode]:
-    if not isinstance(ops_data, list) or not ops_data:
-      raise errors.OpPrereqError("A job needs a non-empty list of opcodes", errors.ECODE_INVAL)
+    """Opcodes of a job (objects, or dicts from logical units), defaults filled."""
+    if not isinstance(ops_data, list):
+      raise errors.OpPrereqError("A job is a list of opcodes", errors.ECODE_INVAL)
     ops = []
     for data in ops_data:
       op = opcodes.OpCode.LoadOpCode(data) if isinstance(data, dict) else data
-      op.Validate(False)
+      op.Validate(True)
       ops.append(op)
     return ops
 

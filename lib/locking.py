@@ -308,19 +308,23 @@ class SharedLock:
       del queue[:granted]
 
 
-def _Describe(owners: dict, pending: list, modes=(_S, _X)) -> tuple:
-  """Query values of a lock, counting only owners and waiters in modes."""
-  names = sorted((OwnerName(o) for o, m in owners.items() if m in modes),
+def _Describe(owners: dict, pending: list) -> tuple:
+  """Query values of a lock: (mode, owner names, pending [mode, [owner]]).
+
+  Intent owners and waiters of a set lock are left out; queries show them
+  on the members they are after.
+
+  """
+  names = sorted((OwnerName(o) for o, m in owners.items() if m in (_S, _X)),
                  key=_OwnerSortKey)
-  if _X in owners.values() and _X in modes:
+  if _X in owners.values():
     mode = MODE_EXCLUSIVE
   elif names:
     mode = MODE_SHARED
   else:
     mode = None
-  return (mode, names,
-          [[_MODE_NAMES[m], [OwnerName(o)]] for m, o, _ in pending
-           if m in modes])
+  return (mode, names, [[_MODE_NAMES[m], [OwnerName(o)]]
+                        for m, o, _ in pending if m in (_S, _X)])
 
 
 class _OwnerState:

@@ -81,11 +81,10 @@ class Processor:
       lu.ExpandNames()
       for level in locking.LEVELS[1:]:
         lu.DeclareLocks(level)
-        needed = lu.needed_locks.get(level) if lu.needed_locks else None
-        if needed is None:
+        if not lu.needed_locks or level not in lu.needed_locks:
           continue
-        self._acquire(level, needed, shared=bool(lu.share_locks.get(level)),
-                      priority=priority)
+        self._acquire(level, lu.needed_locks[level],
+                      shared=bool(lu.share_locks.get(level)), priority=priority)
       lu.CheckPrereq()
       hooks = hooksmaster.HooksMaster.ForLU(lu)
       hooks.RunPhase(constants.HOOKS_PHASE_PRE)
@@ -105,7 +104,8 @@ class Processor:
         self.glm.release(level)
 
   def _acquire(self, level: int, names: Any, shared: bool, priority: int) -> None:
-    """Acquires locks, waiting in slices so cancellation is noticed."""
+    """Acquires locks (names or locking.ALL_SET), waiting in slices so that
+    cancellation is noticed."""
     if isinstance(names, str):
       names = [names]
     start = time.monotonic()

@@ -47,7 +47,7 @@ def FormatDouble(value: float) -> str:
   if 0.1 <= value < 10 ** 7:
     if point <= 0:
       return "%s0.%s%s" % (sign, "0" * -point, digits)
-    whole_part = (digits[:point]).ljust(point, "0")
+    whole_part = digits[:point].ljust(point, "0")
     return "%s%s.%s" % (sign, whole_part, digits[point:] or "0")
   return "%s%s.%se%d" % (sign, digits[0], digits[1:] or "0", point - 1)
 
@@ -195,6 +195,69 @@ class OpCode:
     return "%s(%s)" % (type(self).__name__, args)
 
 
+# luxid insists on a well-formed reason trail: [[source, reason, timestamp], ...]
+_WIRE_REASON = ht.TListOf(ht.TTupleOf(ht.TString, ht.TString, ht.TInt))
+_COMMON_NAMES = tuple(p[0] for p in opcodes_defs.COMMON_PARAMS)
+
+
+def _WireKeys(names: Any) -> str:
+  import json
+  return json.dumps(list(names), separators=(",", ":"))
+
+
+def _WireRequired(default: Any, check: ht.Check) -> bool:
+  return default is None and (check is ht.TAny or not check.test(None))
+
+
+def ParseSubmittedOpCode(data: Any) -> OpCode:
+  """Checks an opcode submitted over LUXI the way luxid does, and builds it.
+
+  Raises ValueError carrying luxid's explanation; luxid answers such a request
+  with "Failed to parse request: SubmitJob: " followed by it. Defaults are not
+  filled in: call Validate(True) on the result for that.
+  """
+  if not isinstance(data, dict):
+    raise ValueError("Unable to read JSObject")
+
+  def check_value(name: str, check: ht.Check) -> None:
+    value = data[name]
+    if not check.test(value):
+      raise ValueError("Can't parse value for '%s': %s" % (name, check.Why(value)))
+
+  def missing(name: str) -> ValueError:
+    return ValueError("key '%s' not found, object contains only %s" % (name, _WireKeys(data)))
+
+  for name, _, check, _ in opcodes_defs.COMMON_PARAMS:
+    if name == "reason":
+      if name not in data:
+        raise missing(name)
+      check = _WIRE_REASON
+    if name in data:
+      check_value(name, check)
+  if "OP_ID" not in data:
+    raise missing("OP_ID")
+  op_id = data["OP_ID"]
+  if not isinstance(op_id, str):
+    raise ValueError("key 'OP_ID': Unable to read String")
+  cls = OP_MAPPING.get(op_id)
+  if cls is None:
+    raise ValueError("Unknown opcode %s" % op_id)
+  for name, default, check, _ in cls.OP_PARAMS:
+    if name in _COMMON_NAMES:
+      continue
+    if name in data:
+      check_value(name, check)
+    elif _WireRequired(default, check):
+      raise missing(name)
+  extra = set(data) - cls._NAMES - {"OP_ID"}
+  if extra:
+    raise ValueError("Superfluous dictionary keys: %s, but only %s allowed."
+                     % (_WireKeys(sorted(extra)), _WireKeys(sorted(cls._NAMES | {"OP_ID"}))))
+  op = cls.__new__(cls)
+  op.__setstate__(data)
+  return op
+
+
 def _ClassName(op_id: str) -> str:
   return "Op" + "".join(part.capitalize() for part in op_id[3:].split("_"))
 
@@ -212,11 +275,12 @@ def _MakeOpCodeClass(op_id: str, dsc_field: str | None, result: ht.Check,
   params = own + OpCode.OP_PARAMS
   required = frozenset(name for name, default, check, _ in params
                        if default is None and not check.test(None))
+  formatter = _DSC_FORMATTERS.get(op_id)
   attrs = {
     "OP_ID": op_id,
     "OP_PARAMS": params,
     "OP_DSC_FIELD": dsc_field,
-    "OP_DSC_FORMATTER": _DSC_FORMATTERS.get(op_id),
+    "OP_DSC_FORMATTER": staticmethod(formatter) if formatter else None,
     "OP_RESULT": result,
     "WITH_LU": op_id not in opcodes_defs.WITHOUT_LU,
     "_REQUIRED": required,

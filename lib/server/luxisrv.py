@@ -15,6 +15,7 @@ from typing import Any, Callable
 from ganeti import constants
 from ganeti import errors
 from ganeti import luxi
+from ganeti import opcodes
 from ganeti import serializer
 
 
@@ -190,9 +191,23 @@ def ParseRequest(message: bytes) -> tuple[str, list]:
                             (method, count, serializer.DumpJson(args)[:200]))
   try:
     check(args)
-  except RequestParseError as err:
+    if method in _SUBMIT_METHODS:
+      args = [_parse_jobs(method, args[0])]
+  except (RequestParseError, ValueError) as err:
     raise RequestParseError("%s: %s" % (method, err)) from err
   return method, args
+
+
+_SUBMIT_METHODS = frozenset([luxi.REQ_SUBMIT_JOB, luxi.REQ_SUBMIT_JOB_TO_DRAINED_QUEUE,
+                             luxi.REQ_SUBMIT_MANY_JOBS])
+
+
+def _parse_jobs(method: str, jobs: list) -> list:
+  """Opcodes are parsed with the request, as luxid does: one bad opcode
+  refuses the whole request."""
+  if method == luxi.REQ_SUBMIT_MANY_JOBS:
+    return [[opcodes.ParseSubmittedOpCode(op) for op in ops] for ops in jobs]
+  return [opcodes.ParseSubmittedOpCode(op) for op in jobs]
 
 
 class LuxiServer:

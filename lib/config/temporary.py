@@ -1,0 +1,49 @@
+"""Values reserved by running jobs before they reach the configuration.
+
+A job (identified by its execution context id, "ec_id") that generates a
+uuid or a MAC for an object it has not added yet reserves it here, so that
+concurrent jobs never pick the same value.  Reservations end when the job
+drops them (normally when it finishes).
+"""
+
+from typing import Any, Callable, Hashable
+
+from ganeti import errors
+
+# Kinds of reserved values
+UUID = "uuid"
+MAC = "mac"
+
+# Attempts at generating an unused random value before giving up
+_GENERATE_ATTEMPTS = 64
+
+
+class TemporaryReservations:
+  """Reserved values per kind and execution context; not thread-safe itself."""
+
+  def __init__(self) -> None:
+    self._reserved: dict[str, dict[Hashable, set]] = {}
+
+  def IsReserved(self, kind: str, value: Any) -> bool:
+    return any(value in values for values in self._reserved.get(kind, {}).values())
+
+  def Reserve(self, kind: str, ec_id: Hashable, value: Any) -> None:
+    """Reserves value for ec_id; a value held by any job is refused."""
+    if self.IsReserved(kind, value):
+      raise errors.ReservationError("Duplicate reservation for %s '%s'" % (kind, value))
+    self._reserved.setdefault(kind, {}).setdefault(ec_id, set()).add(value)
+
+  def Generate(self, kind: str, ec_id: Hashable, in_use: Callable[[Any], bool],
+               generator: Callable[[], Any]) -> Any:
+    """Generates and reserves a value that is neither in use nor reserved."""
+    for _ in range(_GENERATE_ATTEMPTS):
+      value = generator()
+      if not in_use(value) and not self.IsReserved(kind, value):
+        self.Reserve(kind, ec_id, value)
+        return value
+    raise errors.ConfigurationError("Can't generate a unique %s" % kind)
+
+  def Drop(self, ec_id: Hashable) -> None:
+    """Ends all reservations of one execution context."""
+    for by_ec in self._reserved.values():
+      by_ec.pop(ec_id, None)
