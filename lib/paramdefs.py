@@ -736,3 +736,31 @@ def ForceDictType(target: dict, key_types: dict[str, str],
     if allowed and value in allowed:
       continue
     target[key] = ConvertValue(key, value, vtype)
+
+
+def GetFamilyTypes(family: str) -> dict[str, str]:
+  """The type map of a parameter family.
+
+  family is a key of PARAMETER_TYPES, or "hvparams/<hypervisor>" and
+  "diskparams/<disk template>" for the parameters one hypervisor or disk
+  template accepts.
+  """
+  name, _, member = family.partition("/")
+  if member and name == "hvparams":
+    if member not in HVC_DEFAULTS:
+      raise errors.TypeEnforcementError("Unknown hypervisor '%s'" % member)
+    return GetHvParameterTypes(member)
+  if member and name == "diskparams":
+    if member not in DISK_DT_DEFAULTS:
+      raise errors.TypeEnforcementError("Unknown disk template '%s'" % member)
+    return {key: DISK_DT_TYPES[key] for key in DISK_DT_DEFAULTS[member]}
+  return PARAMETER_TYPES[name]
+
+
+def CheckParams(family: str, params: dict,
+                allowed_values: Optional[Iterable[Any]] = None) -> None:
+  """Checks and converts, in place, user-given parameters of one family.
+
+  Raises TypeEnforcementError for an unknown name or an invalid value.
+  """
+  ForceDictType(params, GetFamilyTypes(family), allowed_values)

@@ -315,12 +315,9 @@ class SimpleStore:
   def GetEnabledUserShutdown(self) -> bool:
     return self._ReadFile(SS_ENABLED_USER_SHUTDOWN) == "True"
 
-  def GetUidPool(self) -> list[tuple[int, int]]:
-    pool = []
-    for line in self._ReadLines(SS_UID_POOL):
-      lower, _, upper = line.partition("-")
-      pool.append((int(lower), int(upper or lower)))
-    return pool
+  def GetUidPool(self) -> str:
+    """The user-id pool as stored: one "uid" or "lower-upper" per line."""
+    return self._ReadFile(SS_UID_POOL)
 
   def GetPrimaryIPFamily(self) -> int:
     return self._ReadInt(SS_PRIMARY_IP_FAMILY)

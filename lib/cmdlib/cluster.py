@@ -241,8 +241,7 @@ class LUClusterSetParams(LogicalUnit):
                                    ", ".join(bad) if bad else
                                    "Enabled disk templates list must contain at least one member",
                                    errors.ECODE_INVAL)
-      used = {inst.disk_template for inst in self.cfg.GetAllInstancesInfo().values()
-              if getattr(inst, "disk_template", None)}
+      used = {self.cfg.GetInstanceDiskTemplate(uuid) for uuid in self.cfg.GetInstanceList()}
       missing = sorted(used - set(templates))
       if missing:
         raise errors.OpPrereqError("Cannot disable disk template(s) %s: instances use them" %

@@ -8,10 +8,12 @@ the ssconf files are regenerated and the registered save callbacks run
 Objects and copies: the single-object getters (GetNodeInfo, GetInstanceInfo,
 GetClusterInfo, ...) return private copies that the caller may change and
 then commit with Update(); GetAll*Info return the stored objects themselves,
-which are shared and must be treated as read-only.  Update() refuses an
-object whose serial number shows it was changed by someone else after it
-was read, so re-read an object after calling a method (like
-MarkInstanceUp) that changes it.
+which are shared and must be treated as read-only.  Stored objects are
+never changed in place (a change stores a new object), so such a snapshot
+stays consistent.  Objects given to Add* and Update become the stored ones:
+do not change them afterwards.  Update() refuses an object whose serial
+number shows it was changed by someone else after it was read, so re-read
+an object after calling a method (like MarkInstanceUp) that changes it.
 """
 
 import logging
@@ -197,11 +199,24 @@ class ConfigWriter(NodeMixin, InstanceMixin):
       raise errors.ProgrammerError("Object of unknown type %s" % type(obj).__name__)
     return getattr(self._config_data, name)
 
-  def _BumpCluster(self, now: float) -> None:
-    """Marks a change of cluster-wide state (ssconf depends on the cluster serial)."""
-    cluster = self._config_data.cluster
+  def _Writable(self, container_name: str, uuid: str) -> Any:
+    """Replaces a stored object by a copy and returns the copy to change.
+
+    Stored objects are never changed in place, so whoever holds one (from
+    GetAll*Info) keeps a consistent snapshot.
+    """
+    container = getattr(self._config_data, container_name)
+    obj = container[uuid].Copy()
+    container[uuid] = obj
+    return obj
+
+  def _WritableCluster(self) -> objects.Cluster:
+    """Like _Writable, for the cluster; records the change in its serial."""
+    cluster = self._config_data.cluster.Copy()
     cluster.serial_no += 1
-    cluster.mtime = now
+    cluster.mtime = time.time()
+    self._config_data.cluster = cluster
+    return cluster
 
   @Locked
   def Update(self, target: objects.ConfigObject,
@@ -232,8 +247,7 @@ class ConfigWriter(NodeMixin, InstanceMixin):
     else:
       container[target.uuid] = target
       target.UpgradeConfig()
-    if isinstance(target, objects.Node):
-      self._BumpCluster(now)
+    if isinstance(target, (objects.Node, objects.NodeGroup)):
       RebuildGroupMembers(self._config_data)
     self._WriteConfig(feedback_fn)
 
@@ -320,15 +334,15 @@ class ConfigWriter(NodeMixin, InstanceMixin):
   @Locked
   def AllocatePort(self) -> int:
     """A TCP/UDP port for an instance (network console, DRBD)."""
-    cluster = self._config_data.cluster
+    current = self._config_data.cluster
+    if not current.tcpudp_port_pool and current.highest_used_port >= paramdefs.LAST_DRBD_PORT:
+      raise errors.ConfigurationError("The highest used port is greater"
+                                      " than %s. Aborting." % paramdefs.LAST_DRBD_PORT)
+    cluster = self._WritableCluster()
     if cluster.tcpudp_port_pool:
       port = cluster.tcpudp_port_pool.pop(0)
     else:
-      port = cluster.highest_used_port + 1
-      if port > paramdefs.LAST_DRBD_PORT:
-        raise errors.ConfigurationError("The highest used port is greater"
-                                        " than %s. Aborting." % paramdefs.LAST_DRBD_PORT)
-      cluster.highest_used_port = port
+      port = cluster.highest_used_port = cluster.highest_used_port + 1
     self._WriteConfig()
     return port
 
@@ -418,14 +432,13 @@ class ConfigWriter(NodeMixin, InstanceMixin):
 
   @Locked
   def AddNodeToCandidateCerts(self, node_uuid: str, digest: str) -> None:
-    self._config_data.cluster.candidate_certs[node_uuid] = digest
-    self._BumpCluster(time.time())
+    self._WritableCluster().candidate_certs[node_uuid] = digest
     self._WriteConfig()
 
   @Locked
   def RemoveNodeFromCandidateCerts(self, node_uuid: str) -> None:
-    if self._config_data.cluster.candidate_certs.pop(node_uuid, None) is not None:
-      self._BumpCluster(time.time())
+    if node_uuid in self._config_data.cluster.candidate_certs:
+      del self._WritableCluster().candidate_certs[node_uuid]
       self._WriteConfig()
 
   # Parameters filled by inheritance
@@ -485,10 +498,17 @@ class ConfigWriter(NodeMixin, InstanceMixin):
     raise errors.OpPrereqError("Network '%s' not found" % target, errors.ECODE_NOENT)
 
   @Locked
+  def LookupNetworkInfo(self, target: str) -> Optional[objects.Network]:
+    """The network named or identified by target (a copy), or None."""
+    networks = self._config_data.networks
+    net = networks.get(target) or next(
+      (net for net in networks.values() if net.name == target), None)
+    return CopyOrNone(net)
+
+  @Locked
   def AddNetwork(self, net: objects.Network, ec_id: Any = None,
                  check_uuid: bool = True) -> None:
-    now = self._AddNamed(net, self._config_data.networks, "network", ec_id, check_uuid)
-    self._BumpCluster(now)
+    self._AddNamed(net, self._config_data.networks, "network", ec_id, check_uuid)
     self._WriteConfig()
 
   @Locked
@@ -497,11 +517,12 @@ class ConfigWriter(NodeMixin, InstanceMixin):
     if self._config_data.networks.pop(net_uuid, None) is None:
       raise errors.ConfigurationError("Unknown network %s" % net_uuid)
     now = time.time()
-    for group in self._config_data.nodegroups.values():
-      if group.networks.pop(net_uuid, None) is not None:
+    for group_uuid, group in self._config_data.nodegroups.items():
+      if net_uuid in group.networks:
+        group = self._Writable("nodegroups", group_uuid)
+        del group.networks[net_uuid]
         group.serial_no += 1
         group.mtime = now
-    self._BumpCluster(now)
     self._WriteConfig()
 
   # Job filters
@@ -546,20 +567,28 @@ class ConfigWriter(NodeMixin, InstanceMixin):
 def WriteConfigData(data: objects.ConfigData, cfg_file: Optional[str] = None) -> None:
   """Writes a configuration document atomically (no ssconf, no checks)."""
   io.WriteFile(cfg_file or pathutils.CLUSTER_CONF_FILE,
-               serializer.DumpJson(data.ToDict()), mode=CONFIG_FILE_MODE)
+               serializer.DumpJson(data.ToDict()), mode=CONFIG_FILE_MODE, mkdir=True)
 
 
-def InitConfig(data: objects.ConfigData, cfg_file: Optional[str] = None,
-               ssconf_dir: Optional[str] = None, offline: bool = True) -> ConfigWriter:
-  """Writes the configuration of a new cluster and its ssconf files.
-
-  data usually comes from MakeInitialConfig; returns a writer for it.
-  """
+def WriteInitialConfig(data: objects.ConfigData, cfg_file: Optional[str] = None,
+                       ssconf_dir: Optional[str] = None) -> ConfigWriter:
+  """Writes a new cluster's configuration and ssconf files; returns its writer."""
   WriteConfigData(data, cfg_file)
-  writer = ConfigWriter(cfg_file, offline=offline, ssconf_dir=ssconf_dir)
+  writer = ConfigWriter(cfg_file, offline=True, ssconf_dir=ssconf_dir)
   writer.WriteSsconf()
   return writer
 
 
-__all__ = ["ConfigWriter", "InitConfig", "MakeInitialConfig", "WriteConfigData",
-           "MatchNameComponent", "CONFIG_FILE_MODE", "DT_MIXED"]
+def InitConfig(cfg_file: Optional[str] = None, ssconf_dir: Optional[str] = None,
+               **kwargs: Any) -> ConfigWriter:
+  """Creates the configuration of a new cluster ("gnt-cluster init").
+
+  kwargs are those of MakeInitialConfig (cluster_name, master_name,
+  primary_ip, master_ip, master_netdev, ... and cluster settings by their
+  attribute names).  Returns an offline writer for the new configuration.
+  """
+  return WriteInitialConfig(MakeInitialConfig(**kwargs), cfg_file, ssconf_dir)
+
+
+__all__ = ["ConfigWriter", "InitConfig", "MakeInitialConfig", "WriteInitialConfig",
+           "WriteConfigData", "MatchNameComponent", "CONFIG_FILE_MODE", "DT_MIXED"]

@@ -162,7 +162,6 @@ class InstanceMixin:
       raise
     instance.disks = [disk.uuid if isinstance(disk, objects.Disk) else disk
                       for disk in instance.disks]
-    self._BumpCluster(now)
     self._WriteConfig()
 
   @Locked
@@ -172,40 +171,45 @@ class InstanceMixin:
     for disk_uuid in inst.disks:
       self._config_data.disks.pop(disk_uuid, None)
     del self._config_data.instances[inst_uuid]
-    self._BumpCluster(time.time())
     self._WriteConfig()
+
+  def _WritableInstance(self, inst_uuid: str, now: float) -> objects.Instance:
+    """A copy replacing the stored instance, to change; its serial is bumped."""
+    self._Instance(inst_uuid)
+    inst = self._Writable("instances", inst_uuid)
+    inst.serial_no += 1
+    inst.mtime = now
+    return inst
 
   @Locked
   def RenameInstance(self, inst_uuid: str, new_name: str) -> None:
     """Renames an instance, moving file-based disk paths to the new name."""
-    inst = self._Instance(inst_uuid)
+    current = self._Instance(inst_uuid)
     if any(other.name == new_name for other in self._config_data.instances.values()
-           if other is not inst):
+           if other is not current):
       raise errors.ConfigurationError("Instance name '%s' already in use" % new_name)
     now = time.time()
+    inst = self._WritableInstance(inst_uuid, now)
     inst.name = new_name
-    inst.serial_no += 1
-    inst.mtime = now
     for disk_uuid in inst.disks:
-      disk = self._config_data.disks[disk_uuid]
-      if disk.dev_type in _FILE_DISK_TYPES:
-        driver, path = disk.logical_id
-        base = os.path.dirname(os.path.dirname(path))
-        disk.logical_id = [driver, os.path.join(base, new_name, os.path.basename(path))]
-        disk.serial_no += 1
-        disk.mtime = now
-    self._BumpCluster(now)
+      if self._config_data.disks[disk_uuid].dev_type not in _FILE_DISK_TYPES:
+        continue
+      disk = self._Writable("disks", disk_uuid)
+      driver, path = disk.logical_id
+      base = os.path.dirname(os.path.dirname(path))
+      disk.logical_id = [driver, os.path.join(base, new_name, os.path.basename(path))]
+      disk.serial_no += 1
+      disk.mtime = now
     self._WriteConfig()
 
   def _ChangeInstance(self, inst_uuid: str, **changes: Any) -> None:
     """Sets attributes of an instance and saves, if anything changed."""
-    inst = self._Instance(inst_uuid)
-    if all(getattr(inst, name) == value for name, value in changes.items()):
+    current = self._Instance(inst_uuid)
+    if all(getattr(current, name) == value for name, value in changes.items()):
       return
+    inst = self._WritableInstance(inst_uuid, time.time())
     for name, value in changes.items():
       setattr(inst, name, value)
-    inst.serial_no += 1
-    inst.mtime = time.time()
     self._WriteConfig()
 
   @Locked
@@ -245,38 +249,38 @@ class InstanceMixin:
       raise errors.ConfigurationError("Unknown node %s" % node_uuid)
     self._ChangeInstance(inst_uuid, primary_node=node_uuid)
 
+  def _DiskIndex(self, inst_uuid: str, idx: Optional[int]) -> int:
+    """Checks a position to insert a disk at (None: at the end)."""
+    inst = self._Instance(inst_uuid)
+    if idx is None:
+      return len(inst.disks)
+    if not 0 <= idx <= len(inst.disks):
+      raise errors.ConfigurationError("Invalid disk index %s for instance '%s'" %
+                                      (idx, inst.name))
+    return idx
+
   @Locked
   def AddInstanceDisk(self, inst_uuid: str, disk: objects.Disk,
                       idx: Optional[int] = None, ec_id: Any = None) -> None:
     """Adds a new disk to the configuration and to the instance (at idx)."""
-    inst = self._Instance(inst_uuid)
+    idx = self._DiskIndex(inst_uuid, idx)
     now = time.time()
     self._AddDisk(disk, ec_id, now)
-    self._InsertDisk(inst, disk.uuid, idx, now)
+    self._WritableInstance(inst_uuid, now).disks.insert(idx, disk.uuid)
+    self._WriteConfig()
 
   @Locked
   def AttachInstanceDisk(self, inst_uuid: str, disk_uuid: str,
                          idx: Optional[int] = None) -> None:
     """Attaches a disk already in the configuration to the instance."""
-    inst = self._Instance(inst_uuid)
+    idx = self._DiskIndex(inst_uuid, idx)
     if disk_uuid not in self._config_data.disks:
       raise errors.ConfigurationError("Unknown disk %s" % disk_uuid)
     for other in self._config_data.instances.values():
       if disk_uuid in other.disks:
         raise errors.ConfigurationError("Disk %s is already attached to instance"
                                         " '%s'" % (disk_uuid, other.name))
-    self._InsertDisk(inst, disk_uuid, idx, time.time())
-
-  def _InsertDisk(self, inst: objects.Instance, disk_uuid: str,
-                  idx: Optional[int], now: float) -> None:
-    if idx is None:
-      idx = len(inst.disks)
-    if not 0 <= idx <= len(inst.disks):
-      raise errors.ConfigurationError("Invalid disk index %s for instance '%s'" %
-                                      (idx, inst.name))
-    inst.disks.insert(idx, disk_uuid)
-    inst.serial_no += 1
-    inst.mtime = now
+    self._WritableInstance(inst_uuid, time.time()).disks.insert(idx, disk_uuid)
     self._WriteConfig()
 
   @Locked
@@ -286,21 +290,18 @@ class InstanceMixin:
     if disk_uuid not in inst.disks:
       raise errors.ConfigurationError("Disk %s is not attached to instance '%s'" %
                                       (disk_uuid, inst.name))
-    inst.disks.remove(disk_uuid)
-    inst.serial_no += 1
-    inst.mtime = time.time()
+    self._WritableInstance(inst_uuid, time.time()).disks.remove(disk_uuid)
     self._WriteConfig()
 
   @Locked
   def RemoveInstanceDisk(self, inst_uuid: str, disk_uuid: str) -> None:
     """Takes a disk off the instance and out of the configuration."""
     inst = self._Instance(inst_uuid)
-    if disk_uuid in inst.disks:
-      inst.disks.remove(disk_uuid)
-      inst.serial_no += 1
-      inst.mtime = time.time()
-    if self._config_data.disks.pop(disk_uuid, None) is None:
+    if disk_uuid not in self._config_data.disks:
       raise errors.ConfigurationError("Unknown disk %s" % disk_uuid)
+    if disk_uuid in inst.disks:
+      self._WritableInstance(inst_uuid, time.time()).disks.remove(disk_uuid)
+    del self._config_data.disks[disk_uuid]
     self._WriteConfig()
 
   @Locked

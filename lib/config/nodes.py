@@ -106,19 +106,19 @@ class NodeMixin:
     mc_now, mc_should, _ = self._MasterCandidateStats(exceptions)
     promoted = []
     now = time.time()
-    for uuid, node in self._config_data.nodes.items():
+    for uuid, node in list(self._config_data.nodes.items()):
       if mc_now >= mc_should:
         break
       if (node.master_candidate or uuid in exceptions or node.offline or
           node.drained or not node.master_capable):
         continue
+      node = self._Writable("nodes", uuid)
       node.master_candidate = True
       node.serial_no += 1
       node.mtime = now
       mc_now += 1
       promoted.append(node.Copy())
     if promoted:
-      self._BumpCluster(now)
       self._WriteConfig()
     return promoted
 
@@ -126,18 +126,17 @@ class NodeMixin:
   def AddNode(self, node: objects.Node, ec_id: Any = None) -> None:
     """Adds a node; its group (uuid or name, None for the default) must exist."""
     node.group = self._LookupNodeGroup(node.group)
-    now = self._AddNamed(node, self._config_data.nodes, "node", ec_id)
-    self._config_data.nodegroups[node.group].members.append(node.uuid)
-    self._BumpCluster(now)
+    self._AddNamed(node, self._config_data.nodes, "node", ec_id)
+    RebuildGroupMembers(self._config_data)
     self._WriteConfig()
 
   @Locked
   def RemoveNode(self, node_uuid: str) -> None:
     if self._config_data.nodes.pop(node_uuid, None) is None:
       raise errors.ConfigurationError("Unknown node %s" % node_uuid)
-    self._config_data.cluster.candidate_certs.pop(node_uuid, None)
+    if node_uuid in self._config_data.cluster.candidate_certs:
+      del self._WritableCluster().candidate_certs[node_uuid]
     RebuildGroupMembers(self._config_data)
-    self._BumpCluster(time.time())
     self._WriteConfig()
 
   @Locked
@@ -151,17 +150,16 @@ class NodeMixin:
       if group_uuid not in data.nodegroups:
         raise errors.ConfigurationError("Unknown node group %s" % group_uuid)
     for node_uuid, group_uuid in mods:
-      node = data.nodes[node_uuid]
-      old_group = data.nodegroups.get(node.group)
+      node = self._Writable("nodes", node_uuid)
+      changed_groups = [uuid for uuid in (node.group, group_uuid) if uuid in data.nodegroups]
       node.group = group_uuid
       node.serial_no += 1
       node.mtime = now
-      for group in (old_group, data.nodegroups[group_uuid]):
-        if group is not None:
-          group.serial_no += 1
-          group.mtime = now
+      for uuid in changed_groups:
+        group = self._Writable("nodegroups", uuid)
+        group.serial_no += 1
+        group.mtime = now
     RebuildGroupMembers(data)
-    self._BumpCluster(now)
     self._WriteConfig()
 
   # Node groups
@@ -210,6 +208,14 @@ class NodeMixin:
     return self._LookupNodeGroup(target)
 
   @Locked
+  def LookupNodeGroupInfo(self, target: str) -> Optional[objects.NodeGroup]:
+    """The node group named or identified by target (a copy), or None."""
+    groups = self._config_data.nodegroups
+    group = groups.get(target) or next(
+      (group for group in groups.values() if group.name == target), None)
+    return CopyOrNone(group)
+
+  @Locked
   def GetNodeGroupsFromNodes(self, node_uuids: Iterable[str]) -> frozenset[str]:
     nodes = self._config_data.nodes
     return frozenset(nodes[uuid].group for uuid in node_uuids)
@@ -218,9 +224,8 @@ class NodeMixin:
   def AddNodeGroup(self, group: objects.NodeGroup, ec_id: Any = None,
                    check_uuid: bool = True) -> None:
     group.members = []
-    now = self._AddNamed(group, self._config_data.nodegroups, "node group", ec_id,
-                         check_uuid)
-    self._BumpCluster(now)
+    self._AddNamed(group, self._config_data.nodegroups, "node group", ec_id,
+                   check_uuid)
     self._WriteConfig()
 
   @Locked
@@ -231,15 +236,21 @@ class NodeMixin:
     if group.members:
       raise errors.ConfigurationError("Node group '%s' still has nodes" % group.name)
     del self._config_data.nodegroups[group_uuid]
-    self._BumpCluster(time.time())
     self._WriteConfig()
 
 
 def RebuildGroupMembers(data: objects.ConfigData) -> None:
-  """Recomputes each node group's member list from the nodes' groups."""
-  for group in data.nodegroups.values():
-    group.members = []
+  """Recomputes each node group's member list from the nodes' groups.
+
+  A group whose members change is replaced by a new object, like every
+  change of a stored object.
+  """
+  members: dict[str, list[str]] = {uuid: [] for uuid in data.nodegroups}
   for node_uuid, node in data.nodes.items():
-    group = data.nodegroups.get(node.group)
-    if group is not None:
-      group.members.append(node_uuid)
+    if node.group in members:
+      members[node.group].append(node_uuid)
+  for uuid, group in list(data.nodegroups.items()):
+    if group.members != members[uuid]:
+      group = group.Copy()
+      group.members = members[uuid]
+      data.nodegroups[uuid] = group

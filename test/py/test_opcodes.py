@@ -17,7 +17,7 @@ from ganeti import errors
 from ganeti import opcodes
 from ganeti import serializer
 
-FACTS = "/tmp/facts/opcodes.json"
+FACTS = os.path.join(os.path.dirname(__file__), "..", "data", "ganeti-3.0", "opcodes.json")
 
 ALL_OP_IDS = """
 OP_BACKUP_EXPORT OP_BACKUP_PREPARE OP_BACKUP_REMOVE OP_CLUSTER_ACTIVATE_MASTER_IP
