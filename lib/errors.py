@@ -236,13 +236,13 @@ def GetErrorClass(name: str) -> type | None:
   return _CLASSES.get(name)
 
 
-def EncodeException(err: BaseException) -> tuple[str, list]:
-  """The wire form of an exception: (class name, list of arguments)."""
+def EncodeException(err: BaseException) -> list:
+  """The wire form of an exception: [class name, [arguments]]."""
   if isinstance(err, GenericError) or type(err).__name__ in _CLASSES:
     name = type(err).__name__
   else:
     name = "OpExecError"
-  return name, [_jsonable(a) for a in err.args]
+  return [name, [_jsonable(a) for a in err.args]]
 
 
 def _jsonable(value: Any) -> Any:

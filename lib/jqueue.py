@@ -219,9 +219,10 @@ class JobQueue:
         repaired.append(job)
       self._jobs[job.id] = job
     self._last_serial = serial
-    for job in self._jobs.values():
-      if not job.IsFinalized():
-        self._schedule(job)
+    with self._lock:
+      for job in self._jobs.values():
+        if not job.IsFinalized():
+          self._schedule(job)
     if repaired:
       logging.info("Repaired %d interrupted jobs after restart", len(repaired))
       self._save(repaired)
@@ -619,6 +620,10 @@ class JobQueue:
       if age < 0 or now - end[0] >= age:
         archived += self._archive([job])
     return [archived, 0]
+
+  def LastJobId(self) -> int:
+    with self._lock:
+      return self._last_serial
 
   def Stop(self) -> None:
     with self._lock:

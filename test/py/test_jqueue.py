@@ -1,0 +1,200 @@
+"""Job queue: execution, persistence, dependencies, cancel, archive, recovery."""
+
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from ganeti import constants
+from ganeti import errors
+from ganeti import jqueue
+from ganeti import jstore
+from ganeti import opcodes
+from ganeti import pathutils
+
+
+@pytest.fixture
+def queue_dir(tmp_path, monkeypatch):
+  qdir = str(tmp_path / "queue")
+  for name, value in (("QUEUE_DIR", qdir),
+                      ("JOB_QUEUE_ARCHIVE_DIR", qdir + "/archive"),
+                      ("JOB_QUEUE_SERIAL_FILE", qdir + "/serial"),
+                      ("JOB_QUEUE_VERSION_FILE", qdir + "/version"),
+                      ("JOB_QUEUE_DRAIN_FILE", qdir + "/drain")):
+    monkeypatch.setattr(pathutils, name, value)
+  jstore.InitQueueFiles()
+  return qdir
+
+
+def _delay(duration=0.0, **kw):
+  return opcodes.OpTestDelay(duration=duration, reason=[], **kw)
+
+
+class Runner:
+  """Stands in for the opcode processor: records order, can block or fail."""
+
+  def __init__(self):
+    self.order = []
+    self.gate = threading.Event()
+    self.gate.set()
+
+  def __call__(self, job, index, callbacks):
+    op = job.ops[index].input
+    callbacks.NotifyStart()
+    callbacks.Feedback(constants.ELOG_MESSAGE, "running %s" % job.id)
+    self.order.append(job.id)
+    if op.comment == "block":
+      self.gate.wait(10)
+    if op.comment == "fail":
+      raise errors.OpExecError("requested failure")
+    return {"job": job.id}
+
+
+def _wait(queue, job_id, timeout=10):
+  deadline = time.monotonic() + timeout
+  while time.monotonic() < deadline:
+    job = queue.GetJob(job_id)
+    if job.IsFinalized():
+      return job
+    time.sleep(0.01)
+  raise AssertionError("job %s did not finish" % job_id)
+
+
+def test_submit_run_and_persist(queue_dir):
+  queue = jqueue.JobQueue(Runner(), workers=2)
+  try:
+    job_id = queue.SubmitJob([_delay()])
+    job = _wait(queue, job_id)
+    assert job.CalcStatus() == constants.JOB_STATUS_SUCCESS
+    assert job.ops[0].result == {"job": job_id}
+    queue.Flush()
+    with open(os.path.join(queue_dir, "job-%d" % job_id)) as handle:
+      data = json.load(handle)
+    assert data["id"] == job_id
+    assert data["ops"][0]["status"] == "success"
+    assert data["ops"][0]["input"]["OP_ID"] == "OP_TEST_DELAY"
+    assert data["ops"][0]["log"][0][2:] == ["message", "running %d" % job_id]
+    # the master adds its own entry to the reason trail
+    assert data["ops"][0]["input"]["reason"][-1][0] == "gnt:opcode:test_delay"
+    assert open(os.path.join(queue_dir, "serial")).read().strip() == str(job_id)
+  finally:
+    queue.Stop()
+
+
+def test_failure_marks_following_opcodes(queue_dir):
+  queue = jqueue.JobQueue(Runner(), workers=1)
+  try:
+    job_id = queue.SubmitJob([_delay(comment="fail"), _delay()])
+    job = _wait(queue, job_id)
+    assert [op.status for op in job.ops] == ["error", "error"]
+    assert job.ops[0].result == ["OpExecError", ["requested failure"]]
+    assert job.CalcStatus() == constants.JOB_STATUS_ERROR
+  finally:
+    queue.Stop()
+
+
+def test_priority_order(queue_dir):
+  runner = Runner()
+  runner.gate.clear()
+  queue = jqueue.JobQueue(runner, workers=1)
+  try:
+    blocker = queue.SubmitJob([_delay(comment="block")])
+    time.sleep(0.1)
+    low = queue.SubmitJob([_delay(priority=constants.OP_PRIO_LOW)])
+    high = queue.SubmitJob([_delay(priority=constants.OP_PRIO_HIGH)])
+    runner.gate.set()
+    _wait(queue, low)
+    assert runner.order == [blocker, high, low]
+  finally:
+    queue.Stop()
+
+
+def test_dependencies(queue_dir):
+  runner = Runner()
+  runner.gate.clear()
+  queue = jqueue.JobQueue(runner, workers=3)
+  try:
+    results = queue.SubmitManyJobs([[_delay(comment="block")],
+                                    [_delay(depends=[[-1, ["success"]]])],
+                                    [_delay(depends=[[-2, ["error"]]])]])
+    first, second, third = [job_id for _, job_id in results]
+    time.sleep(0.2)
+    assert queue.GetJob(second).CalcStatus() == constants.JOB_STATUS_QUEUED
+    runner.gate.set()
+    assert _wait(queue, second).CalcStatus() == constants.JOB_STATUS_SUCCESS
+    failed = _wait(queue, third)
+    assert failed.CalcStatus() == constants.JOB_STATUS_ERROR
+    assert "Dependency %d" % first in failed.ops[0].result[1][0]
+  finally:
+    queue.Stop()
+
+
+def test_cancel_queued_and_wait_for_change(queue_dir):
+  runner = Runner()
+  runner.gate.clear()
+  queue = jqueue.JobQueue(runner, workers=1)
+  try:
+    blocker = queue.SubmitJob([_delay(comment="block")])
+    queued = queue.SubmitJob([_delay()])
+    status = lambda job: [job.CalcStatus()]
+    info = queue.WaitForJobChange(queued, status, None, None, 1)
+    assert info == [["queued"], []]
+    assert queue.WaitForJobChange(queued, status, ["queued"], None, 0.2) == "nochange"
+    assert queue.CancelJob(queued) == [True, "Dequeued job %d" % queued]
+    assert queue.GetJob(queued).CalcStatus() == constants.JOB_STATUS_CANCELED
+    assert queue.CancelJob(queued)[0] is False
+    assert queue.CancelJob(99999) == [False, "Job 99999 not found in queue"]
+    runner.gate.set()
+    # a waiter is woken by the change, not by its timeout
+    start = time.monotonic()
+    result = queue.WaitForJobChange(blocker, status, ["running"], 1, 20)
+    assert time.monotonic() - start < 5
+    assert result[0] == ["success"]
+  finally:
+    queue.Stop()
+
+
+def test_drain_archive_and_lost_jobs(queue_dir):
+  queue = jqueue.JobQueue(Runner(), workers=1)
+  try:
+    jstore.SetDrained(True)
+    with pytest.raises(errors.GenericError, match="Queue drained"):
+      queue.SubmitJob([_delay()])
+    assert queue.SubmitJob([_delay()], drained_ok=True)
+    jstore.SetDrained(False)
+    job_id = queue.SubmitJob([_delay()])
+    _wait(queue, job_id)
+    assert queue.ArchiveJob(job_id) is True
+    assert not os.path.exists(os.path.join(queue_dir, "job-%d" % job_id))
+    archived = queue.GetJob(job_id)
+    assert archived.archived and archived.CalcStatus() == "success"
+    with pytest.raises(errors.JobLost):
+      queue.WaitForJobChange(424242, lambda job: [], None, None, 0)
+  finally:
+    queue.Stop()
+
+
+def test_restart_recovers_every_job(queue_dir):
+  runner = Runner()
+  runner.gate.clear()
+  queue = jqueue.JobQueue(runner, workers=1)
+  running = queue.SubmitJob([_delay(comment="block")])
+  time.sleep(0.2)
+  waiting = [queue.SubmitJob([_delay()]) for _ in range(3)]
+  queue.Flush()
+  # simulate a crash: a new queue reads the files while the old one is stuck
+  runner2 = Runner()
+  queue2 = jqueue.JobQueue(runner2, workers=2)
+  try:
+    crashed = queue2.GetJob(running)
+    assert crashed.CalcStatus() == constants.JOB_STATUS_ERROR
+    assert crashed.ops[0].result == ["OpExecError", ["Unclean master daemon shutdown"]]
+    for job_id in waiting:
+      assert _wait(queue2, job_id).CalcStatus() == constants.JOB_STATUS_SUCCESS
+    assert queue2.SubmitJob([_delay()]) == waiting[-1] + 1
+  finally:
+    runner.gate.set()
+    queue.Stop()
+    queue2.Stop()
