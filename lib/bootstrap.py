@@ -97,7 +97,8 @@ def InitCluster(cluster_name: str, master_netdev: str, **options: Any) -> None:
   RunDaemonUtil("start", constants.MASTERD)
   client = _wait_for_master()
   from ganeti import opcodes  # pylint: disable=import-outside-toplevel
-  job_id = client.SubmitJob([opcodes.OpClusterPostInit()])
+  reason = [["%s:gnt-cluster" % constants.OPCODE_REASON_SRC_CLIENT, "init", time.time_ns()]]
+  job_id = client.SubmitJob([opcodes.OpClusterPostInit(reason=reason)])
   status = luxi.WaitForJobCompletion(client, job_id)
   if status[0] != constants.JOB_STATUS_SUCCESS:
     raise errors.OpExecError("Post-initialisation failed: %s" % (status[2],))

@@ -158,12 +158,13 @@ class _JobCanceled(Exception):
 class JobQueue:
   """The queue: submission, execution, watching, cancelling, archiving."""
 
-  def __init__(self, run_opcode_fn: Callable, filter_fn: Optional[Callable] = None,
+  def __init__(self, run_opcode_fn: Callable, filters: Optional[Any] = None,
                workers: int = 25) -> None:
     """run_opcode_fn(job, op_index, callbacks) executes one opcode and returns
-    its result; filter_fn(job) decides filter-rule actions before a job runs."""
+    its result; filters (jobfilters.JobFilters) decide whether a job may start
+    (Action(job)) and learn when it ended (JobFinished(job_id))."""
     self._run_opcode_fn = run_opcode_fn
-    self._filter_fn = filter_fn
+    self._filters = filters
     self._lock = threading.Lock()
     self._jobs: dict[int, QueuedJob] = {}
     self._runnable: list[tuple[int, int, int]] = []  # heap of (priority, seq, job id)
@@ -395,8 +396,8 @@ class JobQueue:
         self._schedule(dependent)
 
   def _process(self, job: QueuedJob) -> None:
-    if self._filter_fn is not None:
-      action = self._filter_fn(job)
+    if self._filters is not None:
+      action = self._filters.Action(job)
       if action == constants.JOBQUEUE_FILTER_ACTION_REJECT:
         with self._lock:
           job.Finalize(constants.OP_STATUS_CANCELED, "Job rejected by a job filter")
@@ -457,6 +458,8 @@ class JobQueue:
     with self._lock:
       job.change.notify_all()
       self._release_dependents_locked(job.id)
+    if self._filters is not None:
+      self._filters.JobFinished(job.id)
 
   def RescheduleQueued(self) -> None:
     """Gives queued jobs another chance (e.g. after job filters changed)."""

@@ -196,6 +196,19 @@ _FAMILY_PARAMS = {
 }
 
 
+def _check_enabled_list(values: Any, valid: frozenset, what: str) -> None:
+  """Checks a new list of enabled hypervisors or disk templates."""
+  if values is None:
+    return
+  if not values:
+    raise errors.OpPrereqError("Enabled %s list must contain at least one member" % what,
+                               errors.ECODE_INVAL)
+  bad = [value for value in values if value not in valid]
+  if bad:
+    raise errors.OpPrereqError("Enabled %s contains invalid entries: %s" % (what, ", ".join(bad)),
+                               errors.ECODE_INVAL)
+
+
 class LUClusterSetParams(LogicalUnit):
   """Changes cluster-wide parameters (gnt-cluster modify)."""
 
@@ -225,22 +238,11 @@ class LUClusterSetParams(LogicalUnit):
       if value is not None and value < 1:
         raise errors.OpPrereqError("Invalid value for %s: %s (must be positive)" % (name, value),
                                    errors.ECODE_INVAL)
-    hypervisors = getattr(op, "enabled_hypervisors", None)
-    if hypervisors is not None:
-      bad = [hv for hv in hypervisors if hv not in constants.HYPER_TYPES]
-      if not hypervisors or bad:
-        raise errors.OpPrereqError("Enabled hypervisors contains invalid entries: %s" %
-                                   ", ".join(bad) if bad else
-                                   "Enabled hypervisors list must contain at least one member",
-                                   errors.ECODE_INVAL)
+    _check_enabled_list(getattr(op, "enabled_hypervisors", None), constants.HYPER_TYPES,
+                        "hypervisors")
     templates = getattr(op, "enabled_disk_templates", None)
+    _check_enabled_list(templates, constants.DISK_TEMPLATES, "disk templates")
     if templates is not None:
-      bad = [dt for dt in templates if dt not in constants.DISK_TEMPLATES]
-      if not templates or bad:
-        raise errors.OpPrereqError("Enabled disk templates contains invalid entries: %s" %
-                                   ", ".join(bad) if bad else
-                                   "Enabled disk templates list must contain at least one member",
-                                   errors.ECODE_INVAL)
       used = {self.cfg.GetInstanceDiskTemplate(uuid) for uuid in self.cfg.GetInstanceList()}
       missing = sorted(used - set(templates))
       if missing:

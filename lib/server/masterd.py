@@ -41,7 +41,7 @@ class MasterContext:
     self.rpc = None  # node RPC arrives with the node daemon
     self.filters = jobfilters.JobFilters(self.cfg)
     workers = self.cfg.GetClusterInfo().max_running_jobs
-    self.queue = jqueue.JobQueue(mcpu.MakeOpcodeRunner(self), self.filters.Action,
+    self.queue = jqueue.JobQueue(mcpu.MakeOpcodeRunner(self), self.filters,
                                  workers=workers)
     self.filters.on_change = self.queue.RescheduleQueued
 

@@ -1,0 +1,1 @@
+"""The gnt-* command line tools, one module per tool (see ganeti.cli)."""

@@ -1,0 +1,181 @@
+"""End to end on a virtual cluster: real master daemon, real LUXI, real CLI."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from vcluster_harness import VirtualCluster
+
+DEBIAN_SBIN = "/usr/sbin"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+  vc = VirtualCluster(nodes=3)
+  try:
+    vc.init()
+    yield vc
+  finally:
+    vc.destroy()
+
+
+def _luxi_raw(vc: VirtualCluster, payload: bytes, read: bool = True) -> bytes:
+  sock = socket.socket(socket.AF_UNIX)
+  sock.settimeout(10)
+  sock.connect(vc.path("/var/run/ganeti/socket/ganeti-query"))
+  sock.sendall(payload)
+  data = b""
+  while read and not data.endswith(b"\x03"):
+    chunk = sock.recv(65536)
+    if not chunk:
+      break
+    data += chunk
+  sock.close()
+  return data
+
+
+def _luxi(vc: VirtualCluster, method: str, args) -> dict:
+  message = json.dumps({"method": method, "args": args, "version": 3000000}).encode() + b"\x03"
+  return json.loads(_luxi_raw(vc, message)[:-1])
+
+
+def test_info_version_getmaster(cluster):
+  info = cluster.run("gnt-cluster", "info").stdout
+  assert "Cluster name: cluster" in info
+  assert "Master node: node1" in info
+  assert "fake" in info
+  version = cluster.run("gnt-cluster", "version").stdout
+  assert "Software version: 3.0.2" in version
+  assert cluster.run("gnt-cluster", "getmaster").stdout.strip() == "node1"
+
+
+def test_delay_job_and_job_list(cluster):
+  out = cluster.run("gnt-debug", "delay", "0.01")
+  assert out.returncode == 0
+  listing = cluster.run("gnt-job", "list", "--no-headers", "-o", "id,status,summary").stdout
+  rows = [line.split() for line in listing.splitlines()]
+  delays = [row for row in rows if row[2].startswith("TEST_DELAY")]
+  assert delays and delays[-1][1] == "success"
+  info = cluster.run("gnt-job", "info", delays[-1][0]).stdout
+  assert "Status: success" in info and "OP_TEST_DELAY" in info
+
+
+def test_submit_and_wait(cluster):
+  job_id = cluster.run("gnt-debug", "delay", "--submit", "0.2").stdout.strip()
+  assert job_id.startswith("JobID: ")
+  job_id = job_id.split()[1]
+  cluster.run("gnt-job", "wait", job_id)
+  status = _luxi(cluster, "QueryJobs", [[int(job_id)], ["status"]])
+  assert status == {"success": True, "result": [["success"]]}
+
+
+def test_tags(cluster):
+  cluster.run("gnt-cluster", "add-tags", "alpha", "beta")
+  assert cluster.run("gnt-cluster", "list-tags").stdout.split() == ["alpha", "beta"]
+  found = cluster.run("gnt-cluster", "search-tags", "alp").stdout
+  assert "/cluster alpha" in found
+  cluster.run("gnt-cluster", "remove-tags", "beta")
+  assert cluster.run("gnt-cluster", "list-tags").stdout.split() == ["alpha"]
+  bad = cluster.run("gnt-cluster", "add-tags", "bad tag", check=False)
+  assert bad.returncode != 0
+
+
+def test_modify_persists(cluster):
+  cluster.run("gnt-cluster", "modify", "--candidate-pool-size=7")
+  with open(cluster.path("/var/lib/ganeti/config.data")) as handle:
+    assert json.load(handle)["cluster"]["candidate_pool_size"] == 7
+  assert "candidate pool size: 7" in cluster.run("gnt-cluster", "info").stdout
+
+
+def test_drain_flag(cluster):
+  cluster.run("gnt-cluster", "queue", "drain")
+  try:
+    assert "Drained" in cluster.run("gnt-cluster", "queue", "info").stdout or \
+      "drained" in cluster.run("gnt-cluster", "queue", "info").stdout
+    refused = cluster.run("gnt-debug", "delay", "0", check=False)
+    assert refused.returncode != 0
+  finally:
+    cluster.run("gnt-cluster", "queue", "undrain")
+  cluster.run("gnt-debug", "delay", "0.001")
+
+
+def test_bad_luxi_input_keeps_daemon_up(cluster):
+  answer = json.loads(_luxi_raw(cluster, b"garbage\x03")[:-1])
+  assert answer["success"] is False and "Failed to parse request" in answer["result"]
+  assert "Invalid string value" in _luxi(cluster, "Bogus", [])["result"]
+  assert _luxi(cluster, "QueryJobs", "x")["success"] is False
+  bad_op = _luxi(cluster, "SubmitJob", [[{"OP_ID": "OP_TEST_DELAY", "duration": "x",
+                                          "reason": []}]])
+  assert bad_op["success"] is False and "duration" in bad_op["result"]
+  assert _luxi(cluster, "SubmitJob", [[{"OP_ID": "OP_NOPE", "reason": []}]])["success"] is False
+  query = _luxi(cluster, "Query", ["job", ["id"], ["==", "nosuch", 1]])
+  assert query["success"] is False and query["result"][0] == "ParameterError"
+  # oversized message: refused, connection closed, daemon fine
+  huge = _luxi_raw(cluster, b"[" + b"1," * (40 * 1024 * 1024), read=True)
+  assert b"Failed to parse request" in huge or huge == b""
+  assert _luxi(cluster, "QueryConfigValues", [["cluster_name"]]) == \
+    {"success": True, "result": ["cluster"]}
+  before = os.listdir(cluster.path("/var/lib/ganeti/queue"))
+  _luxi(cluster, "SubmitJob", [[{"OP_ID": "OP_TEST_DELAY", "reason": []}]])
+  assert os.listdir(cluster.path("/var/lib/ganeti/queue")) == before
+
+
+@pytest.mark.skipif(not os.path.exists(DEBIAN_SBIN + "/gnt-cluster"),
+                    reason="Debian's ganeti package is not installed (apt-get install ganeti)")
+def test_debian_clients_against_our_master(cluster):
+  env = cluster.env(1)
+  env["PATH"] = DEBIAN_SBIN + os.pathsep + "/usr/bin:/bin"
+
+  def debian(*args):
+    proc = subprocess.run(list(args), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stdout
+    return proc.stdout
+
+  assert "Cluster name: cluster" in debian(DEBIAN_SBIN + "/gnt-cluster", "info")
+  debian(DEBIAN_SBIN + "/gnt-debug", "delay", "0.1")
+  listing = debian(DEBIAN_SBIN + "/gnt-job", "list")
+  last = listing.strip().splitlines()[-1].split()
+  assert last[1] == "success" and last[2].startswith("TEST_DELAY")
+  assert "Status: success" in debian(DEBIAN_SBIN + "/gnt-job", "info", last[0])
+  assert "drained" in debian(DEBIAN_SBIN + "/gnt-cluster", "queue", "info")
+
+
+def test_kill_master_mid_jobs_loses_nothing(cluster):
+  from ganeti import luxi  # in-tree client; the socket is the node's
+  client = luxi.Client(cluster.path("/var/run/ganeti/socket/ganeti-query"))
+  op = {"OP_ID": "OP_TEST_DELAY", "duration": 0.05, "reason": [], "no_locks": False}
+  ids = [job_id for ok, job_id in client.SubmitManyJobs([[op]] * 200) if ok]
+  assert len(ids) == 200
+  time.sleep(0.3)
+  client.Close()
+  config_before = open(cluster.path("/var/lib/ganeti/config.data")).read()
+  os.kill(cluster.masterd_pid(), signal.SIGKILL)
+  time.sleep(0.2)
+  cluster.run("daemon-util", "start", "ganeti-masterd")
+  client = luxi.Client(cluster.path("/var/run/ganeti/socket/ganeti-query"))
+  deadline = time.monotonic() + 120
+  while time.monotonic() < deadline:
+    rows = client.QueryJobs(ids, ["status"])
+    if all(row and row[0] in ("success", "error", "canceled") for row in rows):
+      break
+    time.sleep(0.2)
+  rows = client.QueryJobs(ids, ["id", "status", "opresult"])
+  assert all(row is not None for row in rows), "a job was lost"
+  statuses = {row[1] for row in rows}
+  assert statuses <= {"success", "error"}
+  for _, status, result in rows:
+    if status == "error":
+      assert result == [["OpExecError", ["Unclean master daemon shutdown"]]]
+  assert sum(1 for row in rows if row[1] == "success") >= 200 - 25
+  for name in os.listdir(cluster.path("/var/lib/ganeti/queue")):
+    if name.startswith("job-"):
+      with open(cluster.path("/var/lib/ganeti/queue/" + name)) as handle:
+        json.load(handle)  # every job file whole
+  assert open(cluster.path("/var/lib/ganeti/config.data")).read() == config_before
+  client.Close()
