@@ -293,7 +293,7 @@ DEFAULT_IALLOCATOR_OPT = _Value("-I", "--default-iallocator", dest="default_iall
                                 metavar="<NAME>", help="Default instance allocator")
 DEFAULT_IALLOCATOR_PARAMS_OPT = _Value("--default-iallocator-params",
                                        dest="default_iallocator_params", type="keyval",
-                                       default={}, help="Parameters of the default allocator")
+                                       help="Parameters of the default allocator")
 RESERVED_LVS_OPT = _Value("--reserved-lvs", dest="reserved_lvs",
                           help="Logical volumes cluster verify ignores, comma-separated")
 PRIMARY_IP_VERSION_OPT = _Value("--primary-ip-version", dest="primary_ip_version", type="int",

@@ -103,6 +103,7 @@ def _Found(text: str, loc: int) -> str:
     return ", found end of text"
   word = _FOUND_WORD_RE.match(text, loc)
   found = word.group(0) if word else text[loc]
+  # Ganeti shows a backslash single, within repr's quotes
   return (", found %r" % found).replace("\\\\", "\\")
 
 
@@ -121,7 +122,8 @@ class _Parser:
 
   def __init__(self, text: str) -> None:
     self.text = text
-    self._memo: dict[tuple[Callable, int], Any] = {}
+    # (level, position, actions) -> (result, end) or the _Mismatch it raised
+    self._memo: dict[tuple, Any] = {}
 
   # ---- tokens ------------------------------------------------------------
 

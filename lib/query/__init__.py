@@ -17,7 +17,7 @@ Reply format of Query: {"fields": [{"name", "title", "kind", "doc"}, ...],
 RS_NORMAL).  A field name nobody knows gets kind "unknown" and RS_UNKNOWN.
 """
 
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from ganeti import constants
 from ganeti import errors
@@ -113,20 +113,29 @@ def _JobItems(queue: Any, names: Optional[list]) -> list:
           for job_id, job in zip(job_ids, found)]
 
 
-def _Lookup(objects: dict, name: str) -> Optional[tuple[Any, str]]:
-  """(object, full name) for a name, its first components, or a uuid.
+def _NameLookup(objects: dict) -> Callable[[str], Optional[tuple[Any, str]]]:
+  """A function finding (object, full name) by a name, its first components or a uuid.
 
   A uuid finds the object but is no name of it, so it selects no row.
   """
   by_name = {obj.name: obj for obj in objects.values()}
-  if name in by_name:
-    return by_name[name], name
-  if name in objects:
-    return objects[name], name
-  matches = [full for full in by_name if full.startswith(name + ".")]
-  if len(matches) == 1:
-    return by_name[matches[0]], matches[0]
-  return None
+  by_prefix: dict[str, list[str]] = {}  # leading components -> full names
+
+  def lookup(name: str) -> Optional[tuple[Any, str]]:
+    if name in by_name:
+      return by_name[name], name
+    if name in objects:
+      return objects[name], name
+    if not by_prefix:
+      for full in by_name:
+        labels = full.split(".")
+        for count in range(1, len(labels)):
+          by_prefix.setdefault(".".join(labels[:count]), []).append(full)
+    matches = by_prefix.get(name, [])
+    if len(matches) == 1:
+      return by_name[matches[0]], matches[0]
+    return None
+  return lookup
 
 
 def _SortedByName(objects: Iterable[Any]) -> list:
@@ -142,9 +151,10 @@ def _ConfigItems(what: str, query: Query, objects: dict) -> tuple[list, Optional
   names = query.RequestedNames()
   if names is None or not all(isinstance(name, str) for name in names):
     return _SortedByName(objects.values()), None
+  lookup = _NameLookup(objects)
   items, matches = [], []
   for name in names:
-    found = _Lookup(objects, name)
+    found = lookup(name)
     if found is None:
       raise errors.OpPrereqError("%s name %s not found" % (_KIND_TITLES[what], name),
                                  errors.ECODE_NOENT)
@@ -187,7 +197,8 @@ def RunQuery(context: Any, what: str, fields: list[str], qfilter: Any) -> dict:
   elif what == constants.QR_CLUSTER:
     items = [_ClusterItem(context)]
   elif what == constants.QR_EXPORT:
-    items = [(name, None) for name in sorted(context.cfg.GetNodeNames(), key=NiceSortKey)]
+    items = [(node.name, None)
+             for node in _SortedByName(context.cfg.GetAllNodesInfo().values())]
   elif what == constants.QR_OS:
     items = []
   else:
@@ -222,7 +233,7 @@ def LegacyRows(context: Any, what: str, names: Optional[list], fields: list[str]
   ctx = ConfigContext.FromConfig(context.cfg)
   objects = _ConfigObjects(what, ctx)
   if names:
-    found = (_Lookup(objects, name) for name in names)
+    found = map(_NameLookup(objects), names)
     selected = {id(match[0]): match[0] for match in found if match is not None}
     items = _SortedByName(selected.values())
   else:

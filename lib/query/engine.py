@@ -4,7 +4,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from ganeti import constants
 from ganeti import errors
-from ganeti.query import qfilter
+from ganeti.query.qfilter import Compile, DecodeFilter, ExtractNames, FilterFields
 from ganeti.query.common import UNAVAIL, FieldDef, FieldSet, ResultStatus
 
 _RS_NORMAL = constants.RS_NORMAL
@@ -41,19 +41,19 @@ class Query:
   @param qfilter: filter in list form, or None
   @param namefield: field whose equality conditions name the items wanted
       (default: the field set's)
-  @raise qfilter.FilterDecodeError: for a malformed filter
+  @raise FilterDecodeError: for a malformed filter
   @raise errors.ParameterError: for a filter on an unknown field
 
   """
 
-  def __init__(self, fieldset: FieldSet, fields: list[str], qfilter_: Any = None,
+  def __init__(self, fieldset: FieldSet, fields: list[str], qfilter: Any = None,
                namefield: Optional[str] = None) -> None:
     self.fieldset = fieldset
     self.fields = [fieldset.Get(name) for name in fields]
     self.namefield = namefield or fieldset.namefield
-    self._decoded = qfilter.DecodeFilter(qfilter_)
-    self._predicate = qfilter.Compile(self._decoded, fieldset)
-    self._names = qfilter.ExtractNames(self._decoded, self.namefield)
+    self._decoded = DecodeFilter(qfilter)
+    self._predicate = Compile(self._decoded, fieldset)
+    self._names = ExtractNames(self._decoded, self.namefield)
 
   def RequestedNames(self) -> Optional[list]:
     """The names the filter asks for, if it only selects by name; else None."""
@@ -62,7 +62,7 @@ class Query:
   def RequestedData(self) -> frozenset[str]:
     """The kinds of data (DATA_*) the fields and the filter need."""
     fields = self.fields + [self.fieldset.fields[name]
-                            for name in qfilter.FilterFields(self._decoded)]
+                            for name in FilterFields(self._decoded)]
     return frozenset(field.data for field in fields if field.data)
 
   def GetFields(self) -> list[dict]:
@@ -98,8 +98,7 @@ class Query:
       if item.__class__ is MissingItem:
         if missing_getters is None:
           missing_getters = [self._MissingGetter(field) for field in self.fields]
-          missing_predicate = qfilter.Compile(self._decoded, self.fieldset,
-                                              self._MissingGetter)
+          missing_predicate = Compile(self._decoded, self.fieldset, self._MissingGetter)
         if missing_predicate is None or missing_predicate(ctx, item):
           rows.append([cell(get(ctx, item)) for get in missing_getters])
       elif predicate is None or predicate(ctx, item):

@@ -3,6 +3,7 @@
 from typing import Any, Callable, Optional
 
 from ganeti import constants
+from ganeti import objects
 from ganeti import paramdefs
 from ganeti.query import params
 from ganeti.query.common import (DATA_CONSOLE, DATA_LIVE, NODATA, UNAVAIL, Attr, FieldDef,
@@ -10,7 +11,6 @@ from ganeti.query.common import (DATA_CONSOLE, DATA_LIVE, NODATA, UNAVAIL, Attr,
                                  TagsField, TimestampFields, UuidField)
 
 _DRBD_META_SIZE = 128  # MiB of DRBD metadata per disk
-_USER_SOURCE = "user"  # admin_state_source of an instance shut down from inside
 
 # ---- disks -------------------------------------------------------------------
 
@@ -213,7 +213,7 @@ def _Status(ctx: Any, inst: Any) -> Any:
   if inst.admin_state == constants.ADMINST_UP:
     return "ERROR_down"
   if inst.admin_state == constants.ADMINST_DOWN:
-    return "USER_down" if inst.admin_state_source == _USER_SOURCE else "ADMIN_down"
+    return "USER_down" if inst.admin_state_source == objects.USER_SOURCE else "ADMIN_down"
   return "ADMIN_offline"
 
 

@@ -99,7 +99,7 @@ CLUSTER_FIELDS = FieldSet(constants.QR_CLUSTER, Fields([
 EXPORT_FIELDS = FieldSet(constants.QR_EXPORT, Fields([
   ("node", "Node", constants.QFT_TEXT, "Node name", lambda ctx, row: row[0]),
   ("export", "Export", constants.QFT_TEXT, "Export name",
-   lambda ctx, row: NODATA if row[1] is None else row[1]),
+   lambda ctx, row: NODATA if row[1] is None else row[1], DATA_LIVE),
 ]))
 
 # ---- os -------------------------------------------------------------------

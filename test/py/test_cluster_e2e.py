@@ -66,7 +66,8 @@ def test_delay_job_and_job_list(cluster):
 
 
 def test_submit_and_wait(cluster):
-  job_id = cluster.run("gnt-debug", "delay", "--submit", "0.2").stdout.strip()
+  # like Ganeti, the job id goes to standard error
+  job_id = cluster.run("gnt-debug", "delay", "--submit", "0.2").stderr.strip()
   assert job_id.startswith("JobID: ")
   job_id = job_id.split()[1]
   cluster.run("gnt-job", "wait", job_id)
@@ -95,8 +96,7 @@ def test_modify_persists(cluster):
 def test_drain_flag(cluster):
   cluster.run("gnt-cluster", "queue", "drain")
   try:
-    assert "Drained" in cluster.run("gnt-cluster", "queue", "info").stdout or \
-      "drained" in cluster.run("gnt-cluster", "queue", "info").stdout
+    assert cluster.run("gnt-cluster", "queue", "info").stdout == "The drain flag is set\n"
     refused = cluster.run("gnt-debug", "delay", "0", check=False)
     assert refused.returncode != 0
   finally:
@@ -116,8 +116,11 @@ def test_bad_luxi_input_keeps_daemon_up(cluster):
   query = _luxi(cluster, "Query", ["job", ["id"], ["==", "nosuch", 1]])
   assert query["success"] is False and query["result"][0] == "ParameterError"
   # oversized message: refused, connection closed, daemon fine
-  huge = _luxi_raw(cluster, b"[" + b"1," * (40 * 1024 * 1024), read=True)
-  assert b"Failed to parse request" in huge or huge == b""
+  try:
+    huge = _luxi_raw(cluster, b"[" + b"1," * (40 * 1024 * 1024), read=True)
+    assert b"Failed to parse request" in huge or huge == b""
+  except (BrokenPipeError, ConnectionResetError):
+    pass  # the master stopped reading past its limit
   assert _luxi(cluster, "QueryConfigValues", [["cluster_name"]]) == \
     {"success": True, "result": ["cluster"]}
   before = os.listdir(cluster.path("/var/lib/ganeti/queue"))
@@ -143,7 +146,7 @@ def test_debian_clients_against_our_master(cluster):
   last = listing.strip().splitlines()[-1].split()
   assert last[1] == "success" and last[2].startswith("TEST_DELAY")
   assert "Status: success" in debian(DEBIAN_SBIN + "/gnt-job", "info", last[0])
-  assert "drained" in debian(DEBIAN_SBIN + "/gnt-cluster", "queue", "info")
+  assert debian(DEBIAN_SBIN + "/gnt-cluster", "queue", "info") == "The drain flag is unset\n"
 
 
 def test_kill_master_mid_jobs_loses_nothing(cluster):
