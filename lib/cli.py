@@ -9,7 +9,6 @@ are re-exported here so that tools need only "from ganeti.cli import *".
 """
 
 import io
-import logging
 import optparse
 import os
 import sys
@@ -216,8 +215,10 @@ def _ParseArgs(binary: str, argv: list[str], commands: dict,
 
 
 def _SetupLogging(binary: str, cmd: str, debug: int) -> None:
+  """With --debug, log to standard error (logging is imported only then)."""
   if not debug:
     return
+  import logging  # pylint: disable=import-outside-toplevel
   logging.basicConfig(
     level=logging.DEBUG, stream=sys.stderr,
     format="%%(asctime)s: %s %s pid=%%(process)d %%(module)s:%%(lineno)s"
@@ -245,7 +246,9 @@ def GenericMain(commands: dict, override: Optional[dict] = None,
     result = func(options, args)
   except (errors.GenericError, errors.JobSubmittedException) as err:
     result, message = FormatError(err)
-    logging.debug("Error during command processing", exc_info=True)
+    if options.debug:
+      import logging  # pylint: disable=import-outside-toplevel
+      logging.debug("Error during command processing", exc_info=True)
     ToStderr(message)
   except KeyboardInterrupt:
     result = EXIT_FAILURE

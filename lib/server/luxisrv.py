@@ -169,6 +169,16 @@ METHODS: dict[str, tuple[int, _ArgCheck]] = {
 }
 
 
+def _check_query_request(method: str, args: list) -> None:
+  from ganeti import query  # pylint: disable=import-outside-toplevel
+  try:
+    query.CheckRequest(args[0], args[2] if method == luxi.REQ_QUERY else None)
+  except query.FilterDecodeError as err:
+    # as Ganeti's, this answer names no method
+    raise RequestParseError("Cannot convert value '%s', error: %s" %
+                                (serializer.DumpJson(args), err.detail)) from err
+
+
 def ParseRequest(message: bytes) -> tuple[str, list]:
   """(method, args) of a request; raises RequestParseError with Ganeti's texts."""
   try:
@@ -189,6 +199,8 @@ def ParseRequest(message: bytes) -> tuple[str, list]:
   if not isinstance(args, list) or len(args) != count:
     raise RequestParseError("%s: expected %d arguments, got %s" %
                             (method, count, serializer.DumpJson(args)[:200]))
+  if method in (luxi.REQ_QUERY, luxi.REQ_QUERY_FIELDS):
+    _check_query_request(method, args)
   try:
     check(args)
     if method in _SUBMIT_METHODS:

@@ -5,6 +5,7 @@ One process does what Ganeti 3.0 splits over luxid and wconfd: queries are
 answered from memory, changes run as jobs in worker threads of this process.
 """
 
+import gc
 import logging
 import os
 import time
@@ -80,6 +81,13 @@ class MasterContext:
   def Query(self, what: str, fields: list[str], qfilter: Any) -> dict:
     return query.RunQuery(self, what, fields, qfilter)
 
+  def QueryFromLuxi(self, method: str, what: str, fields: Any, qfilter: Any) -> dict:
+    """Query and QueryFields over LUXI: cluster and os are opcode-only there."""
+    query.CheckLuxiResource(method, what)
+    if method == luxi.REQ_QUERY_FIELDS:
+      return self.QueryFields(what, fields)
+    return self.Query(what, fields, qfilter)
+
   def QueryFields(self, what: str, fields: Optional[list[str]]) -> dict:
     return query.QueryFields(what, fields)
 
@@ -134,10 +142,10 @@ class LuxiHandler:
 
   # queries
   def _Query(self, what: str, fields: list, qfilter: Any) -> dict:
-    return self.ctx.Query(what, fields, qfilter)
+    return self.ctx.QueryFromLuxi(luxi.REQ_QUERY, what, fields, qfilter)
 
   def _QueryFields(self, what: str, fields: Optional[list]) -> dict:
-    return self.ctx.QueryFields(what, fields)
+    return self.ctx.QueryFromLuxi(luxi.REQ_QUERY_FIELDS, what, fields, None)
 
   def _QueryJobs(self, job_ids: Optional[list], fields: list) -> list:
     return _job_fields(self.ctx, job_ids, fields)
@@ -204,6 +212,9 @@ def _check_master(options: Any) -> None:
 
 def _prepare(ctx: daemon.DaemonContext) -> Any:
   context = MasterContext()
+  # the loaded configuration lives as long as the daemon: keep the garbage
+  # collector from walking it on every collection (queries stay fast)
+  gc.freeze()
   server = luxisrv.LuxiServer([pathutils.QUERY_SOCKET, pathutils.MASTER_SOCKET],
                               LuxiHandler(context))
   return context, server
