@@ -182,3 +182,24 @@ def test_kill_master_mid_jobs_loses_nothing(cluster):
         json.load(handle)  # every job file whole
   assert open(cluster.path("/var/lib/ganeti/config.data")).read() == config_before
   client.Close()
+
+
+def test_init_refused_twice_and_destroy():
+  vc = VirtualCluster(nodes=1)
+  try:
+    vc.init()
+    again = vc.run("gnt-cluster", "init", "--no-etc-hosts", "--no-ssh-init",
+                   "--master-netdev=lo", "--enabled-hypervisors=fake", "cluster", check=False)
+    assert again.returncode != 0 and "already initialised" in again.stdout + again.stderr
+    refused = vc.run("gnt-cluster", "destroy", check=False)
+    assert refused.returncode != 0
+    assert os.path.exists(vc.path("/var/lib/ganeti/config.data"))
+    vc.run("gnt-cluster", "destroy", "--yes-do-it")
+    assert not os.path.exists(vc.path("/var/lib/ganeti/config.data"))
+    assert not [name for name in os.listdir(vc.path("/var/lib/ganeti")) if name.startswith("ssconf_")]
+    assert vc.masterd_pid() is None or vc.run("daemon-util", "check", "ganeti-masterd",
+                                              check=False).returncode != 0
+    vc.init()  # a destroyed cluster can be created anew
+    assert "Cluster name: cluster" in vc.run("gnt-cluster", "info").stdout
+  finally:
+    vc.destroy()
