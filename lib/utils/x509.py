@@ -4,6 +4,7 @@ import os
 import secrets
 
 from ganeti.utils import io
+from ganeti.utils import thirdparty
 
 CERT_VALIDITY_DAYS = 5 * 365
 RSA_BITS = 2048
@@ -11,7 +12,7 @@ RSA_BITS = 2048
 
 def GenerateSelfSignedPem(common_name: str, validity_days: int = CERT_VALIDITY_DAYS) -> str:
   """A private key and a self-signed certificate for it, both PEM, in one text."""
-  from OpenSSL import crypto  # pylint: disable=import-outside-toplevel
+  crypto = thirdparty.Import("OpenSSL.crypto")
   key = crypto.PKey()
   key.generate_key(crypto.TYPE_RSA, RSA_BITS)
   cert = crypto.X509()

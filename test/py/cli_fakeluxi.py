@@ -12,7 +12,10 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 from typing import Any, Callable, Optional
+
+import pytest
 
 from ganeti import constants
 from ganeti import errors
@@ -151,3 +154,16 @@ def RunCommand(main: Callable[[], int], binary: str, args: list[str]) -> int:
     return err.code
   finally:
     sys.argv = old_argv
+
+
+@pytest.fixture
+def fake_luxi(monkeypatch: pytest.MonkeyPatch):
+  """A FakeLuxi the tools talk to (through FORCE_LUXI_SOCKET); times print in UTC."""
+  server = FakeLuxi()
+  monkeypatch.setenv("FORCE_LUXI_SOCKET", server.path)
+  monkeypatch.setenv("TZ", "UTC")
+  time.tzset()
+  yield server
+  server.Close()
+  monkeypatch.undo()
+  time.tzset()
