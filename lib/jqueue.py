@@ -282,10 +282,8 @@ class JobQueue:
         new_jobs.append(job)
         results.append([True, job.id])
         ids_so_far.append(job.id)
-    self._save(new_jobs)
-    with self._lock:
-      for job in new_jobs:
         self._schedule(job)
+    self._save(new_jobs)
     return results
 
   def SubmitJob(self, ops_data: list, drained_ok: bool = False) -> int:
@@ -298,9 +296,10 @@ class JobQueue:
       job.received_timestamp = TimeStampNow()
       self._add_reason(job)
       self._jobs[job.id] = job
-    self._save([job])
-    with self._lock:
+      # the job may start while its file is being written: it changes
+      # nothing before its "running" state (written after this) is durable
       self._schedule(job)
+    self._save([job])
     return job.id
 
   @staticmethod
@@ -418,7 +417,7 @@ class JobQueue:
         op.status = constants.OP_STATUS_WAITING
         op.start_timestamp = TimeStampNow()
         job.change.notify_all()
-      self._save([job], wait=False)
+      self._committer.Mark([job.id], wait=False, lazy=True)
       callbacks = _OpCallbacks(self, job, index)
       try:
         result = self._run_opcode_fn(job, index, callbacks)
@@ -486,7 +485,7 @@ class JobQueue:
     with self._lock:
       job.AddLog(index, log_type, message)
       job.change.notify_all()
-    self._save([job], wait=False)
+    self._committer.Mark([job.id], wait=False, lazy=True)
 
   def _check_canceled(self, job: QueuedJob) -> None:
     with self._lock:

@@ -108,6 +108,10 @@ def ArchiveJobFile(job_id: int) -> None:
   os.rename(JobFileName(job_id), target)
 
 
+# Longest time a lazily marked job update waits for company before it is written.
+LAZY_DELAY = 0.5
+
+
 class GroupCommitter:
   """Makes job updates durable, many at a time.
 
@@ -133,13 +137,19 @@ class GroupCommitter:
     self._thread = threading.Thread(target=self._run, name="JobCommitter", daemon=True)
     self._thread.start()
 
-  def Mark(self, job_ids: list[int], wait: bool = True) -> None:
-    """Schedules the jobs to be written; with wait, returns once they are durable."""
+  def Mark(self, job_ids: list[int], wait: bool = True, lazy: bool = False) -> None:
+    """Schedules the jobs to be written; with wait, returns once they are durable.
+
+    Lazy marks (progress that need not be durable at once, such as log
+    messages) ride along with the next write, or go out after LAZY_DELAY.
+    """
     with self._cv:
+      starts_lazy_timer = not self._dirty
       self._dirty.update(job_ids)
       batch = self._next_batch
-      self._flush_wanted = self._flush_wanted or wait
-      self._cv.notify_all()
+      self._flush_wanted = self._flush_wanted or wait or not lazy
+      if self._flush_wanted or starts_lazy_timer:
+        self._cv.notify_all()
       if wait:
         while self._done_batch < batch and not self._stopping:
           self._cv.wait()
@@ -160,8 +170,9 @@ class GroupCommitter:
   def _run(self) -> None:
     while True:
       with self._cv:
-        while not (self._dirty or self._flush_wanted or self._stopping):
-          self._cv.wait()
+        while not (self._flush_wanted or self._stopping):
+          if not self._cv.wait(LAZY_DELAY if self._dirty else None) and self._dirty:
+            break
         if self._stopping and not self._dirty:
           return
         job_ids = sorted(self._dirty)

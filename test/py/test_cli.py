@@ -335,8 +335,8 @@ def test_usage_listing(capsys):
     "gnt-x <command> --help to see details, or man gnt-x\n\n"
     "Commands:\n"
     " alpha          - Does nothing\n"
-    " beta-long-name - Does nothing either, but with a description long enough to\n"
-    "                  be wrapped onto a second line here\n\n")
+    " beta-long-name - Does nothing either, but with a description long enough to be\n"
+    "                  wrapped onto a second line here\n\n")
   assert RunCommand(lambda: cli.GenericMain(_COMMANDS), "gnt-x", ["--help"]) == 0
   assert RunCommand(lambda: cli.GenericMain(_COMMANDS), "gnt-x", ["bogus"]) == 1
   assert capsys.readouterr().out.startswith("Usage: gnt-x {command}")

@@ -198,3 +198,22 @@ def test_restart_recovers_every_job(queue_dir):
     runner.gate.set()
     queue.Stop()
     queue2.Stop()
+
+
+def test_lazy_updates_reach_the_disk(queue_dir):
+  runner = Runner()
+  runner.gate.clear()
+  queue = jqueue.JobQueue(runner, workers=1)
+  try:
+    job_id = queue.SubmitJob([_delay(comment="block")])
+    # the log message is a lazy update: on disk within LAZY_DELAY, unprompted
+    deadline = time.monotonic() + jstore.LAZY_DELAY * 4
+    while time.monotonic() < deadline:
+      data = jstore.LoadJobData(job_id)
+      if data["ops"][0]["log"]:
+        break
+      time.sleep(0.05)
+    assert data["ops"][0]["log"][0][3] == "running %d" % job_id
+  finally:
+    runner.gate.set()
+    queue.Stop()
