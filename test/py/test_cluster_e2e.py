@@ -203,3 +203,59 @@ def test_init_refused_twice_and_destroy():
     assert "Cluster name: cluster" in vc.run("gnt-cluster", "info").stdout
   finally:
     vc.destroy()
+
+
+def test_hooks_run_with_ganeti_environment(cluster):
+  hooks_dir = cluster.path("/etc/ganeti/hooks/cluster-modify-post.d")
+  os.makedirs(hooks_dir, exist_ok=True)
+  out = cluster.path("/tmp/hook-env")
+  os.makedirs(os.path.dirname(out), exist_ok=True)
+  script = os.path.join(hooks_dir, "10-record")
+  with open(script, "w") as handle:
+    handle.write("#!/bin/sh\nenv > %s\n" % out)
+  os.chmod(script, 0o755)
+  pre_dir = cluster.path("/etc/ganeti/hooks/cluster-modify-pre.d")
+  try:
+    cluster.run("gnt-cluster", "modify", "--candidate-pool-size=6")
+    env = dict(line.split("=", 1) for line in open(out).read().splitlines() if "=" in line)
+    assert env["GANETI_HOOKS_PHASE"] == "post"
+    assert env["GANETI_OP_CODE"] == "OP_CLUSTER_SET_PARAMS"
+    assert env["GANETI_CLUSTER"] == "cluster"
+    assert env["GANETI_MASTER"] == "node1"
+    assert env["GANETI_OBJECT_TYPE"] == "CLUSTER"
+    assert env["GANETI_POST_OP_TARGET"] == "cluster"
+    # a failing pre hook stops the operation before it changes anything
+    os.makedirs(pre_dir, exist_ok=True)
+    with open(os.path.join(pre_dir, "20-refuse"), "w") as handle:
+      handle.write("#!/bin/sh\necho no way\nexit 1\n")
+    os.chmod(os.path.join(pre_dir, "20-refuse"), 0o755)
+    refused = cluster.run("gnt-cluster", "modify", "--candidate-pool-size=9", check=False)
+    assert refused.returncode != 0
+    assert "no way" in refused.stdout + refused.stderr
+    with open(cluster.path("/var/lib/ganeti/config.data")) as handle:
+      assert json.load(handle)["cluster"]["candidate_pool_size"] == 6
+  finally:
+    import shutil
+    shutil.rmtree(hooks_dir, ignore_errors=True)
+    shutil.rmtree(pre_dir, ignore_errors=True)
+
+
+def test_cancel_job_waiting_for_locks(cluster):
+  from ganeti import luxi
+  client = luxi.Client(cluster.path("/var/run/ganeti/socket/ganeti-query"))
+  holder = client.SubmitJob([{"OP_ID": "OP_TEST_DELAY", "duration": 3.0, "reason": [],
+                              "no_locks": False}])
+  time.sleep(0.3)
+  # OpClusterPostInit needs the BGL exclusively: it waits behind the delay
+  waiter = client.SubmitJob([{"OP_ID": "OP_CLUSTER_POST_INIT", "reason": []}])
+  time.sleep(0.5)
+  assert client.QueryJobs([waiter], ["status"]) == [["waiting"]]
+  locks = client.Query("lock", ["name", "mode", "owner", "pending"], None)["data"]
+  bgl = [row for row in locks if row[0][1] == "cluster/BGL"][0]
+  assert bgl[1][1] == "shared" and str(holder) in bgl[2][1]
+  assert bgl[3][1] == [["exclusive", [str(waiter)]]]
+  assert client.CancelJob(waiter, False) == [True, "Job successfully cancelled"]
+  status = luxi.WaitForJobCompletion(client, waiter, poll_timeout=30)
+  assert status[0] == "canceled"
+  assert luxi.WaitForJobCompletion(client, holder, poll_timeout=30)[0] == "success"
+  client.Close()
