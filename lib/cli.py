@@ -8,6 +8,7 @@ Options live in ganeti.cli_opts, text formatting in ganeti.cli_output; both
 are re-exported here so that tools need only "from ganeti.cli import *".
 """
 
+import copy
 import io
 import optparse
 import os
@@ -177,6 +178,9 @@ def _BuildParser(binary: str, cmd: str, entry: tuple) -> optparse.OptionParser:
                                  description=description, prog=binary,
                                  formatter=optparse.TitledHelpFormatter())
   parser.disable_interspersed_args()
+  # optparse hands out the option objects' defaults themselves; lists and dicts
+  # filled by "append" or changed by commands must not carry over to the next parse
+  parser.defaults = copy.deepcopy(parser.defaults)
   return parser
 
 
@@ -455,7 +459,19 @@ class JobPollReportCb:
 
 
 class StdioJobPollReportCb(JobPollReportCb):
-  """Prints log messages as "<ctime> <message>"."""
+  """Prints log messages as "<ctime> <message>", and once why a job does not start."""
+
+  def __init__(self) -> None:
+    self.notified_queued = False
+    self.notified_waitlock = False
+
+  def ReportNotChanged(self, job_id: Any, status: Optional[str]) -> None:
+    if status == constants.JOB_STATUS_QUEUED and not self.notified_queued:
+      ToStderr("Job %s is waiting in queue", job_id)
+      self.notified_queued = True
+    elif status == constants.JOB_STATUS_WAITING and not self.notified_waitlock:
+      ToStderr("Job %s is trying to acquire all necessary locks", job_id)
+      self.notified_waitlock = True
 
   def ReportLogMessage(self, job_id: Any, serial: int, timestamp: Sequence[int],
                        log_type: str, log_msg: Any) -> None:

@@ -302,7 +302,9 @@ def FormatGenericInfo(data: Any, indent: int = 0) -> list[str]:
         sub = FormatGenericInfo(item, indent + 2)
         if sub:
           sub[0] = prefix + "- " + sub[0][indent + 2:]
-        lines.extend(sub)
+          lines.extend(sub)
+        else:
+          lines.append(prefix + "- ")
       else:
         lines.append("%s- %s" % (prefix, item))
   else:

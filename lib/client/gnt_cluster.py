@@ -3,6 +3,7 @@
 import time
 from typing import Any, Optional
 
+from ganeti import _autoconf
 from ganeti import constants
 from ganeti import errors
 from ganeti import pathutils
@@ -153,8 +154,11 @@ def _DiskState(opts: Any) -> dict:
   return state
 
 
-def _DataCollectors(opts: Any) -> tuple[dict, dict]:
-  """(enabled flags, intervals in microseconds) of the data collector options."""
+def _DataCollectors(opts: Any) -> Optional[tuple[dict, dict]]:
+  """(enabled flags, intervals in microseconds) of the data collector options.
+
+  None (after a message) when an interval is not a number.
+  """
   enabled = {name: ParseBool(value) if isinstance(value, str) else value
              for name, value in opts.enabled_data_collectors.items()}
   unknown = sorted(set(enabled) - set(_ParamDefs().DATA_COLLECTOR_NAMES))
@@ -165,8 +169,8 @@ def _DataCollectors(opts: Any) -> tuple[dict, dict]:
     for name, seconds in opts.data_collector_interval.items():
       intervals[name] = int(float(seconds) * 1000000)
   except (TypeError, ValueError):
-    raise errors.OpPrereqError("Can't transform all values to integers: %s"
-                               % opts.data_collector_interval, errors.ECODE_INVAL) from None
+    ToStderr("Can't transform all values to integers: %s", opts.data_collector_interval)
+    return None
   if any(value <= 0 for value in intervals.values()):
     raise errors.OpPrereqError("Can't set non-positive collection intervals",
                                errors.ECODE_INVAL)
@@ -245,8 +249,8 @@ def DestroyCluster(opts: Any, args: list[str]) -> int:
 
 def RenameCluster(opts: Any, args: list[str]) -> int:
   new_name = args[0]
+  old_name = GetClient().QueryConfigValues(["cluster_name"])[0]
   if not opts.force:
-    old_name = GetClient().QueryConfigValues(["cluster_name"])[0]
     question = ("This will rename the cluster from '%s' to '%s'. If you are connected over"
                 " the network to the cluster name, the operation is very dangerous as the IP"
                 " address will be removed from the node and the change may not go through."
@@ -255,7 +259,7 @@ def RenameCluster(opts: Any, args: list[str]) -> int:
       return EXIT_FAILURE
   result = SubmitOrSend(MakeOpCode(_Opcodes().OpClusterRename, name=new_name), opts)
   if result:
-    ToStdout("Cluster renamed from '%s' to '%s'", result, new_name)
+    ToStdout("Cluster renamed from '%s' to '%s'", old_name, new_name)
   return EXIT_SUCCESS
 
 
@@ -278,8 +282,8 @@ def DeactivateMasterIp(opts: Any, args: list[str]) -> int:
 def RedistributeConfig(opts: Any, args: list[str]) -> int:
   op = MakeOpCode(_Opcodes().OpClusterRedistConf)
   if opts.yes_do_it:
+    # as in Ganeti, this path ignores the generic options (--submit, --dry-run, ...)
     cl = GetClient()
-    SetGenericOpcodeOpts([op], opts)
     PollJob(cl.SubmitJobToDrainedQueue([op]), cl=cl)
   else:
     SubmitOrSend(op, opts)
@@ -348,8 +352,9 @@ def _ClusterParameters(info: dict) -> list:
     ("default instance allocator parameters", info["default_iallocator_params"]),
     ("primary ip version", info["primary_ip_version"]),
     ("preallocation wipe disks", info["prealloc_wipe_disks"]),
-    ("OS search path", ", ".join(pathutils.OS_SEARCH_PATH)),
-    ("ExtStorage Providers search path", ", ".join(pathutils.ES_SEARCH_PATH)),
+    # the configured paths, as on a real node (not below a virtual node's root)
+    ("OS search path", ", ".join(_autoconf.OS_SEARCH_PATH)),
+    ("ExtStorage Providers search path", ", ".join(_autoconf.ES_SEARCH_PATH)),
     ("enabled disk templates", ", ".join(info["enabled_disk_templates"])),
     ("install image", info["install_image"]),
     ("instance communication network", info["instance_communication_network"]),
@@ -375,7 +380,7 @@ def ShowClusterConfig(opts: Any, args: list[str]) -> int:
     ("Modification time", FormatTime(info["mtime"])),
     ("Master node", info["master"]),
     ("Architecture (this node)", "%s (%s)" % tuple(info["architecture"])),
-    ("Tags", ", ".join(info["tags"]) or "(none)"),
+    ("Tags", ", ".join(sorted(info["tags"])) or "(none)"),
     ("Default hypervisor", info["default_hypervisor"]),
     ("Enabled hypervisors", ", ".join(info["enabled_hypervisors"])),
     ("Hypervisor parameters", [(hv, info["hvparams"][hv])
@@ -489,36 +494,56 @@ def VerifyCluster(opts: Any, args: list[str]) -> int:
   return EXIT_FAILURE if bad_jobs or bad_results else EXIT_SUCCESS
 
 
+def _ActivateDisks(cl: Any, opts: Any, instances: list[str]) -> int:
+  retcode = EXIT_SUCCESS
+  for name in instances:
+    ToStdout("Activating disks for instance '%s'", name)
+    try:
+      SubmitOpCode(MakeOpCode(_Opcodes().OpInstanceActivateDisks, instance_name=name),
+                   cl=cl, opts=opts)
+    except errors.GenericError as err:
+      code, message = FormatError(err)
+      retcode |= code
+      ToStderr("Error activating disks for instance %s: %s", name, message)
+  return retcode
+
+
+def _ReportMissingVolumes(missing: dict, bad_nodes: dict) -> None:
+  for name, volumes in missing.items():
+    if all(node in bad_nodes for node, _ in volumes):
+      ToStdout("Instance %s cannot be verified as it lives on broken nodes", name)
+      continue
+    ToStdout("Instance %s has missing logical volumes:", name)
+    for node, volume in sorted(volumes):
+      if node in bad_nodes:
+        ToStdout("\tbroken node %s /dev/%s", node, volume)
+      else:
+        ToStdout("\t%s /dev/%s", node, volume)
+  ToStdout("You need to replace or recreate disks for all the above instances if this message"
+           " persists after fixing broken nodes.")
+
+
 def VerifyDisks(opts: Any, args: list[str]) -> int:
-  opcodes = _Opcodes()
+  """Runs the per-group disk checks, activates disks and reports missing volumes."""
   cl = GetClient()
-  op = MakeOpCode(opcodes.OpClusterVerifyDisks, group_name=opts.nodegroup)
+  op = MakeOpCode(_Opcodes().OpClusterVerifyDisks, group_name=opts.nodegroup)
   result = SubmitOpCode(op, cl=cl, opts=opts)
   retcode = EXIT_SUCCESS
-  activations = JobExecutor(cl=cl, verbose=False, opts=opts)
   for success, job_result in _RunSubmittedJobs(cl, result["jobs"]):
     if not success:
+      # reported only: as in Ganeti, a failed check does not change the exit code
       ToStdout("Job failed: %s", job_result)
-      retcode = EXIT_FAILURE
       continue
     bad_nodes, instances, missing = job_result[0]
     for node, message in bad_nodes.items():
       ToStdout("Error gathering data on node %s: %s", node, message)
       retcode = EXIT_FAILURE
-    for name in instances:
-      ToStdout("Activating disks for instance '%s'", name)
-      activations.QueueJob(name, MakeOpCode(opcodes.OpInstanceActivateDisks,
-                                            instance_name=name))
-    for name, volumes in missing.items():
-      ToStdout("Instance %s has missing logical volumes:", name)
-      for node, volume in volumes:
-        ToStdout("\t%s /dev/%s", node, volume)
+    if bad_nodes:
+      ToStdout("You need to fix these nodes first before fixing instances")
+    retcode |= _ActivateDisks(cl, opts, instances)
+    if missing:
+      _ReportMissingVolumes(missing, bad_nodes)
       retcode = EXIT_FAILURE
-  if activations.queue:
-    for success, message in activations.GetResults():
-      if not success:
-        ToStdout("Error activating disks: %s", message)
-        retcode = EXIT_FAILURE
   return retcode
 
 
@@ -603,7 +628,10 @@ def SetClusterParams(opts: Any, args: list[str]) -> int:
   if not (given or any(families) or ipolicy):
     ToStderr("Please give at least one of the parameters.")
     return EXIT_FAILURE
-  enabled_data_collectors, data_collector_interval = _DataCollectors(opts)
+  collectors = _DataCollectors(opts)
+  if collectors is None:
+    return EXIT_FAILURE
+  enabled_data_collectors, data_collector_interval = collectors
   op = MakeOpCode(
     _Opcodes().OpClusterSetParams,
     force=opts.force,

@@ -17,6 +17,10 @@ _INFO_FIELDS = ["id", "status", "ops", "opresult", "opstatus", "oplog", "opstart
 # The AutoArchiveJobs time budget of the master daemon, in seconds
 _AUTOARCHIVE_TIMEOUT = 89
 
+# Opcode parameters whose values are private: shown as "<name>" only
+_PRIVATE_PARAMETERS = frozenset(["osparams_private", "osparams_secret",
+                                 "osparams_private_cluster"])
+
 RUNNING_OPT = CliOption("--running", dest="status_filter", action="store_const",
                         const=frozenset([constants.JOB_STATUS_RUNNING]),
                         help="Only running jobs")
@@ -37,6 +41,7 @@ def _FormatOpTimestamps(values: list) -> list[str]:
 
 _LIST_FORMAT = {
   "summary": (lambda ops: ",".join(str(op) for op in ops), False),
+  "ops": (lambda ops: str([_HidePrivate(op) for op in ops]), False),
   "opstart": (_FormatOpTimestamps, False),
   "opexec": (_FormatOpTimestamps, False),
   "opend": (_FormatOpTimestamps, False),
@@ -91,6 +96,28 @@ def _LogContent(serial: int, log_type: str, message: Any) -> str:
   return "[%s, %s, %s]" % (serial, log_type, FormatLogMessage(log_type, message))
 
 
+class _PrivateValue:
+  """Stands for a private parameter value, printed the way Ganeti prints one."""
+
+  def __init__(self, name: str) -> None:
+    self.name = name
+
+  def __str__(self) -> str:
+    return "<%s>" % self.name
+
+  def __repr__(self) -> str:
+    return "Private(?, descr=%r)" % self.name
+
+
+def _HidePrivate(op: dict) -> dict:
+  """A copy of an opcode's parameters with the private values hidden."""
+  fields = dict(op)
+  for name in _PRIVATE_PARAMETERS.intersection(fields):
+    if isinstance(fields[name], dict):
+      fields[name] = {key: _PrivateValue(key) for key in fields[name]}
+  return fields
+
+
 def _OpcodeInfo(op: dict, status: str, result: Any, log: list, start: Any, exec_start: Any,
                 end: Any) -> list:
   return [
@@ -99,7 +126,7 @@ def _OpcodeInfo(op: dict, status: str, result: Any, log: list, start: Any, exec_
     ("Processing start", _Timestamp(start)),
     ("Execution start", " " + _Timestamp(exec_start)),
     ("Processing end", "  " + _Timestamp(end)),
-    ("Input fields", dict(op)),
+    ("Input fields", _HidePrivate(op)),
     ("Result", result),
     ("Execution log", [[("Time", FormatTimestamp(timestamp)),
                         ("Content", _LogContent(serial, log_type, message))]

@@ -104,7 +104,7 @@ class LUTestJqueue(NoHooksLU):
       for index, message in enumerate(self.op.log_messages):
         self.LogInfo("Sending log message %s", index + 1)
         feedback_fn(constants.JQT_MSGPREFIX + message)
-        self._notify(constants.JQT_LOGMSG, index)
+        self._notify(constants.JQT_LOGMSG, index + 1)  # messages sent so far
     if self.op.fail:
       raise errors.OpExecError("Opcode failure was requested")
     return True

@@ -37,7 +37,11 @@ class FakeJob:
     elif status == constants.JOB_STATUS_CANCELED:
       self.op_statuses = [constants.OP_STATUS_CANCELED] * count
     else:
-      self.op_statuses = [constants.OP_STATUS_ERROR] * count
+      # opcodes succeed up to the first one whose result is an encoded error
+      failed = [errors.DecodeException(result) is not None for result in self.op_results]
+      first = failed.index(True) if True in failed else 0
+      self.op_statuses = ([constants.OP_STATUS_SUCCESS] * first
+                          + [constants.OP_STATUS_ERROR] * (count - first))
     self.log = log or []
     self.polls = 0
 

@@ -3,6 +3,7 @@
 Expected texts are those Ganeti 3.0's tools print.
 """
 
+import copy
 import optparse
 import time
 
@@ -172,6 +173,11 @@ def test_generic_info_formats_mappings_lists_and_nesting():
   ]
 
 
+def test_generic_info_prints_empty_list_items_as_dashes():
+  assert cli.FormatGenericInfo([("nics", [{"ip": "1.2.3.4"}, {}])]) == [
+    "nics: ", "  - ip: 1.2.3.4", "  - "]
+
+
 def test_generic_info_list_item_mappings_align_their_keys():
   data = [("bounds specs", [[("min/0", {"cpu-count": 1}), ("max/0", {"cpu-count": 8})]])]
   assert cli.FormatGenericInfo(data) == [
@@ -182,7 +188,9 @@ def test_generic_info_list_item_mappings_align_their_keys():
 
 
 def _Parse(options, argv):
+  # as GenericMain does: the options' own default objects must not be filled
   parser = optparse.OptionParser(option_list=options)
+  parser.defaults = copy.deepcopy(parser.defaults)
   return parser.parse_args(argv)[0]
 
 
@@ -409,6 +417,16 @@ def test_submit_opcode_sends_full_opcode_and_prints_the_log(fake_luxi, capsys):
   assert fake_luxi.Requests(luxi.REQ_QUERY_JOBS) == [[[100], ["status", "opstatus", "opresult"]]]
   assert capsys.readouterr().out == ("Wed Nov 25 03:43:19 2026  - INFO: Test delay iteration 0/1\n"
                                      "Wed Nov 25 03:43:20 2026 ['/tmp/sock']\n")
+
+
+def test_poll_job_says_once_why_a_job_does_not_start(fake_luxi, capsys):
+  answers = iter(["nochange", [["queued"], []], "nochange", "nochange", [["waiting"], []],
+                  "nochange", [["queued"], []], "nochange", [["success"], []]])
+  fake_luxi.handlers[luxi.REQ_WAIT_FOR_JOB_CHANGE] = lambda args: next(answers)
+  fake_luxi.handlers[luxi.REQ_QUERY_JOBS] = lambda args: [["success", ["success"], [None]]]
+  assert cli.PollJob(5) == [None]
+  assert capsys.readouterr().err == ("Job 5 is waiting in queue\n"
+                                     "Job 5 is trying to acquire all necessary locks\n")
 
 
 def test_submit_or_send_only_submits_with_submit(fake_luxi, capsys):

@@ -224,3 +224,24 @@ def test_usage_errors(capsys):
   assert capsys.readouterr().err == "Error: Command wait expects 1 argument(s)\n"
   assert _Job("list", "-o") == 2
   assert capsys.readouterr().err.endswith("gnt-job: error: -o option requires 1 argument\n")
+
+
+def test_private_parameters_are_hidden(fake_luxi, capsys):
+  op = {"OP_ID": "OP_TEST_OS_PARAMS", "osparams_secret": {"a": "<redacted>"}}
+  info_fields = ["id", "status", "ops", "opresult", "opstatus", "oplog", "opstart", "opexec",
+                 "opend", "received_ts", "start_ts", "end_ts"]
+  values = [3, "success", [op], [None], ["success"], [[]], [None], [None], [None], None, None,
+            None]
+
+  def answer(args):
+    fields = [{"name": name, "title": name, "kind": "other", "doc": ""} for name in args[1]]
+    row = dict(zip(info_fields, values))
+    return {"fields": fields, "data": [[[0, row[name]] for name in args[1]]]}
+  fake_luxi.handlers[luxi.REQ_QUERY] = answer
+  assert _Job("info", "3") == 0
+  out = capsys.readouterr().out
+  assert "        osparams_secret: \n          a: <a>\n" in out
+  assert "redacted" not in out
+  assert _Job("list", "--no-headers", "-o", "ops") == 0
+  assert capsys.readouterr().out == (
+    "[{'OP_ID': 'OP_TEST_OS_PARAMS', 'osparams_secret': {'a': Private(?, descr='a')}}]\n")
