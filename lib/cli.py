@@ -358,12 +358,6 @@ def _LuxiAddress() -> str:
   return override
 
 
-def _Connect(client: luxi.Client) -> None:
-  # pylint: disable=protected-access
-  if client._sock is None:
-    client._sock = client._connect()
-
-
 def _CheckIsMaster() -> None:
   """Explains why the master daemon is not reachable on this node."""
   from ganeti import ssconf  # pylint: disable=import-outside-toplevel
@@ -385,7 +379,7 @@ def GetClient() -> luxi.Client:
   """
   client = luxi.Client(address=_LuxiAddress())
   try:
-    _Connect(client)
+    client.Connect()
     return client
   except luxi.NoMasterError:
     _CheckIsMaster()
@@ -393,7 +387,7 @@ def GetClient() -> luxi.Client:
   while True:
     time.sleep(_CONNECT_RETRY_INTERVAL)
     try:
-      _Connect(client)
+      client.Connect()
       return client
     except luxi.NoMasterError:
       if time.monotonic() >= deadline:

@@ -48,8 +48,8 @@ LUXI_KEY_ARGS = "args"
 LUXI_KEY_VERSION = "version"
 LUXI_KEY_SUCCESS = "success"
 LUXI_KEY_RESULT = "result"
-LUXI_DEF_CTMO = 10  # seconds to connect
-LUXI_DEF_RWTO = 60  # seconds for a request/answer
+LUXI_DEF_CTMO = 30  # seconds to connect
+LUXI_DEF_RWTO = 180  # seconds for a request/answer
 LUXI_WFJC_TIMEOUT = (LUXI_DEF_RWTO - 1) // 2  # longest WaitForJobChange wait
 LUXI_MAX_MESSAGE = 64 * 1024 * 1024  # larger requests are refused
 

@@ -202,10 +202,8 @@ class QueryFilterParseError(ParseError):
   """A query filter could not be parsed; args[1] may hold the parser detail."""
 
   def GetDetails(self) -> list[str]:
-    result = [self.args[0]] if self.args else []
-    if len(self.args) > 1 and self.args[1]:
-      result.append(str(self.args[1]))
-    return result
+    """Lines explaining the error beyond its message."""
+    return [str(detail) for detail in self.args[1:] if detail]
 
 
 class FileStoragePathError(GenericError):

@@ -152,6 +152,11 @@ class Client:
     sock.settimeout(self._rw_timeout)
     return sock
 
+  def Connect(self) -> None:
+    """Connects now rather than at the first request."""
+    if self._sock is None:
+      self._sock = self._connect()
+
   def Close(self) -> None:
     if self._sock is not None:
       self._sock.close()

@@ -506,8 +506,8 @@ IPOLICY_DEFAULTS = {
     ISPEC_NIC_COUNT: 1,
     ISPEC_SPINDLE_USE: 1,
   },
-  IPOLICY_SPINDLE_RATIO: 32.0,
-  IPOLICY_VCPU_RATIO: 4.0,
+  IPOLICY_SPINDLE_RATIO: 32,  # integral: Ganeti 3.0 writes them as JSON integers
+  IPOLICY_VCPU_RATIO: 4,
   IPOLICY_DTS: sorted(constants.DISK_TEMPLATES),
 }
 

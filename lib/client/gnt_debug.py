@@ -267,35 +267,35 @@ class _JqueueTestReporter(JobPollReportCb):
     self.test_messages: list[str] = []
     self.expected_count: Optional[int] = None
 
-  def _Notify(self, sockname: str) -> None:
-    """Tells the waiting job that the notification arrived."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-      sock.settimeout(constants.LUXI_DEF_CTMO)
-      sock.connect(sockname)
-
   def _CheckStatus(self, job_id: Any, expected: str) -> None:
     status = self.cl.QueryJobs([job_id], ["status"])[0][0]
     if status != expected:
       raise errors.OpExecError("Job %s has status %s instead of %s" % (job_id, status, expected))
 
+  def _Check(self, job_id: Any, test: str, arg: Any) -> None:
+    if test == constants.JQT_EXPANDNAMES:
+      self._CheckStatus(job_id, constants.JOB_STATUS_WAITING)
+    elif test == constants.JQT_EXEC:
+      self._CheckStatus(job_id, constants.JOB_STATUS_RUNNING)
+    elif test == constants.JQT_STARTMSG:
+      self._CheckStatus(job_id, constants.JOB_STATUS_RUNNING)
+      self.test_messages = []
+      self.expected_count = arg
+    elif test == constants.JQT_LOGMSG:
+      self._CheckStatus(job_id, constants.JOB_STATUS_RUNNING)
+      if len(self.test_messages) != arg:
+        raise errors.OpExecError("Job %s sent %d test messages, announced %d"
+                                 % (job_id, len(self.test_messages), arg))
+
   def ReportLogMessage(self, job_id: Any, serial: int, timestamp: Any, log_type: str,
                        log_msg: Any) -> None:
     if log_type == constants.ELOG_JQUEUE_TEST:
       sockname, test, arg = log_msg
-      self._Notify(sockname)
-      if test == constants.JQT_EXPANDNAMES:
-        self._CheckStatus(job_id, constants.JOB_STATUS_WAITING)
-      elif test == constants.JQT_EXEC:
-        self._CheckStatus(job_id, constants.JOB_STATUS_RUNNING)
-      elif test == constants.JQT_STARTMSG:
-        self._CheckStatus(job_id, constants.JOB_STATUS_RUNNING)
-        self.test_messages = []
-        self.expected_count = arg
-      elif test == constants.JQT_LOGMSG:
-        self._CheckStatus(job_id, constants.JOB_STATUS_RUNNING)
-        if len(self.test_messages) != arg:
-          raise errors.OpExecError("Job %s sent %d test messages, announced %d"
-                                   % (job_id, len(self.test_messages), arg))
+      # the job waits while we are connected: check its state before letting go
+      with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(constants.LUXI_DEF_CTMO)
+        sock.connect(sockname)
+        self._Check(job_id, test, arg)
     elif log_type == constants.ELOG_MESSAGE and str(log_msg).startswith(constants.JQT_MSGPREFIX):
       self.test_messages.append(log_msg[len(constants.JQT_MSGPREFIX):])
     else:

@@ -2,6 +2,7 @@
 parameters, post-init and destroy."""
 
 import platform
+import struct
 from typing import Any
 
 from ganeti import constants
@@ -15,7 +16,7 @@ from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
 def ClusterInfo(cfg: Any) -> dict[str, Any]:
   """The cluster description answered by QueryClusterInfo / OpClusterQuery."""
   cluster = cfg.GetClusterInfo()
-  arch = platform.architecture()[0], platform.machine()
+  arch = "%dbits" % (struct.calcsize("P") * 8), platform.machine()
   return {
     "software_version": constants.RELEASE_VERSION,
     "protocol_version": constants.PROTOCOL_VERSION,

@@ -55,7 +55,7 @@ class LUTestDelay(NoHooksLU):
       self._delay_once()
       return
     for index in range(self.op.repeat):
-      self.LogInfo("Test delay iteration %d/%d", index + 1, self.op.repeat)
+      self.LogInfo("Test delay iteration %d/%d", index, self.op.repeat - 1)
       self._delay_once()
 
 
@@ -66,6 +66,7 @@ class LUTestJqueue(NoHooksLU):
 
   def ExpandNames(self) -> None:
     self.needed_locks = {}
+    self.LogInfo("Expanding names")
     if self.op.notify_waitlock:
       self._notify(constants.JQT_EXPANDNAMES, None)
 

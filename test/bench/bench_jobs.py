@@ -172,8 +172,8 @@ def main() -> int:
   if options.inside_real:
     result = Measure("/var/run/ganeti/socket/ganeti-query", "/var/lib/ganeti/queue",
                      options.jobs, dict(os.environ),
-                     {"gnt-job list": ["gnt-job", "list"],
-                      "gnt-cluster info": ["gnt-cluster", "info"]})
+                     {"gnt-job list": ["/usr/sbin/gnt-job", "list"],
+                      "gnt-cluster info": ["/usr/sbin/gnt-cluster", "info"]})
     print(json.dumps(result))
     return 0
   ours = _ours(options.jobs)

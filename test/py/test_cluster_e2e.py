@@ -259,3 +259,10 @@ def test_cancel_job_waiting_for_locks(cluster):
   assert status[0] == "canceled"
   assert luxi.WaitForJobCompletion(client, holder, poll_timeout=30)[0] == "success"
   client.Close()
+
+
+def test_debug_test_jobqueue(cluster):
+  """Ganeti's own job queue self-test: submission, dependencies, log
+  messages, lock-wait and execution notifications, failures."""
+  out = cluster.run("gnt-debug", "test-jobqueue", timeout=300).stdout
+  assert out.rstrip().endswith("Job queue test successful")
