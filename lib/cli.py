@@ -111,17 +111,12 @@ class ArgFilter(_Argument):
 
 
 ARGS_NONE: list[_Argument] = []
-ARGS_MANY_INSTANCES = [ArgInstance()]
-ARGS_MANY_NODES = [ArgNode()]
-ARGS_MANY_GROUPS = [ArgGroup()]
-ARGS_MANY_NETWORKS = [ArgNetwork()]
-ARGS_MANY_FILTERS = [ArgFilter()]
-ARGS_ONE_INSTANCE = [ArgInstance(min=1, max=1)]
-ARGS_ONE_NODE = [ArgNode(min=1, max=1)]
-ARGS_ONE_GROUP = [ArgGroup(min=1, max=1)]
-ARGS_ONE_NETWORK = [ArgNetwork(min=1, max=1)]
+# ARGS_MANY_<KIND> (any number of names) and ARGS_ONE_<KIND> (exactly one)
+for _kind, _arg in (("INSTANCES", ArgInstance), ("NODES", ArgNode), ("GROUPS", ArgGroup),
+                    ("NETWORKS", ArgNetwork), ("FILTERS", ArgFilter)):
+  globals()["ARGS_MANY_" + _kind] = [_arg()]
+  globals()["ARGS_ONE_" + _kind[:-1]] = [_arg(min=1, max=1)]
 ARGS_ONE_OS = [ArgOs(min=1, max=1)]
-ARGS_ONE_FILTER = [ArgFilter(min=1, max=1)]
 
 
 def _ArgumentBounds(argspec: Sequence[_Argument]) -> tuple[int, Optional[int]]:
@@ -418,14 +413,18 @@ def SetGenericOpcodeOpts(opcode_list: Iterable[Any], options: Any) -> None:
   """Copies the generic options (debug, dry run, priority, reason) into opcodes."""
   if not options:
     return
+  generic = {"debug_level": options.debug}
+  if hasattr(options, "dry_run"):
+    generic["dry_run"] = options.dry_run
+  if getattr(options, "priority", None) is not None:
+    generic["priority"] = options.priority
+  # the reason trail ends with this command, stamped once for the whole job
+  source, command = options.reason_client
+  trail = list(options.reason) + [(source, command, EpochNano())]
   for op in opcode_list:
-    op.debug_level = options.debug
-    if hasattr(options, "dry_run"):
-      op.dry_run = options.dry_run
-    if getattr(options, "priority", None) is not None:
-      op.priority = options.priority
-    source, command = options.reason_client
-    op.reason = list(options.reason) + [(source, command, EpochNano())]
+    for name, value in generic.items():
+      setattr(op, name, value)
+    op.reason = list(trail)
 
 
 def SendJob(ops: list[Any], cl: Optional[luxi.Client] = None) -> int:
@@ -654,12 +653,14 @@ class JobExecutor:
       return self.GetResults()
     if not self.jobs:
       self.SubmitPending()
-    for _, status, result, name in self.jobs:
-      if status:
-        ToStdout("%s: %s", result, name)
+    shown = []
+    for _, submitted, job_id_or_error, name in self.jobs:
+      if not submitted:
+        ToStderr("Failure for %s: %s", name, job_id_or_error)
       else:
-        ToStderr("Failure for %s: %s", name, result)
-    return [row[1:3] for row in self.jobs]
+        ToStdout("%s: %s", job_id_or_error, name)
+      shown.append([submitted, job_id_or_error])
+    return shown
 
 
 # Confirmation questions

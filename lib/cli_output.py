@@ -21,16 +21,11 @@ EXIT_CONFIRMATION = 13
 EXIT_UNKNOWN_FIELD = 14
 
 # Query field kinds as "list-fields" names them
-QFT_NAMES = {
-  constants.QFT_UNKNOWN: "Unknown",
-  constants.QFT_TEXT: "Text",
-  constants.QFT_BOOL: "Boolean",
-  constants.QFT_NUMBER: "Number",
-  constants.QFT_NUMBER_FLOAT: "Floating-point number",
-  constants.QFT_UNIT: "Storage size",
-  constants.QFT_TIMESTAMP: "Timestamp",
-  constants.QFT_OTHER: "Custom",
-}
+QFT_NAMES = dict(zip(
+  (constants.QFT_UNKNOWN, constants.QFT_TEXT, constants.QFT_BOOL, constants.QFT_NUMBER,
+   constants.QFT_NUMBER_FLOAT, constants.QFT_UNIT, constants.QFT_TIMESTAMP, constants.QFT_OTHER),
+  ("Unknown", "Text", "Boolean", "Number", "Floating-point number", "Storage size",
+   "Timestamp", "Custom")))
 
 # Result statuses other than RS_NORMAL: (text with -v, short text)
 RSS_DESCRIPTION = {

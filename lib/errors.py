@@ -7,19 +7,20 @@ Class names are part of the wire protocol: LUXI and RAPI send a failure as
 from typing import Any
 
 # Error codes carried as the last argument of OpPrereqError and friends.
-ECODE_RESOLVER = "resolver_error"
-ECODE_NORES = "insufficient_resources"
-ECODE_TEMP_NORES = "temp_insufficient_resources"
-ECODE_INVAL = "wrong_input"
-ECODE_STATE = "wrong_state"
-ECODE_NOENT = "unknown_entity"
-ECODE_EXISTS = "already_exists"
-ECODE_NOTUNIQUE = "resource_not_unique"
-ECODE_FAULT = "internal_error"
-ECODE_ENVIRON = "environment_error"
-ECODE_ALL = frozenset([ECODE_RESOLVER, ECODE_NORES, ECODE_TEMP_NORES, ECODE_INVAL,
-                       ECODE_STATE, ECODE_NOENT, ECODE_EXISTS, ECODE_NOTUNIQUE,
-                       ECODE_FAULT, ECODE_ENVIRON])
+_ERROR_CODES = {
+  "RESOLVER": "resolver_error",            # a name does not resolve
+  "NORES": "insufficient_resources",       # not enough memory, disk, ...
+  "TEMP_NORES": "temp_insufficient_resources",
+  "INVAL": "wrong_input",                  # bad arguments
+  "STATE": "wrong_state",                  # the object is in the wrong state
+  "NOENT": "unknown_entity",
+  "EXISTS": "already_exists",
+  "NOTUNIQUE": "resource_not_unique",
+  "FAULT": "internal_error",
+  "ENVIRON": "environment_error",          # the node's environment is wrong
+}
+globals().update({"ECODE_" + _name: _code for _name, _code in _ERROR_CODES.items()})
+ECODE_ALL = frozenset(_ERROR_CODES.values())
 
 
 class GenericError(Exception):

@@ -41,14 +41,9 @@ LEVELS = (LEVEL_CLUSTER, LEVEL_INSTANCE, LEVEL_NODEGROUP, LEVEL_NODE,
 # Levels whose members change at runtime
 LEVELS_MOD = frozenset(LEVELS) - {LEVEL_CLUSTER}
 
-LEVEL_NAMES = {
-  LEVEL_CLUSTER: "cluster",
-  LEVEL_INSTANCE: "instance",
-  LEVEL_NODEGROUP: "nodegroup",
-  LEVEL_NODE: "node",
-  LEVEL_NODE_RES: "node-res",
-  LEVEL_NETWORK: "network",
-}
+# Lock names in queries are "<level name>/<lock name>"
+LEVEL_NAMES = dict(zip(LEVELS, ("cluster", "instance", "nodegroup", "node", "node-res",
+                                "network")))
 
 BGL = "BGL"
 # Passed instead of a list of names: the whole level

@@ -359,21 +359,16 @@ NDC_GLOBALS = frozenset([ND_EXCLUSIVE_STORAGE])
 
 # Disk parameters, per disk template
 LDP_DEFAULT_METAVG = "metavg"
-DRBD_RESYNC_RATE = "resync-rate"
-DRBD_DATA_STRIPES = "data-stripes"
-DRBD_META_STRIPES = "meta-stripes"
-DRBD_DISK_BARRIERS = "disk-barriers"
-DRBD_META_BARRIERS = "meta-barriers"
-DRBD_DEFAULT_METAVG = "metavg"
-DRBD_DISK_CUSTOM = "disk-custom"
-DRBD_NET_CUSTOM = "net-custom"
-DRBD_PROTOCOL = "protocol"
-DRBD_DYNAMIC_RESYNC = "dynamic-resync"
-DRBD_PLAN_AHEAD = "c-plan-ahead"
-DRBD_FILL_TARGET = "c-fill-target"
-DRBD_DELAY_TARGET = "c-delay-target"
-DRBD_MAX_RATE = "c-max-rate"
-DRBD_MIN_RATE = "c-min-rate"
+# DRBD disk parameters: DRBD_<NAME> is the parameter's key
+_DRBD_PARAMS = {
+  "RESYNC_RATE": "resync-rate", "DYNAMIC_RESYNC": "dynamic-resync",
+  "DATA_STRIPES": "data-stripes", "META_STRIPES": "meta-stripes",
+  "DISK_BARRIERS": "disk-barriers", "META_BARRIERS": "meta-barriers",
+  "DEFAULT_METAVG": "metavg", "DISK_CUSTOM": "disk-custom", "NET_CUSTOM": "net-custom",
+  "PROTOCOL": "protocol", "PLAN_AHEAD": "c-plan-ahead", "FILL_TARGET": "c-fill-target",
+  "DELAY_TARGET": "c-delay-target", "MAX_RATE": "c-max-rate", "MIN_RATE": "c-min-rate",
+}
+globals().update({"DRBD_" + _name: _key for _name, _key in _DRBD_PARAMS.items()})
 LV_STRIPES = "stripes"
 RBD_POOL = "pool"
 RBD_ACCESS = "access"

@@ -19,47 +19,21 @@ from ganeti import pathutils
 from ganeti import vcluster
 from ganeti.utils import io
 
-SS_CLUSTER_NAME = "cluster_name"
-SS_CLUSTER_TAGS = "cluster_tags"
-SS_FILE_STORAGE_DIR = "file_storage_dir"
-SS_SHARED_FILE_STORAGE_DIR = "shared_file_storage_dir"
-SS_GLUSTER_STORAGE_DIR = "gluster_storage_dir"
-SS_MASTER_CANDIDATES = "master_candidates"
-SS_MASTER_CANDIDATES_IPS = "master_candidates_ips"
-SS_MASTER_CANDIDATES_CERTS = "master_candidates_certs"
-SS_MASTER_IP = "master_ip"
-SS_MASTER_NETDEV = "master_netdev"
-SS_MASTER_NETMASK = "master_netmask"
-SS_MASTER_NODE = "master_node"
-SS_NODE_LIST = "node_list"
-SS_NODE_PRIMARY_IPS = "node_primary_ips"
-SS_NODE_SECONDARY_IPS = "node_secondary_ips"
-SS_NODE_VM_CAPABLE = "node_vm_capable"
-SS_OFFLINE_NODES = "offline_nodes"
-SS_ONLINE_NODES = "online_nodes"
-SS_PRIMARY_IP_FAMILY = "primary_ip_family"
-SS_INSTANCE_LIST = "instance_list"
-SS_RELEASE_VERSION = "release_version"
-SS_HYPERVISOR_LIST = "hypervisor_list"
-SS_MAINTAIN_NODE_HEALTH = "maintain_node_health"
-SS_UID_POOL = "uid_pool"
-SS_NODEGROUPS = "nodegroups"
-SS_NETWORKS = "networks"
-SS_ENABLED_USER_SHUTDOWN = "enabled_user_shutdown"
-SS_SSH_PORTS = "ssh_ports"
+# Every ssconf file is DATA_DIR/ssconf_<key>.  The keys are named once here;
+# each also gets a module constant SS_<KEY> for the code that reads it.
+_PLAIN_KEYS = (
+  "cluster_name", "cluster_tags", "file_storage_dir", "shared_file_storage_dir",
+  "gluster_storage_dir", "master_candidates", "master_candidates_ips",
+  "master_candidates_certs", "master_ip", "master_netdev", "master_netmask",
+  "master_node", "node_list", "node_primary_ips", "node_secondary_ips",
+  "node_vm_capable", "offline_nodes", "online_nodes", "primary_ip_family",
+  "instance_list", "release_version", "hypervisor_list", "maintain_node_health",
+  "uid_pool", "nodegroups", "networks", "enabled_user_shutdown", "ssh_ports",
+)
+globals().update({"SS_" + _key.upper(): _key for _key in _PLAIN_KEYS})
 SS_HVPARAMS_PREF = "hvparams_"
-
 SS_HVPARAMS_KEYS = frozenset(SS_HVPARAMS_PREF + hv for hv in constants.HYPER_TYPES)
-VALID_SS_KEYS = frozenset([
-  SS_CLUSTER_NAME, SS_CLUSTER_TAGS, SS_FILE_STORAGE_DIR,
-  SS_SHARED_FILE_STORAGE_DIR, SS_GLUSTER_STORAGE_DIR, SS_MASTER_CANDIDATES,
-  SS_MASTER_CANDIDATES_IPS, SS_MASTER_CANDIDATES_CERTS, SS_MASTER_IP,
-  SS_MASTER_NETDEV, SS_MASTER_NETMASK, SS_MASTER_NODE, SS_NODE_LIST,
-  SS_NODE_PRIMARY_IPS, SS_NODE_SECONDARY_IPS, SS_NODE_VM_CAPABLE,
-  SS_OFFLINE_NODES, SS_ONLINE_NODES, SS_PRIMARY_IP_FAMILY, SS_INSTANCE_LIST,
-  SS_RELEASE_VERSION, SS_HYPERVISOR_LIST, SS_MAINTAIN_NODE_HEALTH, SS_UID_POOL,
-  SS_NODEGROUPS, SS_NETWORKS, SS_ENABLED_USER_SHUTDOWN, SS_SSH_PORTS,
-]) | SS_HVPARAMS_KEYS
+VALID_SS_KEYS = frozenset(_PLAIN_KEYS) | SS_HVPARAMS_KEYS
 
 SS_FILE_PERMS = 0o444
 # No ssconf file is legitimately larger; refuse to read garbage.

@@ -1,7 +1,7 @@
 """gnt-cluster: create, inspect, change, verify and destroy the cluster."""
 
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ganeti import _autoconf
 from ganeti import constants
@@ -329,42 +329,55 @@ def _IPolicyInfo(ipolicy: dict) -> list:
   ]
 
 
-def _ClusterParameters(info: dict) -> list:
+def _Joined(key: str) -> Callable[[dict], str]:
+  return lambda info: ", ".join(info[key])
+
+
+def _UidPool(info: dict) -> str:
   from ganeti import ssconf  # pylint: disable=import-outside-toplevel
-  return [
-    ("candidate pool size", info["candidate_pool_size"]),
-    ("maximal number of jobs running simultaneously", info["max_running_jobs"]),
-    ("maximal number of jobs simultaneously tracked by the scheduler",
-     info["max_tracked_jobs"]),
-    ("mac prefix", info["mac_prefix"]),
-    ("master netdev", info["master_netdev"]),
-    ("master netmask", info["master_netmask"]),
-    ("use external master IP address setup script", info["use_external_mip_script"]),
-    ("lvm volume group", info["volume_group_name"]),
-    ("lvm reserved volumes", ", ".join(info["reserved_lvs"]) or "(none)"),
-    ("drbd usermode helper", info["drbd_usermode_helper"]),
-    ("file storage path", info["file_storage_dir"]),
-    ("shared file storage path", info["shared_file_storage_dir"]),
-    ("gluster storage path", info["gluster_storage_dir"]),
-    ("maintenance of node health", info["maintain_node_health"]),
-    ("uid pool", ssconf.FormatUidPool(info["uid_pool"])),
-    ("default instance allocator", info["default_iallocator"]),
-    ("default instance allocator parameters", info["default_iallocator_params"]),
-    ("primary ip version", info["primary_ip_version"]),
-    ("preallocation wipe disks", info["prealloc_wipe_disks"]),
-    # the configured paths, as on a real node (not below a virtual node's root)
-    ("OS search path", ", ".join(_autoconf.OS_SEARCH_PATH)),
-    ("ExtStorage Providers search path", ", ".join(_autoconf.ES_SEARCH_PATH)),
-    ("enabled disk templates", ", ".join(info["enabled_disk_templates"])),
-    ("install image", info["install_image"]),
-    ("instance communication network", info["instance_communication_network"]),
-    ("zeroing image", info["zeroing_image"]),
-    ("compression tools", info["compression_tools"]),
-    ("enabled user shutdown", info["enabled_user_shutdown"]),
-    ("modify ssh setup", info["modify_ssh_setup"]),
-    ("ssh_key_type", info["ssh_key_type"]),
-    ("ssh_key_bits", info["ssh_key_bits"]),
-  ]
+  return ssconf.FormatUidPool(info["uid_pool"])
+
+
+# "Cluster parameters" of gnt-cluster info, in order: (label, key of the
+# QueryClusterInfo answer or a function of the answer)
+_CLUSTER_PARAMETER_ROWS = (
+  ("candidate pool size", "candidate_pool_size"),
+  ("maximal number of jobs running simultaneously", "max_running_jobs"),
+  ("maximal number of jobs simultaneously tracked by the scheduler", "max_tracked_jobs"),
+  ("mac prefix", "mac_prefix"),
+  ("master netdev", "master_netdev"),
+  ("master netmask", "master_netmask"),
+  ("use external master IP address setup script", "use_external_mip_script"),
+  ("lvm volume group", "volume_group_name"),
+  ("lvm reserved volumes", lambda info: ", ".join(info["reserved_lvs"]) or "(none)"),
+  ("drbd usermode helper", "drbd_usermode_helper"),
+  ("file storage path", "file_storage_dir"),
+  ("shared file storage path", "shared_file_storage_dir"),
+  ("gluster storage path", "gluster_storage_dir"),
+  ("maintenance of node health", "maintain_node_health"),
+  ("uid pool", _UidPool),
+  ("default instance allocator", "default_iallocator"),
+  ("default instance allocator parameters", "default_iallocator_params"),
+  ("primary ip version", "primary_ip_version"),
+  ("preallocation wipe disks", "prealloc_wipe_disks"),
+  # the configured paths, as on a real node (not below a virtual node's root)
+  ("OS search path", lambda info: ", ".join(_autoconf.OS_SEARCH_PATH)),
+  ("ExtStorage Providers search path", lambda info: ", ".join(_autoconf.ES_SEARCH_PATH)),
+  ("enabled disk templates", _Joined("enabled_disk_templates")),
+  ("install image", "install_image"),
+  ("instance communication network", "instance_communication_network"),
+  ("zeroing image", "zeroing_image"),
+  ("compression tools", "compression_tools"),
+  ("enabled user shutdown", "enabled_user_shutdown"),
+  ("modify ssh setup", "modify_ssh_setup"),
+  ("ssh_key_type", "ssh_key_type"),
+  ("ssh_key_bits", "ssh_key_bits"),
+)
+
+
+def _ClusterParameters(info: dict) -> list:
+  return [(label, info[source] if isinstance(source, str) else source(info))
+          for label, source in _CLUSTER_PARAMETER_ROWS]
 
 
 def ShowClusterConfig(opts: Any, args: list[str]) -> int:
@@ -453,20 +466,29 @@ def _ShowWatcherPause(until: Optional[float]) -> None:
     ToStdout("The watcher is paused until %s.", time.ctime(until))
 
 
+def _WatcherContinue(cl: Any, args: list[str]) -> None:
+  cl.SetWatcherPause(None)
+  ToStdout("The watcher is no longer paused.")
+
+
+def _WatcherPause(cl: Any, args: list[str]) -> None:
+  if len(args) < 2:
+    raise errors.OpPrereqError("Missing pause duration", errors.ECODE_INVAL)
+  _ShowWatcherPause(cl.SetWatcherPause(time.time() + ParseTimespec(args[1])))
+
+
+_WATCHER_COMMANDS = {
+  "continue": _WatcherContinue,
+  "pause": _WatcherPause,
+  "info": lambda cl, args: _ShowWatcherPause(cl.QueryConfigValues(["watcher_pause"])[0]),
+}
+
+
 def WatcherOps(opts: Any, args: list[str]) -> int:
-  command = args[0]
-  cl = GetClient()
-  if command == "continue":
-    cl.SetWatcherPause(None)
-    ToStdout("The watcher is no longer paused.")
-  elif command == "pause":
-    if len(args) < 2:
-      raise errors.OpPrereqError("Missing pause duration", errors.ECODE_INVAL)
-    _ShowWatcherPause(cl.SetWatcherPause(time.time() + ParseTimespec(args[1])))
-  elif command == "info":
-    _ShowWatcherPause(cl.QueryConfigValues(["watcher_pause"])[0])
-  else:
-    raise errors.OpPrereqError("Command '%s' is not valid." % command, errors.ECODE_INVAL)
+  handler = _WATCHER_COMMANDS.get(args[0])
+  if handler is None:
+    raise errors.OpPrereqError("Command '%s' is not valid." % args[0], errors.ECODE_INVAL)
+  handler(GetClient(), args)
   return EXIT_SUCCESS
 
 
@@ -620,6 +642,33 @@ _MODIFY_PARAMS = [
 ]
 
 
+# gnt-cluster modify options passed to OpClusterSetParams as they are
+_MODIFY_PLAIN_OPTIONS = (
+  "force",
+  "vg_name",
+  "candidate_pool_size",
+  "max_running_jobs",
+  "max_tracked_jobs",
+  "maintain_node_health",
+  "prealloc_wipe_disks",
+  "drbd_helper",
+  "default_iallocator",
+  "default_iallocator_params",
+  "mac_prefix",
+  "master_netdev",
+  "master_netmask",
+  "use_external_mip_script",
+  "modify_etc_hosts",
+  "file_storage_dir",
+  "shared_file_storage_dir",
+  "install_image",
+  "instance_communication_network",
+  "zeroing_image",
+  "compression_tools",
+  "enabled_user_shutdown",
+)
+
+
 def SetClusterParams(opts: Any, args: list[str]) -> int:
   given = [name for name in _MODIFY_PARAMS if getattr(opts, name) is not None]
   families = [opts.hvparams, opts.beparams, opts.nicparams, opts.diskparams, opts.hv_state,
@@ -632,46 +681,25 @@ def SetClusterParams(opts: Any, args: list[str]) -> int:
   if collectors is None:
     return EXIT_FAILURE
   enabled_data_collectors, data_collector_interval = collectors
-  op = MakeOpCode(
-    _Opcodes().OpClusterSetParams,
-    force=opts.force,
+  params = {name: getattr(opts, name) for name in _MODIFY_PLAIN_OPTIONS}
+  params.update(
     hv_state=dict(opts.hv_state),
     disk_state=_DiskState(opts),
-    vg_name=opts.vg_name,
     enabled_hypervisors=_SplitList(opts.enabled_hypervisors),
+    enabled_disk_templates=_SplitList(opts.enabled_disk_templates),
+    reserved_lvs=_SplitList(opts.reserved_lvs),
     hvparams=_HvParams(opts),
     beparams=_CheckedParams(opts.beparams, "BES_PARAMETER_COMPAT"),
+    nicparams=_CheckedParams(opts.nicparams, "NICS_PARAMETER_TYPES"),
+    ndparams=_CheckedParams(opts.ndparams, "NDS_PARAMETER_TYPES"),
     diskparams=_DiskParams(opts),
-    candidate_pool_size=opts.candidate_pool_size,
-    max_running_jobs=opts.max_running_jobs,
-    max_tracked_jobs=opts.max_tracked_jobs,
     uid_pool=ParseUidPool(opts.uid_pool),
     add_uids=ParseUidPool(opts.add_uids),
     remove_uids=ParseUidPool(opts.remove_uids),
-    maintain_node_health=opts.maintain_node_health,
-    prealloc_wipe_disks=opts.prealloc_wipe_disks,
-    nicparams=_CheckedParams(opts.nicparams, "NICS_PARAMETER_TYPES"),
-    ndparams=_CheckedParams(opts.ndparams, "NDS_PARAMETER_TYPES"),
     ipolicy=ipolicy,
-    drbd_helper=opts.drbd_helper,
-    default_iallocator=opts.default_iallocator,
-    default_iallocator_params=opts.default_iallocator_params,
-    mac_prefix=opts.mac_prefix,
-    master_netdev=opts.master_netdev,
-    master_netmask=opts.master_netmask,
-    reserved_lvs=_SplitList(opts.reserved_lvs),
-    use_external_mip_script=opts.use_external_mip_script,
-    enabled_disk_templates=_SplitList(opts.enabled_disk_templates),
-    modify_etc_hosts=opts.modify_etc_hosts,
-    file_storage_dir=opts.file_storage_dir,
-    shared_file_storage_dir=opts.shared_file_storage_dir,
-    install_image=opts.install_image,
-    instance_communication_network=opts.instance_communication_network,
-    zeroing_image=opts.zeroing_image,
-    compression_tools=opts.compression_tools,
-    enabled_user_shutdown=opts.enabled_user_shutdown,
     enabled_data_collectors=enabled_data_collectors,
     data_collector_interval=data_collector_interval)
+  op = MakeOpCode(_Opcodes().OpClusterSetParams, **params)
   SubmitOrSend(op, opts)
   return EXIT_SUCCESS
 

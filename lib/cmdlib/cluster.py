@@ -13,69 +13,49 @@ from ganeti import paramdefs
 from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
 
 
+# QueryClusterInfo keys answered straight from the cluster attribute of the same name
+_CLUSTER_INFO_ATTRS = (
+  "enabled_hypervisors", "hvparams", "os_hvp", "beparams", "osparams", "ipolicy",
+  "nicparams", "ndparams", "diskparams", "candidate_pool_size", "max_running_jobs",
+  "max_tracked_jobs", "mac_prefix", "master_netdev", "master_netmask",
+  "use_external_mip_script", "volume_group_name", "drbd_usermode_helper",
+  "file_storage_dir", "shared_file_storage_dir", "gluster_storage_dir",
+  "maintain_node_health", "ctime", "mtime", "uuid", "uid_pool", "default_iallocator",
+  "default_iallocator_params", "reserved_lvs", "prealloc_wipe_disks", "hidden_os",
+  "blacklisted_os", "enabled_disk_templates", "install_image",
+  "instance_communication_network", "zeroing_image", "compression_tools",
+  "enabled_user_shutdown", "modify_ssh_setup", "ssh_key_type", "ssh_key_bits",
+)
+
+
+# What this software speaks, as QueryClusterInfo reports it
+_VERSIONS = dict(software_version=constants.RELEASE_VERSION,
+                 protocol_version=constants.PROTOCOL_VERSION,
+                 config_version=constants.CONFIG_VERSION,
+                 os_api_version=max(constants.OS_API_VERSIONS),
+                 export_version=constants.EXPORT_VERSION, vcs_version=constants.VCS_VERSION)
+
+
 def ClusterInfo(cfg: Any) -> dict[str, Any]:
-  """The cluster description answered by QueryClusterInfo / OpClusterQuery."""
+  """The cluster description answered by QueryClusterInfo / OpClusterQuery,
+  with Ganeti 3.0's keys."""
   cluster = cfg.GetClusterInfo()
-  arch = "%dbits" % (struct.calcsize("P") * 8), platform.machine()
-  return {
-    "software_version": constants.RELEASE_VERSION,
-    "protocol_version": constants.PROTOCOL_VERSION,
-    "config_version": constants.CONFIG_VERSION,
-    "os_api_version": max(constants.OS_API_VERSIONS),
-    "export_version": constants.EXPORT_VERSION,
-    "vcs_version": constants.VCS_VERSION,
-    "architecture": list(arch),
+  collectors = cluster.data_collectors
+  info = dict(_VERSIONS)
+  info.update({
+    "architecture": ["%dbits" % (struct.calcsize("P") * 8), platform.machine()],
     "name": cluster.cluster_name,
     "master": cfg.GetMasterNodeName(),
     "default_hypervisor": cluster.enabled_hypervisors[0],
-    "enabled_hypervisors": cluster.enabled_hypervisors,
-    "hvparams": cluster.hvparams,
-    "os_hvp": cluster.os_hvp,
-    "beparams": cluster.beparams,
-    "osparams": cluster.osparams,
-    "ipolicy": cluster.ipolicy,
-    "nicparams": cluster.nicparams,
-    "ndparams": cluster.ndparams,
-    "diskparams": cluster.diskparams,
-    "candidate_pool_size": cluster.candidate_pool_size,
-    "max_running_jobs": cluster.max_running_jobs,
-    "max_tracked_jobs": cluster.max_tracked_jobs,
-    "mac_prefix": cluster.mac_prefix,
-    "master_netdev": cluster.master_netdev,
-    "master_netmask": cluster.master_netmask,
-    "use_external_mip_script": cluster.use_external_mip_script,
-    "volume_group_name": cluster.volume_group_name,
-    "drbd_usermode_helper": cluster.drbd_usermode_helper,
-    "file_storage_dir": cluster.file_storage_dir,
-    "shared_file_storage_dir": cluster.shared_file_storage_dir,
-    "gluster_storage_dir": cluster.gluster_storage_dir,
-    "maintain_node_health": cluster.maintain_node_health,
-    "ctime": cluster.ctime,
-    "mtime": cluster.mtime,
-    "uuid": cluster.uuid,
     "tags": list(cluster.GetTags()),
-    "uid_pool": cluster.uid_pool,
-    "default_iallocator": cluster.default_iallocator,
-    "default_iallocator_params": cluster.default_iallocator_params,
-    "reserved_lvs": cluster.reserved_lvs,
     "primary_ip_version": 6 if cluster.primary_ip_family == constants.IP6_FAMILY else 4,
-    "prealloc_wipe_disks": cluster.prealloc_wipe_disks,
-    "hidden_os": cluster.hidden_os,
-    "blacklisted_os": cluster.blacklisted_os,
-    "enabled_disk_templates": cluster.enabled_disk_templates,
-    "install_image": cluster.install_image,
-    "instance_communication_network": cluster.instance_communication_network,
-    "zeroing_image": cluster.zeroing_image,
-    "compression_tools": cluster.compression_tools,
-    "enabled_user_shutdown": cluster.enabled_user_shutdown,
     "enabled_data_collectors": {name: params.get("active", True)
-                                for name, params in cluster.data_collectors.items()},
+                                for name, params in collectors.items()},
     "data_collector_interval": {name: params.get("interval")
-                                for name, params in cluster.data_collectors.items()},
-    "modify_ssh_setup": cluster.modify_ssh_setup,
-    "ssh_key_type": cluster.ssh_key_type,
-    "ssh_key_bits": cluster.ssh_key_bits,
-  }
+                                for name, params in collectors.items()},
+  })
+  info.update((attr, getattr(cluster, attr)) for attr in _CLUSTER_INFO_ATTRS)
+  return info
 
 
 def _config_value(context: Any, name: str) -> Any:
