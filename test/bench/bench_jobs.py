@@ -100,9 +100,10 @@ def _time_command(argv: list[str], env: dict, runs: int = 10) -> float:
 
 def Measure(socket_path: str, queue_dir: str, jobs: int, env: dict, commands: dict) -> dict:
   result = {"fsync": _fsync_time(queue_dir)}
+  # commands first, while both queues hold few jobs (gnt-job list shows them all)
+  result["cli"] = {name: _time_command(argv, env) for name, argv in commands.items()}
   result["one_client"] = _workload(socket_path, jobs, 1, limit=300)
   result["eight_clients"] = _workload(socket_path, jobs, 8, limit=300)
-  result["cli"] = {name: _time_command(argv, env) for name, argv in commands.items()}
   return result
 
 
