@@ -7,6 +7,7 @@ encoded exception [ClassName, [args]] or, for requests that could not be
 parsed at all, a plain message.  Connections are persistent.
 """
 
+import errno
 import math
 import socket
 import time
@@ -135,20 +136,29 @@ class Client:
     self._pending: list[bytes] = []
 
   def _connect(self) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(self._connect_timeout)
-    try:
-      sock.connect(self.address)
-    except (FileNotFoundError, ConnectionRefusedError) as err:
-      sock.close()
-      raise NoMasterError(self.address) from err
-    except OSError as err:
-      sock.close()
-      if isinstance(err, socket.timeout):
-        raise TimeoutError("Connection to %s timed out" % self.address) from err
-      if err.errno == 13:
-        raise PermissionError(self.address) from err
-      raise
+    deadline = time.monotonic() + self._connect_timeout
+    while True:
+      sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+      sock.settimeout(self._connect_timeout)
+      try:
+        sock.connect(self.address)
+        break
+      except BlockingIOError as err:
+        # the listener's backlog is full (a busy master): try again shortly
+        sock.close()
+        if time.monotonic() > deadline:
+          raise TimeoutError("Connection to %s timed out" % self.address) from err
+        time.sleep(0.01)
+      except (FileNotFoundError, ConnectionRefusedError) as err:
+        sock.close()
+        raise NoMasterError(self.address) from err
+      except OSError as err:
+        sock.close()
+        if isinstance(err, socket.timeout):
+          raise TimeoutError("Connection to %s timed out" % self.address) from err
+        if err.errno == errno.EACCES:
+          raise PermissionError(self.address) from err
+        raise
     sock.settimeout(self._rw_timeout)
     return sock
 
