@@ -266,3 +266,22 @@ def test_debug_test_jobqueue(cluster):
   messages, lock-wait and execution notifications, failures."""
   out = cluster.run("gnt-debug", "test-jobqueue", timeout=300).stdout
   assert out.rstrip().endswith("Job queue test successful")
+
+
+def test_job_filters_reject_and_pause(cluster):
+  reject = cluster.run("gnt-filter", "add", "--action=REJECT",
+                       '--predicates=[["opcode", ["=", "OP_ID", "OP_TEST_DELAY"]]]').stdout.strip()
+  try:
+    assert cluster.run("gnt-debug", "delay", "0.01", check=False).returncode != 0
+    last = cluster.run("gnt-job", "list", "--no-headers").stdout.splitlines()[-1].split()
+    assert last[1] == "canceled" and last[2].startswith("TEST_DELAY")
+  finally:
+    cluster.run("gnt-filter", "delete", reject)
+  pause = cluster.run("gnt-filter", "add", "--action=PAUSE",
+                      '--predicates=[["jobid", [">", "id", "watermark"]]]').stdout.strip()
+  job_id = int(cluster.run("gnt-debug", "delay", "--submit", "0.01").stderr.split()[1])
+  time.sleep(0.5)
+  assert _luxi(cluster, "QueryJobs", [[job_id], ["status"]])["result"] == [["queued"]]
+  cluster.run("gnt-filter", "delete", pause)
+  cluster.run("gnt-job", "wait", str(job_id))
+  assert _luxi(cluster, "QueryJobs", [[job_id], ["status"]])["result"] == [["success"]]
