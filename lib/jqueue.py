@@ -283,7 +283,7 @@ class JobQueue:
         results.append([True, job.id])
         ids_so_far.append(job.id)
         self._schedule(job)
-    self._save(new_jobs)
+    self._save_submitted(new_jobs)
     return results
 
   def SubmitJob(self, ops_data: list, drained_ok: bool = False) -> int:
@@ -299,8 +299,20 @@ class JobQueue:
       # the job may start while its file is being written: it changes
       # nothing before its "running" state (written after this) is durable
       self._schedule(job)
-    self._save([job])
+    self._save_submitted([job])
     return job.id
+
+  def _save_submitted(self, jobs: list[QueuedJob]) -> None:
+    """Makes new jobs durable; if that fails (e.g. a full disk), they are
+    forgotten again and the submitter gets the error."""
+    try:
+      self._save(jobs)
+    except errors.JobQueueError:
+      with self._lock:
+        for job in jobs:
+          job.cancel_requested = True
+          self._jobs.pop(job.id, None)
+      raise
 
   @staticmethod
   def _add_reason(job: QueuedJob) -> None:

@@ -217,3 +217,21 @@ def test_lazy_updates_reach_the_disk(queue_dir):
   finally:
     runner.gate.set()
     queue.Stop()
+
+
+def test_failed_write_refuses_submission(queue_dir, monkeypatch):
+  queue = jqueue.JobQueue(Runner(), workers=1)
+  try:
+    def no_space(path, text, sync=True):
+      raise errors.JobQueueError("No space left on the device holding the job queue")
+    write_temp = jstore._write_temp  # pylint: disable=protected-access
+    monkeypatch.setattr(jstore, "_write_temp", no_space)
+    with pytest.raises(errors.JobQueueError, match="No space left"):
+      queue.SubmitJob([_delay()])
+    assert queue.GetJobs() == []
+    monkeypatch.setattr(jstore, "_write_temp", write_temp)
+    job_id = queue.SubmitJob([_delay()])
+    assert _wait(queue, job_id).CalcStatus() == constants.JOB_STATUS_SUCCESS
+    assert not [name for name in os.listdir(queue_dir) if name.endswith(".new")]
+  finally:
+    queue.Stop()
