@@ -270,11 +270,3 @@ def MaybeRaise(result: Any) -> None:
   err = DecodeException(result)
   if err is not None:
     raise err
-
-
-def GetEncodedError(result: Any) -> tuple[type, list] | None:
-  """The (class, args) pair encoded in an opcode result, or None."""
-  err = DecodeException(result)
-  if err is None:
-    return None
-  return type(err), list(err.args)

@@ -62,15 +62,3 @@ def IsValidIP6(address: str) -> bool:
 
 def InterfaceExists(name: str) -> bool:
   return os.path.exists(os.path.join("/sys/class/net", name))
-
-
-def IsLocalAddress(address: str) -> bool:
-  """Whether the address can be bound on this machine (loopback range included)."""
-  if ipaddress.ip_address(address).is_loopback:
-    return True
-  try:
-    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as sock:
-      sock.bind((address, 0))
-    return True
-  except OSError:
-    return False

@@ -4,7 +4,6 @@ Every path here honours the virtual cluster root (see vcluster), so code can
 use them directly.  The relative layout is the one Ganeti uses.
 """
 
-import os
 
 from ganeti import _autoconf
 from ganeti import vcluster
@@ -108,7 +107,3 @@ def GetLogFilename(daemon_name: str) -> str:
 def GetPidFile(daemon_name: str) -> str:
   """The pid file of a daemon."""
   return "%s/%s.pid" % (RUN_DIR, daemon_name)
-
-
-def GetSocketPath(name: str) -> str:
-  return os.path.join(SOCKET_DIR, name)

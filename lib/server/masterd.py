@@ -14,7 +14,6 @@ from typing import Any, Optional
 from ganeti import config
 from ganeti import constants
 from ganeti import daemon
-from ganeti import errors
 from ganeti import jqueue
 from ganeti import jstore
 from ganeti import locking

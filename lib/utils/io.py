@@ -55,14 +55,6 @@ def ReadFile(path: str) -> str:
     return handle.read()
 
 
-def ReadOneLineFile(path: str, strict: bool = False) -> str:
-  """The first line of a file, without its newline."""
-  lines = ReadFile(path).splitlines()
-  if not lines or (strict and len(lines) > 1):
-    raise ValueError("File %s must hold exactly one line" % path)
-  return lines[0].strip()
-
-
 def TryReadFile(path: str) -> Optional[str]:
   try:
     return ReadFile(path)
