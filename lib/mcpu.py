@@ -105,7 +105,8 @@ class Processor:
 
   def _acquire(self, level: int, names: Any, shared: bool, priority: int) -> None:
     """Acquires locks (names or locking.ALL_SET), waiting in slices so that
-    cancellation is noticed."""
+    cancellation is noticed.  Each new attempt asks with a higher priority,
+    so a job that waited long is not overtaken by ever newer ones."""
     if isinstance(names, str):
       names = [names]
     start = time.monotonic()
@@ -118,6 +119,7 @@ class Processor:
       if time.monotonic() - start > constants.LOCK_ATTEMPTS_TIMEOUT:
         raise errors.LockError("Could not acquire %s locks within %s seconds" %
                                (locking.LEVEL_NAMES[level], constants.LOCK_ATTEMPTS_TIMEOUT))
+      priority = max(constants.OP_PRIO_HIGHEST, priority - 1)
 
 
 def MakeOpcodeRunner(context: Any) -> Callable:
