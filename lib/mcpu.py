@@ -23,7 +23,7 @@ def _lu_class_for(op: Any) -> type:
   from ganeti import cmdlib  # pylint: disable=import-outside-toplevel
   cls = cmdlib.LU_FOR_OPCODE.get(op.OP_ID)
   if cls is None:
-    raise errors.OpCodeUnknown("Unknown opcode %s" % op.OP_ID)
+    raise errors.OpCodeUnknown("Opcode %s is not implemented by this master yet" % op.OP_ID)
   return cls
 
 
