@@ -173,7 +173,7 @@ class JobQueue:
     self._wakeup = threading.Condition(self._lock)
     self._stopping = False
     self._last_serial = 0
-    self._running = 0
+    self._processing: set[int] = set()  # jobs a worker has taken
     jstore.EnsureQueueDirs()
     jstore.CheckQueueVersion()
     self._committer = jstore.GroupCommitter(self._serialize_jobs, lambda: self._last_serial)
@@ -358,18 +358,18 @@ class JobQueue:
           return
         _, _, job_id = heapq.heappop(self._runnable)
         job = self._jobs.get(job_id)
-        if job is None or job.IsFinalized():
+        if job is None or job.IsFinalized() or job_id in self._processing:
           continue
         if not self._dependencies_met(job):
           continue
-        self._running += 1
+        self._processing.add(job_id)
       try:
         self._process(job)
       except Exception:  # pylint: disable=broad-except
         logging.exception("Unhandled error while processing job %s", job.id)
       finally:
         with self._lock:
-          self._running -= 1
+          self._processing.discard(job_id)
 
   def _dependencies_met(self, job: QueuedJob) -> bool:
     """Whether a job may start now; parks it or fails it otherwise (lock held)."""
@@ -475,9 +475,9 @@ class JobQueue:
   def RescheduleQueued(self) -> None:
     """Gives queued jobs another chance (e.g. after job filters changed)."""
     with self._lock:
-      queued = {job_id for _, _, job_id in self._runnable}
+      waiting = {job_id for _, _, job_id in self._runnable} | self._processing
       for job in self._jobs.values():
-        if job.CalcStatus() == constants.JOB_STATUS_QUEUED and job.id not in queued:
+        if job.CalcStatus() == constants.JOB_STATUS_QUEUED and job.id not in waiting:
           self._schedule(job)
 
   # ---- callbacks from running opcodes -----------------------------------
