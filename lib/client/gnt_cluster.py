@@ -120,22 +120,22 @@ def CreateIPolicyFromOpts(opts: Any) -> dict:
   return ipolicy
 
 
-def _HvParams(opts: Any) -> dict:
+def _TypedFamilies(families: dict, types_name: str) -> dict:
+  """Per-hypervisor or per-template parameters, converted to their types."""
   paramdefs = _ParamDefs()
-  hvparams = dict(opts.hvparams)
-  for params in hvparams.values():
+  families = dict(families)
+  for params in families.values():
     if params:
-      paramdefs.ForceDictType(params, paramdefs.HVS_PARAMETER_TYPES)
-  return hvparams
+      paramdefs.ForceDictType(params, getattr(paramdefs, types_name))
+  return families
+
+
+def _HvParams(opts: Any) -> dict:
+  return _TypedFamilies(opts.hvparams, "HVS_PARAMETER_TYPES")
 
 
 def _DiskParams(opts: Any) -> dict:
-  paramdefs = _ParamDefs()
-  diskparams = dict(opts.diskparams)
-  for params in diskparams.values():
-    if params:
-      paramdefs.ForceDictType(params, paramdefs.DISK_DT_TYPES)
-  return diskparams
+  return _TypedFamilies(opts.diskparams, "DISK_DT_TYPES")
 
 
 def _CheckedParams(params: Optional[dict], types_name: str) -> Optional[dict]:
