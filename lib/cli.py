@@ -731,24 +731,23 @@ def ListTags(opts: Any, args: list[str]) -> int:
   return EXIT_SUCCESS
 
 
-def AddTags(opts: Any, args: list[str]) -> int:
+def _ChangeTags(opts: Any, args: list[str], op_name: str, nothing_message: str) -> int:
   from ganeti import opcodes  # pylint: disable=import-outside-toplevel
   kind, name = _TagTarget(opts, args)
   _ExtendTags(opts, args)
   if not args:
-    raise errors.OpPrereqError("No tags to be added", errors.ECODE_INVAL)
-  SubmitOrSend(MakeOpCode(opcodes.OpTagsSet, kind=kind, name=name, tags=args), opts)
+    raise errors.OpPrereqError(nothing_message, errors.ECODE_INVAL)
+  op_class = getattr(opcodes, op_name)
+  SubmitOrSend(MakeOpCode(op_class, kind=kind, name=name, tags=args), opts)
   return EXIT_SUCCESS
+
+
+def AddTags(opts: Any, args: list[str]) -> int:
+  return _ChangeTags(opts, args, "OpTagsSet", "No tags to be added")
 
 
 def RemoveTags(opts: Any, args: list[str]) -> int:
-  from ganeti import opcodes  # pylint: disable=import-outside-toplevel
-  kind, name = _TagTarget(opts, args)
-  _ExtendTags(opts, args)
-  if not args:
-    raise errors.OpPrereqError("No tags to be removed", errors.ECODE_INVAL)
-  SubmitOrSend(MakeOpCode(opcodes.OpTagsDel, kind=kind, name=name, tags=args), opts)
-  return EXIT_SUCCESS
+  return _ChangeTags(opts, args, "OpTagsDel", "No tags to be removed")
 
 
 # Query listings

@@ -22,10 +22,11 @@ import signal
 import socket
 import sys
 import threading
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 from ganeti import constants
 from ganeti import errors
+from ganeti import netutils
 from ganeti import pathutils
 from ganeti import vcluster
 from ganeti.utils import io
@@ -115,24 +116,8 @@ class DaemonContext:
 
 # --- directories, host and master node -----------------------------------
 
-def EnsureDirs(dirs: Iterable[tuple[str, int]]) -> None:
-  """Creates missing directories (and their parents) with exactly their mode."""
-  for path, mode in dirs:
-    if os.path.isdir(path):
-      continue
-    parent = os.path.dirname(path)
-    if parent and not os.path.isdir(parent):
-      os.makedirs(parent, mode=0o755, exist_ok=True)
-    try:
-      os.mkdir(path, mode)
-    except FileExistsError:
-      continue
-    os.chmod(path, mode)  # the umask must not weaken or strengthen the mode
-
-
-def GetHostname() -> str:
-  """This node's name: the virtual node's name, or the host's full name."""
-  return vcluster.HOSTNAME or socket.getfqdn()
+# This node's name: the virtual node's, or the host's full name
+GetHostname = netutils.GetHostname
 
 
 def GetMasterNode() -> Optional[str]:
@@ -146,10 +131,9 @@ def IsMasterNode() -> bool:
   master = GetMasterNode()
   if master is None:
     return False
-  if vcluster.IsVirtualCluster():
-    names = {vcluster.HOSTNAME}
-  else:
-    names = {socket.getfqdn(), socket.gethostname()}
+  names = {GetHostname()}
+  if not vcluster.IsVirtualCluster():
+    names.add(socket.gethostname())
   return master.lower() in {name.lower() for name in names}
 
 
@@ -433,7 +417,7 @@ def RunDaemon(name: str, main_fn: Callable[[DaemonContext], Optional[int]],
   try:
     if check_fn is not None:
       check_fn(options)
-    EnsureDirs(DAEMON_DIRS)
+    io.EnsureDirs(DAEMON_DIRS)
   except DaemonError as err:
     sys.stderr.write("%s: %s\n" % (name, err))
     return err.exit_code

@@ -21,10 +21,6 @@ class HooksMaster:
     self.lu = lu
     self._pre_env: dict[str, str] = {}
 
-  @classmethod
-  def ForLU(cls, lu: Any) -> "HooksMaster":
-    return cls(lu)
-
   def _base_env(self, phase: str) -> dict[str, str]:
     lu = self.lu
     cfg = lu.cfg

@@ -83,10 +83,6 @@ class QueuedJob:
     # woken by changes to others
     self.change = threading.Condition(lock)
 
-  @property
-  def priority(self) -> int:
-    return self.CalcPriority()
-
   def CalcStatus(self) -> str:
     """The job's status, derived from its opcodes' as Ganeti does."""
     status = constants.JOB_STATUS_QUEUED

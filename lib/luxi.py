@@ -250,13 +250,6 @@ class Client:
                            [job_id, fields, prev_job_info, prev_log_serial, timeout],
                            timeout=self._rw_timeout + timeout)
 
-  def WaitForJobChange(self, job_id: int, fields: list[str], prev_job_info: Any,
-                       prev_log_serial: Any) -> Any:
-    while True:
-      result = self.WaitForJobChangeOnce(job_id, fields, prev_job_info, prev_log_serial)
-      if result != JOB_NOTCHANGED:
-        return result
-
   # Queries
   def Query(self, what: str, fields: list[str], qfilter: Any) -> dict:
     return self.CallMethod(REQ_QUERY, [what, fields, qfilter])

@@ -86,7 +86,7 @@ class Processor:
         self._acquire(level, lu.needed_locks[level],
                       shared=bool(lu.share_locks.get(level)), priority=priority)
       lu.CheckPrereq()
-      hooks = hooksmaster.HooksMaster.ForLU(lu)
+      hooks = hooksmaster.HooksMaster(lu)
       hooks.RunPhase(constants.HOOKS_PHASE_PRE)
       if self._cbs is not None:
         self._cbs.NotifyStart()

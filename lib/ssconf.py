@@ -9,7 +9,6 @@ run on any node (and Ganeti's own clients) read them instead of config.data.
 import errno
 import fcntl
 import os
-import re
 import socket
 from typing import Iterable, Optional
 
@@ -18,6 +17,7 @@ from ganeti import errors
 from ganeti import pathutils
 from ganeti import vcluster
 from ganeti.utils import io
+from ganeti.utils.text import NiceSort, NiceSortKey
 
 # Every ssconf file is DATA_DIR/ssconf_<key>.  The keys are named once here;
 # each also gets a module constant SS_<KEY> for the code that reads it.
@@ -38,16 +38,6 @@ VALID_SS_KEYS = frozenset(_PLAIN_KEYS) | SS_HVPARAMS_KEYS
 SS_FILE_PERMS = 0o444
 # No ssconf file is legitimately larger; refuse to read garbage.
 _MAX_SIZE = 128 * 1024
-
-
-def NiceSortKey(name: str) -> list:
-  """Sort key ordering embedded numbers numerically ("node2" < "node10")."""
-  return [(0, int(part), "") if part.isdigit() else (1, 0, part)
-          for part in re.split(r"(\d+)", name) if part]
-
-
-def NiceSort(names: Iterable[str]) -> list[str]:
-  return sorted(names, key=NiceSortKey)
 
 
 def FormatUidPool(uid_pool: Iterable, separator: str = ", ") -> str:

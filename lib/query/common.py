@@ -7,14 +7,11 @@ is no value (the row then carries [status, None]).
 """
 
 import dataclasses
-import decimal
-import functools
 import json
-import math
-import re
 from typing import Any, Callable, Iterable, Optional
 
 from ganeti import constants
+from ganeti.utils.text import FormatDouble, NiceSortKey  # noqa: F401 (re-exported)
 
 Getter = Callable[[Any, Any], Any]
 
@@ -62,19 +59,6 @@ def UnknownField(name: str) -> FieldDef:
   """The definition Ganeti reports for a field name it does not know."""
   return FieldDef(name, name, constants.QFT_UNKNOWN, "Unknown field '%s'" % name,
                   lambda ctx, item: UNKNOWN, None)
-
-
-_NICE_SORT_PARTS = re.compile(r"\d+|\D+")
-
-
-@functools.lru_cache(maxsize=65536)
-def NiceSortKey(name: str) -> tuple:
-  """Sort key putting "node2" before "node10" (numbers before text).
-
-  Cached: the same names are sorted by every query.
-  """
-  return tuple((0, int(part), "") if part[0].isdigit() else (1, 0, part)
-               for part in _NICE_SORT_PARTS.findall(name))
 
 
 class FieldSet:
@@ -151,27 +135,6 @@ def Ordinal(number: int) -> str:
 
 # ---- rendering of values in messages ------------------------------------------
 
-def _ShowDouble(value: float) -> str:
-  """A float the way Ganeti's daemons print it (1.0e-3, 1.795578060997007e9)."""
-  if math.isnan(value):
-    return "NaN"
-  if math.isinf(value):
-    return "Infinity" if value > 0 else "-Infinity"
-  if value == 0:
-    return "-0.0" if str(value).startswith("-") else "0.0"
-  sign = "-" if value < 0 else ""
-  digits_tuple = decimal.Decimal(repr(abs(value))).normalize().as_tuple()
-  digits = "".join(map(str, digits_tuple.digits))
-  exponent = len(digits) + digits_tuple.exponent  # value = 0.digits * 10**exponent
-  if exponent < 0 or exponent > 7:
-    mantissa = digits[0] + "." + (digits[1:] or "0")
-    return "%s%se%d" % (sign, mantissa, exponent - 1)
-  if exponent == 0:
-    return "%s0.%s" % (sign, digits)
-  whole = digits[:exponent].ljust(exponent, "0")
-  return "%s%s.%s" % (sign, whole, digits[exponent:] or "0")
-
-
 def ShowValue(value: Any) -> str:
   """JSON text of a value as Ganeti's error messages quote it."""
   if value is None:
@@ -181,7 +144,7 @@ def ShowValue(value: Any) -> str:
   if isinstance(value, int):
     return str(value)
   if isinstance(value, float):
-    return _ShowDouble(value)
+    return FormatDouble(value)
   if isinstance(value, str):
     return json.dumps(value)
   if isinstance(value, dict):

@@ -16,6 +16,7 @@ from ganeti import constants
 from ganeti import errors
 from ganeti import luxi
 from ganeti import opcodes
+from ganeti import query
 from ganeti import serializer
 
 
@@ -170,7 +171,6 @@ METHODS: dict[str, tuple[int, _ArgCheck]] = {
 
 
 def _check_query_request(method: str, args: list) -> None:
-  from ganeti import query  # pylint: disable=import-outside-toplevel
   try:
     query.CheckRequest(args[0], args[2] if method == luxi.REQ_QUERY else None)
   except query.FilterDecodeError as err:

@@ -94,11 +94,6 @@ class MasterContext:
     return self.queue.SubmitManyJobs(jobs)
 
 
-def _job_fields(context: MasterContext, job_ids: Optional[list], fields: list[str]) -> list:
-  """QueryJobs: plain value rows (None for unknown jobs)."""
-  return query.JobRows(context.queue, job_ids, fields)
-
-
 class LuxiHandler:
   """Maps LUXI methods onto the master's services."""
 
@@ -147,7 +142,7 @@ class LuxiHandler:
     return self.ctx.QueryFromLuxi(luxi.REQ_QUERY_FIELDS, what, fields, None)
 
   def _QueryJobs(self, job_ids: Optional[list], fields: list) -> list:
-    return _job_fields(self.ctx, job_ids, fields)
+    return query.JobRows(self.ctx.queue, job_ids, fields)
 
   def _legacy_query(self, what: str, names: Optional[list], fields: list) -> list:
     return query.LegacyRows(self.ctx, what, names, fields)

@@ -2,7 +2,7 @@
 
 import os
 import tempfile
-from typing import Optional
+from typing import Iterable, Optional
 
 
 def FsyncDir(path: str) -> None:
@@ -70,7 +70,20 @@ def RemoveFile(path: str) -> None:
     pass
 
 
-def EnsureDirs(dirs: list[tuple[str, int]]) -> None:
-  """Creates directories with the given modes where missing."""
+def EnsureDirs(dirs: Iterable[tuple[str, int]]) -> None:
+  """Creates missing directories (and their parents) with exactly their mode.
+
+  Existing directories are left as they are (outside a virtual cluster some,
+  like /var/lock, belong to the system).
+  """
   for path, mode in dirs:
-    os.makedirs(path, mode=mode, exist_ok=True)
+    if os.path.isdir(path):
+      continue
+    parent = os.path.dirname(path)
+    if parent and not os.path.isdir(parent):
+      os.makedirs(parent, mode=0o755, exist_ok=True)
+    try:
+      os.mkdir(path, mode)
+    except FileExistsError:
+      continue
+    os.chmod(path, mode)  # the umask must not weaken or strengthen the mode

@@ -1,0 +1,48 @@
+"""Text helpers shared by the daemons and the commands."""
+
+import functools
+import re
+from typing import Iterable
+
+_NICE_SORT_PARTS = re.compile(r"\d+|\D+")
+
+
+@functools.lru_cache(maxsize=65536)
+def NiceSortKey(name: str) -> tuple:
+  """Sort key putting "node2" before "node10" (numbers before text).
+
+  Cached: queries and ssconf sort the same names over and over.
+  """
+  return tuple((0, int(part), "") if part[0].isdigit() else (1, 0, part)
+               for part in _NICE_SORT_PARTS.findall(name))
+
+
+def NiceSort(names: Iterable[str]) -> list[str]:
+  return sorted(names, key=NiceSortKey)
+
+
+def FormatDouble(value: float) -> str:
+  """A number as luxid prints a Double: 0.25, 2.0, 5.0e-2, 1.23456785e7."""
+  value = float(value)
+  if value != value:
+    return "NaN"
+  if value in (float("inf"), float("-inf")):
+    return "Infinity" if value > 0 else "-Infinity"
+  sign = "-" if value < 0 else ""
+  value = abs(value)
+  if value == 0:
+    return sign + "0.0"
+  # repr gives the shortest digits that read back as value, as Haskell's show does
+  mantissa, _, exponent = repr(value).partition("e")
+  whole, _, fraction = mantissa.partition(".")
+  all_digits = whole + fraction
+  significant = all_digits.lstrip("0")
+  # value == 0.<digits> * 10 ** point
+  point = len(whole) + int(exponent or 0) - (len(all_digits) - len(significant))
+  digits = significant.rstrip("0")
+  if 0.1 <= value < 10 ** 7:
+    if point <= 0:
+      return "%s0.%s%s" % (sign, "0" * -point, digits)
+    whole_part = digits[:point].ljust(point, "0")
+    return "%s%s.%s" % (sign, whole_part, digits[point:] or "0")
+  return "%s%s.%se%d" % (sign, digits[0], digits[1:] or "0", point - 1)
