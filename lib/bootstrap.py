@@ -46,14 +46,21 @@ def _check_not_initialized() -> None:
     raise errors.OpPrereqError("Cluster is already initialised", errors.ECODE_STATE)
 
 
-def _generate_secrets(cluster_name: str) -> None:
+def _generate_secrets(cluster_name: str) -> str:
+  """Writes the cluster's certificates and secrets; returns the master's client cert digest.
+
+  The client certificate is signed by the cluster certificate: node daemons
+  trust what chains to server.pem and whose digest is a candidate's.
+  """
   io.EnsureDirs([(pathutils.DATA_DIR, 0o755), (pathutils.RAPI_DATA_DIR, 0o750)])
-  for path in (pathutils.NODED_CERT_FILE, pathutils.NODED_CLIENT_CERT_FILE,
-               pathutils.RAPI_CERT_FILE, pathutils.SPICE_CERT_FILE,
-               pathutils.SPICE_CACERT_FILE):
+  for path in (pathutils.NODED_CERT_FILE, pathutils.RAPI_CERT_FILE,
+               pathutils.SPICE_CERT_FILE, pathutils.SPICE_CACERT_FILE):
     x509.WriteSelfSignedPem(path, cluster_name)
+  digest = x509.WriteSignedPem(pathutils.NODED_CLIENT_CERT_FILE, pathutils.NODED_CERT_FILE,
+                               cluster_name)
   x509.WriteSecret(pathutils.CONFD_HMAC_KEY)
   x509.WriteSecret(pathutils.CLUSTER_DOMAIN_SECRET_FILE)
+  return digest
 
 
 def _wait_for_master(timeout: float = _MASTERD_START_TIMEOUT) -> luxi.Client:
@@ -89,12 +96,19 @@ def InitCluster(cluster_name: str, master_netdev: str, **options: Any) -> None:
   if master_netdev and not netutils.InterfaceExists(master_netdev):
     raise errors.OpPrereqError("Master network device '%s' does not exist" % master_netdev,
                                errors.ECODE_ENVIRON)
-  _generate_secrets(cluster_name)
+  master_cert_digest = _generate_secrets(cluster_name)
   config.InitConfig(cluster_name=cluster_name, master_name=hostname, master_ip=master_ip,
                     master_netdev=master_netdev, primary_ip=node_ip,
-                    secondary_ip=secondary_ip, **options)
+                    secondary_ip=secondary_ip, master_cert_digest=master_cert_digest,
+                    **options)
   jstore.InitQueueFiles()
-  RunDaemonUtil("start", constants.MASTERD)
+  if options.get("modify_ssh_setup", True):
+    from ganeti import ssh  # pylint: disable=import-outside-toplevel
+    ssh.InitSSHSetup(options.get("ssh_key_type") or ssh.SSHK_RSA,
+                     options.get("ssh_key_bits"))
+  # the master's own node daemon first: the master daemon talks to it at once
+  for name in (constants.NODED, constants.CONFD, constants.MASTERD):
+    RunDaemonUtil("start", name)
   client = _wait_for_master()
   from ganeti import opcodes  # pylint: disable=import-outside-toplevel
   reason = [["%s:gnt-cluster" % constants.OPCODE_REASON_SRC_CLIENT, "init", time.time_ns()]]

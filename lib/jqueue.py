@@ -151,16 +151,22 @@ class _JobCanceled(Exception):
   """Raised inside a worker when its job was cancelled while waiting."""
 
 
+# Jobs archived (and renamed on the master candidates) per step of auto-archiving.
+_ARCHIVE_BATCH = 100
+
+
 class JobQueue:
   """The queue: submission, execution, watching, cancelling, archiving."""
 
   def __init__(self, run_opcode_fn: Callable, filters: Optional[Any] = None,
-               workers: int = 25) -> None:
+               workers: int = 25, replicator: Optional[Any] = None) -> None:
     """run_opcode_fn(job, op_index, callbacks) executes one opcode and returns
     its result; filters (jobfilters.JobFilters) decide whether a job may start
-    (Action(job)) and learn when it ended (JobFinished(job_id))."""
+    (Action(job)) and learn when it ended (JobFinished(job_id)); replicator
+    (server.replication.Replicator) copies queue files to master candidates."""
     self._run_opcode_fn = run_opcode_fn
     self._filters = filters
+    self._replicator = replicator
     self._lock = threading.Lock()
     self._jobs: dict[int, QueuedJob] = {}
     self._runnable: list[tuple[int, int, int]] = []  # heap of (priority, seq, job id)
@@ -172,7 +178,9 @@ class JobQueue:
     self._processing: set[int] = set()  # jobs a worker has taken
     jstore.EnsureQueueDirs()
     jstore.CheckQueueVersion()
-    self._committer = jstore.GroupCommitter(self._serialize_jobs, lambda: self._last_serial)
+    self._committer = jstore.GroupCommitter(
+      self._serialize_jobs, lambda: self._last_serial,
+      replicator.QueueWritten if replicator is not None else None)
     self._recover()
     self._workers = [threading.Thread(target=self._worker, name="JobWorker%d" % i, daemon=True)
                      for i in range(workers)]
@@ -602,7 +610,7 @@ class JobQueue:
 
   def _archive(self, jobs: list[QueuedJob]) -> int:
     self._committer.Flush()
-    archived = 0
+    renamed = []
     for job in jobs:
       try:
         jstore.ArchiveJobFile(job.id)
@@ -613,22 +621,26 @@ class JobQueue:
         self._jobs.pop(job.id, None)
         job.archived = True
         job.change.notify_all()
-      archived += 1
-    return archived
+      renamed.append((jstore.JobFileName(job.id), jstore.ArchivedJobFileName(job.id)))
+    if renamed and self._replicator is not None:
+      self._replicator.QueueRenamed(renamed)
+    return len(renamed)
 
   def AutoArchiveJobs(self, age: float, timeout: float) -> list[int]:
-    """Archives finished jobs older than age seconds (all if age < 0)."""
+    """Archives finished jobs older than age seconds (all if age < 0).
+
+    Returns [archived, left over when the timeout struck]."""
     deadline = time.monotonic() + timeout
     now = time.time()
     with self._lock:
-      candidates = [job for job in self._jobs.values() if job.IsFinalized()]
+      finished = [job for job in self._jobs.values() if job.IsFinalized()]
+    old = [job for job in finished
+           if age < 0 or now - (job.end_timestamp or job.received_timestamp or [0, 0])[0] >= age]
     archived = 0
-    for position, job in enumerate(candidates):
+    for start in range(0, len(old), _ARCHIVE_BATCH):
       if time.monotonic() > deadline:
-        return [archived, len(candidates) - position]
-      end = job.end_timestamp or job.received_timestamp or [0, 0]
-      if age < 0 or now - end[0] >= age:
-        archived += self._archive([job])
+        return [archived, len(old) - start]
+      archived += self._archive(old[start:start + _ARCHIVE_BATCH])
     return [archived, 0]
 
   def LastJobId(self) -> int:

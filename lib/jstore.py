@@ -124,9 +124,13 @@ class GroupCommitter:
   """
 
   def __init__(self, serialize_fn: Callable[[list[int]], list[tuple[int, dict]]],
-               read_serial_fn: Callable[[], int]) -> None:
+               read_serial_fn: Callable[[], int],
+               replicate_fn: Optional[Callable[[list[tuple[str, str]]], None]] = None) -> None:
+    """replicate_fn(writes) gets each durable batch of (path, text) before
+    the waiters are woken (master candidates keep copies of the queue)."""
     self._serialize_fn = serialize_fn
     self._read_serial_fn = read_serial_fn
+    self._replicate_fn = replicate_fn
     self._cv = threading.Condition()
     self._dirty: set[int] = set()
     self._flush_wanted = False
@@ -216,6 +220,12 @@ class GroupCommitter:
         io.RemoveFile(tmp)
     io.FsyncDir(pathutils.QUEUE_DIR)
     self._written_serial = serial
+    if self._replicate_fn is not None:
+      try:
+        self._replicate_fn(writes)
+      except Exception:  # pylint: disable=broad-except
+        # the master's copy is durable; candidates catch up with the next batch
+        logging.exception("Replicating job files failed")
 
 
 @functools.lru_cache(maxsize=1)

@@ -94,9 +94,19 @@ class Processor:
         return lu.dry_run_result
       result = lu.Exec(self.Log)
       hooks.RunPhase(constants.HOOKS_PHASE_POST)
-      return result
+      return self._submit_follow_up(result)
     finally:
       self._release_all()
+
+  def _submit_follow_up(self, result: Any) -> Any:
+    """Submits the jobs an LU asked for (cmdlib.base.ResultWithJobs)."""
+    from ganeti.cmdlib import base  # pylint: disable=import-outside-toplevel
+    if not isinstance(result, base.ResultWithJobs):
+      return result
+    submitted = self.context.SubmitManyJobsFromLU(
+      [[op.__getstate__() if hasattr(op, "__getstate__") else op for op in job]
+       for job in result.jobs])
+    return dict(result.other, jobs=submitted)
 
   def _release_all(self) -> None:
     for level in reversed(locking.LEVELS):

@@ -4,6 +4,8 @@ Every path here honours the virtual cluster root (see vcluster), so code can
 use them directly.  The relative layout is the one Ganeti uses.
 """
 
+import os
+import sys
 
 from ganeti import _autoconf
 from ganeti import vcluster
@@ -15,7 +17,7 @@ PKGLIBDIR = _autoconf.PKGLIBDIR
 SHAREDIR = _autoconf.SHAREDIR
 TOOLSDIR = PKGLIBDIR + "/tools"
 DAEMON_UTIL = PKGLIBDIR + "/daemon-util"
-DEFAULT_MASTER_SETUP_SCRIPT = TOOLSDIR + "/master-ip-setup"
+MASTER_SETUP_TOOL = "master-ip-setup"
 
 SYSCONFDIR = _p(_autoconf.SYSCONFDIR)
 LOCALSTATEDIR = _p(_autoconf.LOCALSTATEDIR)
@@ -87,6 +89,20 @@ WATCHER_LOCK_FILE = LOCK_DIR + "/ganeti-watcher.lock"
 SSCONF_LOCK_FILE = LOCK_DIR + "/ganeti-ssconf.lock"
 
 ETC_HOSTS = _p("/etc/hosts")
+
+
+def ToolPath(name: str) -> str:
+  """A helper program of the installation this process runs from.
+
+  A launcher in a build tree (build/sbin) finds its tools in build/tools,
+  so uninstalled trees test themselves; otherwise the installed TOOLSDIR.
+  """
+  launcher_dir = os.path.dirname(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else ""
+  if launcher_dir:
+    candidate = os.path.normpath(os.path.join(launcher_dir, os.pardir, "tools", name))
+    if os.access(candidate, os.X_OK):
+      return candidate
+  return os.path.join(TOOLSDIR, name)
 
 
 # Log file base names of the daemons, as Ganeti names them

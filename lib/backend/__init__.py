@@ -1,5 +1,24 @@
-"""Node-side operations, one module per domain (hooks, files, storage, ...).
+"""The node side of the RPC calls: one module per domain, each exporting CALLS.
 
-The node daemon calls these on behalf of the master's RPC calls; nothing here
-talks to other nodes.
+HANDLERS maps every RPC call name to the function that answers it on this
+node; the node daemon dispatches through it.
 """
+
+import importlib
+from typing import Any, Callable
+
+_DOMAINS = ("node", "files", "master", "storage", "hooks", "verify", "sshkeys")
+
+
+def _collect() -> dict[str, Callable[..., Any]]:
+  handlers: dict[str, Callable[..., Any]] = {}
+  for domain in _DOMAINS:
+    module = importlib.import_module("ganeti.backend." + domain)
+    for name, function in module.CALLS.items():
+      if name in handlers:
+        raise AssertionError("RPC call %s answered twice (%s)" % (name, domain))
+      handlers[name] = function
+  return handlers
+
+
+HANDLERS = _collect()

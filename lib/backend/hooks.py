@@ -11,6 +11,7 @@ import subprocess
 
 from ganeti import constants
 from ganeti import pathutils
+from ganeti.backend.common import Fail
 
 _VALID_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
 HOOK_TIMEOUT = 3600
@@ -41,3 +42,19 @@ def RunHooks(hpath: str, phase: str, env: dict[str, str],
       status, output = constants.HKR_FAIL, str(err)
     results.append((relname, status, output))
   return results
+
+
+def HooksRunner(hpath: str, phase: str, env: dict[str, str]) -> list[tuple[str, int, str]]:
+  """The hooks_runner call: runs this node's hooks of one path and phase."""
+  if phase not in (constants.HOOKS_PHASE_PRE, constants.HOOKS_PHASE_POST):
+    Fail("Unknown hooks phase '%s'", phase)
+  if not isinstance(hpath, str) or not _VALID_NAME.match(hpath):
+    Fail("Invalid hooks path '%s'", hpath)
+  if not isinstance(env, dict):
+    Fail("Invalid hooks environment")
+  return RunHooks(hpath, phase, {str(key): str(value) for key, value in env.items()})
+
+
+CALLS = {
+  "hooks_runner": HooksRunner,
+}

@@ -1,5 +1,6 @@
 """gnt-cluster: create, inspect, change, verify and destroy the cluster."""
 
+import os
 import time
 from typing import Any, Callable, Optional
 
@@ -317,6 +318,99 @@ def MasterPing(opts: Any, args: list[str]) -> int:
   return EXIT_SUCCESS
 
 
+def MasterFailover(opts: Any, args: list[str]) -> int:
+  """Makes this node (a master candidate) the master; runs without a master daemon."""
+  from ganeti import masterfailover  # pylint: disable=import-outside-toplevel
+  if opts.no_voting and not opts.yes_do_it:
+    question = ("This will perform the failover even if most other nodes are down, or if"
+                " this node is outdated. This is dangerous as it can lead to a non-consistent"
+                " cluster. Check the gnt-cluster(8) man page before proceeding. Continue?")
+    if not AskUser(question):
+      return EXIT_FAILURE
+  ignore_offline = bool(opts.ignore_offline_nodes)
+  if not opts.no_voting:
+    healthy, unhealthy = masterfailover.MajorityHealthy(ignore_offline)
+    if not healthy:
+      ToStderr("Master-failover with voting is only possible if the majority of nodes are"
+               " still healthy; use the --no-voting option after ensuring by other means"
+               " that you won't end up in a dual-master scenario. Unhealthy nodes: %s",
+               unhealthy)
+      return EXIT_FAILURE
+  rcode, warnings = masterfailover.MasterFailover(no_voting=opts.no_voting,
+                                                  ignore_offline_nodes=ignore_offline)
+  for warning in warnings:
+    ToStderr(warning)
+  return rcode
+
+
+# Fields of the node query the SSH commands need
+_SSH_NODE_FIELDS = ["name", "offline", "sip", "group", "group.uuid", "ndparams"]
+
+
+def _SshTargets(cl: Any, names: list[str], nodegroup: Optional[str]) -> list[dict]:
+  """The online nodes named (all without names) in the group, if one is given.
+
+  Offline nodes are left out with a note, as Ganeti does.
+  """
+  rows = [dict(zip(_SSH_NODE_FIELDS, row))
+          for row in cl.QueryNodes(names, _SSH_NODE_FIELDS, False)]
+  if nodegroup:
+    rows = [row for row in rows if nodegroup in (row["group"], row["group.uuid"])]
+  offline = [row["name"] for row in rows if row["offline"]]
+  if offline:
+    ToStderr("Note: skipping offline node(s): %s", ", ".join(offline))
+  return [row for row in rows if not row["offline"]]
+
+
+def _SshPort(row: dict) -> int:
+  from ganeti import paramdefs  # pylint: disable=import-outside-toplevel
+  return int((row["ndparams"] or {}).get(paramdefs.ND_SSH_PORT) or 22)
+
+
+def RunClusterCommand(opts: Any, args: list[str]) -> int:
+  """Runs a shell command on the nodes over SSH, the master last."""
+  from ganeti import ssh  # pylint: disable=import-outside-toplevel
+  from ganeti.utils.text import NiceSortKey  # pylint: disable=import-outside-toplevel
+  command = " ".join(args)
+  cl = GetClient()
+  cluster_name, master = cl.QueryConfigValues(["cluster_name", "master_node"])
+  targets = sorted(_SshTargets(cl, opts.nodes, opts.nodegroup),
+                   key=lambda row: (row["name"] == master, NiceSortKey(row["name"])))
+  runner = ssh.SshRunner(cluster_name)
+  for row in targets:
+    name = row["name"]
+    result = runner.Run(name, _SshPort(row), command)
+    if opts.failure_only and result.exit_code == 0:
+      continue
+    ToStdout("------------------------------------------------")
+    if opts.show_machine_names:
+      for line in result.output.splitlines():
+        ToStdout("%s: %s", name, line)
+    else:
+      ToStdout("node: %s", name)
+      ToStdout("%s", result.output)
+    ToStdout("return code = %s", result.exit_code)
+  return EXIT_SUCCESS
+
+
+def ClusterCopyFile(opts: Any, args: list[str]) -> int:
+  """Copies a local file to the same path on the other nodes over SSH."""
+  from ganeti import ssh  # pylint: disable=import-outside-toplevel
+  filename = os.path.abspath(args[0])
+  if not os.path.exists(filename):
+    raise errors.OpPrereqError("No such filename '%s'" % filename, errors.ECODE_INVAL)
+  cl = GetClient()
+  cluster_name, master = cl.QueryConfigValues(["cluster_name", "master_node"])
+  runner = ssh.SshRunner(cluster_name)
+  for row in _SshTargets(cl, opts.nodes, opts.nodegroup):
+    if row["name"] == master:
+      continue
+    host = row["sip"] if opts.use_replication_network else row["name"]
+    if not runner.CopyFileToNode(host, _SshPort(row), filename):
+      ToStderr("Copy of file %s to node %s failed", filename, host)
+  return EXIT_SUCCESS
+
+
 def _IPolicyInfo(ipolicy: dict) -> list:
   bounds = [[("%s/%d" % (key, index), minmax[key]) for key in _MINMAX_KEYS]
             for index, minmax in enumerate(ipolicy.get("minmax", []))]
@@ -588,34 +682,48 @@ def RenewCrypto(opts: Any, args: list[str]) -> int:
       ToStderr("Only one of the %s and %s options can be specified at the same time.",
                new_opt, file_opt)
       return EXIT_FAILURE
+  if opts.new_cluster_cert:
+    # every node's client certificate is signed by the cluster certificate:
+    # replacing it needs all of them re-signed over SSH, which is not there yet
+    raise errors.OpPrereqError("Renewing the cluster certificate is not supported yet",
+                               errors.ECODE_INVAL)
   if not opts.force and not AskUser("This requires all daemons on all nodes to be restarted"
                                     " and may take some time. Continue?"):
     return EXIT_FAILURE
-  cluster_name = GetClient().QueryConfigValues(["cluster_name"])[0]
+  cl = GetClient()
+  cluster_name = cl.QueryConfigValues(["cluster_name"])[0]
   local_files = [
-    (opts.new_cluster_cert, None, pathutils.NODED_CERT_FILE),
     (opts.new_rapi_cert, opts.rapi_cert, pathutils.RAPI_CERT_FILE),
     (opts.new_spice_cert, opts.spice_cert, pathutils.SPICE_CERT_FILE),
   ]
+  renewed = []
   for generate, source, path in local_files:
     if generate:
       x509.WriteSelfSignedPem(path, cluster_name)
     elif source:
       with open(source, encoding="utf-8") as handle:
         _WriteFile(path, handle.read(), mode=0o400)
+    if generate or source:
+      renewed.append(path)
   if opts.spice_cacert:
     with open(opts.spice_cacert, encoding="utf-8") as handle:
       _WriteFile(pathutils.SPICE_CACERT_FILE, handle.read(), mode=0o400)
+    renewed.append(pathutils.SPICE_CACERT_FILE)
   if opts.new_confd_hmac_key:
     x509.WriteSecret(pathutils.CONFD_HMAC_KEY)
+    renewed.append(pathutils.CONFD_HMAC_KEY)
   if opts.new_cluster_domain_secret:
     x509.WriteSecret(pathutils.CLUSTER_DOMAIN_SECRET_FILE)
   elif opts.cluster_domain_secret:
     with open(opts.cluster_domain_secret, encoding="utf-8") as handle:
       _WriteFile(pathutils.CLUSTER_DOMAIN_SECRET_FILE, handle.read(), mode=0o400)
-  if opts.new_node_cert or opts.new_ssh_keys or opts.new_cluster_cert:
+  if opts.new_cluster_domain_secret or opts.cluster_domain_secret:
+    renewed.append(pathutils.CLUSTER_DOMAIN_SECRET_FILE)
+  if renewed:
+    _PushRenewedFiles(cl, cluster_name, renewed)
+  if opts.new_node_cert or opts.new_ssh_keys:
     op = MakeOpCode(_Opcodes().OpClusterRenewCrypto,
-                    node_certificates=opts.new_node_cert or opts.new_cluster_cert,
+                    node_certificates=opts.new_node_cert,
                     renew_ssh_keys=opts.new_ssh_keys, ssh_key_type=opts.ssh_key_type,
                     ssh_key_bits=opts.ssh_key_bits, verbose=bool(opts.verbose),
                     debug=bool(opts.debug))
@@ -623,6 +731,26 @@ def RenewCrypto(opts: Any, args: list[str]) -> int:
   ToStdout("All requested certificates and keys have been replaced. Running \"gnt-cluster"
            " verify\" now is recommended.")
   return EXIT_SUCCESS
+
+
+def _PushRenewedFiles(cl: Any, cluster_name: str, paths: list[str]) -> None:
+  """Copies renewed files to the other nodes over SSH and restarts their
+  daemons so that they load them."""
+  from ganeti import ssh  # pylint: disable=import-outside-toplevel
+  master = cl.QueryConfigValues(["master_node"])[0]
+  runner = ssh.SshRunner(cluster_name)
+  restart = "%s stop-all && %s start-all" % (pathutils.DAEMON_UTIL, pathutils.DAEMON_UTIL)
+  for row in _SshTargets(cl, [], None):
+    name = row["name"]
+    if name == master:
+      continue
+    port = _SshPort(row)
+    for path in paths:
+      if not runner.CopyFileToNode(name, port, path):
+        ToStderr("Copy of file %s to node %s failed", path, name)
+    result = runner.Run(name, port, restart)
+    if result.failed:
+      ToStderr("Could not restart the daemons on node %s: %s", name, result.output.strip())
 
 
 def _WriteFile(path: str, data: str, mode: int) -> None:
@@ -746,6 +874,33 @@ _RENEW_CRYPTO_OPTS = [
             help="Do not check SSH key fingerprints"),
   VERBOSE_OPT, SSH_KEY_BITS_OPT, SSH_KEY_TYPE_OPT,
 ]
+_NODES_OPT = CliOption("-n", "--node", dest="nodes", action="append", default=[],
+                       metavar="<node>",
+                       help="Act on this node only (repeat for more nodes; all nodes"
+                       " without this option)")
+_MASTER_FAILOVER_OPTS = [
+  CliOption("--no-voting", dest="no_voting", action="store_true", default=False,
+            help="Do not ask the other nodes to agree on the master (dangerous)"),
+  CliOption("--yes-do-it", dest="yes_do_it", action="store_true", default=False,
+            help="Skip the confirmation question of --no-voting"),
+  # a value option, as in Ganeti 3.0 (any value given turns it on)
+  CliOption("--ignore-offline-nodes", dest="ignore_offline_nodes", default=False,
+            help="Leave offline nodes out of the master vote"),
+]
+_COMMAND_OPTS = [
+  _NODES_OPT, NODEGROUP_OPT,
+  CliOption("-M", "--show-machine-names", dest="show_machine_names", action="store_true",
+            default=False, help="Prefix every output line with the node's name"),
+  CliOption("--failure-only", dest="failure_only", action="store_true", default=False,
+            help="Show only the nodes where the command failed (non-zero exit code)"),
+]
+_COPYFILE_OPTS = [
+  _NODES_OPT,
+  CliOption("--use-replication-network", dest="use_replication_network",
+            action="store_true", default=False,
+            help="Copy over the replication (secondary) network"),
+  NODEGROUP_OPT,
+]
 _TAG_SUBMIT_OPTS = [TAG_SRC_OPT, PRIORITY_OPT] + SUBMIT_OPTS
 _INIT_OPTS = [
   BACKEND_OPT, CP_SIZE_OPT, ENABLED_HV_OPT, GLOBAL_FILEDIR_OPT, HVLIST_OPT, MAC_PREFIX_OPT,
@@ -799,6 +954,14 @@ commands = {
   "repair-disk-sizes": (
     RepairDiskSizes, ARGS_MANY_INSTANCES, [DRY_RUN_OPT, PRIORITY_OPT], "[<instance-name>...]",
     "Corrects the recorded disk sizes that differ from the real ones"),
+  "master-failover": (
+    MasterFailover, ARGS_NONE, _MASTER_FAILOVER_OPTS, "", "Makes this node the master"),
+  "command": (
+    RunClusterCommand, [ArgCommand(min=1)], _COMMAND_OPTS, "[-n <node-name>...] <command>",
+    "Runs a shell command on all nodes (or the given ones)"),
+  "copyfile": (
+    ClusterCopyFile, [ArgFile(min=1, max=1)], _COPYFILE_OPTS, "[-n <node-name>...] <filename>",
+    "Copies a file to all nodes (or the given ones)"),
   "master-ping": (
     MasterPing, ARGS_NONE, [], "", "Checks whether the master daemon answers"),
   "version": (

@@ -1,6 +1,9 @@
 """Logical units, one family per module; LU_FOR_OPCODE maps opcodes to them."""
 
 from ganeti.cmdlib import cluster
+from ganeti.cmdlib import cluster_ops
+from ganeti.cmdlib import node
+from ganeti.cmdlib import node_storage
 from ganeti.cmdlib import query
 from ganeti.cmdlib import tags
 from ganeti.cmdlib import test
@@ -11,6 +14,19 @@ LU_FOR_OPCODE = {
   "OP_CLUSTER_POST_INIT": cluster.LUClusterPostInit,
   "OP_CLUSTER_DESTROY": cluster.LUClusterDestroy,
   "OP_CLUSTER_SET_PARAMS": cluster.LUClusterSetParams,
+  "OP_CLUSTER_REDIST_CONF": cluster_ops.LUClusterRedistConf,
+  "OP_CLUSTER_RENAME": cluster_ops.LUClusterRename,
+  "OP_CLUSTER_ACTIVATE_MASTER_IP": cluster_ops.LUClusterActivateMasterIp,
+  "OP_CLUSTER_DEACTIVATE_MASTER_IP": cluster_ops.LUClusterDeactivateMasterIp,
+  "OP_CLUSTER_RENEW_CRYPTO": cluster_ops.LUClusterRenewCrypto,
+  "OP_NODE_ADD": node.LUNodeAdd,
+  "OP_NODE_REMOVE": node.LUNodeRemove,
+  "OP_NODE_SET_PARAMS": node.LUNodeSetParams,
+  "OP_NODE_POWERCYCLE": node.LUNodePowercycle,
+  "OP_NODE_QUERYVOLS": node_storage.LUNodeQueryvols,
+  "OP_NODE_QUERY_STORAGE": node_storage.LUNodeQueryStorage,
+  "OP_NODE_MODIFY_STORAGE": node_storage.LUNodeModifyStorage,
+  "OP_REPAIR_NODE_STORAGE": node_storage.LURepairNodeStorage,
   "OP_QUERY": query.LUQuery,
   "OP_QUERY_FIELDS": query.LUQueryFields,
   "OP_TAGS_GET": tags.LUTagsGet,

@@ -25,6 +25,7 @@ class LogicalUnit:
     self.context = context
     self.cfg = context.cfg
     self.glm = context.glm
+    self.rpc = context.rpc
     self.needed_locks: Optional[dict[int, Any]] = None
     self.share_locks: dict[int, int] = dict.fromkeys(locking.LEVELS, 0)
     self.dry_run_result: Any = None
@@ -62,6 +63,18 @@ class LogicalUnit:
   def MasterNodeHooks(self) -> tuple[list[str], list[str]]:
     master = self.cfg.GetMasterNode()
     return [master], [master]
+
+
+class ResultWithJobs:
+  """What an LU returns to have more jobs submitted on its behalf.
+
+  jobs is a list of jobs, each a list of opcodes; the opcode's result becomes
+  {"jobs": [[success, job id or error], ...], **other}.
+  """
+
+  def __init__(self, jobs: list[list[Any]], **other: Any) -> None:
+    self.jobs = jobs
+    self.other = other
 
 
 class NoHooksLU(LogicalUnit):

@@ -63,6 +63,7 @@ def _config_value(context: Any, name: str) -> Any:
   cluster = cfg.GetClusterInfo()
   getters = {
     "cluster_name": lambda: cluster.cluster_name,
+    "modify_ssh_setup": lambda: cluster.modify_ssh_setup,
     "master_node": cfg.GetMasterNodeName,
     "drain_flag": jstore.IsDrained,
     "watcher_pause": context.GetWatcherPause,

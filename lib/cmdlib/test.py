@@ -32,12 +32,6 @@ class LUTestDelay(NoHooksLU):
       self.needed_locks[locking.LEVEL_NODE] = list(self.op.on_node_uuids)
       self.share_locks[locking.LEVEL_NODE] = 1
 
-  def CheckPrereq(self) -> None:
-    if self.op.on_node_uuids and self.context.rpc is None:
-      raise errors.OpPrereqError("Delays on nodes need the node daemons' RPC, which is not"
-                                 " available yet; only delays on the master work",
-                                 errors.ECODE_ENVIRON)
-
   def _sleep(self) -> None:
     if not self.op.interruptible:
       time.sleep(self.op.duration)
@@ -52,7 +46,7 @@ class LUTestDelay(NoHooksLU):
     if self.op.on_master:
       self._sleep()
     if self.op.on_node_uuids:
-      results = self.context.rpc.call_test_delay(self.op.on_node_uuids, self.op.duration)
+      results = self.rpc.call_test_delay(self.op.on_node_uuids, self.op.duration)
       for node_uuid, result in results.items():
         result.Raise("Failure during rpc call to node %s" % node_uuid)
 

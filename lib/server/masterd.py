@@ -21,10 +21,12 @@ from ganeti import luxi
 from ganeti import mcpu
 from ganeti import pathutils
 from ganeti import query
-from ganeti.backend import hooks as backend_hooks
+from ganeti.cmdlib import base
 from ganeti.cmdlib import cluster as cmdlib_cluster
 from ganeti import jobfilters
+from ganeti.rpc import client as rpc_client
 from ganeti.server import luxisrv
+from ganeti.server import replication
 from ganeti.utils import io
 
 
@@ -38,26 +40,29 @@ class MasterContext:
       nodegroups=list(self.cfg.GetAllNodeGroupsInfo()),
       instances=[inst.name for inst in self.cfg.GetAllInstancesInfo().values()],
       networks=list(self.cfg.GetAllNetworksInfo()))
-    self.rpc = None  # node RPC arrives with the node daemon
+    self.rpc = rpc_client.RpcRunner(self.cfg)
+    self.replicator = replication.Replicator(self.cfg, self.rpc)
+    self.cfg.AddSaveCallback(self.replicator.ConfigSaved)
     self.filters = jobfilters.JobFilters(self.cfg)
     workers = self.cfg.GetClusterInfo().max_running_jobs
     self.queue = jqueue.JobQueue(mcpu.MakeOpcodeRunner(self), self.filters,
-                                 workers=workers)
+                                 workers=workers, replicator=self.replicator)
     self.filters.on_change = self.queue.RescheduleQueued
 
   # ---- services for logical units ---------------------------------------
 
   def run_hooks(self, node_uuids: list[str], hpath: str, phase: str,
                 env: dict[str, str]) -> dict[str, Any]:
-    """Runs hooks on nodes; until node RPC exists, only the master runs them."""
+    """Runs hooks on nodes through their node daemons.
+
+    Returns node name -> list of (script, status, output), or the error text
+    for a node that could not run them."""
     results: dict[str, Any] = {}
-    master = self.cfg.GetMasterNode()
-    for uuid in node_uuids:
-      name = self.cfg.GetNodeName(uuid)
-      if uuid == master:
-        results[name] = backend_hooks.RunHooks(hpath, phase, env)
-      else:
-        results[name] = "node RPC is not available"
+    for uuid, result in self.rpc.call_hooks_runner(node_uuids, hpath, phase, env).items():
+      name = self.cfg.GetNodeName(uuid) or uuid
+      if result.offline:
+        continue
+      results[name] = result.fail_msg or result.payload
     return results
 
   @staticmethod
@@ -160,8 +165,12 @@ class LuxiHandler:
     return self._legacy_query(constants.QR_NETWORK, names, fields)
 
   def _QueryExports(self, nodes: list, _use_locking: bool) -> dict:
-    # exports live on nodes; without node RPC there are none to report
-    return {node: False for node in nodes}
+    """Node name -> its exports, or False when the node could not be asked."""
+    cfg = self.ctx.cfg
+    uuids = base.CheckNodeUuidsExist(cfg, nodes) if nodes else cfg.GetNodeList()
+    answers = self.ctx.rpc.call_export_list(uuids)
+    return {cfg.GetNodeName(uuid): (False if result.fail_msg else result.payload)
+            for uuid, result in answers.items()}
 
   def _QueryClusterInfo(self) -> dict:
     return cmdlib_cluster.ClusterInfo(self.ctx.cfg)
@@ -177,6 +186,7 @@ class LuxiHandler:
   # switches
   def _SetDrainFlag(self, flag: bool) -> bool:
     jstore.SetDrained(flag)
+    self.ctx.replicator.DrainFlagSet(flag)
     return True
 
   def _SetWatcherPause(self, until: Optional[float]) -> Optional[float]:
@@ -195,7 +205,19 @@ class LuxiHandler:
     self.ctx.filters.Delete(uuid)
 
 
+def _add_options(parser: Any) -> None:
+  parser.add_argument("--no-voting", dest="no_voting", action="store_true",
+                      help="start even if the other nodes do not confirm that this node"
+                      " is the master (dangerous)")
+  parser.add_argument("--yes-do-it", dest="yes_do_it", action="store_true",
+                      help="confirm --no-voting")
+
+
 def _check_master(options: Any) -> None:
+  if options.no_voting and not options.yes_do_it:
+    raise daemon.DaemonError("The 'no voting' option has been selected. This is dangerous,"
+                             " please confirm by adding the --yes-do-it option",
+                             daemon.EXIT_FAILURE)
   if not daemon.IsMasterNode():
     raise daemon.DaemonError("Not master, exiting (master is %s, this node is %s)" %
                              (daemon.GetMasterNode(), daemon.GetHostname()),
@@ -228,4 +250,4 @@ def _serve(ctx: daemon.DaemonContext) -> int:
 
 def Main() -> int:
   return daemon.RunDaemon(constants.MASTERD, _serve, check_fn=_check_master,
-                          prepare_fn=_prepare)
+                          prepare_fn=_prepare, parser_setup=_add_options)

@@ -1,0 +1,107 @@
+"""What every backend module shares: the failure exception and small helpers."""
+
+import logging
+import os
+import subprocess
+from typing import Optional, Sequence
+
+from ganeti import pathutils
+from ganeti import vcluster
+
+
+class RPCFail(Exception):
+  """A handler's refusal or failure; the node daemon answers [False, message]."""
+
+
+def Fail(message: str, *args, log: bool = True) -> None:
+  """Logs (unless told not to) and raises RPCFail with the formatted message."""
+  if args:
+    message = message % args
+  if log:
+    logging.error(message)
+  raise RPCFail(message)
+
+
+def IsBelowDir(root: str, path: str) -> bool:
+  """Whether the normalized absolute path lies strictly inside root."""
+  root = os.path.normpath(root)
+  path = os.path.normpath(path)
+  return os.path.isabs(path) and path.startswith(root.rstrip("/") + "/")
+
+
+def LocalPath(path: str) -> str:
+  """The normalized local form of a path received over RPC.
+
+  Virtual paths are mapped below this node's root; in a virtual cluster a plain
+  path from the configuration (e.g. a file storage directory) is too, so that
+  no node ever touches the host's own files.
+  """
+  local = vcluster.LocalizeVirtualPath(path)
+  if (vcluster.IsVirtualCluster() and os.path.isabs(local) and
+      not IsBelowDir(vcluster.ROOTDIR, local)):
+    local = vcluster.AddNodePrefix(local)
+  return os.path.normpath(local)
+
+
+def LocalPathBelow(path: str, root: str, what: str) -> str:
+  """The local form of a path received over RPC, refused unless inside root."""
+  if not isinstance(path, str) or not path:
+    Fail("Invalid %s path %r", what, path)
+  local = LocalPath(path)
+  if not IsBelowDir(root, local):
+    Fail("Passed %s path '%s' does not belong to the directory '%s'", what, path, root)
+  return local
+
+
+class CommandResult:
+  """Exit status and output of a finished command."""
+
+  def __init__(self, argv: Sequence[str], exit_code: Optional[int], stdout: str,
+               stderr: str, fail_reason: Optional[str] = None) -> None:
+    self.argv = list(argv)
+    self.exit_code = exit_code
+    self.stdout = stdout
+    self.stderr = stderr
+    self.fail_reason = fail_reason
+
+  @property
+  def failed(self) -> bool:
+    return self.exit_code != 0
+
+  @property
+  def output(self) -> str:
+    return self.stdout + self.stderr
+
+  def Describe(self) -> str:
+    """Why the command failed, with its output, for error messages."""
+    reason = self.fail_reason or "exited with status %s" % self.exit_code
+    text = self.output.strip()
+    return "%s %s%s" % (self.argv[0], reason, "; output: " + text if text else "")
+
+
+def RunCommand(argv: Sequence[str], env: Optional[dict[str, str]] = None,
+               timeout: Optional[float] = None, cwd: str = "/",
+               input_text: Optional[str] = None) -> CommandResult:
+  """Runs a command without a shell; never raises for failures to start it."""
+  try:
+    proc = subprocess.run(list(argv), env=env, cwd=cwd, input=input_text,
+                          stdin=None if input_text is not None else subprocess.DEVNULL,
+                          capture_output=True, text=True, errors="replace",
+                          timeout=timeout, check=False)
+  except subprocess.TimeoutExpired as err:
+    return CommandResult(argv, None, _text(err.stdout), _text(err.stderr),
+                         "timed out after %s seconds" % timeout)
+  except OSError as err:
+    return CommandResult(argv, None, "", "", "could not be run: %s" % err)
+  return CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+def _text(data) -> str:
+  if data is None:
+    return ""
+  return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+
+
+def DaemonUtil(*args: str) -> CommandResult:
+  """Runs Ganeti's daemon-util (start/stop/check daemons) with this environment."""
+  return RunCommand([pathutils.DAEMON_UTIL] + list(args), env=dict(os.environ))

@@ -1,0 +1,217 @@
+"""Logical units acting on the whole cluster's nodes: pushing the
+configuration out again, renaming the cluster, switching the master IP and
+renewing the node certificates."""
+
+import os
+import time
+from typing import Any
+
+from ganeti import constants
+from ganeti import errors
+from ganeti import locking
+from ganeti import masterfailover
+from ganeti import netutils
+from ganeti import pathutils
+from ganeti import vcluster
+from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
+from ganeti.cmdlib.distribution import RedistributeAncillaryFiles, UploadSsconf
+from ganeti.utils import io
+
+# Where the master's new client certificate waits until every node knows it
+NODED_CLIENT_CERT_FILE_TMP = pathutils.NODED_CLIENT_CERT_FILE + ".tmp"
+# candidate_certs key of the master's previous certificate during a renewal
+_OLD_MASTER_CERT_SUFFIX = "-OLDMASTER"
+
+# Ganeti's crypto token request vocabulary (node_crypto_tokens)
+CRYPTO_TYPE_SSL_DIGEST = "ssl"
+CRYPTO_ACTION_CREATE = "create"
+CRYPTO_OPTION_CERT_FILE = "cert_file"
+CRYPTO_OPTION_SERIAL_NO = "serial_no"
+
+
+def _AllNodesLocked(lu: LogicalUnit) -> None:
+  lu.needed_locks = {locking.LEVEL_NODE: locking.ALL_SET}
+  lu.ShareAll()
+
+
+def _OnlineNodesButMaster(cfg: Any) -> list[str]:
+  master = cfg.GetMasterNode()
+  return [uuid for uuid in cfg.GetOnlineNodeList() if uuid != master]
+
+
+class LUClusterRedistConf(NoHooksLU):
+  """Pushes the configuration, ssconf and cluster files to all nodes."""
+
+  REQ_BGL = False
+
+  def ExpandNames(self) -> None:
+    _AllNodesLocked(self)
+
+  def Exec(self, feedback_fn: Any) -> None:
+    # saving the unchanged cluster writes config.data and ssconf anew
+    self.cfg.Update(self.cfg.GetClusterInfo(), feedback_fn)
+    UploadSsconf(self, _OnlineNodesButMaster(self.cfg))
+    RedistributeAncillaryFiles(self)
+
+
+def _RenameInKnownHosts(old_name: str, new_name: str) -> None:
+  """Makes the cluster's host key entry in known_hosts use the new name."""
+  text = io.TryReadFile(pathutils.SSH_KNOWN_HOSTS_FILE)
+  if text is None:
+    return
+  lines = []
+  for line in text.splitlines():
+    host, sep, rest = line.partition(" ")
+    names = host.split(",")
+    if old_name in names:
+      host = ",".join(new_name if name == old_name else name for name in names)
+    lines.append(host + sep + rest)
+  io.WriteFile(pathutils.SSH_KNOWN_HOSTS_FILE, "\n".join(lines) + "\n", mode=0o644)
+
+
+class LUClusterRename(LogicalUnit):
+  """Gives the cluster a new name and the master IP that name resolves to."""
+
+  HPATH = "cluster-rename"
+  HTYPE = constants.HTYPE_CLUSTER
+
+  def ExpandNames(self) -> None:
+    self.needed_locks = {}
+
+  def BuildHooksEnv(self) -> dict:
+    return {"OP_TARGET": self.cfg.GetClusterName(), "NEW_NAME": self.op.name}
+
+  def BuildHooksNodes(self) -> tuple[list[str], list[str]]:
+    return [self.cfg.GetMasterNode()], self.cfg.GetNodeList()
+
+  def CheckPrereq(self) -> None:
+    self.new_name, self.new_ip = netutils.ResolveHostname(self.op.name)
+    old_name, old_ip = self.cfg.GetClusterName(), self.cfg.GetMasterIP()
+    if self.new_name == old_name and self.new_ip == old_ip:
+      raise errors.OpPrereqError("Neither the name nor the IP address of the cluster"
+                                 " has changed", errors.ECODE_INVAL)
+    # every address of a virtual cluster is local and answers: no test there
+    if (self.new_ip != old_ip and not vcluster.IsVirtualCluster() and
+        masterfailover.IpAnswers(self.new_ip)):
+      raise errors.OpPrereqError("The given cluster IP address (%s) is reachable from my"
+                                 " machine" % self.new_ip, errors.ECODE_NOTUNIQUE)
+
+  def Exec(self, feedback_fn: Any) -> str:
+    rpc = self.context.rpc
+    master = self.cfg.GetMasterNode()
+    ems = self.cfg.GetUseExternalMipScript()
+    params = masterfailover.MasterNetworkParameters(self.cfg)
+    rpc.call_node_deactivate_master_ip(master, params, ems).Raise(
+      "Could not disable the master role")
+    try:
+      cluster = self.cfg.GetClusterInfo()
+      old_name = cluster.cluster_name
+      cluster.cluster_name = self.new_name
+      cluster.master_ip = self.new_ip
+      self.cfg.Update(cluster, feedback_fn)
+      _RenameInKnownHosts(old_name, self.new_name)
+      nodes = _OnlineNodesButMaster(self.cfg)
+      if nodes:
+        for node, result in rpc.call_upload_file(nodes,
+                                                 pathutils.SSH_KNOWN_HOSTS_FILE).items():
+          if result.fail_msg and not result.offline:
+            self.LogWarning("Copy of file %s to node %s failed: %s",
+                            pathutils.SSH_KNOWN_HOSTS_FILE, self.cfg.GetNodeName(node),
+                            result.fail_msg)
+    finally:
+      params["ip"] = self.cfg.GetMasterIP()
+      rpc.call_node_activate_master_ip(master, params, ems).Warn(
+        "Could not re-enable the master role on the master, please restart manually",
+        self.LogWarning)
+    return self.new_name
+
+
+class _LUMasterIp(NoHooksLU):
+  """Switches the master IP on the master node through its node daemon."""
+
+  REQ_BGL = False
+  RPC_CALL = ""
+  FAILURE = ""
+
+  def ExpandNames(self) -> None:
+    self.needed_locks = {}
+
+  def Exec(self, feedback_fn: Any) -> None:
+    params = masterfailover.MasterNetworkParameters(self.cfg)
+    call = getattr(self.context.rpc, self.RPC_CALL)
+    call(params["uuid"], params, self.cfg.GetUseExternalMipScript()).Raise(self.FAILURE)
+
+
+class LUClusterActivateMasterIp(_LUMasterIp):
+  RPC_CALL = "call_node_activate_master_ip"
+  FAILURE = "Could not activate the master IP"
+
+
+class LUClusterDeactivateMasterIp(_LUMasterIp):
+  RPC_CALL = "call_node_deactivate_master_ip"
+  FAILURE = "Could not deactivate the master IP"
+
+
+def _NewDigest(result: Any, node_name: str) -> str:
+  """The digest in a node_crypto_tokens answer to one SSL create request."""
+  result.Raise("Could not renew the certificate of node %s" % node_name)
+  for token_type, value in result.payload:
+    if token_type == CRYPTO_TYPE_SSL_DIGEST:
+      return value
+  raise errors.OpExecError("Node %s did not return a certificate digest" % node_name)
+
+
+class LUClusterRenewCrypto(NoHooksLU):
+  """Renews the node certificates (the client certificates of all nodes)."""
+
+  REQ_BGL = False
+
+  def ExpandNames(self) -> None:
+    _AllNodesLocked(self)
+
+  def CheckPrereq(self) -> None:
+    if getattr(self.op, "renew_ssh_keys", False):
+      raise errors.OpPrereqError("Renewing the SSH keys is not supported yet",
+                                 errors.ECODE_INVAL)
+
+  def _Create(self, node_uuid: str, options: dict) -> str:
+    request = [[CRYPTO_TYPE_SSL_DIGEST, CRYPTO_ACTION_CREATE, options]]
+    result = self.context.rpc.call_node_crypto_tokens(node_uuid, request)
+    return _NewDigest(result, self.cfg.GetNodeName(node_uuid))
+
+  def _SaveCandidateCerts(self, certs: dict[str, str], feedback_fn: Any) -> None:
+    cluster = self.cfg.GetClusterInfo()
+    cluster.candidate_certs = certs
+    self.cfg.Update(cluster, feedback_fn)
+    # nodes check callers against their ssconf: it must be there before the
+    # master changes certificates
+    UploadSsconf(self, _OnlineNodesButMaster(self.cfg))
+
+  def _RenewNodeCertificates(self, feedback_fn: Any) -> None:
+    cfg = self.cfg
+    master = cfg.GetMasterNode()
+    serial = {CRYPTO_OPTION_SERIAL_NO: int(time.time())}
+    # the master keeps using its old certificate until every node trusts the new one
+    master_digest = self._Create(master, dict(
+      serial, **{CRYPTO_OPTION_CERT_FILE: vcluster.MakeVirtualPath(NODED_CLIENT_CERT_FILE_TMP)}))
+    certs = {master: master_digest}
+    for uuid in _OnlineNodesButMaster(cfg):
+      node = cfg.GetNodeInfo(uuid)
+      try:
+        digest = self._Create(uuid, dict(serial))
+      except errors.OpExecError as err:
+        self.LogWarning("%s", err)
+        digest = cfg.GetCandidateCerts().get(uuid)
+      if node.master_candidate and digest:
+        certs[uuid] = digest
+    old_master_digest = cfg.GetCandidateCerts().get(master)
+    if old_master_digest:
+      self._SaveCandidateCerts(dict(certs, **{master + _OLD_MASTER_CERT_SUFFIX:
+                                              old_master_digest}), feedback_fn)
+    os.replace(NODED_CLIENT_CERT_FILE_TMP, pathutils.NODED_CLIENT_CERT_FILE)
+    self._SaveCandidateCerts(certs, feedback_fn)
+
+  def Exec(self, feedback_fn: Any) -> None:
+    if getattr(self.op, "node_certificates", False):
+      feedback_fn("Renewing the node certificates")
+      self._RenewNodeCertificates(feedback_fn)

@@ -1,0 +1,149 @@
+"""HTTPS requests to node daemons, many at once, over kept-alive connections.
+
+A request is a POST of a JSON body to one node; all requests of one call go
+out together through a pycurl multi handle.  Finished sessions (a multi
+handle with its connection cache and its easy handles) return to a pool, so
+the next call to the same nodes reuses their TLS connections.  A session is
+used by one thread at a time; concurrent callers get separate sessions.
+"""
+
+import dataclasses
+import io
+import threading
+from typing import Any, Optional
+
+from ganeti import pathutils
+from ganeti.utils import thirdparty
+
+_JSON_HEADERS = ["Content-Type: application/json", "Accept: application/json",
+                 "Expect:"]  # no "100 continue" round trip for big bodies
+_SELECT_TIMEOUT = 1.0
+# sessions kept for reuse beyond that are closed: bounds idle connections
+_MAX_IDLE_SESSIONS = 8
+
+
+@dataclasses.dataclass
+class Request:
+  """One POST to a node daemon and, once done, its outcome."""
+  address: str
+  port: int
+  path: str
+  body: bytes
+  timeout: float
+  connect_timeout: float
+  # outcome
+  http_code: int = 0
+  response: bytes = b""
+  error: Optional[str] = None
+
+
+def _Url(address: str, port: int, path: str) -> str:
+  host = "[%s]" % address if ":" in address else address
+  return "https://%s:%d/%s" % (host, port, path.lstrip("/"))
+
+
+class _Session:
+  """A multi handle with its connection cache and reusable easy handles."""
+
+  def __init__(self, pycurl: Any) -> None:
+    self._pycurl = pycurl
+    self.multi = pycurl.CurlMulti()
+    self._idle: list = []
+
+  def _Handle(self, request: Request, buf: io.BytesIO, client_cert: str, ca_cert: str) -> Any:
+    pycurl = self._pycurl
+    curl = self._idle.pop() if self._idle else pycurl.Curl()
+    curl.reset()  # options go, connections and TLS sessions stay
+    curl.setopt(pycurl.URL, _Url(request.address, request.port, request.path))
+    curl.setopt(pycurl.POST, 1)
+    curl.setopt(pycurl.POSTFIELDS, request.body)
+    curl.setopt(pycurl.HTTPHEADER, _JSON_HEADERS)
+    curl.setopt(pycurl.WRITEDATA, buf)
+    curl.setopt(pycurl.NOSIGNAL, 1)
+    curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(request.connect_timeout * 1000))
+    curl.setopt(pycurl.TIMEOUT_MS, int(request.timeout * 1000))
+    curl.setopt(pycurl.SSLCERTTYPE, "PEM")
+    curl.setopt(pycurl.SSLCERT, client_cert)
+    curl.setopt(pycurl.SSLKEYTYPE, "PEM")
+    curl.setopt(pycurl.SSLKEY, client_cert)
+    curl.setopt(pycurl.CAINFO, ca_cert)
+    curl.setopt(pycurl.SSL_VERIFYPEER, 1)
+    # certificates carry the cluster's name, not the node's
+    curl.setopt(pycurl.SSL_VERIFYHOST, 0)
+    return curl
+
+  def Run(self, requests: list[Request], client_cert: str, ca_cert: str) -> None:
+    pycurl = self._pycurl
+    active = {}
+    for request in requests:
+      buf = io.BytesIO()
+      curl = self._Handle(request, buf, client_cert, ca_cert)
+      active[id(curl)] = (curl, request, buf)
+      self.multi.add_handle(curl)
+    try:
+      remaining = len(active)
+      while remaining:
+        while True:
+          status, _ = self.multi.perform()
+          if status != pycurl.E_CALL_MULTI_PERFORM:
+            break
+        remaining, done, failed = self._Collect(active, remaining)
+        for curl in done + failed:
+          self.multi.remove_handle(curl)
+        if remaining and not (done or failed):
+          self.multi.select(_SELECT_TIMEOUT)
+    finally:
+      for curl, _, _ in active.values():
+        self._idle.append(curl)
+
+  def _Collect(self, active: dict, remaining: int) -> tuple[int, list, list]:
+    done, failed = [], []
+    while True:
+      queued, ok_list, err_list = self.multi.info_read()
+      for curl in ok_list:
+        _, request, buf = active[id(curl)]
+        request.http_code = curl.getinfo(self._pycurl.RESPONSE_CODE)
+        request.response = buf.getvalue()
+        done.append(curl)
+      for curl, _, message in err_list:
+        _, request, _ = active[id(curl)]
+        request.error = message
+        failed.append(curl)
+      if not queued:
+        break
+    return remaining - len(done) - len(failed), done, failed
+
+  def Close(self) -> None:
+    for curl in self._idle:
+      curl.close()
+    self.multi.close()
+
+
+class Pool:
+  """Sessions for repeated calls; safe to share between threads."""
+
+  def __init__(self, client_cert: Optional[str] = None, ca_cert: Optional[str] = None) -> None:
+    self.client_cert = client_cert or pathutils.NODED_CLIENT_CERT_FILE
+    self.ca_cert = ca_cert or pathutils.NODED_CERT_FILE
+    self._lock = threading.Lock()
+    self._sessions: list[_Session] = []
+
+  def Send(self, requests: list[Request]) -> None:
+    """Sends all requests in parallel; fills in their outcome."""
+    if not requests:
+      return
+    with self._lock:
+      session = self._sessions.pop() if self._sessions else None
+    if session is None:
+      session = _Session(thirdparty.Import("pycurl"))
+    try:
+      session.Run(requests, self.client_cert, self.ca_cert)
+    except Exception:
+      session.Close()  # in an unknown state: never reuse it
+      raise
+    with self._lock:
+      if len(self._sessions) < _MAX_IDLE_SESSIONS:
+        self._sessions.append(session)
+        session = None
+    if session is not None:
+      session.Close()

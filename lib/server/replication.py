@@ -1,0 +1,79 @@
+"""Keeps master candidates able to take over: config, ssconf and job queue copies.
+
+After every configuration save the master sends config.data to the other
+online master candidates and, when they changed, the ssconf values to every
+other online node.  Every batch of job-file writes goes to the candidates
+before the jobs' submitters are answered, so a job a client saw accepted
+survives the master's death.  Failures are logged per node, never fatal: a
+node that missed an update is caught up by the next one (or `gnt-cluster
+redist-conf`), and `gnt-cluster verify` reports stale copies.
+"""
+
+import logging
+from typing import Any, Iterable
+
+from ganeti import pathutils
+from ganeti import vcluster
+
+
+class Replicator:
+  """Sends the master's durable state to the nodes that must hold a copy."""
+
+  def __init__(self, cfg: Any, rpc: Any) -> None:
+    self._cfg = cfg
+    self._rpc = rpc
+    self._sent_ssconf: dict[str, str] = {}
+
+  def _other_online(self, candidates_only: bool) -> list[str]:
+    cfg = self._cfg
+    master = cfg.GetMasterNode()
+    uuids = cfg.GetMasterCandidateUuids() if candidates_only else cfg.GetNodeList()
+    return [uuid for uuid in uuids
+            if uuid != master and not cfg.GetNodeInfo(uuid).offline]
+
+  @staticmethod
+  def _log_failures(what: str, results: dict) -> None:
+    for node, result in results.items():
+      if result.fail_msg and not result.offline:
+        logging.warning("Could not %s on node %s: %s", what, node, result.fail_msg)
+
+  # ---- configuration ----------------------------------------------------
+
+  def ConfigSaved(self, _text: str, ssconf_values: dict[str, str]) -> None:
+    """Save callback of the ConfigWriter (runs with the config lock held)."""
+    candidates = self._other_online(candidates_only=True)
+    if candidates:
+      self._log_failures("update the configuration",
+                         self._rpc.call_upload_file(candidates, pathutils.CLUSTER_CONF_FILE))
+    if ssconf_values != self._sent_ssconf:
+      self.PushSsconf(self._other_online(candidates_only=False), ssconf_values)
+
+  def PushSsconf(self, node_uuids: list[str], values: dict[str, str]) -> None:
+    if node_uuids:
+      self._log_failures("write the ssconf files",
+                         self._rpc.call_write_ssconf_files(node_uuids, values))
+    self._sent_ssconf = dict(values)
+
+  # ---- job queue ----------------------------------------------------------
+
+  def QueueWritten(self, writes: Iterable[tuple[str, str]]) -> None:
+    """Job (and serial) files just made durable on the master."""
+    candidates = self._other_online(candidates_only=True)
+    if not candidates:
+      return
+    for path, text in writes:
+      self._log_failures("replicate %s" % path, self._rpc.call_jobqueue_update(
+        candidates, vcluster.MakeVirtualPath(path), text))
+
+  def QueueRenamed(self, pairs: list[tuple[str, str]]) -> None:
+    candidates = self._other_online(candidates_only=True)
+    if candidates and pairs:
+      virtual = [[vcluster.MakeVirtualPath(old), vcluster.MakeVirtualPath(new)]
+                 for old, new in pairs]
+      self._log_failures("archive jobs", self._rpc.call_jobqueue_rename(candidates, virtual))
+
+  def DrainFlagSet(self, flag: bool) -> None:
+    candidates = self._other_online(candidates_only=True)
+    if candidates:
+      self._log_failures("set the queue drain flag",
+                         self._rpc.call_jobqueue_set_drain_flag(candidates, flag))

@@ -1,0 +1,295 @@
+"""The RPC client against real node daemons of a virtual cluster.
+
+The daemons are those of test_noded (real noded code, test handlers); the
+client runs in this process with node1's client certificate, or as node1
+in a subprocess for the runners that read the node's own files.
+"""
+
+import grp
+import os
+import pwd
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ganeti import constants
+from ganeti import errors
+from ganeti import objects
+from ganeti import vcluster
+from ganeti.config.initial import MakeInitialConfig
+from ganeti.rpc import client
+from ganeti.rpc import defs
+from ganeti.rpc import encoding
+from ganeti.rpc import transport
+from ganeti.utils import x509
+
+from test_noded import NodedCluster, PORT
+
+
+class FakeConfig:
+  """What the runner asks of the configuration, for a handful of nodes."""
+
+  def __init__(self, nodes: dict[str, objects.Node]) -> None:
+    data = MakeInitialConfig(cluster_name="cluster", master_name="node1",
+                             primary_ip="127.0.0.1", master_ip="127.0.0.2",
+                             master_netdev="lo", enabled_hypervisors=["fake"])
+    self.cluster = data.cluster
+    self.group = next(iter(data.nodegroups.values()))
+    self.nodes = nodes
+    self.disks: dict[str, list] = {}
+
+  def GetNodeInfo(self, uuid):
+    return self.nodes.get(uuid)
+
+  def GetNodeInfoByName(self, name):
+    return next((node for node in self.nodes.values() if node.name == name), None)
+
+  def GetClusterInfo(self):
+    return self.cluster
+
+  def GetInstanceDiskParams(self, _instance):
+    return self.cluster.FillDP(self.group)
+
+  def GetInstanceDisks(self, uuid):
+    return self.disks.get(uuid, [])
+
+  def GetNetwork(self, _uuid):
+    return None
+
+
+class _Listener:
+  """A TCP port that records whether anybody connected."""
+
+  def __init__(self, address: str) -> None:
+    self.sock = socket.socket()
+    self.sock.bind((address, PORT))
+    self.sock.listen(5)
+    self.sock.setblocking(False)
+
+  def Contacted(self) -> bool:
+    try:
+      self.sock.accept()[0].close()
+      return True
+    except BlockingIOError:
+      return False
+
+
+@pytest.fixture(scope="module")
+def nc():
+  cluster = NodedCluster(nodes=3, candidates=2)
+  try:
+    for node in range(1, 4):
+      cluster.Start(node)
+    yield cluster
+  finally:
+    cluster.Destroy()
+
+
+def _node(nc, index: int, offline: bool = False, address: str = None) -> objects.Node:
+  return objects.Node(name="node%d" % index, uuid="uuid-%d" % index,
+                      primary_ip=address or nc.address(index),
+                      secondary_ip=address or nc.address(index), offline=offline)
+
+
+@pytest.fixture(scope="module")
+def runner(nc):
+  nodes = {node.uuid: node for node in
+           [_node(nc, 1), _node(nc, 2), _node(nc, 3),
+            _node(nc, 4, offline=True, address="%s.%d" % (nc.vc.prefix, 14)),
+            _node(nc, 5, address="%s.%d" % (nc.vc.prefix, 15))]}
+  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
+  return client.RpcRunner(FakeConfig(nodes), pool=pool)
+
+
+def test_defs_cover_every_call():
+  assert len(defs.CALLS) == 107
+  upload = defs.CALLS["upload_file"]
+  assert upload.multi and upload.encodings == (defs.FILE_DETAILS,) and upload.timeout == 900
+  assert defs.CALLS["test_delay"].GetTimeout((10,)) > 10
+  assert not defs.CALLS["instance_start"].multi
+  for name in defs.CALLS:
+    assert callable(getattr(client.RpcRunner, "call_" + name))
+
+
+def test_multi_call_keys_and_payloads(runner):
+  results = runner.call_version(["uuid-1", "node2", "uuid-3"])
+  assert sorted(results) == ["node2", "uuid-1", "uuid-3"]
+  assert results["uuid-1"].payload == "node1" and results["uuid-1"].fail_msg is None
+  assert results["node2"].payload == "node2" and results["node2"].data == [True, "node2"]
+  assert results["uuid-3"].node == "uuid-3" and results["uuid-3"].call == "version"
+
+
+def test_offline_node_is_not_contacted(nc, runner):
+  listener = _Listener("%s.%d" % (nc.vc.prefix, 14))
+  try:
+    result = runner.call_version(["uuid-4", "uuid-1"])
+    assert result["uuid-4"].offline and result["uuid-4"].fail_msg == "Node is marked offline"
+    assert result["uuid-4"].data is None and result["uuid-1"].payload == "node1"
+    assert not listener.Contacted()
+  finally:
+    listener.sock.close()
+
+
+def test_unreachable_node(runner):
+  result = runner.call_version(["uuid-5", "uuid-2"])
+  assert result["uuid-2"].payload == "node2"
+  failed = result["uuid-5"]
+  assert not failed.offline and failed.payload is None
+  assert "node5" in failed.fail_msg and "onnect" in failed.fail_msg
+  with pytest.raises(errors.OpExecError, match="^Checking: .*node5"):
+    failed.Raise("Checking")
+
+
+def test_single_call_failures(runner):
+  result = runner.call_node_leave_cluster("uuid-1", True)
+  assert result.fail_msg == "refused by test handler"
+  with pytest.raises(errors.OpPrereqError) as info:
+    result.Raise("Leaving", prereq=True, ecode=errors.ECODE_ENVIRON)
+  assert info.value.args == ("Leaving: refused by test handler", errors.ECODE_ENVIRON)
+  warnings = []
+  result.Warn("Leaving", warnings.append)
+  assert warnings == ["Leaving: refused by test handler"]
+  crash = runner.call_bdev_sizes(["uuid-2"], [])["uuid-2"]
+  assert crash.fail_msg == "Error while executing backend function: boom"
+  unknown = runner.call_drbd_helper(["uuid-1"])["uuid-1"]
+  assert "Unknown RPC call 'drbd_helper'" in unknown.fail_msg
+  ok = runner.call_bridges_exist("node3", bridges_list=["br0"])
+  ok.Raise("never")
+  assert ok.payload == {"bridges": ["br0"]}
+
+
+def test_argument_mismatch_is_a_programming_error(runner):
+  with pytest.raises(errors.ProgrammerError):
+    runner.call_bridges_exist("node1")
+  with pytest.raises(errors.ProgrammerError):
+    runner.call_bridges_exist("node1", [], [])
+
+
+def test_compressed_and_file_arguments(nc, runner, tmp_path):
+  content = "line of a job file\n" * 2000
+  result = runner.call_jobqueue_update(["uuid-1"], "/q/job-1", content)["uuid-1"]
+  assert result.payload == ["/q/job-1", content]
+  path = tmp_path / "known_hosts"
+  path.write_text("ssh-ed25519 AAAA\n")
+  os.chmod(path, 0o640)
+  os.utime(path, (1000, 2000))
+  result = runner.call_upload_file(["uuid-2"], str(path))["uuid-2"]
+  assert result.payload[:3] == [vcluster.MakeVirtualPath(str(path)), "ssh-ed25519 AAAA\n", 0o640]
+  assert result.payload[5:] == [1000, 2000] and len(result.payload) == 7
+  assert result.payload[3:5] == [pwd.getpwuid(os.getuid()).pw_name,
+                                 grp.getgrgid(os.getgid()).gr_name]
+
+
+def test_disk_and_instance_encoding(nc, runner):
+  cfg = runner._cfg  # pylint: disable=protected-access
+  drbd = objects.Disk(dev_type=constants.DT_DRBD8, size=1024, params={}, children=[],
+                      logical_id=["uuid-1", "uuid-2", 11000, 0, 1, "secret"], uuid="d1")
+  inst = objects.Instance(name="inst1", uuid="i1", primary_node="uuid-1", os="debian",
+                          hypervisor="fake", hvparams={}, beparams={"maxmem": 256},
+                          osparams={}, nics=[], disks=["d1"])
+  cfg.disks["i1"] = [drbd]
+  on_secondary = runner.call_blockdev_create("uuid-2", (drbd, inst), 1024, "inst1", False,
+                                             "info", False).payload
+  disk = on_secondary[0]
+  assert disk["dynamic_params"]["local-ip"] == nc.address(2)
+  assert disk["dynamic_params"]["remote-minor"] == 0
+  assert disk["params"]["metavg"] == cfg.cluster.diskparams[constants.DT_DRBD8]["metavg"]
+  started = runner.call_instance_start("uuid-1", (inst, {}, {"vcpus": 3}), False, None).payload
+  idict = started[0]
+  assert idict["beparams"]["maxmem"] == 256 and idict["beparams"]["vcpus"] == 3
+  assert idict["disks_info"][0]["dynamic_params"]["local-minor"] == 0
+  per_node = runner.call_blockdev_getmirrorstatus_multi(
+    ["uuid-1", "uuid-3"], {"uuid-1": [(drbd, inst)]})
+  assert len(per_node["uuid-1"].payload[0]) == 1 and per_node["uuid-3"].payload == [[]]
+
+
+def test_explicit_addresses(nc):
+  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
+  dns = client.DnsOnlyRunner(pool=pool)
+  result = dns.call_version([("node2", nc.address(2))])
+  assert result["node2"].payload == "node2"
+  single = dns.call_bridges_exist(("node3", nc.address(3)), ["x"])
+  assert single.payload == {"bridges": ["x"]} and single.node == "node3"
+
+
+def test_parallel_fan_out(runner):
+  nodes = ["uuid-1", "uuid-2", "uuid-3"]
+  start = time.monotonic()
+  results = runner.call_test_delay(nodes, 1.0)
+  elapsed = time.monotonic() - start
+  assert [results[node].payload for node in nodes] == ["node1", "node2", "node3"]
+  assert elapsed < 2.5, "calls were not sent in parallel (%.2fs)" % elapsed
+  runner.call_version(nodes)  # warm connections
+  rounds = 30
+  start = time.monotonic()
+  for _ in range(rounds):
+    assert all(not r.fail_msg for r in runner.call_version(nodes).values())
+  print("\nfan-out of version to %d nodes: %.1f ms per call (kept-alive connections)"
+        % (len(nodes), (time.monotonic() - start) / rounds * 1000))
+
+
+def test_concurrent_callers(runner):
+  import threading  # pylint: disable=import-outside-toplevel
+  failures = []
+
+  def Caller():
+    for _ in range(10):
+      results = runner.call_version(["uuid-1", "uuid-2", "uuid-3"])
+      failures.extend(r.fail_msg for r in results.values() if r.fail_msg)
+  threads = [threading.Thread(target=Caller) for _ in range(4)]
+  for thread in threads:
+    thread.start()
+  for thread in threads:
+    thread.join()
+  assert failures == []
+
+
+_AS_NODE = r"""
+import sys
+from ganeti.rpc import client
+from ganeti import ssconf
+kind = sys.argv[1]
+if kind == "bootstrap":
+  ssconf.SimpleStore().WriteFiles({ssconf.SS_NODE_PRIMARY_IPS: sys.argv[2]})
+  runner = client.BootstrapRunner()
+else:
+  runner = client.DnsOnlyRunner()
+results = runner.call_version(["node2", "node3", "nowhere"])
+for name in ("node2", "node3", "nowhere"):
+  print(name, results[name].payload, results[name].fail_msg is not None)
+"""
+
+
+@pytest.mark.parametrize("kind", ["dns", "bootstrap"])
+def test_runners_as_a_node(nc, kind):
+  ips = "\n".join("node%d %s" % (node, nc.address(node)) for node in (1, 2, 3))
+  proc = subprocess.run([sys.executable, "-c", _AS_NODE, kind, ips], env=nc.vc.env(1),
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                        timeout=60, check=False)
+  assert proc.returncode == 0, proc.stderr
+  assert proc.stdout.splitlines() == ["node2 node2 False", "node3 node3 False",
+                                      "nowhere None True"]
+
+
+def test_compress_round_trip():
+  for data in (b"", b"small", os.urandom(5000), "x" * 10000):
+    raw = data.encode() if isinstance(data, str) else data
+    assert encoding.Decompress(encoding.Compress(data)) == raw
+
+
+def test_refusals_reach_the_caller(nc, tmp_path):
+  not_candidate = transport.Pool(client_cert=nc.cert("client.pem", 3),
+                                 ca_cert=nc.cert("server.pem"))
+  result = client.DnsOnlyRunner(pool=not_candidate).call_version([("node1", nc.address(1))])
+  assert result["node1"].fail_msg == ("Node node1 refused the call (HTTP 403):"
+                                      " Client certificate not accepted")
+  # a daemon whose certificate is not the cluster's is not trusted either
+  other_ca = tmp_path / "other.pem"
+  other_ca.write_text(x509.GenerateSelfSignedPem("cluster"))
+  wrong_ca = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=str(other_ca))
+  result = client.DnsOnlyRunner(pool=wrong_ca).call_version([("node1", nc.address(1))])
+  assert result["node1"].payload is None
+  assert "node1" in result["node1"].fail_msg and "SSL" in result["node1"].fail_msg.upper()
