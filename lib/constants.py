@@ -245,3 +245,64 @@ IP4_ADDRESS_ANY = "0.0.0.0"
 IP4_FAMILY = 2
 IP6_FAMILY = 10
 MASTER_POOL_SIZE_DEFAULT = 10
+
+# Storage unit types and their fields (gnt-node list-storage)
+ST_FILE = "file"
+ST_SHARED_FILE = "sharedfile"
+ST_GLUSTER = "gluster"
+ST_LVM_PV = "lvm-pv"
+ST_LVM_VG = "lvm-vg"
+SF_NODE, SF_TYPE, SF_NAME = "node", "type", "name"
+SF_SIZE, SF_USED, SF_FREE, SF_ALLOCATABLE = "size", "used", "free", "allocatable"
+SO_FIX_CONSISTENCY = "fix-consistency"
+
+# Crypto tokens of nodes (RPC node_crypto_tokens)
+CRYPTO_TYPE_SSL_DIGEST = "ssl"
+CRYPTO_ACTION_GET = "get"
+CRYPTO_ACTION_CREATE = "create"
+CRYPTO_OPTION_CERT_FILE = "cert_file"
+CRYPTO_OPTION_SERIAL_NO = "serial_no"
+
+# /etc/hosts edits (RPC etc_hosts_modify)
+ETC_HOSTS_ADD = "add"
+ETC_HOSTS_REMOVE = "remove"
+
+# Master failover voting: rounds and seconds between them
+MASTER_VOTING_RETRIES = 6
+MASTER_VOTING_RETRY_INTERVALL = 10
+
+# Cluster verification
+NODE_MAX_CLOCK_SKEW = 150  # seconds
+VERIFY_NPLUSONE_MEM = "nplusone_mem"
+
+# Node verification checks (RPC node_verify): NV_* key -> answer
+NV_ACCEPTED_STORAGE_PATHS = "allowed-file-storage-paths"
+NV_BRIDGES = "bridges"
+NV_CLIENT_CERT = "client-cert"
+NV_DRBDHELPER = "drbd-helper"
+NV_DRBDLIST = "drbd-list"
+NV_DRBDVERSION = "drbd-version"
+NV_EXCLUSIVEPVS = "exclusive-pvs"
+NV_FILELIST = "filelist"
+NV_FILE_STORAGE_PATH = "file-storage-path"
+NV_GLUSTER_STORAGE_PATH = "gluster-storage-path"
+NV_HVINFO = "hvinfo"
+NV_HVPARAMS = "hvparms"
+NV_HYPERVISOR = "hypervisor"
+NV_INSTANCELIST = "instancelist"
+NV_LVLIST = "lvlist"
+NV_MASTERIP = "master-ip"
+NV_NODELIST = "nodelist"
+NV_NODENETTEST = "node-net-test"
+NV_NODESETUP = "nodesetup"
+NV_NONVMNODES = "nonvmnodes"
+NV_OOB_PATHS = "oob-paths"
+NV_OSLIST = "oslist"
+NV_PVLIST = "pvlist"
+NV_SHARED_FILE_STORAGE_PATH = "shared-file-storage-path"
+NV_SSH_CLUTTER = "ssh-clutter"
+NV_SSH_SETUP = "ssh-setup"
+NV_TIME = "time"
+NV_USERSCRIPTS = "user-scripts"
+NV_VERSION = "version"
+NV_VGLIST = "vglist"

@@ -7,7 +7,7 @@ on the nodes the logical unit names; a failed pre hook aborts the opcode,
 failed post hooks are reported as warnings.
 """
 
-from typing import Any
+from typing import Any, Optional
 
 from ganeti import constants
 from ganeti import errors
@@ -44,14 +44,16 @@ class HooksMaster:
       env["%s%s" % (prefix, key)] = "" if value is None else str(value)
     return env
 
-  def RunPhase(self, phase: str) -> None:
+  def RunPhase(self, phase: str) -> Optional[dict[str, Any]]:
+    """Runs one phase's hooks; returns node name -> results (or error text),
+    None when the LU has no hooks."""
     lu = self.lu
     if not lu.HPATH:
-      return
+      return None
     pre_nodes, post_nodes = lu.BuildHooksNodes()
     nodes = pre_nodes if phase == constants.HOOKS_PHASE_PRE else post_nodes
     if not nodes:
-      return
+      return {}
     env = self._base_env(phase)
     if phase == constants.HOOKS_PHASE_PRE:
       self._pre_env = self._lu_env("GANETI_")
@@ -69,9 +71,10 @@ class HooksMaster:
         if status == constants.HKR_FAIL:
           failures.append((node, script, output))
     if not failures:
-      return
+      return results
     if phase == constants.HOOKS_PHASE_PRE:
       lines = ["%s: script %s failed, output: %s" % item for item in failures]
       raise errors.HooksAbort("Hook failure\n" + "\n".join(lines))
     for node, script, output in failures:
       lu.proc.LogWarning("Post hook %s failed on %s: %s", script, node, output.strip())
+    return results

@@ -93,7 +93,9 @@ class Processor:
       if getattr(op, "dry_run", False):
         return lu.dry_run_result
       result = lu.Exec(self.Log)
-      hooks.RunPhase(constants.HOOKS_PHASE_POST)
+      post_results = hooks.RunPhase(constants.HOOKS_PHASE_POST)
+      if post_results is not None:
+        result = lu.HooksCallBack(constants.HOOKS_PHASE_POST, post_results, self.Log, result)
       return self._submit_follow_up(result)
     finally:
       self._release_all()

@@ -2,6 +2,7 @@
 
 from ganeti.cmdlib import cluster
 from ganeti.cmdlib import cluster_ops
+from ganeti.cmdlib import cluster_verify
 from ganeti.cmdlib import node
 from ganeti.cmdlib import node_storage
 from ganeti.cmdlib import query
@@ -19,6 +20,10 @@ LU_FOR_OPCODE = {
   "OP_CLUSTER_ACTIVATE_MASTER_IP": cluster_ops.LUClusterActivateMasterIp,
   "OP_CLUSTER_DEACTIVATE_MASTER_IP": cluster_ops.LUClusterDeactivateMasterIp,
   "OP_CLUSTER_RENEW_CRYPTO": cluster_ops.LUClusterRenewCrypto,
+  "OP_CLUSTER_VERIFY": cluster_verify.LUClusterVerify,
+  "OP_CLUSTER_VERIFY_CONFIG": cluster_verify.LUClusterVerifyConfig,
+  "OP_CLUSTER_VERIFY_GROUP": cluster_verify.LUClusterVerifyGroup,
+  "OP_CLUSTER_VERIFY_DISKS": cluster_verify.LUClusterVerifyDisks,
   "OP_NODE_ADD": node.LUNodeAdd,
   "OP_NODE_REMOVE": node.LUNodeRemove,
   "OP_NODE_SET_PARAMS": node.LUNodeSetParams,

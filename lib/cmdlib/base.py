@@ -57,6 +57,13 @@ class LogicalUnit:
   def Exec(self, feedback_fn: Any) -> Any:
     raise NotImplementedError
 
+  def HooksCallBack(self, phase: str, hooks_results: dict, feedback_fn: Any,
+                    lu_result: Any) -> Any:
+    """Sees a hooks phase's results (node name -> results or error text);
+    returns the opcode's result (by default unchanged)."""
+    del phase, hooks_results, feedback_fn
+    return lu_result
+
   def ShareAll(self) -> None:
     self.share_locks = dict.fromkeys(locking.LEVELS, 1)
 

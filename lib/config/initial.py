@@ -3,11 +3,11 @@
 import time
 from typing import Any, Iterable, Optional
 
+from ganeti import _autoconf
 from ganeti import constants
 from ganeti import errors
 from ganeti import objects
 from ganeti import paramdefs
-from ganeti import pathutils
 
 # Cluster settings MakeInitialConfig accepts besides its named arguments
 _SETTINGS = frozenset(objects.Cluster.FIELDS).difference([
@@ -94,8 +94,9 @@ def MakeInitialConfig(cluster_name: str, master_name: str, primary_ip: str,
     master_netmask = 128 if primary_ip_family == constants.IP6_FAMILY else 32
 
   cluster_settings = {
-    "file_storage_dir": pathutils.DEFAULT_FILE_STORAGE_DIR,
-    "shared_file_storage_dir": pathutils.DEFAULT_SHARED_FILE_STORAGE_DIR,
+    # node-neutral paths: each node (virtual ones under their root) localizes them
+    "file_storage_dir": _autoconf.FILE_STORAGE_DIR,
+    "shared_file_storage_dir": _autoconf.SHARED_FILE_STORAGE_DIR,
     "gluster_storage_dir": paramdefs.DEFAULT_GLUSTER_STORAGE_DIR,
     **settings,
   }

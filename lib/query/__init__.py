@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Optional
 from ganeti import constants
 from ganeti import errors
 from ganeti import jstore
-from ganeti.query import groups, instances, jobs, networks, nodes, small
+from ganeti.query import groups, instances, jobs, live, networks, nodes, small
 from ganeti.query.common import (DATA_CONFIG, DATA_CONSOLE, DATA_LIVE, NODATA, OFFLINE,
                                  UNAVAIL, FieldDef, FieldSet, NiceSortKey)
 from ganeti.query.context import ConfigContext
@@ -182,8 +182,8 @@ def RunQuery(context: Any, what: str, fields: list[str], qfilter: Any) -> dict:
   """The reply to a Query request, from the master daemon's context.
 
   context provides cfg (config.ConfigWriter), queue (jqueue.JobQueue), glm
-  (the lock manager) and GetWatcherPause().  Live data is not collected:
-  live fields report RS_NODATA.
+  (the lock manager), GetWatcherPause() and rpc (node RPC, for live fields;
+  without it live fields report RS_NODATA).
   """
   query = Query(GetFieldSet(what), fields, qfilter)
   ctx: Any = None
@@ -202,9 +202,17 @@ def RunQuery(context: Any, what: str, fields: list[str], qfilter: Any) -> dict:
   elif what == constants.QR_OS:
     items = []
   else:
-    ctx = ConfigContext.FromConfig(context.cfg)
+    ctx = ConfigContext.FromConfig(context.cfg, **_LiveData(context, what, query))
     items, name_matches = _ConfigItems(what, query, _ConfigObjects(what, ctx))
   return query.Result(ctx, items, name_matches)
+
+
+def _LiveData(context: Any, what: str, query: Query) -> dict[str, Any]:
+  """Live data for ConfigContext, collected only when a field needs it."""
+  rpc = getattr(context, "rpc", None)
+  if what != constants.QR_NODE or rpc is None or DATA_LIVE not in query.RequestedData():
+    return {}
+  return {"live_nodes": live.NodeLiveData(context.cfg, rpc, context.cfg.GetNodeList())}
 
 
 def JobRows(queue: Any, job_ids: Optional[list], fields: list[str]) -> list[list]:
@@ -230,7 +238,7 @@ def LegacyRows(context: Any, what: str, names: Optional[list], fields: list[str]
     rules = context.cfg.GetAllFiltersInfo()
     wanted = rules.keys() & set(names) if names else rules.keys()
     return query.OldStyleQuery(None, [rules[uuid] for uuid in sorted(wanted)])
-  ctx = ConfigContext.FromConfig(context.cfg)
+  ctx = ConfigContext.FromConfig(context.cfg, **_LiveData(context, what, query))
   objects = _ConfigObjects(what, ctx)
   if names:
     found = map(_NameLookup(objects), names)

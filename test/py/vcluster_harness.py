@@ -14,18 +14,26 @@ from typing import Optional
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SBIN = os.path.join(TOP, "build", "sbin")
 SETUP = os.path.join(TOP, "tools", "vcluster-setup")
+SSH_PORT = 2222  # each node's sshd listens on its own address
 
 
 class VirtualCluster:
   """Nodes node1..nodeN below a temporary directory."""
 
-  def __init__(self, nodes: int = 1, prefix: Optional[str] = None) -> None:
+  def __init__(self, nodes: int = 1, prefix: Optional[str] = None, ssh: bool = False) -> None:
+    """ssh: give every node its own sshd (nodes then join with gnt-node add)."""
     self.dir = tempfile.mkdtemp(prefix="gnt-vc-")
     self.nodes = nodes
+    self.ssh = ssh
     # a prefix per cluster: 127.<pid-derived>.<random-ish> keeps runs apart
     self.prefix = prefix or "127.%d.%d" % (20 + os.getpid() % 200, int(time.time() * 1000) % 250)
-    subprocess.run([SETUP, "-E", "-c", str(nodes), "-p", self.prefix, "--sbin", SBIN, self.dir],
+    subprocess.run([SETUP, "-E", "-c", str(nodes), "-p", self.prefix, "--sbin", SBIN]
+                   + (["--ssh", "--ssh-port", str(SSH_PORT)] if ssh else []) + [self.dir],
                    check=True, stdout=subprocess.DEVNULL)
+    if ssh:
+      # starts the sshds; the Ganeti daemons of nodes outside a cluster refuse to start
+      subprocess.run([os.path.join(self.dir, "start-all")], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, check=False, timeout=60)
 
   def root(self, node: int = 1) -> str:
     return os.path.join(self.dir, "node%d" % node)
@@ -47,9 +55,22 @@ class VirtualCluster:
     return proc
 
   def init(self, *extra: str) -> None:
-    self.run("gnt-cluster", "init", "--no-etc-hosts", "--no-ssh-init", "--master-netdev=lo",
+    ssh_options = (["--node-parameters", "ssh_port=%d" % SSH_PORT] if self.ssh
+                   else ["--no-ssh-init"])
+    self.run("gnt-cluster", "init", "--no-etc-hosts", *ssh_options, "--master-netdev=lo",
              "--enabled-hypervisors=fake", "--enabled-disk-templates=diskless,file",
-             *extra, "cluster")
+             "--nic-parameters", "mode=routed,link=", *extra, "cluster")
+
+  def authorize_master_key(self, node: int, master: int = 1) -> None:
+    """What an administrator does before gnt-node add: let the master's root in."""
+    with open(self.path("/root/.ssh/id_rsa.pub", master)) as handle:
+      key = handle.read()
+    with open(self.path("/root/.ssh/authorized_keys", node), "a") as handle:
+      handle.write(key)
+
+  def add_node(self, node: int, *extra: str) -> subprocess.CompletedProcess:
+    self.authorize_master_key(node)
+    return self.run("gnt-node", "add", "--no-ssh-key-check", *extra, "node%d" % node)
 
   def path(self, relative: str, node: int = 1) -> str:
     return os.path.join(self.root(node), relative.lstrip("/"))
@@ -62,6 +83,11 @@ class VirtualCluster:
       return None
 
   def stop(self) -> None:
+    stop_all = os.path.join(self.dir, "stop-all")
+    if self.ssh and os.path.exists(stop_all):
+      subprocess.run([stop_all], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     check=False, timeout=120)
+      return
     for node in range(1, self.nodes + 1):
       subprocess.run([os.path.join(SBIN, "daemon-util"), "stop-all"], env=self.env(node),
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,

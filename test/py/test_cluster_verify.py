@@ -1,0 +1,563 @@
+"""Tests for cluster verification: the logical units (with canned node
+answers) and the node-side checks."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import time
+import types
+
+import pytest
+
+from ganeti import config
+from ganeti import constants
+from ganeti import mcpu
+from ganeti import objects
+from ganeti import opcodes
+from ganeti import vcluster
+from ganeti.backend import HANDLERS
+from ganeti.backend import verify as nv
+from ganeti.cmdlib import cluster_verify as cv
+from ganeti.rpc.client import RpcResult
+
+REAL_CONFIG = os.path.join(os.path.dirname(__file__), "..", "data", "ganeti-3.0", "config.data")
+MASTER = "07c9feed-129f-454f-b4e8-91a9084aeed4"
+NODE2 = "e003c93b-a99c-4938-8887-9371adf9ea5d"
+GROUP = "00623d44-88f2-4d1d-858e-dbf384963790"
+CERTS = {MASTER: "B6:F9:5B:65:CF:49:0B:06:42:7C:B5:D3:36:98:0E:1F:B1:BA:93:59",
+         NODE2: "59:D7:EA:20:22:6B:14:1E:B8:8F:7E:F8:E2:80:4B:2E:C0:7C:C6:76"}
+
+
+# ---- fixtures and fakes ------------------------------------------------------
+
+def _config(tmp_path, change=None) -> config.ConfigWriter:
+  if not os.path.exists(REAL_CONFIG):
+    pytest.skip("facts not available")
+  path = str(tmp_path / "config.data")
+  shutil.copy(REAL_CONFIG, path)
+  if change is not None:
+    with open(path, encoding="utf-8") as handle:
+      data = json.load(handle)
+    change(data)
+    with open(path, "w", encoding="utf-8") as handle:
+      json.dump(data, handle)
+  return config.ConfigWriter(path, offline=True)
+
+
+class FakeRpc:
+  """call_node_verify answering from canned per-node results."""
+
+  def __init__(self, answers: dict) -> None:
+    self.answers = answers
+    self.calls: list = []
+
+  def call_node_verify(self, node_uuids, checkdict, cluster_name, hvparams):
+    self.calls.append((list(node_uuids), checkdict, cluster_name))
+    return {uuid: self.answers[uuid] for uuid in node_uuids}
+
+
+class FakeProc:
+  def __init__(self) -> None:
+    self.LogInfo = self.LogWarning = self.LogStep = lambda *args, **kwargs: None
+
+
+def _run(lu_class, op, cfg, rpc=None, submitted=None):
+  """Runs a logical unit's steps as the processor does (submitting the jobs
+  of a ResultWithJobs); returns (result, feedback lines, lu)."""
+  lines: list[str] = []
+  def submit(jobs):
+    submitted.extend([opcodes.OpCode.LoadOpCode(op) for op in job] for job in jobs)
+    return [[True, 100 + index] for index in range(len(jobs))]
+  context = types.SimpleNamespace(cfg=cfg, glm=None, rpc=rpc, SubmitManyJobsFromLU=submit)
+  op.Validate(True)
+  lu = lu_class(FakeProc(), op, context)
+  lu.ExpandNames()
+  lu.CheckPrereq()
+  processor = mcpu.Processor(context, None)
+  return processor._submit_follow_up(lu.Exec(lines.append)), lines, lu
+
+
+def _files(cfg):
+  from ganeti.cmdlib import distribution
+  files_all, _, files_mc, files_vm = distribution.AncillaryFiles(cfg)
+  return files_all | files_mc | files_vm
+
+
+def _healthy(cfg, uuid, **changes) -> dict:
+  payload = {
+    nv.NV_VERSION: [constants.PROTOCOL_VERSION, constants.RELEASE_VERSION],
+    nv.NV_FILELIST: {path: "a" * 40 for path in _files(cfg)},
+    nv.NV_HYPERVISOR: {"fake": None},
+    nv.NV_HVPARAMS: [],
+    nv.NV_NODESETUP: [],
+    nv.NV_TIME: nv._check_time(None, None),
+    nv.NV_NODELIST: {},
+    nv.NV_NODENETTEST: {},
+    nv.NV_MASTERIP: True,
+    nv.NV_USERSCRIPTS: [],
+    nv.NV_INSTANCELIST: [],
+    nv.NV_HVINFO: {"memory_free": 4096, "memory_total": 8192},
+    nv.NV_OSLIST: [["lab", "/srv/ganeti/os/lab", True, "", ["default"], [], [20], True]],
+    nv.NV_BRIDGES: [],
+    nv.NV_CLIENT_CERT: [None, CERTS[uuid]],
+    nv.NV_SSH_SETUP: [],
+  }
+  if uuid == MASTER:
+    payload[nv.NV_ACCEPTED_STORAGE_PATHS] = []
+  payload.update(changes)
+  return payload
+
+
+def _answers(cfg, node2=None, master=None, node2_result=None):
+  return {MASTER: RpcResult([True, _healthy(cfg, MASTER, **(master or {}))]),
+          NODE2: node2_result or RpcResult([True, _healthy(cfg, NODE2, **(node2 or {}))])}
+
+
+def _verify_group(cfg, answers, **params):
+  op = opcodes.OpClusterVerifyGroup(group_name=GROUP, **params)
+  rpc = FakeRpc(answers)
+  result, lines, lu = _run(cv.LUClusterVerifyGroup, op, cfg, rpc)
+  return result, lines, rpc, lu
+
+
+def _problems(lines):
+  return [line for line in lines if line.startswith("  - ")]
+
+
+# ---- OpClusterVerify / OpClusterVerifyDisks ---------------------------------
+
+def test_cluster_verify_submits_config_then_groups(tmp_path):
+  cfg = _config(tmp_path)
+  submitted: list = []
+  op = opcodes.OpClusterVerify(verbose=True, error_codes=True, ignore_errors=["ENODESETUP"],
+                               skip_checks=[cv.VERIFY_NPLUSONE_MEM])
+  result, _, _ = _run(cv.LUClusterVerify, op, cfg, submitted=submitted)
+  assert result == {"jobs": [[True, 100], [True, 101]]}
+  (config_op,), (group_op,) = submitted
+  assert config_op.OP_ID == "OP_CLUSTER_VERIFY_CONFIG"
+  assert (config_op.verbose, config_op.error_codes, config_op.ignore_errors) == \
+    (True, True, ["ENODESETUP"])
+  assert group_op.OP_ID == "OP_CLUSTER_VERIFY_GROUP"
+  assert group_op.group_name == GROUP
+  assert group_op.depends == [[-1, []]]
+  assert group_op.skip_checks == [cv.VERIFY_NPLUSONE_MEM]
+  group_op.Validate(True)
+
+
+def test_cluster_verify_one_group_only(tmp_path):
+  cfg = _config(tmp_path)
+  submitted: list = []
+  _run(cv.LUClusterVerify, opcodes.OpClusterVerify(group_name="default"), cfg,
+       submitted=submitted)
+  assert [[op.OP_ID for op in job] for job in submitted] == [["OP_CLUSTER_VERIFY_GROUP"]]
+  assert submitted[0][0].group_name == "default"
+  assert submitted[0][0].depends is None
+
+
+def test_cluster_verify_unknown_group(tmp_path):
+  cfg = _config(tmp_path)
+  with pytest.raises(Exception, match="not found"):
+    _run(cv.LUClusterVerify, opcodes.OpClusterVerify(group_name="nosuch"), cfg, submitted=[])
+
+
+def test_verify_disks_only_groups_with_instances(tmp_path):
+  cfg = _config(tmp_path)
+  submitted: list = []
+  result, lines, _ = _run(cv.LUClusterVerifyDisks, opcodes.OpClusterVerifyDisks(), cfg,
+                          submitted=submitted)
+  assert result == {"jobs": []} and submitted == [] and lines == []
+  cfg.AddInstance(objects.Instance(name="inst1", primary_node=MASTER, os="lab+default",
+                                   hypervisor="fake", nics=[], disks=[]))
+  result, _, _ = _run(cv.LUClusterVerifyDisks, opcodes.OpClusterVerifyDisks(), cfg,
+                      submitted=submitted)
+  assert result == {"jobs": [[True, 100]]}
+  assert [(op.OP_ID, op.group_name) for job in submitted for op in job] == \
+    [("OP_GROUP_VERIFY_DISKS", GROUP)]
+
+
+# ---- OpClusterVerifyConfig ---------------------------------------------------
+
+def test_verify_config_steps(tmp_path):
+  result, lines, _ = _run(cv.LUClusterVerifyConfig, opcodes.OpClusterVerifyConfig(),
+                          _config(tmp_path))
+  steps = [line for line in lines if line.startswith("* ")]
+  assert steps == ["* Verifying cluster config", "* Verifying cluster certificate files",
+                   "* Verifying hypervisor parameters",
+                   "* Verifying all nodes belong to an existing group"]
+  # the server.pem of this machine is probably unreadable/absent: judge only the rest
+  assert not [line for line in _problems(lines) if "server.pem" not in line]
+  assert result == (not _problems(lines))
+
+
+def test_verify_config_dangling_node(tmp_path):
+  def orphan(data):
+    data["nodes"][NODE2]["group"] = "no-such-group"
+  cfg = _config(tmp_path, orphan)
+  result, lines, _ = _run(cv.LUClusterVerifyConfig, opcodes.OpClusterVerifyConfig(), cfg)
+  assert result is False
+  assert ("  - ERROR: node : the following nodes (and their instances) belong to a non"
+          " existing group: node2.gnt.test ()") in lines
+
+
+# ---- OpClusterVerifyGroup ----------------------------------------------------
+
+def test_verify_group_healthy(tmp_path):
+  cfg = _config(tmp_path)
+  result, lines, rpc, _ = _verify_group(cfg, _answers(cfg))
+  assert _problems(lines) == []
+  assert result is True
+  assert lines[:3] == ["* Verifying group 'default'", "* Gathering data (2 nodes)",
+                       "* Gathering information about nodes (2 nodes)"]
+  assert lines[-2:] == ["* Verifying N+1 Memory redundancy", "* Other Notes"]
+  (nodes, what, cluster_name), = rpc.calls
+  assert sorted(nodes) == sorted([MASTER, NODE2])
+  assert cluster_name == "cluster.gnt.test"
+  assert what[nv.NV_MASTERIP] == ["node1.gnt.test", "198.51.100.100"]
+  assert sorted(what[nv.NV_FILELIST]) == sorted(_files(cfg))
+  assert what[nv.NV_FILE_STORAGE_PATH] == cfg.GetFileStorageDir()
+
+
+def test_verify_group_rpc_failure(tmp_path):
+  cfg = _config(tmp_path)
+  failed = RpcResult(failed=True, error="Error 7: Couldn't connect to server")
+  result, lines, _, _ = _verify_group(cfg, _answers(cfg, node2_result=failed))
+  assert result is False
+  assert _problems(lines) == [
+    "  - ERROR: node node2.gnt.test: Could not verify the SSH setup of this node.",
+    "  - ERROR: node node2.gnt.test: Node did not return file checksum data",
+    "  - ERROR: node node2.gnt.test: while contacting node: Error 7: Couldn't connect"
+    " to server"]
+
+
+def test_verify_group_versions(tmp_path):
+  cfg = _config(tmp_path)
+  result, lines, _, _ = _verify_group(
+    cfg, _answers(cfg, node2={nv.NV_VERSION: [constants.PROTOCOL_VERSION, "2.16.0"]}))
+  assert result is True
+  assert _problems(lines) == ["  - WARNING: node node2.gnt.test: software version mismatch:"
+                              " master %s, node 2.16.0" % constants.RELEASE_VERSION]
+  result, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={nv.NV_VERSION: [1, "x"]}))
+  assert result is False
+  assert _problems(lines) == ["  - ERROR: node node2.gnt.test: incompatible protocol"
+                              " versions: master %s, node 1" % constants.PROTOCOL_VERSION]
+
+
+def test_verify_group_file_checksums(tmp_path):
+  cfg = _config(tmp_path)
+  files = {path: "a" * 40 for path in _files(cfg)}
+  changed = dict(files)
+  changed["/var/lib/ganeti/known_hosts"] = "b" * 40
+  del changed["/var/lib/ganeti/hmac.key"]
+  answers = _answers(cfg, node2={nv.NV_FILELIST: changed})
+  result, lines, _, _ = _verify_group(cfg, answers)
+  assert result is False
+  assert _problems(lines) == [
+    "  - ERROR: cluster : File /var/lib/ganeti/hmac.key is missing from node(s)"
+    " node2.gnt.test",
+    "  - ERROR: cluster : File /var/lib/ganeti/known_hosts found with 2 different checksums"
+    " (variant 1 on node1.gnt.test; variant 2 on node2.gnt.test)"]
+  _, lines, _, _ = _verify_group(cfg, answers, error_codes=True)
+  assert "  - ERROR:ECLUSTERFILECHECK:cluster:None:File /var/lib/ganeti/hmac.key is missing" \
+         " from node(s) node2.gnt.test" in lines
+
+
+def test_verify_group_optional_file_all_or_nothing(tmp_path):
+  cfg = _config(tmp_path)
+  files = {path: "a" * 40 for path in _files(cfg)}
+  del files["/var/lib/ganeti/rapi/users"]
+  _, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={nv.NV_FILELIST: files}))
+  assert _problems(lines) == [
+    "  - ERROR: cluster : File /var/lib/ganeti/rapi/users is optional, but it must exist on"
+    " all or no nodes (not found on node2.gnt.test)"]
+  result, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={nv.NV_FILELIST: files},
+                                                    master={nv.NV_FILELIST: files}))
+  assert result is True and _problems(lines) == []
+
+
+def test_verify_group_time_skew_and_setup(tmp_path):
+  cfg = _config(tmp_path)
+  skewed = [int(time.time()) - 1000, 0]
+  problem = "The procfs filesystem doesn't seem to be mounted"
+  result, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={nv.NV_TIME: skewed,
+                                                                nv.NV_NODESETUP: [problem]}))
+  assert result is False
+  problems = _problems(lines)
+  assert problems[0] == "  - ERROR: node node2.gnt.test: node setup error: " + problem
+  assert re.fullmatch(r"  - ERROR: node node2\.gnt\.test: Node time diverges by at least"
+                      r" 100\d\.\ds from master node time", problems[1])
+  assert len(problems) == 2
+
+
+def test_verify_group_ignore_errors_and_error_codes(tmp_path):
+  cfg = _config(tmp_path)
+  answers = _answers(cfg, node2={nv.NV_NODESETUP: ["broken"]})
+  result, lines, _, _ = _verify_group(cfg, answers, ignore_errors=["ENODESETUP"],
+                                      error_codes=True)
+  assert result is True
+  assert _problems(lines) == ["  - WARNING:ENODESETUP:node:node2.gnt.test:node setup error:"
+                              " broken"]
+
+
+def test_verify_group_network_and_scripts(tmp_path):
+  cfg = _config(tmp_path)
+  answers = _answers(cfg, master={nv.NV_MASTERIP: False, nv.NV_ACCEPTED_STORAGE_PATHS: ["/"]},
+                     node2={nv.NV_NODELIST: {"node1.gnt.test": "refused"},
+                            nv.NV_NODENETTEST: {"node1.gnt.test": "failure using the primary"
+                                                " interface(s)"},
+                            nv.NV_USERSCRIPTS: ["/x"],
+                            nv.NV_FILE_STORAGE_PATH: "not writable"})
+  _, lines, _, _ = _verify_group(cfg, answers)
+  assert _problems(lines) == [
+    "  - ERROR: node node1.gnt.test: the master node cannot reach the master IP"
+    " (not configured?)",
+    "  - ERROR: node node1.gnt.test: Found forbidden file storage paths: /",
+    "  - ERROR: node node2.gnt.test: ssh communication with node 'node1.gnt.test': refused",
+    "  - ERROR: node node2.gnt.test: tcp communication with node 'node1.gnt.test': failure"
+    " using the primary interface(s)",
+    "  - ERROR: node node2.gnt.test: user scripts not present or not executable: /x",
+    "  - ERROR: node node2.gnt.test: The configured file storage path is unusable:"
+    " not writable"]
+
+
+def test_verify_group_os_differences(tmp_path):
+  cfg = _config(tmp_path)
+  other = [["lab", "/srv/ganeti/os/lab", True, "", ["alt", "default"], [], [20], True],
+           ["extra", "/srv/ganeti/os/extra", False, "bad", [], [], [20], True]]
+  _, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={nv.NV_OSLIST: other}))
+  assert _problems(lines) == [
+    "  - ERROR: node node2.gnt.test: Invalid OS extra (located at /srv/ganeti/os/extra): bad",
+    "  - ERROR: node node2.gnt.test: OS variants list for lab differs from reference node"
+    " node1.gnt.test: [alt, default] vs. [default]"]
+
+
+def test_verify_group_client_certificates(tmp_path):
+  cfg = _config(tmp_path)
+  answers = _answers(cfg, node2={nv.NV_CLIENT_CERT: [None, "AA:BB"]})
+  _, lines, _, _ = _verify_group(cfg, answers)
+  assert _problems(lines) == [
+    "  - ERROR: cluster : Client certificate digest of master candidate '%s' does not match"
+    " its entry in the cluster's map of master candidate certificates. Expected: AA:BB"
+    " Got: %s" % (NODE2, CERTS[NODE2]),
+    "  - ERROR: cluster : To rebuild node certificates, please run 'gnt-cluster renew-crypto"
+    " --new-node-certificates'."]
+
+
+def test_verify_group_verbose_and_simulate(tmp_path):
+  cfg = _config(tmp_path)
+  result, lines, _, _ = _verify_group(cfg, _answers(cfg), verbose=True)
+  assert "* Verifying node node1.gnt.test (master)" in lines
+  assert "* Verifying node node2.gnt.test (master candidate)" in lines
+  result, lines, _, _ = _verify_group(cfg, _answers(cfg), debug_simulate_errors=True)
+  assert result is False
+  assert "  - ERROR: node node2.gnt.test: while contacting node: None" in lines
+  assert "  - WARNING: node node2.gnt.test: software version mismatch: master %s, node %s" % (
+    constants.RELEASE_VERSION, constants.RELEASE_VERSION) in lines
+
+
+def test_verify_group_skip_nplusone_and_notes(tmp_path):
+  cfg = _config(tmp_path)
+  cfg.AddInstance(objects.Instance(name="inst1", primary_node=MASTER, os="lab+default",
+                                   hypervisor="fake", nics=[], disks=[]))
+  _, lines, _, _ = _verify_group(cfg, _answers(cfg), skip_checks=[cv.VERIFY_NPLUSONE_MEM])
+  assert "* Verifying N+1 Memory redundancy" not in lines
+  assert lines[-1] == "  - NOTICE: 1 non-redundant instance(s) found."
+
+
+def test_nplusone_memory(tmp_path):
+  cfg = _config(tmp_path)
+  cfg.AddInstance(objects.Instance(name="inst1", primary_node=MASTER, os="lab+default",
+                                   hypervisor="fake", nics=[], disks=[],
+                                   beparams={"minmem": 2048, "maxmem": 2048}))
+  _, _, _, lu = _verify_group(cfg, _answers(cfg))
+  lines: list[str] = []
+  lu._feedback_fn = lines.append
+  image = cv._NodeImage(cfg.GetNodeInfo(NODE2))
+  image.mfree = 1024
+  image.sbp = {MASTER: [cfg.GetInstanceList()[0]]}
+  lu._VerifyNPlusOneMemory({NODE2: image})
+  assert lines == ["  - ERROR: node node2.gnt.test: not enough memory to accomodate instance"
+                   " failovers should node node1.gnt.test fail (2048MiB needed, 1024MiB"
+                   " available)"]
+
+
+def test_hooks_callback(tmp_path):
+  cfg = _config(tmp_path)
+  _, _, _, lu = _verify_group(cfg, _answers(cfg))
+  lines: list[str] = []
+  result = lu.HooksCallBack(constants.HOOKS_PHASE_POST,
+                            {"node1.gnt.test": [("x/10-ok", constants.HKR_SUCCESS, ""),
+                                                ("x/20-bad", constants.HKR_FAIL, "a\nb")],
+                             "node2.gnt.test": "unreachable"}, lines.append, True)
+  assert result is False
+  assert lines == ["* Hooks Results",
+                   "  - ERROR: node node1.gnt.test: Script x/20-bad failed, output:",
+                   "      a\n      b",
+                   "  - ERROR: node node2.gnt.test: Communication failure in hooks execution:"
+                   " unreachable"]
+
+
+# ---- node side ---------------------------------------------------------------
+
+def test_handlers_registered():
+  assert HANDLERS["node_verify"] is nv.NodeVerify
+  assert HANDLERS["node_verify_light"] is nv.NodeVerifyLight
+
+
+def test_node_verify_basic_answers():
+  before = time.time()
+  result = nv.NodeVerify({nv.NV_VERSION: None, nv.NV_TIME: None,
+                          nv.NV_HYPERVISOR: ["fake", "kvm"], "no-such-check": None},
+                         "cluster", {})
+  assert result[nv.NV_VERSION] == [constants.PROTOCOL_VERSION, constants.RELEASE_VERSION]
+  seconds, micros = result[nv.NV_TIME]
+  assert before - 1 <= seconds + micros / 1e6 <= time.time() + 1
+  assert result[nv.NV_HYPERVISOR]["fake"] is None
+  assert "kvm" in result[nv.NV_HYPERVISOR]["kvm"]
+  assert "no-such-check" not in result
+
+
+def test_node_verify_light_is_a_subset():
+  result = nv.NodeVerifyLight({nv.NV_VERSION: None, nv.NV_LVLIST: "xenvg",
+                               nv.NV_INSTANCELIST: ["fake"]}, "cluster", {})
+  assert list(result) == [nv.NV_VERSION]
+
+
+def test_filelist_with_virtual_paths(tmp_path, monkeypatch):
+  monkeypatch.setattr(vcluster, "ROOTDIR", str(tmp_path))
+  local = tmp_path / "var" / "lib" / "ganeti" / "known_hosts"
+  local.parent.mkdir(parents=True)
+  local.write_text("hello\n")
+  virtual = vcluster.MakeVirtualPath(str(local))
+  missing = vcluster.MakeVirtualPath(str(tmp_path / "var" / "lib" / "ganeti" / "nothing"))
+  assert virtual.startswith(vcluster.VIRTUAL_PATH_PREFIX)
+  result = nv.NodeVerify({nv.NV_FILELIST: [virtual, missing]}, "cluster", {})
+  assert result[nv.NV_FILELIST] == {virtual: "f572d396fae9206628714fb2ce00f72e94f2258f"}
+
+
+def test_user_scripts_and_oob_paths(tmp_path):
+  script = tmp_path / "script"
+  script.write_text("#!/bin/sh\n")
+  plain = tmp_path / "plain"
+  plain.write_text("")
+  script.chmod(0o755)
+  plain.chmod(0o644)
+  result = nv.NodeVerify({nv.NV_USERSCRIPTS: [str(script), str(plain)],
+                          nv.NV_OOB_PATHS: [str(script), str(plain), str(tmp_path)]},
+                         "cluster", {})
+  assert result[nv.NV_USERSCRIPTS] == [str(plain)]
+  assert result[nv.NV_OOB_PATHS] == [
+    None, "out of band helper %s is not executable" % plain,
+    "out of band helper %s is not a file" % tmp_path]
+
+
+def test_tcp_probes(monkeypatch):
+  server = socket.socket()
+  server.bind(("127.0.0.1", 0))
+  server.listen(5)
+  port = server.getsockname()[1]
+  try:
+    assert nv.TcpPing("127.0.0.1", port, live_port_needed=True)
+    monkeypatch.setattr(nv, "_NodedPort", lambda: port)
+    monkeypatch.setattr(nv.netutils, "ResolveHostname", lambda name: (name, "127.0.0.1"))
+    assert nv.NodeVerify({nv.NV_NODELIST: [["peer"], {}]}, "c", {})[nv.NV_NODELIST] == {}
+    result = nv.NodeVerify({nv.NV_NODENETTEST: [["elsewhere", "127.0.0.1", "127.0.0.1"]],
+                            nv.NV_MASTERIP: ["master", "127.0.0.1"]}, "c", {})
+    me = nv.netutils.GetHostname()
+    assert result[nv.NV_NODENETTEST] == {
+      me: "Can't find my own primary/secondary IP in the node list"}
+    assert result[nv.NV_MASTERIP] is True
+    result = nv.NodeVerify({nv.NV_NODENETTEST: [[me, "127.0.0.1", "127.0.0.1"],
+                                                ["other", "127.0.0.2", "127.0.0.2"]]}, "c", {})
+    assert result[nv.NV_NODENETTEST] == {}
+  finally:
+    server.close()
+  # a closed port: the host answers (refused) but the daemon is not there
+  assert nv.TcpPing("127.0.0.1", port)
+  assert not nv.TcpPing("127.0.0.1", port, live_port_needed=True)
+  failures = nv.NodeVerify({nv.NV_NODELIST: [["peer"], {}]}, "c", {})[nv.NV_NODELIST]
+  assert failures == {"peer": "Cannot connect to 127.0.0.1:%d (node daemon not reachable)" % port}
+
+
+def test_client_certificate(tmp_path):
+  from ganeti.utils import x509
+  path = str(tmp_path / "client.pem")
+  errcode, message = nv.VerifyClientCertificate(path)
+  assert errcode == "ERROR" and message.startswith("The client certificate does not exist.")
+  x509.WriteSelfSignedPem(path, "node1")
+  assert nv.VerifyClientCertificate(path) == (None, x509.GetCertificateDigest(path))
+
+
+def test_certificate_validity_rules():
+  day = 24 * 3600.0
+  now = 1000 * day
+  assert nv._CertificateValidity(now - day, now + 100 * day, now, 30, 7) == (None, None)
+  assert nv._CertificateValidity(now - day, now + 20 * day, now, 30, 7) == (
+    "WARNING", "Certificate expires in about 20 days")
+  assert nv._CertificateValidity(now - day, now + 3 * day, now, 30, 7)[0] == "ERROR"
+  errcode, message = nv._CertificateValidity(now - 2 * day, now - day, now, 30, 7)
+  assert errcode == "ERROR" and message.startswith("Certificate is expired (valid from ")
+
+
+def test_storage_paths(tmp_path, monkeypatch):
+  allowed = tmp_path / "storage"
+  allowed.mkdir()
+  paths_file = tmp_path / "file-storage-paths"
+  paths_file.write_text("%s\n/etc\n/usr/local\n/usr/local/bin\n" % allowed)
+  monkeypatch.setattr(nv.pathutils, "FILE_STORAGE_PATHS_FILE", str(paths_file))
+  result = nv.NodeVerify({nv.NV_FILE_STORAGE_PATH: str(allowed),
+                          nv.NV_SHARED_FILE_STORAGE_PATH: str(tmp_path / "other"),
+                          nv.NV_ACCEPTED_STORAGE_PATHS: nv.netutils.GetHostname()},
+                         "cluster", {})
+  assert nv.NV_FILE_STORAGE_PATH not in result
+  assert "is not acceptable for file storage" in result[nv.NV_SHARED_FILE_STORAGE_PATH]
+  assert result[nv.NV_ACCEPTED_STORAGE_PATHS] == ["/etc", "/usr/local/bin"]
+  other = nv.NodeVerify({nv.NV_ACCEPTED_STORAGE_PATHS: "some-other-node"}, "cluster", {})
+  assert other == {}
+  assert nv.CheckFileStoragePath(str(allowed / "nothing")) == \
+    "Path '%s' is not existing or not a directory." % (allowed / "nothing")
+
+
+def test_storage_paths_in_virtual_cluster(tmp_path, monkeypatch):
+  root = tmp_path / "node1"
+  storage = root / "srv" / "ganeti" / "file-storage"
+  storage.mkdir(parents=True)
+  paths_file = tmp_path / "file-storage-paths"
+  paths_file.write_text("/srv/ganeti/file-storage\n")
+  monkeypatch.setattr(nv.pathutils, "FILE_STORAGE_PATHS_FILE", str(paths_file))
+  monkeypatch.setattr(vcluster, "ROOTDIR", str(root))
+  assert nv.CheckFileStoragePath(vcluster.MakeVirtualPath(str(storage))) is None
+  assert nv.CheckFileStoragePath(str(tmp_path)) == \
+    "Path '%s' is not acceptable for file storage" % tmp_path
+
+
+def test_oslist(tmp_path, monkeypatch):
+  good = tmp_path / "good"
+  good.mkdir()
+  (good / "ganeti_api_version").write_text("20\n")
+  (good / "variants.list").write_text("default\nalt\n")
+  (good / "parameters.list").write_text("greeting An example\n")
+  for script in ("create", "export", "import", "rename"):
+    (good / script).write_text("#!/bin/sh\n")
+    (good / script).chmod(0o755)
+  (tmp_path / "bad").mkdir()
+  monkeypatch.setattr(nv.pathutils, "OS_SEARCH_PATH", [str(tmp_path)])
+  result = nv.NodeVerify({nv.NV_OSLIST: None}, "c", {})[nv.NV_OSLIST]
+  assert result == [
+    ["bad", str(tmp_path / "bad"), False, "API version file not found", [], [], [], True],
+    ["good", str(good), True, "", ["default", "alt"], [["greeting", "An example"]], [20], True]]
+
+
+def test_missing_client_certificate_end_to_end(tmp_path):
+  """The node's answer for a missing client.pem, as the master reports it
+  (Ganeti 3.0's lines for a node without client.pem)."""
+  cfg = _config(tmp_path)
+  answer = list(nv.VerifyClientCertificate(str(tmp_path / "client.pem")))
+  _, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={nv.NV_CLIENT_CERT: answer}))
+  assert _problems(lines) == [
+    "  - ERROR: cluster : Client certificate of node '%s' failed validation: The client"
+    " certificate does not exist. Run 'gnt-cluster renew-crypto --new-node-certificates' to"
+    " create client certificates for all nodes. (code 'ERROR')" % NODE2,
+    "  - ERROR: cluster : To rebuild node certificates, please run 'gnt-cluster renew-crypto"
+    " --new-node-certificates'."]
