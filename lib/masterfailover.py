@@ -20,15 +20,12 @@ from typing import Any, Callable, Iterable, Optional
 
 from ganeti import config
 from ganeti import constants
+from ganeti.constants import (MASTER_VOTING_RETRIES, MASTER_VOTING_RETRY_INTERVALL)
 from ganeti import errors
 from ganeti import pathutils
 from ganeti import ssconf
 from ganeti import vcluster
 
-# How often the nodes are asked for their votes when too few of them answer,
-# and the seconds between two rounds (Ganeti's MASTER_VOTING_* constants)
-MASTER_VOTING_RETRIES = 6
-MASTER_VOTING_RETRY_INTERVALL = 10
 # Seconds to wait for the master IP to go down on the old master and to come
 # up here
 MASTER_IP_TIMEOUT = 30.0

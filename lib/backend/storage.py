@@ -10,19 +10,23 @@ import os
 import stat
 from typing import Any, Callable, Optional
 
+from ganeti.constants import (
+  SF_ALLOCATABLE,
+  SF_FREE,
+  SF_NAME,
+  SF_SIZE,
+  SF_USED,
+  SO_FIX_CONSISTENCY,
+  ST_FILE,
+  ST_GLUSTER,
+  ST_LVM_PV,
+  ST_LVM_VG,
+  ST_SHARED_FILE)
 from ganeti.backend import files
 from ganeti.backend.common import Fail, RPCFail, RunCommand
 from ganeti.utils import io
 
-ST_FILE = "file"
-ST_SHARED_FILE = "sharedfile"
-ST_GLUSTER = "gluster"
-ST_LVM_VG = "lvm-vg"
-ST_LVM_PV = "lvm-pv"
-SF_NAME, SF_SIZE, SF_USED, SF_FREE, SF_ALLOCATABLE = (
-  "name", "size", "used", "free", "allocatable")
 UNIT_FIELDS = frozenset([SF_NAME, SF_SIZE, SF_USED, SF_FREE, SF_ALLOCATABLE])
-SO_FIX_CONSISTENCY = "fix-consistency"
 DRBD_USERMODE_HELPER_FILE = "/sys/module/drbd/parameters/usermode_helper"
 _LVM_SEPARATOR = "|"
 _MIB = 1024 * 1024

@@ -7,6 +7,11 @@ import time
 from typing import Any
 
 from ganeti import constants
+from ganeti.constants import (
+  CRYPTO_ACTION_CREATE,
+  CRYPTO_OPTION_CERT_FILE,
+  CRYPTO_OPTION_SERIAL_NO,
+  CRYPTO_TYPE_SSL_DIGEST)
 from ganeti import errors
 from ganeti import locking
 from ganeti import masterfailover
@@ -23,10 +28,6 @@ NODED_CLIENT_CERT_FILE_TMP = pathutils.NODED_CLIENT_CERT_FILE + ".tmp"
 _OLD_MASTER_CERT_SUFFIX = "-OLDMASTER"
 
 # Ganeti's crypto token request vocabulary (node_crypto_tokens)
-CRYPTO_TYPE_SSL_DIGEST = "ssl"
-CRYPTO_ACTION_CREATE = "create"
-CRYPTO_OPTION_CERT_FILE = "cert_file"
-CRYPTO_OPTION_SERIAL_NO = "serial_no"
 
 
 def _AllNodesLocked(lu: LogicalUnit) -> None:

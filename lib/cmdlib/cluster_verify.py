@@ -68,8 +68,6 @@ CV_ENODEUSERSCRIPTS = ("node", "ENODEUSERSCRIPTS", "User scripts not present or 
 CV_ENODEVERSION = ("node", "ENODEVERSION",
                    "Protocol version mismatch or Ganeti version mismatch")
 
-VERIFY_NPLUSONE_MEM = "nplusone_mem"
-NODE_MAX_CLOCK_SKEW = 150  # seconds
 
 # The certificates whose validity the configuration check looks at
 _CERT_FILES = (pathutils.RAPI_CERT_FILE, pathutils.NODED_CERT_FILE, pathutils.SPICE_CERT_FILE,
@@ -82,11 +80,11 @@ _DTS_MIRRORED = frozenset([constants.DT_DRBD8, constants.DT_SHARED_FILE, constan
 
 # (disk template, node-verify key, error code) of the file-based storage paths
 _STORAGE_PATH_CHECKS = (
-  (constants.DT_FILE, nv.NV_FILE_STORAGE_PATH, CV_ENODEFILESTORAGEPATHUNUSABLE,
+  (constants.DT_FILE, constants.NV_FILE_STORAGE_PATH, CV_ENODEFILESTORAGEPATHUNUSABLE,
    "file_storage_dir"),
-  (constants.DT_SHARED_FILE, nv.NV_SHARED_FILE_STORAGE_PATH,
+  (constants.DT_SHARED_FILE, constants.NV_SHARED_FILE_STORAGE_PATH,
    CV_ENODESHAREDFILESTORAGEPATHUNUSABLE, "shared_file_storage_dir"),
-  (constants.DT_GLUSTER, nv.NV_GLUSTER_STORAGE_PATH, CV_ENODEGLUSTERSTORAGEPATHUNUSABLE,
+  (constants.DT_GLUSTER, constants.NV_GLUSTER_STORAGE_PATH, CV_ENODEGLUSTERSTORAGEPATHUNUSABLE,
    "gluster_storage_dir"),
 )
 
@@ -311,37 +309,37 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
     online = [node for node in self.nodes if not node.offline]
     master = cfg.GetMasterNodeInfo()
     what: dict[str, Any] = {
-      nv.NV_FILELIST: [vcluster.MakeVirtualPath(path) for path in sorted(files)],
-      nv.NV_NODELIST: [[node.name for node in online], {}],
-      nv.NV_HYPERVISOR: list(cluster.enabled_hypervisors),
-      nv.NV_HVPARAMS: _HypervisorParameters(cfg),
-      nv.NV_NODENETTEST: [[node.name, node.primary_ip, node.secondary_ip] for node in online],
-      nv.NV_INSTANCELIST: list(cluster.enabled_hypervisors),
-      nv.NV_VERSION: None,
-      nv.NV_HVINFO: cfg.GetHypervisorType(),
-      nv.NV_NODESETUP: None,
-      nv.NV_TIME: None,
-      nv.NV_MASTERIP: [master.name, cfg.GetMasterIP()],
-      nv.NV_OSLIST: None,
-      nv.NV_NONVMNODES: cfg.GetNodeNames(cfg.GetNonVmCapableNodeList()),
-      nv.NV_USERSCRIPTS: ([pathutils.EXTERNAL_MASTER_SETUP_SCRIPT]
+      constants.NV_FILELIST: [vcluster.MakeVirtualPath(path) for path in sorted(files)],
+      constants.NV_NODELIST: [[node.name for node in online], {}],
+      constants.NV_HYPERVISOR: list(cluster.enabled_hypervisors),
+      constants.NV_HVPARAMS: _HypervisorParameters(cfg),
+      constants.NV_NODENETTEST: [[node.name, node.primary_ip, node.secondary_ip] for node in online],
+      constants.NV_INSTANCELIST: list(cluster.enabled_hypervisors),
+      constants.NV_VERSION: None,
+      constants.NV_HVINFO: cfg.GetHypervisorType(),
+      constants.NV_NODESETUP: None,
+      constants.NV_TIME: None,
+      constants.NV_MASTERIP: [master.name, cfg.GetMasterIP()],
+      constants.NV_OSLIST: None,
+      constants.NV_NONVMNODES: cfg.GetNodeNames(cfg.GetNonVmCapableNodeList()),
+      constants.NV_USERSCRIPTS: ([pathutils.EXTERNAL_MASTER_SETUP_SCRIPT]
                           if cluster.use_external_mip_script else []),
-      nv.NV_CLIENT_CERT: None,
-      nv.NV_BRIDGES: self._Bridges(cluster),
-      nv.NV_ACCEPTED_STORAGE_PATHS: master.name,
+      constants.NV_CLIENT_CERT: None,
+      constants.NV_BRIDGES: self._Bridges(cluster),
+      constants.NV_ACCEPTED_STORAGE_PATHS: master.name,
     }
     if cluster.modify_ssh_setup:
-      what[nv.NV_SSH_SETUP] = None
+      what[constants.NV_SSH_SETUP] = None
       if self.op.verify_clutter:
-        what[nv.NV_SSH_CLUTTER] = None
+        what[constants.NV_SSH_CLUTTER] = None
     if cluster.volume_group_name:
-      what[nv.NV_VGLIST] = None
-      what[nv.NV_LVLIST] = cluster.volume_group_name
-      what[nv.NV_PVLIST] = [cluster.volume_group_name]
+      what[constants.NV_VGLIST] = None
+      what[constants.NV_LVLIST] = cluster.volume_group_name
+      what[constants.NV_PVLIST] = [cluster.volume_group_name]
     if constants.DT_DRBD8 in cluster.enabled_disk_templates:
-      what[nv.NV_DRBDLIST] = None
-      what[nv.NV_DRBDVERSION] = None
-      what[nv.NV_DRBDHELPER] = cluster.drbd_usermode_helper
+      what[constants.NV_DRBDLIST] = None
+      what[constants.NV_DRBDVERSION] = None
+      what[constants.NV_DRBDHELPER] = cluster.drbd_usermode_helper
     for template, key, _, attr in _STORAGE_PATH_CHECKS:
       if template in cluster.enabled_disk_templates:
         what[key] = getattr(cluster, attr)
@@ -366,7 +364,7 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
       node_files = None
       if result is not None and not result.fail_msg and result.payload:
         node_files = {vcluster.LocalizeVirtualPath(path): digest for path, digest in
-                      result.payload.get(nv.NV_FILELIST, {}).items()}
+                      result.payload.get(constants.NV_FILELIST, {}).items()}
       unusable = not (node_files and isinstance(node_files, dict))
       self._ErrorIf(unusable, CV_ENODEFILECHECK, node.name,
                     "Node did not return file checksum data")
@@ -416,7 +414,7 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
       result = results.get(node.uuid)
       if node.offline or result is None or result.fail_msg or not result.payload:
         continue
-      errcode, digest = result.payload.get(nv.NV_CLIENT_CERT, (ETYPE_ERROR, "no data"))
+      errcode, digest = result.payload.get(constants.NV_CLIENT_CERT, (ETYPE_ERROR, "no data"))
       if errcode is not None:
         problems = [("Client certificate of node '%s' failed validation: %s (code '%s')",
                      (node.uuid, digest, errcode))]
@@ -465,9 +463,9 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
       if result.fail_msg or not result.payload:
         self._Error(CV_ENODESSH, node.name, "Could not verify the SSH setup of this node.")
         continue
-      for message in result.payload.get(nv.NV_SSH_SETUP) or []:
+      for message in result.payload.get(constants.NV_SSH_SETUP) or []:
         self._Error(CV_ENODESSH, node.name, message)
-      for message in result.payload.get(nv.NV_SSH_CLUTTER) or []:
+      for message in result.payload.get(constants.NV_SSH_CLUTTER) or []:
         self._Error(CV_ENODESSH, node.name, message, code=ETYPE_WARNING)
 
   # ---- one node's answers --------------------------------------------------
@@ -479,7 +477,7 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
     self._ErrorIf(unusable, CV_ENODERPC, name, "unable to verify node: no data returned")
     if unusable:
       return False
-    remote = nres.get(nv.NV_VERSION)
+    remote = nres.get(constants.NV_VERSION)
     invalid = not (remote and isinstance(remote, (list, tuple)) and len(remote) == 2)
     self._ErrorIf(invalid, CV_ENODERPC, name, "connection to node returned invalid data")
     if invalid:
@@ -498,12 +496,12 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
   def _VerifyHypervisors(self, node: objects.Node, nres: dict) -> None:
     if not node.vm_capable:
       return
-    hv_result = nres.get(nv.NV_HYPERVISOR)
+    hv_result = nres.get(constants.NV_HYPERVISOR)
     if isinstance(hv_result, dict):
       for hv_name, problem in sorted(hv_result.items()):
         self._ErrorIf(problem is not None, CV_ENODEHV, node.name,
                       "hypervisor %s verify failure: '%s'", hv_name, problem)
-    hvp_result = nres.get(nv.NV_HVPARAMS)
+    hvp_result = nres.get(constants.NV_HVPARAMS)
     if isinstance(hvp_result, list):
       for source, hv_name, problem in hvp_result:
         self._Error(CV_ENODEHV, node.name,
@@ -511,60 +509,60 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
                     hv_name, source, problem)
 
   def _VerifyNodeSetup(self, node: objects.Node, nres: dict) -> None:
-    problems = nres.get(nv.NV_NODESETUP, ["Missing NODESETUP results"])
+    problems = nres.get(constants.NV_NODESETUP, ["Missing NODESETUP results"])
     self._ErrorIf(problems, CV_ENODESETUP, node.name, "node setup error: %s",
                   "; ".join(problems or []))
 
   def _VerifyTime(self, node: objects.Node, nres: dict) -> None:
     try:
-      seconds, micros = nres.get(nv.NV_TIME)
+      seconds, micros = nres.get(constants.NV_TIME)
       node_time = float(seconds) + float(micros) / 1000000
     except (TypeError, ValueError):
       self._Error(CV_ENODETIME, node.name, "Node returned invalid time")
       return
     diff = None
-    if node_time < self._rpc_start - NODE_MAX_CLOCK_SKEW:
+    if node_time < self._rpc_start - constants.NODE_MAX_CLOCK_SKEW:
       diff = "%.01fs" % abs(self._rpc_start - node_time)
-    elif node_time > self._rpc_end + NODE_MAX_CLOCK_SKEW:
+    elif node_time > self._rpc_end + constants.NODE_MAX_CLOCK_SKEW:
       diff = "%.01fs" % abs(node_time - self._rpc_end)
     self._ErrorIf(diff is not None, CV_ENODETIME, node.name,
                   "Node time diverges by at least %s from master node time", diff)
 
   def _VerifyNetwork(self, node: objects.Node, nres: dict) -> None:
     name = node.name
-    missing = nv.NV_NODELIST not in nres
+    missing = constants.NV_NODELIST not in nres
     self._ErrorIf(missing, CV_ENODESSH, name, "node hasn't returned node ssh connectivity data")
-    for other, message in sorted((nres.get(nv.NV_NODELIST) or {}).items()):
+    for other, message in sorted((nres.get(constants.NV_NODELIST) or {}).items()):
       self._Error(CV_ENODESSH, name, "ssh communication with node '%s': %s", other, message)
-    if nv.NV_NODENETTEST not in nres:
+    if constants.NV_NODENETTEST not in nres:
       self._Error(CV_ENODENET, name, "node hasn't returned node tcp connectivity data")
-    for other, message in sorted((nres.get(nv.NV_NODENETTEST) or {}).items()):
+    for other, message in sorted((nres.get(constants.NV_NODENETTEST) or {}).items()):
       self._Error(CV_ENODENET, name, "tcp communication with node '%s': %s", other, message)
-    if nv.NV_MASTERIP not in nres:
+    if constants.NV_MASTERIP not in nres:
       self._Error(CV_ENODENET, name, "node hasn't returned node master IP reachability data")
-    elif not nres[nv.NV_MASTERIP]:
+    elif not nres[constants.NV_MASTERIP]:
       self._Error(CV_ENODENET, name,
                   "the master node cannot reach the master IP (not configured?)"
                   if node.uuid == self.master_uuid else "cannot reach the master IP")
 
   def _VerifyScriptsAndPaths(self, node: objects.Node, nres: dict) -> None:
     name = node.name
-    missing = nv.NV_USERSCRIPTS not in nres
+    missing = constants.NV_USERSCRIPTS not in nres
     self._ErrorIf(missing, CV_ENODEUSERSCRIPTS, name,
                   "did not return user scripts information")
     if not missing:
-      broken = nres[nv.NV_USERSCRIPTS]
+      broken = nres[constants.NV_USERSCRIPTS]
       self._ErrorIf(broken, CV_ENODEUSERSCRIPTS, name,
                     "user scripts not present or not executable: %s",
                     _CommaJoin(sorted(broken or [])))
-    for problem in nres.get(nv.NV_OOB_PATHS) or []:
+    for problem in nres.get(constants.NV_OOB_PATHS) or []:
       self._ErrorIf(problem, CV_ENODEOOBPATH, name, "%s", problem)
-    forbidden = nres.get(nv.NV_ACCEPTED_STORAGE_PATHS)
+    forbidden = nres.get(constants.NV_ACCEPTED_STORAGE_PATHS)
     if node.uuid == self.master_uuid:
       self._ErrorIf(forbidden, CV_ENODEFILESTORAGEPATHS, name,
                     "Found forbidden file storage paths: %s", _CommaJoin(forbidden or []))
     else:
-      self._ErrorIf(nv.NV_ACCEPTED_STORAGE_PATHS in nres, CV_ENODEFILESTORAGEPATHS, name,
+      self._ErrorIf(constants.NV_ACCEPTED_STORAGE_PATHS in nres, CV_ENODEFILESTORAGEPATHS, name,
                     "Node should not have returned forbidden file storage paths")
     enabled = self.cfg.GetClusterInfo().enabled_disk_templates
     for template, key, ecode, _ in _STORAGE_PATH_CHECKS:
@@ -577,7 +575,7 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
     if not vg_name:
       return
     name = node.name
-    vglist = nres.get(nv.NV_VGLIST)
+    vglist = nres.get(constants.NV_VGLIST)
     unusable = not isinstance(vglist, dict) or not vglist
     self._ErrorIf(unusable, CV_ENODELVM, name, "unable to check volume groups")
     if not unusable:
@@ -586,16 +584,16 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
       elif vglist[vg_name] < constants.MIN_VG_SIZE:
         self._Error(CV_ENODELVM, name, "volume group '%s' too small (%s MiB required, %d MiB"
                     " found)", vg_name, constants.MIN_VG_SIZE, vglist[vg_name])
-    lvdata = nres.get(nv.NV_LVLIST)
+    lvdata = nres.get(constants.NV_LVLIST)
     if isinstance(lvdata, str):
       self._Error(CV_ENODELVM, name, "LVM problem on node: %s", lvdata)
     elif isinstance(lvdata, dict):
       image.volumes = lvdata
-    self._ErrorIf(nres.get(nv.NV_PVLIST) is None, CV_ENODELVM, name,
+    self._ErrorIf(nres.get(constants.NV_PVLIST) is None, CV_ENODELVM, name,
                   "Can't get PV list from node")
 
   def _VerifyInstanceList(self, node: objects.Node, nres: dict, image: _NodeImage) -> None:
-    idata = nres.get(nv.NV_INSTANCELIST)
+    idata = nres.get(constants.NV_INSTANCELIST)
     if not isinstance(idata, list):
       self._Error(CV_ENODEHV, node.name, "rpc call to node failed (instancelist): %s", idata)
       image.rpc_fail = True
@@ -609,7 +607,7 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
   def _VerifyHvInfo(self, node: objects.Node, nres: dict, image: _NodeImage) -> None:
     if not node.vm_capable:
       return
-    hv_info = nres.get(nv.NV_HVINFO)
+    hv_info = nres.get(constants.NV_HVINFO)
     unusable = not isinstance(hv_info, dict) or "memory_free" not in hv_info
     self._ErrorIf(unusable, CV_ENODEHV, node.name, "rpc call to node failed (hvinfo)")
     if unusable:
@@ -621,7 +619,7 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
 
   def _VerifyOs(self, node: objects.Node, nres: dict, image: _NodeImage) -> None:
     name = node.name
-    oslist = nres.get(nv.NV_OSLIST)
+    oslist = nres.get(constants.NV_OSLIST)
     if not isinstance(oslist, list) or not all(isinstance(v, list) and len(v) == 8
                                                for v in oslist):
       self._Error(CV_ENODEOS, name, "node hasn't returned valid OS data")
@@ -664,9 +662,9 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
                   ref_name, _CommaJoin(missing))
 
   def _VerifyBridges(self, node: objects.Node, nres: dict) -> None:
-    if nv.NV_BRIDGES not in self._what or not self._what[nv.NV_BRIDGES]:
+    if constants.NV_BRIDGES not in self._what or not self._what[constants.NV_BRIDGES]:
       return
-    missing = nres.get(nv.NV_BRIDGES)
+    missing = nres.get(constants.NV_BRIDGES)
     if not isinstance(missing, list):
       self._Error(CV_ENODENET, node.name, "did not return valid bridge information")
       return
@@ -827,7 +825,7 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
     self._VerifyInstances(images)
     feedback_fn("* Verifying orphan volumes")
     self._VerifyOrphanVolumes(images)
-    if VERIFY_NPLUSONE_MEM not in (self.op.skip_checks or []):
+    if constants.VERIFY_NPLUSONE_MEM not in (self.op.skip_checks or []):
       feedback_fn("* Verifying N+1 Memory redundancy")
       self._VerifyNPlusOneMemory(images)
     feedback_fn("* Other Notes")

@@ -4,25 +4,31 @@ modification and repair."""
 from typing import Any
 
 from ganeti import constants
+from ganeti.constants import (
+  SF_ALLOCATABLE,
+  SF_FREE,
+  SF_NAME,
+  SF_NODE,
+  SF_SIZE,
+  SF_TYPE,
+  SF_USED,
+  SO_FIX_CONSISTENCY,
+  ST_FILE,
+  ST_GLUSTER,
+  ST_LVM_PV,
+  ST_LVM_VG,
+  ST_SHARED_FILE)
 from ganeti import errors
 from ganeti import locking
 from ganeti.cmdlib.base import NoHooksLU
 from ganeti.cmdlib.node import ExpandNode
 
 # Storage unit types and the fields of their listings (Ganeti's names)
-ST_FILE = "file"
-ST_SHARED_FILE = "sharedfile"
-ST_GLUSTER = "gluster"
-ST_LVM_PV = "lvm-pv"
-ST_LVM_VG = "lvm-vg"
-SF_NODE, SF_TYPE, SF_NAME = "node", "type", "name"
-SF_SIZE, SF_USED, SF_FREE, SF_ALLOCATABLE = "size", "used", "free", "allocatable"
 VALID_STORAGE_FIELDS = frozenset([SF_NODE, SF_TYPE, SF_NAME, SF_SIZE, SF_USED, SF_FREE,
                                   SF_ALLOCATABLE])
 # Storage types whose units nodes can list
 STS_REPORT_NODE_STORAGE = (ST_FILE, ST_GLUSTER, ST_LVM_PV, ST_LVM_VG, ST_SHARED_FILE)
 MODIFIABLE_STORAGE_FIELDS = {ST_LVM_PV: frozenset([SF_ALLOCATABLE])}
-SO_FIX_CONSISTENCY = "fix-consistency"
 VALID_STORAGE_OPERATIONS = {ST_LVM_VG: frozenset([SO_FIX_CONSISTENCY])}
 DISK_TEMPLATE_STORAGE_TYPE = {
   constants.DT_BLOCK: "blockdev", constants.DT_DISKLESS: "diskless",

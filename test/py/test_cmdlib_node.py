@@ -47,12 +47,13 @@ class FakeRpc:
       self.calls.append((call, nodes, args))
 
       def one(node):
+        node = node[0] if isinstance(node, tuple) else node  # (name, address): by name
         if (call, node) in self.failing:
           return RpcResult(data=[False, self.failing[(call, node)]], call=call, node=node)
         answer = self.answers.get(call, lambda *_: None)
         return RpcResult(data=[True, answer(node, *args)], call=call, node=node)
       if isinstance(nodes, list):
-        return {node: one(node) for node in nodes}
+        return {(node[0] if isinstance(node, tuple) else node): one(node) for node in nodes}
       return one(nodes)
     return method
 
@@ -254,10 +255,10 @@ def test_set_params_offline_and_back(env):
   # an offline node is not asked to demote itself, and loses its RPC rights
   assert ("node_demote_from_mc", node2.uuid, ()) not in env.rpc.calls
   assert node2.uuid not in env.cfg.GetCandidateCerts()
-  env.rpc.failing[("version", node2.uuid)] = "unreachable"
+  env.rpc.failing[("version", node2.name)] = "unreachable"
   assert _Prereq(env, "OpNodeSetParams", node_name="node2", offline=False) == \
     "Node node2 is being de-offlined but fails to report its version: unreachable"
-  del env.rpc.failing[("version", node2.uuid)]
+  del env.rpc.failing[("version", node2.name)]
   result, messages = _Run(env, "OpNodeSetParams", node_name="node2", offline=False)
   assert result == [("master_candidate", "True"), ("offline", "False")]
   assert " - INFO: Auto-promoting node to master candidate" in messages
