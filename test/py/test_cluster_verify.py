@@ -132,7 +132,7 @@ def test_cluster_verify_submits_config_then_groups(tmp_path):
   cfg = _config(tmp_path)
   submitted: list = []
   op = opcodes.OpClusterVerify(verbose=True, error_codes=True, ignore_errors=["ENODESETUP"],
-                               skip_checks=[cv.VERIFY_NPLUSONE_MEM])
+                               skip_checks=[constants.VERIFY_NPLUSONE_MEM])
   result, _, _ = _run(cv.LUClusterVerify, op, cfg, submitted=submitted)
   assert result == {"jobs": [[True, 100], [True, 101]]}
   (config_op,), (group_op,) = submitted
@@ -142,7 +142,7 @@ def test_cluster_verify_submits_config_then_groups(tmp_path):
   assert group_op.OP_ID == "OP_CLUSTER_VERIFY_GROUP"
   assert group_op.group_name == GROUP
   assert group_op.depends == [[-1, []]]
-  assert group_op.skip_checks == [cv.VERIFY_NPLUSONE_MEM]
+  assert group_op.skip_checks == [constants.VERIFY_NPLUSONE_MEM]
   group_op.Validate(True)
 
 
@@ -360,7 +360,7 @@ def test_verify_group_skip_nplusone_and_notes(tmp_path):
   cfg = _config(tmp_path)
   cfg.AddInstance(objects.Instance(name="inst1", primary_node=MASTER, os="lab+default",
                                    hypervisor="fake", nics=[], disks=[]))
-  _, lines, _, _ = _verify_group(cfg, _answers(cfg), skip_checks=[cv.VERIFY_NPLUSONE_MEM])
+  _, lines, _, _ = _verify_group(cfg, _answers(cfg), skip_checks=[constants.VERIFY_NPLUSONE_MEM])
   assert "* Verifying N+1 Memory redundancy" not in lines
   assert lines[-1] == "  - NOTICE: 1 non-redundant instance(s) found."
 
