@@ -97,15 +97,20 @@ def InitCluster(cluster_name: str, master_netdev: str, **options: Any) -> None:
     raise errors.OpPrereqError("Master network device '%s' does not exist" % master_netdev,
                                errors.ECODE_ENVIRON)
   master_cert_digest = _generate_secrets(cluster_name)
-  config.InitConfig(cluster_name=cluster_name, master_name=hostname, master_ip=master_ip,
-                    master_netdev=master_netdev, primary_ip=node_ip,
-                    secondary_ip=secondary_ip, master_cert_digest=master_cert_digest,
-                    **options)
+  writer = config.InitConfig(cluster_name=cluster_name, master_name=hostname,
+                             master_ip=master_ip, master_netdev=master_netdev,
+                             primary_ip=node_ip, secondary_ip=secondary_ip,
+                             master_cert_digest=master_cert_digest, **options)
   jstore.InitQueueFiles()
   if options.get("modify_ssh_setup", True):
     from ganeti import ssh  # pylint: disable=import-outside-toplevel
-    ssh.InitSSHSetup(options.get("ssh_key_type") or ssh.SSHK_RSA,
-                     options.get("ssh_key_bits"))
+    key_type = options.get("ssh_key_type") or ssh.SSHK_RSA
+    ssh.InitSSHSetup(key_type, options.get("ssh_key_bits"))
+    # the master is the first potential master candidate: the cluster's public
+    # key list starts with its key alone (a previous cluster's entries go)
+    ssh.ClearPublicKeys()
+    ssh.AddPublicKey(writer.GetMasterNode(),
+                     ssh.EnsureRootKeyPair(key_type, options.get("ssh_key_bits")))
   # the master's own node daemon first: the master daemon talks to it at once
   for name in (constants.NODED, constants.CONFD, constants.MASTERD):
     RunDaemonUtil("start", name)

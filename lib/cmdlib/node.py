@@ -12,6 +12,7 @@ from ganeti import netutils
 from ganeti import objects
 from ganeti import paramdefs
 from ganeti.cmdlib import distribution
+from ganeti.cmdlib import sshkeys
 from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
 
 # Node-verify key asking a node to check SSH/hostname reachability of others,
@@ -100,7 +101,7 @@ def AddNodeCertToCandidateCerts(lu: Any, node_uuid: str) -> None:
 
 
 def AdjustCandidatePool(lu: Any, exceptions: Iterable[str]) -> None:
-  """Promotes nodes until the candidate pool is full, granting them RPC rights."""
+  """Promotes nodes until the candidate pool is full, granting them RPC and SSH rights."""
   exceptions = list(exceptions)
   promoted = lu.cfg.MaintainCandidatePool(exceptions)
   if promoted:
@@ -108,6 +109,7 @@ def AdjustCandidatePool(lu: Any, exceptions: Iterable[str]) -> None:
                ", ".join(node.name for node in promoted))
     for node in promoted:
       AddNodeCertToCandidateCerts(lu, node.uuid)
+      sshkeys.PromoteNodeKey(lu, node)
   mc_now, mc_max, _ = lu.cfg.GetMasterCandidateStats(exceptions)
   if mc_now > mc_max:
     lu.LogInfo("Note: more nodes are candidates (%d) than desired (%d)" % (mc_now, mc_max))
@@ -323,6 +325,7 @@ class LUNodeAdd(LogicalUnit):
       self.cfg.AddNodeToCandidateCerts(node.uuid, digest)
     else:
       self.cfg.RemoveNodeFromCandidateCerts(node.uuid)
+    sshkeys.AddNodeKeys(self, node, readd=self.op.readd)
 
 
 class LUNodeRemove(LogicalUnit):
@@ -365,6 +368,7 @@ class LUNodeRemove(LogicalUnit):
     AdjustCandidatePool(self, [node.uuid])
     self.cfg.RemoveNode(node.uuid)
     _RemoveNodeLocks(self, node.uuid)
+    sshkeys.RemoveNodeKeys(self, node)
     # by name: the node is gone from the configuration
     result = DnsOnlyRunner().call_node_leave_cluster(node.name, cluster.modify_ssh_setup)
     if result.fail_msg:
@@ -519,6 +523,7 @@ class LUNodeSetParams(LogicalUnit):
     node = self.cfg.GetNodeInfo(op.node_uuid)
     self._CheckRoleChange(node)
     self.old_role = _FLAGS_ROLE[(node.master_candidate, node.drained, node.offline)]
+    self.old_master_capable = node.master_capable
     self.new_role = self._NewRole(node)
     if self.old_role == _ROLE_OFFLINE and self.new_role != _ROLE_OFFLINE:
       # still marked offline, so the node is named by its address to be asked
@@ -568,8 +573,15 @@ class LUNodeSetParams(LogicalUnit):
                      if old != new)
       node.master_candidate, node.drained, node.offline = new_flags
     self.cfg.Update(node, feedback_fn)
+    capability_changed = op.master_capable not in (None, self.old_master_capable)
+    # a key is listed before anyone is asked to trust it, and unlisted only
+    # after the demotion looked it up
+    if capability_changed and node.master_capable:
+      sshkeys.SetMasterCapableKey(self, node)
     if self.new_role != self.old_role:
       self._ApplyRoleChange(node)
+    if capability_changed and not node.master_capable:
+      sshkeys.SetMasterCapableKey(self, node)
     return changes
 
   def _ApplyRoleChange(self, node: objects.Node) -> None:
@@ -582,8 +594,10 @@ class LUNodeSetParams(LogicalUnit):
       AdjustCandidatePool(self, [node.uuid])
     if self.new_role == _ROLE_CANDIDATE:
       AddNodeCertToCandidateCerts(self, node.uuid)
+      sshkeys.PromoteNodeKey(self, node)
     if self.old_role == _ROLE_CANDIDATE:
       self.cfg.RemoveNodeFromCandidateCerts(node.uuid)
+      sshkeys.DemoteNodeKey(self, node)
 
 
 class LUNodePowercycle(NoHooksLU):
