@@ -12,8 +12,10 @@ redist-conf`), and `gnt-cluster verify` reports stale copies.
 import logging
 from typing import Any, Iterable
 
+from ganeti import jstore
 from ganeti import pathutils
 from ganeti import vcluster
+from ganeti.utils import io
 
 
 class Replicator:
@@ -23,6 +25,8 @@ class Replicator:
     self._cfg = cfg
     self._rpc = rpc
     self._sent_ssconf: dict[str, str] = {}
+    # candidates known to hold the job queue (at start-up: all of them)
+    self._queue_holders = set(self._other_online(candidates_only=True))
 
   def _other_online(self, candidates_only: bool) -> list[str]:
     cfg = self._cfg
@@ -47,6 +51,12 @@ class Replicator:
                          self._rpc.call_upload_file(candidates, pathutils.CLUSTER_CONF_FILE))
     if ssconf_values != self._sent_ssconf:
       self.PushSsconf(self._other_online(candidates_only=False), ssconf_values)
+    # a node that just became a candidate (added, promoted, back online) gets
+    # the whole job queue, so that it could take over as the master
+    new_holders = [uuid for uuid in candidates if uuid not in self._queue_holders]
+    if new_holders:
+      self.CopyQueue(new_holders)
+    self._queue_holders = set(candidates)
 
   def PushSsconf(self, node_uuids: list[str], values: dict[str, str]) -> None:
     if node_uuids:
@@ -64,6 +74,15 @@ class Replicator:
     for path, text in writes:
       self._log_failures("replicate %s" % path, self._rpc.call_jobqueue_update(
         candidates, vcluster.MakeVirtualPath(path), text))
+
+  def CopyQueue(self, node_uuids: list[str]) -> None:
+    """Sends every live job file and the serial file to the given nodes."""
+    paths = [path for _, path in jstore.IterJobFiles()] + [pathutils.JOB_QUEUE_SERIAL_FILE]
+    for path in paths:
+      text = io.TryReadFile(path)
+      if text is not None:
+        self._log_failures("copy %s" % path, self._rpc.call_jobqueue_update(
+          node_uuids, vcluster.MakeVirtualPath(path), text))
 
   def QueueRenamed(self, pairs: list[tuple[str, str]]) -> None:
     candidates = self._other_online(candidates_only=True)
