@@ -12,6 +12,13 @@ import stat
 import time
 from typing import Callable, Optional
 
+from ganeti.constants import (
+  CRYPTO_ACTION_CREATE,
+  CRYPTO_ACTION_GET,
+  CRYPTO_OPTION_CERT_FILE,
+  CRYPTO_TYPE_SSL_DIGEST,
+  ETC_HOSTS_ADD,
+  ETC_HOSTS_REMOVE)
 from ganeti import constants
 from ganeti import errors
 from ganeti import netutils
@@ -39,13 +46,6 @@ OS_SCRIPTS = frozenset([OS_SCRIPT_CREATE, OS_SCRIPT_CREATE_UNTRUSTED, OS_SCRIPT_
 OS_API_FILE = "ganeti_api_version"
 OS_VARIANTS_FILE = "variants.list"
 OS_PARAMETERS_FILE = "parameters.list"
-ETC_HOSTS_ADD = "add"
-ETC_HOSTS_REMOVE = "remove"
-CRYPTO_TYPE_SSL_DIGEST = "ssl"
-CRYPTO_ACTION_CREATE = "create"
-CRYPTO_ACTION_GET = "get"
-CRYPTO_OPTION_CERT_FILE = "cert_file"
-CRYPTO_OPTION_SERIAL_NO = "serial_no"
 
 BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
 MEMINFO_FILE = "/proc/meminfo"

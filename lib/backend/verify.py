@@ -15,6 +15,36 @@ import subprocess
 import time
 from typing import Any, Callable, Optional
 
+from ganeti.constants import (
+  NV_ACCEPTED_STORAGE_PATHS,
+  NV_BRIDGES,
+  NV_CLIENT_CERT,
+  NV_DRBDHELPER,
+  NV_DRBDLIST,
+  NV_DRBDVERSION,
+  NV_EXCLUSIVEPVS,
+  NV_FILELIST,
+  NV_FILE_STORAGE_PATH,
+  NV_GLUSTER_STORAGE_PATH,
+  NV_HVINFO,
+  NV_HVPARAMS,
+  NV_HYPERVISOR,
+  NV_INSTANCELIST,
+  NV_LVLIST,
+  NV_MASTERIP,
+  NV_NODELIST,
+  NV_NODENETTEST,
+  NV_NODESETUP,
+  NV_OOB_PATHS,
+  NV_OSLIST,
+  NV_PVLIST,
+  NV_SHARED_FILE_STORAGE_PATH,
+  NV_SSH_CLUTTER,
+  NV_SSH_SETUP,
+  NV_TIME,
+  NV_USERSCRIPTS,
+  NV_VERSION,
+  NV_VGLIST)
 from ganeti import constants
 from ganeti import errors
 from ganeti import netutils
@@ -24,36 +54,6 @@ from ganeti.backend import common
 from ganeti.utils import thirdparty
 
 # The node-verify keys (Ganeti's constants.NV_*)
-NV_ACCEPTED_STORAGE_PATHS = "allowed-file-storage-paths"
-NV_BRIDGES = "bridges"
-NV_CLIENT_CERT = "client-cert"
-NV_DRBDHELPER = "drbd-helper"
-NV_DRBDLIST = "drbd-list"
-NV_DRBDVERSION = "drbd-version"
-NV_EXCLUSIVEPVS = "exclusive-pvs"
-NV_FILELIST = "filelist"
-NV_FILE_STORAGE_PATH = "file-storage-path"
-NV_GLUSTER_STORAGE_PATH = "gluster-storage-path"
-NV_HVINFO = "hvinfo"
-NV_HVPARAMS = "hvparms"
-NV_HYPERVISOR = "hypervisor"
-NV_INSTANCELIST = "instancelist"
-NV_LVLIST = "lvlist"
-NV_MASTERIP = "master-ip"
-NV_NODELIST = "nodelist"
-NV_NODENETTEST = "node-net-test"
-NV_NODESETUP = "nodesetup"
-NV_NONVMNODES = "nonvmnodes"
-NV_OOB_PATHS = "oob-paths"
-NV_OSLIST = "oslist"
-NV_PVLIST = "pvlist"
-NV_SHARED_FILE_STORAGE_PATH = "shared-file-storage-path"
-NV_SSH_CLUTTER = "ssh-clutter"
-NV_SSH_SETUP = "ssh-setup"
-NV_TIME = "time"
-NV_USERSCRIPTS = "user-scripts"
-NV_VERSION = "version"
-NV_VGLIST = "vglist"
 
 # Severities of a certificate check, as the master reports them
 CERT_ERROR = "ERROR"

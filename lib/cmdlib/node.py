@@ -5,6 +5,13 @@ import logging
 import socket
 from typing import Any, Iterable, Optional
 
+from ganeti.constants import (
+  CRYPTO_ACTION_GET,
+  CRYPTO_TYPE_SSL_DIGEST,
+  ETC_HOSTS_ADD,
+  ETC_HOSTS_REMOVE,
+  NV_NODELIST,
+  NV_PVLIST)
 from ganeti import constants
 from ganeti import errors
 from ganeti import locking
@@ -17,12 +24,6 @@ from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
 
 # Node-verify key asking a node to check SSH/hostname reachability of others,
 # and the crypto token request answered by node_crypto_tokens
-NV_NODELIST = "nodelist"
-NV_PVLIST = "pvlist"
-CRYPTO_TYPE_SSL_DIGEST = "ssl"
-CRYPTO_ACTION_GET = "get"
-ETC_HOSTS_ADD = "add"
-ETC_HOSTS_REMOVE = "remove"
 # A node parameter given as this value returns to the inherited one
 VALUE_DEFAULT = "default"
 

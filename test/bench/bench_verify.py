@@ -127,6 +127,8 @@ def BenchSize(nodes: int, runs: int, instances: int) -> list[dict]:
       vc.run("daemon-util", "stop", "ganeti-masterd")
       _python(vc, ADD_INSTANCES_SCRIPT, str(instances))
       vc.run("daemon-util", "start", "ganeti-masterd")
+      # the configuration changed behind the master's back: send it out again
+      vc.run("gnt-cluster", "redist-conf", timeout=600)
       rows.append(dict(nodes=nodes, instances=instances, build_s=0.0,
                        fanout_ms=row["fanout_ms"], **_measure(vc, nodes, runs)))
   finally:
@@ -163,17 +165,17 @@ def main() -> int:
   options = parser.parse_args()
   sizes = [int(size) for size in options.sizes.split(",")]
   rows = []
-  for nodes in sizes:
-    print("building and measuring a %d-node cluster ..." % nodes, file=sys.stderr)
-    rows += BenchSize(nodes, options.runs, options.instances if nodes == max(sizes) else 0)
-  real = None if options.no_real else RealVerify(options.runs)
   print("%5s %6s %8s %9s %9s %10s %9s %9s" % ("nodes", "inst", "build_s", "verify_s",
                                                "fanout_ms", "masterd_MB", "noded_MB",
-                                               "confd_MB"))
-  for row in rows:
-    print("%5d %6d %8.1f %9.3f %9.2f %10.1f %9.1f %9.1f" % (
-      row["nodes"], row["instances"], row["build_s"], row["verify_s"], row["fanout_ms"],
-      row["masterd_mib"], row["noded_mib"], row["confd_mib"]))
+                                               "confd_MB"), flush=True)
+  for nodes in sizes:
+    print("building and measuring a %d-node cluster ..." % nodes, file=sys.stderr)
+    for row in BenchSize(nodes, options.runs, options.instances if nodes == max(sizes) else 0):
+      print("%5d %6d %8.1f %9.3f %9.2f %10.1f %9.1f %9.1f" % (
+        row["nodes"], row["instances"], row["build_s"], row["verify_s"], row["fanout_ms"],
+        row["masterd_mib"], row["noded_mib"], row["confd_mib"]), flush=True)
+      rows.append(row)
+  real = None if options.no_real else RealVerify(options.runs)
   base = rows[0]
   for row in rows[1:]:
     if row["instances"] == 0:

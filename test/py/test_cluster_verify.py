@@ -87,25 +87,25 @@ def _files(cfg):
 
 def _healthy(cfg, uuid, **changes) -> dict:
   payload = {
-    nv.NV_VERSION: [constants.PROTOCOL_VERSION, constants.RELEASE_VERSION],
-    nv.NV_FILELIST: {path: "a" * 40 for path in _files(cfg)},
-    nv.NV_HYPERVISOR: {"fake": None},
-    nv.NV_HVPARAMS: [],
-    nv.NV_NODESETUP: [],
-    nv.NV_TIME: nv._check_time(None, None),
-    nv.NV_NODELIST: {},
-    nv.NV_NODENETTEST: {},
-    nv.NV_MASTERIP: True,
-    nv.NV_USERSCRIPTS: [],
-    nv.NV_INSTANCELIST: [],
-    nv.NV_HVINFO: {"memory_free": 4096, "memory_total": 8192},
-    nv.NV_OSLIST: [["lab", "/srv/ganeti/os/lab", True, "", ["default"], [], [20], True]],
-    nv.NV_BRIDGES: [],
-    nv.NV_CLIENT_CERT: [None, CERTS[uuid]],
-    nv.NV_SSH_SETUP: [],
+    constants.NV_VERSION: [constants.PROTOCOL_VERSION, constants.RELEASE_VERSION],
+    constants.NV_FILELIST: {path: "a" * 40 for path in _files(cfg)},
+    constants.NV_HYPERVISOR: {"fake": None},
+    constants.NV_HVPARAMS: [],
+    constants.NV_NODESETUP: [],
+    constants.NV_TIME: nv._check_time(None, None),
+    constants.NV_NODELIST: {},
+    constants.NV_NODENETTEST: {},
+    constants.NV_MASTERIP: True,
+    constants.NV_USERSCRIPTS: [],
+    constants.NV_INSTANCELIST: [],
+    constants.NV_HVINFO: {"memory_free": 4096, "memory_total": 8192},
+    constants.NV_OSLIST: [["lab", "/srv/ganeti/os/lab", True, "", ["default"], [], [20], True]],
+    constants.NV_BRIDGES: [],
+    constants.NV_CLIENT_CERT: [None, CERTS[uuid]],
+    constants.NV_SSH_SETUP: [],
   }
   if uuid == MASTER:
-    payload[nv.NV_ACCEPTED_STORAGE_PATHS] = []
+    payload[constants.NV_ACCEPTED_STORAGE_PATHS] = []
   payload.update(changes)
   return payload
 
@@ -214,9 +214,9 @@ def test_verify_group_healthy(tmp_path):
   (nodes, what, cluster_name), = rpc.calls
   assert sorted(nodes) == sorted([MASTER, NODE2])
   assert cluster_name == "cluster.gnt.test"
-  assert what[nv.NV_MASTERIP] == ["node1.gnt.test", "198.51.100.100"]
-  assert sorted(what[nv.NV_FILELIST]) == sorted(_files(cfg))
-  assert what[nv.NV_FILE_STORAGE_PATH] == cfg.GetFileStorageDir()
+  assert what[constants.NV_MASTERIP] == ["node1.gnt.test", "198.51.100.100"]
+  assert sorted(what[constants.NV_FILELIST]) == sorted(_files(cfg))
+  assert what[constants.NV_FILE_STORAGE_PATH] == cfg.GetFileStorageDir()
 
 
 def test_verify_group_rpc_failure(tmp_path):
@@ -234,11 +234,11 @@ def test_verify_group_rpc_failure(tmp_path):
 def test_verify_group_versions(tmp_path):
   cfg = _config(tmp_path)
   result, lines, _, _ = _verify_group(
-    cfg, _answers(cfg, node2={nv.NV_VERSION: [constants.PROTOCOL_VERSION, "2.16.0"]}))
+    cfg, _answers(cfg, node2={constants.NV_VERSION: [constants.PROTOCOL_VERSION, "2.16.0"]}))
   assert result is True
   assert _problems(lines) == ["  - WARNING: node node2.gnt.test: software version mismatch:"
                               " master %s, node 2.16.0" % constants.RELEASE_VERSION]
-  result, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={nv.NV_VERSION: [1, "x"]}))
+  result, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={constants.NV_VERSION: [1, "x"]}))
   assert result is False
   assert _problems(lines) == ["  - ERROR: node node2.gnt.test: incompatible protocol"
                               " versions: master %s, node 1" % constants.PROTOCOL_VERSION]
@@ -250,7 +250,7 @@ def test_verify_group_file_checksums(tmp_path):
   changed = dict(files)
   changed["/var/lib/ganeti/known_hosts"] = "b" * 40
   del changed["/var/lib/ganeti/hmac.key"]
-  answers = _answers(cfg, node2={nv.NV_FILELIST: changed})
+  answers = _answers(cfg, node2={constants.NV_FILELIST: changed})
   result, lines, _, _ = _verify_group(cfg, answers)
   assert result is False
   assert _problems(lines) == [
@@ -267,12 +267,12 @@ def test_verify_group_optional_file_all_or_nothing(tmp_path):
   cfg = _config(tmp_path)
   files = {path: "a" * 40 for path in _files(cfg)}
   del files["/var/lib/ganeti/rapi/users"]
-  _, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={nv.NV_FILELIST: files}))
+  _, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={constants.NV_FILELIST: files}))
   assert _problems(lines) == [
     "  - ERROR: cluster : File /var/lib/ganeti/rapi/users is optional, but it must exist on"
     " all or no nodes (not found on node2.gnt.test)"]
-  result, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={nv.NV_FILELIST: files},
-                                                    master={nv.NV_FILELIST: files}))
+  result, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={constants.NV_FILELIST: files},
+                                                    master={constants.NV_FILELIST: files}))
   assert result is True and _problems(lines) == []
 
 
@@ -280,8 +280,8 @@ def test_verify_group_time_skew_and_setup(tmp_path):
   cfg = _config(tmp_path)
   skewed = [int(time.time()) - 1000, 0]
   problem = "The procfs filesystem doesn't seem to be mounted"
-  result, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={nv.NV_TIME: skewed,
-                                                                nv.NV_NODESETUP: [problem]}))
+  result, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={constants.NV_TIME: skewed,
+                                                                constants.NV_NODESETUP: [problem]}))
   assert result is False
   problems = _problems(lines)
   assert problems[0] == "  - ERROR: node node2.gnt.test: node setup error: " + problem
@@ -292,7 +292,7 @@ def test_verify_group_time_skew_and_setup(tmp_path):
 
 def test_verify_group_ignore_errors_and_error_codes(tmp_path):
   cfg = _config(tmp_path)
-  answers = _answers(cfg, node2={nv.NV_NODESETUP: ["broken"]})
+  answers = _answers(cfg, node2={constants.NV_NODESETUP: ["broken"]})
   result, lines, _, _ = _verify_group(cfg, answers, ignore_errors=["ENODESETUP"],
                                       error_codes=True)
   assert result is True
@@ -302,12 +302,12 @@ def test_verify_group_ignore_errors_and_error_codes(tmp_path):
 
 def test_verify_group_network_and_scripts(tmp_path):
   cfg = _config(tmp_path)
-  answers = _answers(cfg, master={nv.NV_MASTERIP: False, nv.NV_ACCEPTED_STORAGE_PATHS: ["/"]},
-                     node2={nv.NV_NODELIST: {"node1.gnt.test": "refused"},
-                            nv.NV_NODENETTEST: {"node1.gnt.test": "failure using the primary"
+  answers = _answers(cfg, master={constants.NV_MASTERIP: False, constants.NV_ACCEPTED_STORAGE_PATHS: ["/"]},
+                     node2={constants.NV_NODELIST: {"node1.gnt.test": "refused"},
+                            constants.NV_NODENETTEST: {"node1.gnt.test": "failure using the primary"
                                                 " interface(s)"},
-                            nv.NV_USERSCRIPTS: ["/x"],
-                            nv.NV_FILE_STORAGE_PATH: "not writable"})
+                            constants.NV_USERSCRIPTS: ["/x"],
+                            constants.NV_FILE_STORAGE_PATH: "not writable"})
   _, lines, _, _ = _verify_group(cfg, answers)
   assert _problems(lines) == [
     "  - ERROR: node node1.gnt.test: the master node cannot reach the master IP"
@@ -325,7 +325,7 @@ def test_verify_group_os_differences(tmp_path):
   cfg = _config(tmp_path)
   other = [["lab", "/srv/ganeti/os/lab", True, "", ["alt", "default"], [], [20], True],
            ["extra", "/srv/ganeti/os/extra", False, "bad", [], [], [20], True]]
-  _, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={nv.NV_OSLIST: other}))
+  _, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={constants.NV_OSLIST: other}))
   assert _problems(lines) == [
     "  - ERROR: node node2.gnt.test: Invalid OS extra (located at /srv/ganeti/os/extra): bad",
     "  - ERROR: node node2.gnt.test: OS variants list for lab differs from reference node"
@@ -334,7 +334,7 @@ def test_verify_group_os_differences(tmp_path):
 
 def test_verify_group_client_certificates(tmp_path):
   cfg = _config(tmp_path)
-  answers = _answers(cfg, node2={nv.NV_CLIENT_CERT: [None, "AA:BB"]})
+  answers = _answers(cfg, node2={constants.NV_CLIENT_CERT: [None, "AA:BB"]})
   _, lines, _, _ = _verify_group(cfg, answers)
   assert _problems(lines) == [
     "  - ERROR: cluster : Client certificate digest of master candidate '%s' does not match"
@@ -407,21 +407,21 @@ def test_handlers_registered():
 
 def test_node_verify_basic_answers():
   before = time.time()
-  result = nv.NodeVerify({nv.NV_VERSION: None, nv.NV_TIME: None,
-                          nv.NV_HYPERVISOR: ["fake", "kvm"], "no-such-check": None},
+  result = nv.NodeVerify({constants.NV_VERSION: None, constants.NV_TIME: None,
+                          constants.NV_HYPERVISOR: ["fake", "kvm"], "no-such-check": None},
                          "cluster", {})
-  assert result[nv.NV_VERSION] == [constants.PROTOCOL_VERSION, constants.RELEASE_VERSION]
-  seconds, micros = result[nv.NV_TIME]
+  assert result[constants.NV_VERSION] == [constants.PROTOCOL_VERSION, constants.RELEASE_VERSION]
+  seconds, micros = result[constants.NV_TIME]
   assert before - 1 <= seconds + micros / 1e6 <= time.time() + 1
-  assert result[nv.NV_HYPERVISOR]["fake"] is None
-  assert "kvm" in result[nv.NV_HYPERVISOR]["kvm"]
+  assert result[constants.NV_HYPERVISOR]["fake"] is None
+  assert "kvm" in result[constants.NV_HYPERVISOR]["kvm"]
   assert "no-such-check" not in result
 
 
 def test_node_verify_light_is_a_subset():
-  result = nv.NodeVerifyLight({nv.NV_VERSION: None, nv.NV_LVLIST: "xenvg",
-                               nv.NV_INSTANCELIST: ["fake"]}, "cluster", {})
-  assert list(result) == [nv.NV_VERSION]
+  result = nv.NodeVerifyLight({constants.NV_VERSION: None, constants.NV_LVLIST: "xenvg",
+                               constants.NV_INSTANCELIST: ["fake"]}, "cluster", {})
+  assert list(result) == [constants.NV_VERSION]
 
 
 def test_filelist_with_virtual_paths(tmp_path, monkeypatch):
@@ -432,8 +432,8 @@ def test_filelist_with_virtual_paths(tmp_path, monkeypatch):
   virtual = vcluster.MakeVirtualPath(str(local))
   missing = vcluster.MakeVirtualPath(str(tmp_path / "var" / "lib" / "ganeti" / "nothing"))
   assert virtual.startswith(vcluster.VIRTUAL_PATH_PREFIX)
-  result = nv.NodeVerify({nv.NV_FILELIST: [virtual, missing]}, "cluster", {})
-  assert result[nv.NV_FILELIST] == {virtual: "f572d396fae9206628714fb2ce00f72e94f2258f"}
+  result = nv.NodeVerify({constants.NV_FILELIST: [virtual, missing]}, "cluster", {})
+  assert result[constants.NV_FILELIST] == {virtual: "f572d396fae9206628714fb2ce00f72e94f2258f"}
 
 
 def test_user_scripts_and_oob_paths(tmp_path):
@@ -443,11 +443,11 @@ def test_user_scripts_and_oob_paths(tmp_path):
   plain.write_text("")
   script.chmod(0o755)
   plain.chmod(0o644)
-  result = nv.NodeVerify({nv.NV_USERSCRIPTS: [str(script), str(plain)],
-                          nv.NV_OOB_PATHS: [str(script), str(plain), str(tmp_path)]},
+  result = nv.NodeVerify({constants.NV_USERSCRIPTS: [str(script), str(plain)],
+                          constants.NV_OOB_PATHS: [str(script), str(plain), str(tmp_path)]},
                          "cluster", {})
-  assert result[nv.NV_USERSCRIPTS] == [str(plain)]
-  assert result[nv.NV_OOB_PATHS] == [
+  assert result[constants.NV_USERSCRIPTS] == [str(plain)]
+  assert result[constants.NV_OOB_PATHS] == [
     None, "out of band helper %s is not executable" % plain,
     "out of band helper %s is not a file" % tmp_path]
 
@@ -461,22 +461,22 @@ def test_tcp_probes(monkeypatch):
     assert nv.TcpPing("127.0.0.1", port, live_port_needed=True)
     monkeypatch.setattr(nv, "_NodedPort", lambda: port)
     monkeypatch.setattr(nv.netutils, "ResolveHostname", lambda name: (name, "127.0.0.1"))
-    assert nv.NodeVerify({nv.NV_NODELIST: [["peer"], {}]}, "c", {})[nv.NV_NODELIST] == {}
-    result = nv.NodeVerify({nv.NV_NODENETTEST: [["elsewhere", "127.0.0.1", "127.0.0.1"]],
-                            nv.NV_MASTERIP: ["master", "127.0.0.1"]}, "c", {})
+    assert nv.NodeVerify({constants.NV_NODELIST: [["peer"], {}]}, "c", {})[constants.NV_NODELIST] == {}
+    result = nv.NodeVerify({constants.NV_NODENETTEST: [["elsewhere", "127.0.0.1", "127.0.0.1"]],
+                            constants.NV_MASTERIP: ["master", "127.0.0.1"]}, "c", {})
     me = nv.netutils.GetHostname()
-    assert result[nv.NV_NODENETTEST] == {
+    assert result[constants.NV_NODENETTEST] == {
       me: "Can't find my own primary/secondary IP in the node list"}
-    assert result[nv.NV_MASTERIP] is True
-    result = nv.NodeVerify({nv.NV_NODENETTEST: [[me, "127.0.0.1", "127.0.0.1"],
+    assert result[constants.NV_MASTERIP] is True
+    result = nv.NodeVerify({constants.NV_NODENETTEST: [[me, "127.0.0.1", "127.0.0.1"],
                                                 ["other", "127.0.0.2", "127.0.0.2"]]}, "c", {})
-    assert result[nv.NV_NODENETTEST] == {}
+    assert result[constants.NV_NODENETTEST] == {}
   finally:
     server.close()
   # a closed port: the host answers (refused) but the daemon is not there
   assert nv.TcpPing("127.0.0.1", port)
   assert not nv.TcpPing("127.0.0.1", port, live_port_needed=True)
-  failures = nv.NodeVerify({nv.NV_NODELIST: [["peer"], {}]}, "c", {})[nv.NV_NODELIST]
+  failures = nv.NodeVerify({constants.NV_NODELIST: [["peer"], {}]}, "c", {})[constants.NV_NODELIST]
   assert failures == {"peer": "Cannot connect to 127.0.0.1:%d (node daemon not reachable)" % port}
 
 
@@ -506,14 +506,14 @@ def test_storage_paths(tmp_path, monkeypatch):
   paths_file = tmp_path / "file-storage-paths"
   paths_file.write_text("%s\n/etc\n/usr/local\n/usr/local/bin\n" % allowed)
   monkeypatch.setattr(nv.pathutils, "FILE_STORAGE_PATHS_FILE", str(paths_file))
-  result = nv.NodeVerify({nv.NV_FILE_STORAGE_PATH: str(allowed),
-                          nv.NV_SHARED_FILE_STORAGE_PATH: str(tmp_path / "other"),
-                          nv.NV_ACCEPTED_STORAGE_PATHS: nv.netutils.GetHostname()},
+  result = nv.NodeVerify({constants.NV_FILE_STORAGE_PATH: str(allowed),
+                          constants.NV_SHARED_FILE_STORAGE_PATH: str(tmp_path / "other"),
+                          constants.NV_ACCEPTED_STORAGE_PATHS: nv.netutils.GetHostname()},
                          "cluster", {})
-  assert nv.NV_FILE_STORAGE_PATH not in result
-  assert "is not acceptable for file storage" in result[nv.NV_SHARED_FILE_STORAGE_PATH]
-  assert result[nv.NV_ACCEPTED_STORAGE_PATHS] == ["/etc", "/usr/local/bin"]
-  other = nv.NodeVerify({nv.NV_ACCEPTED_STORAGE_PATHS: "some-other-node"}, "cluster", {})
+  assert constants.NV_FILE_STORAGE_PATH not in result
+  assert "is not acceptable for file storage" in result[constants.NV_SHARED_FILE_STORAGE_PATH]
+  assert result[constants.NV_ACCEPTED_STORAGE_PATHS] == ["/etc", "/usr/local/bin"]
+  other = nv.NodeVerify({constants.NV_ACCEPTED_STORAGE_PATHS: "some-other-node"}, "cluster", {})
   assert other == {}
   assert nv.CheckFileStoragePath(str(allowed / "nothing")) == \
     "Path '%s' is not existing or not a directory." % (allowed / "nothing")
@@ -543,7 +543,7 @@ def test_oslist(tmp_path, monkeypatch):
     (good / script).chmod(0o755)
   (tmp_path / "bad").mkdir()
   monkeypatch.setattr(nv.pathutils, "OS_SEARCH_PATH", [str(tmp_path)])
-  result = nv.NodeVerify({nv.NV_OSLIST: None}, "c", {})[nv.NV_OSLIST]
+  result = nv.NodeVerify({constants.NV_OSLIST: None}, "c", {})[constants.NV_OSLIST]
   assert result == [
     ["bad", str(tmp_path / "bad"), False, "API version file not found", [], [], [], True],
     ["good", str(good), True, "", ["default", "alt"], [["greeting", "An example"]], [20], True]]
@@ -554,7 +554,7 @@ def test_missing_client_certificate_end_to_end(tmp_path):
   (Ganeti 3.0's lines for a node without client.pem)."""
   cfg = _config(tmp_path)
   answer = list(nv.VerifyClientCertificate(str(tmp_path / "client.pem")))
-  _, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={nv.NV_CLIENT_CERT: answer}))
+  _, lines, _, _ = _verify_group(cfg, _answers(cfg, node2={constants.NV_CLIENT_CERT: answer}))
   assert _problems(lines) == [
     "  - ERROR: cluster : Client certificate of node '%s' failed validation: The client"
     " certificate does not exist. Run 'gnt-cluster renew-crypto --new-node-certificates' to"

@@ -86,7 +86,7 @@ class VirtualCluster:
     stop_all = os.path.join(self.dir, "stop-all")
     if self.ssh and os.path.exists(stop_all):
       subprocess.run([stop_all], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     check=False, timeout=120)
+                     check=False, timeout=60 + 10 * self.nodes)
       return
     for node in range(1, self.nodes + 1):
       subprocess.run([os.path.join(SBIN, "daemon-util"), "stop-all"], env=self.env(node),
