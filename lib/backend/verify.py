@@ -51,13 +51,11 @@ from ganeti import netutils
 from ganeti import pathutils
 from ganeti import vcluster
 from ganeti.backend import common
-from ganeti.utils import thirdparty
+from ganeti.utils import x509
 
 # The node-verify keys (Ganeti's constants.NV_*)
 
 # Severities of a certificate check, as the master reports them
-CERT_ERROR = "ERROR"
-CERT_WARNING = "WARNING"
 
 # A TCP probe must not hold the verification up for long
 _TCP_PING_TIMEOUT = 5.0
@@ -245,56 +243,16 @@ def _check_client_cert(_arg: Any, _req: _Request) -> tuple[Optional[str], str]:
 
 def VerifyClientCertificate(path: str) -> tuple[Optional[str], str]:
   if not os.path.exists(path):
-    return (CERT_ERROR, "The client certificate does not exist. Run 'gnt-cluster renew-crypto"
-                        " --new-node-certificates' to create client certificates for all"
-                        " nodes.")
-  severity, message = VerifyCertificate(path)
+    return (x509.CERT_ERROR, "The client certificate does not exist. Run 'gnt-cluster"
+            " renew-crypto --new-node-certificates' to create client certificates for all"
+            " nodes.")
+  severity, message = x509.VerifyCertificate(path)
   if severity is not None:
     return severity, message
-  from ganeti.utils import x509  # pylint: disable=import-outside-toplevel
   try:
     return None, x509.GetCertificateDigest(path)
   except Exception as err:  # pylint: disable=broad-except
-    return CERT_ERROR, "Unable to read client certificate %s: %s" % (path, err)
-
-
-def VerifyCertificate(path: str, warn_days: int = 30,
-                      error_days: int = 7) -> tuple[Optional[str], Optional[str]]:
-  """(None, None) for a missing or healthy certificate file, else (severity,
-  "While verifying <path>: <problem>")."""
-  if not os.path.exists(path):
-    return None, None
-  try:
-    cryptography_x509 = thirdparty.Import("cryptography.x509")
-    with open(path, "rb") as handle:
-      cert = cryptography_x509.load_pem_x509_certificate(handle.read())
-  except Exception as err:  # pylint: disable=broad-except
-    return CERT_ERROR, "Failed to load X509 certificate %s: %s" % (path, err)
-  not_before = cert.not_valid_before_utc.timestamp()
-  not_after = cert.not_valid_after_utc.timestamp()
-  severity, problem = _CertificateValidity(not_before, not_after, time.time(),
-                                           warn_days, error_days)
-  if severity is None:
-    return None, None
-  return severity, "While verifying %s: %s" % (path, problem)
-
-
-def _CertificateValidity(not_before: float, not_after: float, now: float, warn_days: int,
-                         error_days: int) -> tuple[Optional[str], Optional[str]]:
-  def _fmt(stamp: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
-  if now > not_after:
-    return CERT_ERROR, "Certificate is expired (valid from %s to %s)" % (_fmt(not_before),
-                                                                         _fmt(not_after))
-  if now < not_before:
-    return CERT_WARNING, "Certificate not yet valid (valid from %s)" % _fmt(not_before)
-  remaining_days = int((not_after - now) / (24 * 3600))
-  message = "Certificate expires in about %d days" % remaining_days
-  if remaining_days <= error_days:
-    return CERT_ERROR, message
-  if remaining_days <= warn_days:
-    return CERT_WARNING, message
-  return None, None
+    return x509.CERT_ERROR, "Unable to read client certificate %s: %s" % (path, err)
 
 
 # ---- hypervisors ----------------------------------------------------------

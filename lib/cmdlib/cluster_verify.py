@@ -21,7 +21,7 @@ from ganeti import opcodes
 from ganeti import paramdefs
 from ganeti import pathutils
 from ganeti import vcluster
-from ganeti.backend import verify as nv
+from ganeti.utils import x509
 from ganeti.cmdlib.base import LogicalUnit, NoHooksLU, ResultWithJobs
 
 ETYPE_ERROR = "ERROR"
@@ -185,7 +185,7 @@ class LUClusterVerifyConfig(NoHooksLU, _VerifyErrors):
 
   def _VerifyCertificates(self) -> None:
     for path in _CERT_FILES:
-      severity, message = nv.VerifyCertificate(path)
+      severity, message = x509.VerifyCertificate(path)
       self._ErrorIf(severity, CV_ECLUSTERCERT, None, message, code=severity)
     readable = os.access(pathutils.NODED_CERT_FILE, os.R_OK)
     self._ErrorIf(not readable, CV_ECLUSTERCERT, None,

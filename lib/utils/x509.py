@@ -14,8 +14,9 @@ import datetime
 import hashlib
 import os
 import secrets
+import time
 from types import ModuleType
-from typing import Any
+from typing import Any, Optional
 
 from ganeti.utils import io
 from ganeti.utils import thirdparty
@@ -113,3 +114,47 @@ def DigestOfDer(der: bytes) -> str:
 def WriteSecret(path: str, nbytes: int = 32) -> None:
   """A random hex secret (confd HMAC key, cluster domain secret)."""
   io.WriteFile(path, secrets.token_hex(nbytes) + "\n", mode=0o400 | 0o200)
+
+
+# Severities of certificate problems (as cluster verify reports them)
+CERT_ERROR = "ERROR"
+CERT_WARNING = "WARNING"
+
+
+def VerifyCertificate(path: str, warn_days: int = 30,
+                      error_days: int = 7) -> tuple[Optional[str], Optional[str]]:
+  """(None, None) for a missing or healthy certificate file, else (severity,
+  "While verifying <path>: <problem>")."""
+  if not os.path.exists(path):
+    return None, None
+  try:
+    cryptography_x509 = thirdparty.Import("cryptography.x509")
+    with open(path, "rb") as handle:
+      cert = cryptography_x509.load_pem_x509_certificate(handle.read())
+  except Exception as err:  # pylint: disable=broad-except
+    return CERT_ERROR, "Failed to load X509 certificate %s: %s" % (path, err)
+  not_before = cert.not_valid_before_utc.timestamp()
+  not_after = cert.not_valid_after_utc.timestamp()
+  severity, problem = _CertificateValidity(not_before, not_after, time.time(),
+                                           warn_days, error_days)
+  if severity is None:
+    return None, None
+  return severity, "While verifying %s: %s" % (path, problem)
+
+
+def _CertificateValidity(not_before: float, not_after: float, now: float, warn_days: int,
+                         error_days: int) -> tuple[Optional[str], Optional[str]]:
+  def _fmt(stamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+  if now > not_after:
+    return CERT_ERROR, "Certificate is expired (valid from %s to %s)" % (_fmt(not_before),
+                                                                         _fmt(not_after))
+  if now < not_before:
+    return CERT_WARNING, "Certificate not yet valid (valid from %s)" % _fmt(not_before)
+  remaining_days = int((not_after - now) / (24 * 3600))
+  message = "Certificate expires in about %d days" % remaining_days
+  if remaining_days <= error_days:
+    return CERT_ERROR, message
+  if remaining_days <= warn_days:
+    return CERT_WARNING, message
+  return None, None

@@ -13,6 +13,7 @@ import pytest
 
 from ganeti import config
 from ganeti import constants
+from ganeti.utils import x509
 from ganeti import mcpu
 from ganeti import objects
 from ganeti import opcodes
@@ -492,11 +493,11 @@ def test_client_certificate(tmp_path):
 def test_certificate_validity_rules():
   day = 24 * 3600.0
   now = 1000 * day
-  assert nv._CertificateValidity(now - day, now + 100 * day, now, 30, 7) == (None, None)
-  assert nv._CertificateValidity(now - day, now + 20 * day, now, 30, 7) == (
+  assert x509._CertificateValidity(now - day, now + 100 * day, now, 30, 7) == (None, None)
+  assert x509._CertificateValidity(now - day, now + 20 * day, now, 30, 7) == (
     "WARNING", "Certificate expires in about 20 days")
-  assert nv._CertificateValidity(now - day, now + 3 * day, now, 30, 7)[0] == "ERROR"
-  errcode, message = nv._CertificateValidity(now - 2 * day, now - day, now, 30, 7)
+  assert x509._CertificateValidity(now - day, now + 3 * day, now, 30, 7)[0] == "ERROR"
+  errcode, message = x509._CertificateValidity(now - 2 * day, now - day, now, 30, 7)
   assert errcode == "ERROR" and message.startswith("Certificate is expired (valid from ")
 
 
