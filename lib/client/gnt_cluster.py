@@ -378,19 +378,19 @@ def RunClusterCommand(opts: Any, args: list[str]) -> int:
                    key=lambda row: (row["name"] == master, NiceSortKey(row["name"])))
   runner = ssh.SshRunner(cluster_name)
   for row in targets:
-    name = row["name"]
-    result = runner.Run(name, _SshPort(row), command)
-    if opts.failure_only and result.exit_code == 0:
-      continue
-    ToStdout("------------------------------------------------")
-    if opts.show_machine_names:
-      for line in result.output.splitlines():
-        ToStdout("%s: %s", name, line)
-    else:
-      ToStdout("node: %s", name)
-      ToStdout("%s", result.output)
-    ToStdout("return code = %s", result.exit_code)
+    result = runner.Run(row["name"], _SshPort(row), command)
+    if not (opts.failure_only and result.exit_code == 0):
+      ToStdout("%s", _CommandReport(row["name"], result, opts.show_machine_names))
   return EXIT_SUCCESS
+
+
+def _CommandReport(node: str, result: Any, prefix_lines: bool) -> str:
+  """One node's section of gnt-cluster command's output."""
+  if prefix_lines:
+    body = ["%s: %s" % (node, line) for line in result.output.splitlines()]
+  else:
+    body = ["node: %s" % node, result.output]
+  return "\n".join(["-" * 48, *body, "return code = %s" % result.exit_code])
 
 
 def ClusterCopyFile(opts: Any, args: list[str]) -> int:

@@ -109,18 +109,13 @@ def _NodeRole(view: ConfigView, name: str) -> Result:
   if node is None:
     return _Error("Failure: prerequisites not met for this operation:\n"
                   "error type: ECodeNoEnt, error details:\nNode name %s not found" % name)
-  # the master is recognised by the name as asked, not by the node found
-  if name == view.master.name:
-    role = confd.NODE_ROLE_MASTER
-  elif node.drained:
-    role = confd.NODE_ROLE_DRAINED
-  elif node.offline:
-    role = confd.NODE_ROLE_OFFLINE
-  elif node.master_candidate:
-    role = confd.NODE_ROLE_CANDIDATE
-  else:
-    role = confd.NODE_ROLE_REGULAR
-  return view.Ok(role)
+  # the master is recognised by the name as asked, not by the node found;
+  # the first matching flag decides
+  flags = ((name == view.master.name, confd.NODE_ROLE_MASTER),
+           (node.drained, confd.NODE_ROLE_DRAINED),
+           (node.offline, confd.NODE_ROLE_OFFLINE),
+           (node.master_candidate, confd.NODE_ROLE_CANDIDATE))
+  return view.Ok(next((role for flag, role in flags if flag), confd.NODE_ROLE_REGULAR))
 
 
 def _NodePipByInstanceIp(view: ConfigView, query: dict) -> Result:
