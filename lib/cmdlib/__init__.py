@@ -24,6 +24,7 @@ LU_FOR_OPCODE = {
   "OP_CLUSTER_VERIFY_CONFIG": cluster_verify.LUClusterVerifyConfig,
   "OP_CLUSTER_VERIFY_GROUP": cluster_verify.LUClusterVerifyGroup,
   "OP_CLUSTER_VERIFY_DISKS": cluster_verify.LUClusterVerifyDisks,
+  "OP_GROUP_VERIFY_DISKS": cluster_verify.LUGroupVerifyDisks,
   "OP_NODE_ADD": node.LUNodeAdd,
   "OP_NODE_REMOVE": node.LUNodeRemove,
   "OP_NODE_SET_PARAMS": node.LUNodeSetParams,

@@ -562,3 +562,11 @@ def test_missing_client_certificate_end_to_end(tmp_path):
     " create client certificates for all nodes. (code 'ERROR')" % NODE2,
     "  - ERROR: cluster : To rebuild node certificates, please run 'gnt-cluster renew-crypto"
     " --new-node-certificates'."]
+
+
+def test_group_verify_disks_of_diskless_groups(tmp_path):
+  cfg = _config(tmp_path)
+  group = cfg.GetNodeGroupList()[0]
+  op = opcodes.OpGroupVerifyDisks(group_name=cfg.GetNodeGroup(group).name)
+  result, _, _ = _run(cv.LUGroupVerifyDisks, op, cfg)
+  assert tuple(result) == ({}, [], {})
