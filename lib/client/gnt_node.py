@@ -26,23 +26,20 @@ _INFO_FIELDS = ["name", "pip", "sip", "pinst_list", "sinst_list", "master_candid
                 "drained", "offline", "master_capable", "vm_capable", "powered", "ndparams",
                 "custom_ndparams"]
 
-_ADD_SSH_WARNING = (
-  "-- WARNING -- \n"
-  "Performing this operation is going to perform the following\n"
-  "changes to the target machine (%s) and the current cluster\n"
-  "nodes:\n"
-  "* A new SSH daemon key pair is generated on the target machine.\n"
-  "* The public SSH keys of all master candidates of the cluster\n"
-  "  are added to the target machine's 'authorized_keys' file.\n"
-  "* In case the target machine is a master candidate, its newly\n"
-  "  generated public SSH key will be distributed to all other\n"
-  "  cluster nodes.\n")
-_NO_NODE_SETUP_WARNING = (
-  "-- WARNING -- \n"
-  "The option --no-node-setup is disabled. Whether or not the\n"
-  "SSH setup is manipulated while adding a node is determined\n"
-  "by the 'modify_ssh_setup' value in the cluster-wide\n"
-  "configuration instead.\n")
+# What adding a node does to SSH, told before it happens (as gnt-node add warns)
+_ADD_SSH_CHANGES = (
+  "the new node (%s) gets a fresh SSH key pair for root",
+  "the new node authorizes the root keys of every master candidate",
+  "if the new node becomes a master candidate, every other node"
+  " authorizes its new key",
+)
+_NO_NODE_SETUP_NOTE = ("--no-node-setup has no effect any more: the cluster setting"
+                       " 'modify_ssh_setup' decides whether adding a node changes its SSH"
+                       " setup.")
+
+
+def _Warning(*lines: str) -> str:
+  return "\n".join(["-- WARNING -- ", *lines]) + "\n"
 
 
 def _YesNo(*names: str, dest: str, help: str) -> CliOption:  # pylint: disable=redefined-builtin
@@ -133,10 +130,11 @@ def AddNode(opts: Any, args: list[str]) -> int:
              known[0][0])
     return EXIT_FAILURE
   if not opts.node_setup:
-    ToStdout(_NO_NODE_SETUP_WARNING)
+    ToStdout("%s", _Warning(_NO_NODE_SETUP_NOTE))
   (modify_ssh_setup,) = cl.QueryConfigValues(["modify_ssh_setup"])
   if modify_ssh_setup:
-    ToStderr(_ADD_SSH_WARNING, node)
+    ToStderr("%s", _Warning("Adding this node changes SSH on it and on the cluster's nodes:",
+                            *["* " + change for change in _ADD_SSH_CHANGES]) % node)
   _JoinNode(node, ssh_port, opts)
   op = MakeOpCode(_Opcodes().OpNodeAdd, node_name=args[0], secondary_ip=sip,
                   readd=opts.readd, group=opts.nodegroup, vm_capable=opts.vm_capable,

@@ -94,14 +94,21 @@ def AddNodeKeys(lu: Any, node: objects.Node, readd: bool = False) -> None:
       _TrustKey(lu, candidate, [node.uuid])
 
 
+def _RemoveKey(lu: Any, node: objects.Node, targets: list[str], what: str,
+               from_authorized: bool, from_list: bool) -> None:
+  """Has the target nodes drop node's key from authorized_keys and/or the key list."""
+  _Warn(lu, lu.rpc.call_node_ssh_key_remove(targets, node.uuid, node.name, _Candidates(lu),
+                                            _PotentialCandidates(lu), from_authorized,
+                                            from_list, False, False, False),
+        what % node.name)
+
+
 def RemoveNodeKeys(lu: Any, node: objects.Node) -> None:
   """A node left (already out of the configuration): every node forgets its key."""
   if not _Managed(lu):
     return
-  _Warn(lu, lu.rpc.call_node_ssh_key_remove(_Online(lu, [node.uuid]), node.uuid, node.name,
-                                            _Candidates(lu), _PotentialCandidates(lu),
-                                            True, True, False, False, False),
-        "Removing the SSH key of node %s" % node.name)
+  _RemoveKey(lu, node, _Online(lu, [node.uuid]), "Removing the SSH key of node %s",
+             from_authorized=True, from_list=True)
 
 
 def PromoteNodeKey(lu: Any, node: objects.Node) -> None:
@@ -114,10 +121,8 @@ def DemoteNodeKey(lu: Any, node: objects.Node) -> None:
   """A node stopped being master candidate: the others no longer let it in."""
   if not _Managed(lu):
     return
-  _Warn(lu, lu.rpc.call_node_ssh_key_remove(_Online(lu, [node.uuid]), node.uuid, node.name,
-                                            _Candidates(lu), _PotentialCandidates(lu),
-                                            True, False, False, False, False),
-        "Revoking the SSH key of node %s" % node.name)
+  _RemoveKey(lu, node, _Online(lu, [node.uuid]), "Revoking the SSH key of node %s",
+             from_authorized=True, from_list=False)
 
 
 def SetMasterCapableKey(lu: Any, node: objects.Node) -> None:
@@ -127,7 +132,5 @@ def SetMasterCapableKey(lu: Any, node: objects.Node) -> None:
   if node.master_capable:
     _RecordKey(lu, node, False)
   else:
-    _Warn(lu, lu.rpc.call_node_ssh_key_remove(_Online(lu), node.uuid, node.name,
-                                              _Candidates(lu), _PotentialCandidates(lu),
-                                              False, True, False, False, False),
-          "Removing the SSH key of node %s from the key list" % node.name)
+    _RemoveKey(lu, node, _Online(lu), "Removing the SSH key of node %s from the key list",
+               from_authorized=False, from_list=True)

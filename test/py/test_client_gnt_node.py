@@ -63,8 +63,8 @@ def test_add(fake_luxi, joined, capsys):
   assert fake_luxi.Requests(luxi.REQ_QUERY_NODES)[0] == [
     ["node9.example.com"], ["name", "sip", "master", "ndp/ssh_port"], False]
   err = capsys.readouterr().err
-  assert err.startswith("-- WARNING -- \nPerforming this operation is going to perform the"
-                        " following\nchanges to the target machine (node9.example.com)")
+  assert err.startswith("-- WARNING -- \nAdding this node changes SSH")
+  assert "the new node (node9.example.com) gets a fresh SSH key pair" in err
 
 
 def test_add_refusals(fake_luxi, joined, capsys):
@@ -93,7 +93,7 @@ def test_readd_keeps_secondary_ip(fake_luxi, joined, capsys):
   assert (op["readd"], op["secondary_ip"], op["node_setup"]) == (True, "10.0.0.2", False)
   assert joined == [("node2.example.com", 2022, True)]
   captured = capsys.readouterr()
-  assert captured.out.startswith("-- WARNING -- \nThe option --no-node-setup is disabled.")
+  assert captured.out.startswith("-- WARNING -- \n--no-node-setup has no effect any more")
   assert captured.err == ""
 
 
