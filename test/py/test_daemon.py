@@ -54,8 +54,11 @@ DUMMY_DAEMON = textwrap.dedent("""\
   """)
 
 DAEMON_UTIL_LAUNCHER = textwrap.dedent("""\
-  import sys
+  import os, sys
   sys.path.insert(0, %(build)r)
+  from ganeti import _autoconf
+  # only this test's programs: never an installation's (e.g. /usr/local/sbin)
+  _autoconf.SBINDIR = os.path.dirname(os.path.abspath(sys.argv[0]))
   from ganeti.tools.daemon_util import Main
   sys.exit(Main())
   """)
