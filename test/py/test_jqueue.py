@@ -232,6 +232,8 @@ def test_failed_write_refuses_submission(queue_dir, monkeypatch):
     monkeypatch.setattr(jstore, "_write_temp", write_temp)
     job_id = queue.SubmitJob([_delay()])
     assert _wait(queue, job_id).CalcStatus() == constants.JOB_STATUS_SUCCESS
+    # the final state is in memory before its write lands; wait for the write
+    queue.Flush()
     assert not [name for name in os.listdir(queue_dir) if name.endswith(".new")]
   finally:
     queue.Stop()
