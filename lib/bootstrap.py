@@ -9,7 +9,6 @@ the cluster's files from this node.
 
 import os
 import subprocess
-import sys
 import time
 from typing import Any, Optional
 
@@ -27,14 +26,8 @@ from ganeti.utils import x509
 _MASTERD_START_TIMEOUT = 30.0
 
 
-def _daemon_util() -> str:
-  """daemon-util beside the running command (build tree) or the installed one."""
-  sibling = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "daemon-util")
-  return sibling if os.path.exists(sibling) else pathutils.DAEMON_UTIL
-
-
 def RunDaemonUtil(*args: str) -> None:
-  result = subprocess.run([_daemon_util(), *args], stdout=subprocess.PIPE,
+  result = subprocess.run([pathutils.DaemonUtilPath(), *args], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, check=False)
   if result.returncode != 0:
     raise errors.OpExecError("Could not run 'daemon-util %s': %s" %

@@ -91,13 +91,30 @@ SSCONF_LOCK_FILE = LOCK_DIR + "/ganeti-ssconf.lock"
 ETC_HOSTS = _p("/etc/hosts")
 
 
+def _LauncherDir() -> str:
+  return os.path.dirname(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else ""
+
+
+def DaemonUtilPath() -> str:
+  """daemon-util of the installation this process runs from: beside a build
+  tree's launchers (build/sbin, or build/sbin next to build/tools), else the
+  installed one."""
+  launcher_dir = _LauncherDir()
+  if launcher_dir:
+    for candidate in (os.path.join(launcher_dir, "daemon-util"),
+                      os.path.join(launcher_dir, os.pardir, "sbin", "daemon-util")):
+      if os.access(candidate, os.X_OK):
+        return os.path.normpath(candidate)
+  return DAEMON_UTIL
+
+
 def ToolPath(name: str) -> str:
   """A helper program of the installation this process runs from.
 
   A launcher in a build tree (build/sbin) finds its tools in build/tools,
   so uninstalled trees test themselves; otherwise the installed TOOLSDIR.
   """
-  launcher_dir = os.path.dirname(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else ""
+  launcher_dir = _LauncherDir()
   if launcher_dir:
     candidate = os.path.normpath(os.path.join(launcher_dir, os.pardir, "tools", name))
     if os.access(candidate, os.X_OK):

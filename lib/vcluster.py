@@ -48,6 +48,13 @@ def AddNodePrefix(path: str) -> str:
   return ROOTDIR + os.path.normpath(path)
 
 
+def RemoveNodePrefix(path: str) -> str:
+  """A path below this node's root directory as the node itself sees it."""
+  if ROOTDIR and path.startswith(ROOTDIR + "/"):
+    return path[len(ROOTDIR):]
+  return path
+
+
 def MakeVirtualPath(path: str) -> str:
   """Turns a path of this node into its node-neutral form for other nodes."""
   if not ROOTDIR or not path.startswith(ROOTDIR + "/"):

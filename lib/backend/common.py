@@ -104,4 +104,4 @@ def _text(data) -> str:
 
 def DaemonUtil(*args: str) -> CommandResult:
   """Runs Ganeti's daemon-util (start/stop/check daemons) with this environment."""
-  return RunCommand([pathutils.DAEMON_UTIL] + list(args), env=dict(os.environ))
+  return RunCommand([pathutils.DaemonUtilPath()] + list(args), env=dict(os.environ))

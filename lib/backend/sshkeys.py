@@ -135,14 +135,15 @@ def RenewSshKeys(node_uuids: Sequence[str], node_names: Sequence[str],
                  new_key_bits: Optional[int]) -> dict[str, str]:
   """Gives this node (if listed) a new root key pair; returns {uuid: new public key}.
 
-  The old key stays authorized wherever it is until the master removes it,
-  so the master never loses access in between.  The old pair of another type
-  is removed.
+  The old key stays authorized on the other nodes until the master removes
+  it, so the master never loses access in between; here it goes at once.
+  The old pair of another type is removed.
   """
   del master_candidate_uuids  # the master distributes the answers
   if netutils.GetHostname() not in node_names:
     return {}
   uuid = node_uuids[list(node_names).index(netutils.GetHostname())]
+  old_keys = _OwnPublicKeys()
   private, _, authorized = ssh.GetUserFiles(_ROOT, mkdir=True, kind=new_key_type)
   public_key = ssh.GenerateKeyPair(private, new_key_type, new_key_bits,
                                    "root@" + netutils.GetHostname())
@@ -150,8 +151,12 @@ def RenewSshKeys(node_uuids: Sequence[str], node_names: Sequence[str],
     old_private, old_public, _ = ssh.GetUserFiles(_ROOT, kind=old_key_type)
     io.RemoveFile(old_private)
     io.RemoveFile(old_public)
-  # this node keeps reaching itself (gnt-cluster command includes the master)
+  # this node keeps reaching itself (gnt-cluster command includes the master),
+  # with the new key only
   ssh.AddAuthorizedKeys(authorized, [public_key])
+  new_identity = ssh.KeyIdentity(public_key)
+  ssh.RemoveAuthorizedKeys(authorized, [key for key in old_keys
+                                        if ssh.KeyIdentity(key) != new_identity])
   if _InList(potential_master_candidates):
     ssh.AddPublicKey(uuid, public_key, replace=True)
   return {uuid: public_key}

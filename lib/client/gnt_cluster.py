@@ -1,15 +1,14 @@
 """gnt-cluster: create, inspect, change, verify and destroy the cluster."""
 
-import os
 import time
 from typing import Any, Callable, Optional
 
 from ganeti import _autoconf
 from ganeti import constants
 from ganeti import errors
-from ganeti import pathutils
 from ganeti.cli import *  # pylint: disable=wildcard-import,unused-wildcard-import
 from ganeti.cli import EXIT_FAILURE, EXIT_SUCCESS
+from ganeti.client import cluster_ssh
 
 _NPLUSONE_MEM = "nplusone_mem"  # the check --no-nplus1-mem skips
 _ISPEC_KINDS = ("min", "max", "std")
@@ -343,74 +342,6 @@ def MasterFailover(opts: Any, args: list[str]) -> int:
   return rcode
 
 
-# Fields of the node query the SSH commands need
-_SSH_NODE_FIELDS = ["name", "offline", "sip", "group", "group.uuid", "ndparams"]
-
-
-def _SshTargets(cl: Any, names: list[str], nodegroup: Optional[str]) -> list[dict]:
-  """The online nodes named (all without names) in the group, if one is given.
-
-  Offline nodes are left out with a note, as Ganeti does.
-  """
-  rows = [dict(zip(_SSH_NODE_FIELDS, row))
-          for row in cl.QueryNodes(names, _SSH_NODE_FIELDS, False)]
-  if nodegroup:
-    rows = [row for row in rows if nodegroup in (row["group"], row["group.uuid"])]
-  offline = [row["name"] for row in rows if row["offline"]]
-  if offline:
-    ToStderr("Note: skipping offline node(s): %s", ", ".join(offline))
-  return [row for row in rows if not row["offline"]]
-
-
-def _SshPort(row: dict) -> int:
-  from ganeti import paramdefs  # pylint: disable=import-outside-toplevel
-  return int((row["ndparams"] or {}).get(paramdefs.ND_SSH_PORT) or 22)
-
-
-def RunClusterCommand(opts: Any, args: list[str]) -> int:
-  """Runs a shell command on the nodes over SSH, the master last."""
-  from ganeti import ssh  # pylint: disable=import-outside-toplevel
-  from ganeti.utils.text import NiceSortKey  # pylint: disable=import-outside-toplevel
-  command = " ".join(args)
-  cl = GetClient()
-  cluster_name, master = cl.QueryConfigValues(["cluster_name", "master_node"])
-  targets = sorted(_SshTargets(cl, opts.nodes, opts.nodegroup),
-                   key=lambda row: (row["name"] == master, NiceSortKey(row["name"])))
-  runner = ssh.SshRunner(cluster_name)
-  for row in targets:
-    result = runner.Run(row["name"], _SshPort(row), command)
-    if not (opts.failure_only and result.exit_code == 0):
-      ToStdout("%s", _CommandReport(row["name"], result, opts.show_machine_names))
-  return EXIT_SUCCESS
-
-
-def _CommandReport(node: str, result: Any, prefix_lines: bool) -> str:
-  """One node's section of gnt-cluster command's output."""
-  if prefix_lines:
-    body = ["%s: %s" % (node, line) for line in result.output.splitlines()]
-  else:
-    body = ["node: %s" % node, result.output]
-  return "\n".join(["-" * 48, *body, "return code = %s" % result.exit_code])
-
-
-def ClusterCopyFile(opts: Any, args: list[str]) -> int:
-  """Copies a local file to the same path on the other nodes over SSH."""
-  from ganeti import ssh  # pylint: disable=import-outside-toplevel
-  filename = os.path.abspath(args[0])
-  if not os.path.exists(filename):
-    raise errors.OpPrereqError("No such filename '%s'" % filename, errors.ECODE_INVAL)
-  cl = GetClient()
-  cluster_name, master = cl.QueryConfigValues(["cluster_name", "master_node"])
-  runner = ssh.SshRunner(cluster_name)
-  for row in _SshTargets(cl, opts.nodes, opts.nodegroup):
-    if row["name"] == master:
-      continue
-    host = row["sip"] if opts.use_replication_network else row["name"]
-    if not runner.CopyFileToNode(host, _SshPort(row), filename):
-      ToStderr("Copy of file %s to node %s failed", filename, host)
-  return EXIT_SUCCESS
-
-
 def _IPolicyInfo(ipolicy: dict) -> list:
   bounds = [[("%s/%d" % (key, index), minmax[key]) for key in _MINMAX_KEYS]
             for index, minmax in enumerate(ipolicy.get("minmax", []))]
@@ -668,96 +599,6 @@ def RepairDiskSizes(opts: Any, args: list[str]) -> int:
   return EXIT_SUCCESS
 
 
-def RenewCrypto(opts: Any, args: list[str]) -> int:
-  """Renews certificates and secrets; the node ones through the master daemon."""
-  from ganeti.utils import x509  # pylint: disable=import-outside-toplevel
-  ToStdout("Updating certificates now. Running \"gnt-cluster verify\"  is recommended after"
-           " this operation.")
-  for new_opt, file_opt, new_flag, file_value in (
-      ("--new-rapi-certificate", "--rapi-certificate", opts.new_rapi_cert, opts.rapi_cert),
-      ("--new-spice-certificate", "--spice-certificate", opts.new_spice_cert, opts.spice_cert),
-      ("--new-cluster-domain-secret", "--cluster-domain-secret", opts.new_cluster_domain_secret,
-       opts.cluster_domain_secret)):
-    if new_flag and file_value:
-      ToStderr("Only one of the %s and %s options can be specified at the same time.",
-               new_opt, file_opt)
-      return EXIT_FAILURE
-  if opts.new_cluster_cert:
-    # every node's client certificate is signed by the cluster certificate:
-    # replacing it needs all of them re-signed over SSH, which is not there yet
-    raise errors.OpPrereqError("Renewing the cluster certificate is not supported yet",
-                               errors.ECODE_INVAL)
-  if not opts.force and not AskUser("This requires all daemons on all nodes to be restarted"
-                                    " and may take some time. Continue?"):
-    return EXIT_FAILURE
-  cl = GetClient()
-  cluster_name = cl.QueryConfigValues(["cluster_name"])[0]
-  local_files = [
-    (opts.new_rapi_cert, opts.rapi_cert, pathutils.RAPI_CERT_FILE),
-    (opts.new_spice_cert, opts.spice_cert, pathutils.SPICE_CERT_FILE),
-  ]
-  renewed = []
-  for generate, source, path in local_files:
-    if generate:
-      x509.WriteSelfSignedPem(path, cluster_name)
-    elif source:
-      with open(source, encoding="utf-8") as handle:
-        _WriteFile(path, handle.read(), mode=0o400)
-    if generate or source:
-      renewed.append(path)
-  if opts.spice_cacert:
-    with open(opts.spice_cacert, encoding="utf-8") as handle:
-      _WriteFile(pathutils.SPICE_CACERT_FILE, handle.read(), mode=0o400)
-    renewed.append(pathutils.SPICE_CACERT_FILE)
-  if opts.new_confd_hmac_key:
-    x509.WriteSecret(pathutils.CONFD_HMAC_KEY)
-    renewed.append(pathutils.CONFD_HMAC_KEY)
-  if opts.new_cluster_domain_secret:
-    x509.WriteSecret(pathutils.CLUSTER_DOMAIN_SECRET_FILE)
-  elif opts.cluster_domain_secret:
-    with open(opts.cluster_domain_secret, encoding="utf-8") as handle:
-      _WriteFile(pathutils.CLUSTER_DOMAIN_SECRET_FILE, handle.read(), mode=0o400)
-  if opts.new_cluster_domain_secret or opts.cluster_domain_secret:
-    renewed.append(pathutils.CLUSTER_DOMAIN_SECRET_FILE)
-  if renewed:
-    _PushRenewedFiles(cl, cluster_name, renewed)
-  if opts.new_node_cert or opts.new_ssh_keys:
-    op = MakeOpCode(_Opcodes().OpClusterRenewCrypto,
-                    node_certificates=opts.new_node_cert,
-                    renew_ssh_keys=opts.new_ssh_keys, ssh_key_type=opts.ssh_key_type,
-                    ssh_key_bits=opts.ssh_key_bits, verbose=bool(opts.verbose),
-                    debug=bool(opts.debug))
-    SubmitOpCode(op, opts=opts)
-  ToStdout("All requested certificates and keys have been replaced. Running \"gnt-cluster"
-           " verify\" now is recommended.")
-  return EXIT_SUCCESS
-
-
-def _PushRenewedFiles(cl: Any, cluster_name: str, paths: list[str]) -> None:
-  """Copies renewed files to the other nodes over SSH and restarts their
-  daemons so that they load them."""
-  from ganeti import ssh  # pylint: disable=import-outside-toplevel
-  master = cl.QueryConfigValues(["master_node"])[0]
-  runner = ssh.SshRunner(cluster_name)
-  restart = "%s stop-all && %s start-all" % (pathutils.DAEMON_UTIL, pathutils.DAEMON_UTIL)
-  for row in _SshTargets(cl, [], None):
-    name = row["name"]
-    if name == master:
-      continue
-    port = _SshPort(row)
-    for path in paths:
-      if not runner.CopyFileToNode(name, port, path):
-        ToStderr("Copy of file %s to node %s failed", path, name)
-    result = runner.Run(name, port, restart)
-    if result.failed:
-      ToStderr("Could not restart the daemons on node %s: %s", name, result.output.strip())
-
-
-def _WriteFile(path: str, data: str, mode: int) -> None:
-  from ganeti.utils import io  # pylint: disable=import-outside-toplevel
-  io.WriteFile(path, data, mode=mode)
-
-
 _MODIFY_PARAMS = [
   "vg_name", "enabled_hypervisors", "candidate_pool_size", "max_running_jobs",
   "max_tracked_jobs", "uid_pool", "add_uids", "remove_uids", "maintain_node_health",
@@ -848,36 +689,6 @@ VERIFY_OPTS = [
   CliOption("--verify-ssh-clutter", dest="verify_clutter", action="store_true", default=False,
             help="Also check the SSH authorized_keys files for leftovers"),
 ]
-_RENEW_CRYPTO_OPTS = [
-  CliOption("--new-cluster-certificate", dest="new_cluster_cert", action="store_true",
-            default=False, help="Generate a new cluster certificate"),
-  CliOption("--new-rapi-certificate", dest="new_rapi_cert", action="store_true",
-            default=False, help="Generate a new self-signed RAPI certificate"),
-  CliOption("--rapi-certificate", dest="rapi_cert", help="Install this RAPI certificate"),
-  CliOption("--new-confd-hmac-key", dest="new_confd_hmac_key", action="store_true",
-            default=False, help="Generate a new HMAC key for confd"),
-  FORCE_OPT,
-  CliOption("--new-cluster-domain-secret", dest="new_cluster_domain_secret",
-            action="store_true", default=False, help="Generate a new cluster domain secret"),
-  CliOption("--cluster-domain-secret", dest="cluster_domain_secret",
-            help="Install the cluster domain secret of this file"),
-  CliOption("--new-spice-certificate", dest="new_spice_cert", action="store_true",
-            default=False, help="Generate a new self-signed SPICE certificate"),
-  CliOption("--spice-certificate", dest="spice_cert", help="Install this SPICE certificate"),
-  CliOption("--spice-ca-certificate", dest="spice_cacert",
-            help="Install this certificate of the CA that signed the SPICE one"),
-  CliOption("--new-node-certificates", dest="new_node_cert", action="store_true",
-            default=False, help="Generate new certificates for all nodes"),
-  CliOption("--new-ssh-keys", dest="new_ssh_keys", action="store_true", default=False,
-            help="Generate new SSH keys for all nodes"),
-  CliOption("--no-ssh-key-check", dest="ssh_key_check", action="store_false", default=True,
-            help="Do not check SSH key fingerprints"),
-  VERBOSE_OPT, SSH_KEY_BITS_OPT, SSH_KEY_TYPE_OPT,
-]
-_NODES_OPT = CliOption("-n", "--node", dest="nodes", action="append", default=[],
-                       metavar="<node>",
-                       help="Act on this node only (repeat for more nodes; all nodes"
-                       " without this option)")
 _MASTER_FAILOVER_OPTS = [
   CliOption("--no-voting", dest="no_voting", action="store_true", default=False,
             help="Do not ask the other nodes to agree on the master (dangerous)"),
@@ -886,20 +697,6 @@ _MASTER_FAILOVER_OPTS = [
   # a value option, as in Ganeti 3.0 (any value given turns it on)
   CliOption("--ignore-offline-nodes", dest="ignore_offline_nodes", default=False,
             help="Leave offline nodes out of the master vote"),
-]
-_COMMAND_OPTS = [
-  _NODES_OPT, NODEGROUP_OPT,
-  CliOption("-M", "--show-machine-names", dest="show_machine_names", action="store_true",
-            default=False, help="Prefix every output line with the node's name"),
-  CliOption("--failure-only", dest="failure_only", action="store_true", default=False,
-            help="Show only the nodes where the command failed (non-zero exit code)"),
-]
-_COPYFILE_OPTS = [
-  _NODES_OPT,
-  CliOption("--use-replication-network", dest="use_replication_network",
-            action="store_true", default=False,
-            help="Copy over the replication (secondary) network"),
-  NODEGROUP_OPT,
 ]
 _TAG_SUBMIT_OPTS = [TAG_SRC_OPT, PRIORITY_OPT] + SUBMIT_OPTS
 _INIT_OPTS = [
@@ -957,10 +754,10 @@ commands = {
   "master-failover": (
     MasterFailover, ARGS_NONE, _MASTER_FAILOVER_OPTS, "", "Makes this node the master"),
   "command": (
-    RunClusterCommand, [ArgCommand(min=1)], _COMMAND_OPTS, "[-n <node-name>...] <command>",
+    cluster_ssh.RunClusterCommand, [ArgCommand(min=1)], cluster_ssh.COMMAND_OPTS, "[-n <node-name>...] <command>",
     "Runs a shell command on all nodes (or the given ones)"),
   "copyfile": (
-    ClusterCopyFile, [ArgFile(min=1, max=1)], _COPYFILE_OPTS, "[-n <node-name>...] <filename>",
+    cluster_ssh.ClusterCopyFile, [ArgFile(min=1, max=1)], cluster_ssh.COPYFILE_OPTS, "[-n <node-name>...] <filename>",
     "Copies a file to all nodes (or the given ones)"),
   "master-ping": (
     MasterPing, ARGS_NONE, [], "", "Checks whether the master daemon answers"),
@@ -990,7 +787,7 @@ commands = {
     SetClusterParams, ARGS_NONE, _MODIFY_OPTS, "[<opts>...]",
     "Changes the cluster parameters"),
   "renew-crypto": (
-    RenewCrypto, ARGS_NONE, _RENEW_CRYPTO_OPTS, "[<opts>...]",
+    cluster_ssh.RenewCrypto, ARGS_NONE, cluster_ssh.RENEW_CRYPTO_OPTS, "[<opts>...]",
     "Replaces the cluster's certificates, keys and secrets"),
   "activate-master-ip": (
     ActivateMasterIp, ARGS_NONE, [], "", "Brings up the master IP address"),

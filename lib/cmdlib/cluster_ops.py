@@ -18,6 +18,8 @@ from ganeti import masterfailover
 from ganeti import netutils
 from ganeti import pathutils
 from ganeti import vcluster
+from ganeti import paramdefs
+from ganeti.cmdlib import sshkeys
 from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
 from ganeti.cmdlib.distribution import RedistributeAncillaryFiles, UploadSsconf
 from ganeti.utils import io
@@ -27,7 +29,11 @@ NODED_CLIENT_CERT_FILE_TMP = pathutils.NODED_CLIENT_CERT_FILE + ".tmp"
 # candidate_certs key of the master's previous certificate during a renewal
 _OLD_MASTER_CERT_SUFFIX = "-OLDMASTER"
 
-# Ganeti's crypto token request vocabulary (node_crypto_tokens)
+# key sizes for a key type the cluster did not use before, and the only
+# sizes ssh-keygen accepts for some types
+_DEFAULT_KEY_BITS = {paramdefs.SSHK_RSA: 2048, paramdefs.SSHK_DSA: 1024,
+                     paramdefs.SSHK_ECDSA: 384}
+_ALLOWED_KEY_BITS = {paramdefs.SSHK_DSA: (1024,), paramdefs.SSHK_ECDSA: (256, 384, 521)}
 
 
 def _AllNodesLocked(lu: LogicalUnit) -> None:
@@ -171,9 +177,23 @@ class LUClusterRenewCrypto(NoHooksLU):
     _AllNodesLocked(self)
 
   def CheckPrereq(self) -> None:
-    if getattr(self.op, "renew_ssh_keys", False):
-      raise errors.OpPrereqError("Renewing the SSH keys is not supported yet",
-                                 errors.ECODE_INVAL)
+    cluster = self.cfg.GetClusterInfo()
+    if self.op.renew_ssh_keys and not cluster.modify_ssh_setup:
+      raise errors.OpPrereqError("The cluster does not manage the nodes' SSH setup"
+                                 " (modify_ssh_setup is off): its SSH keys cannot be"
+                                 " renewed", errors.ECODE_INVAL)
+    self.new_key_type = self.op.ssh_key_type or cluster.ssh_key_type
+    if self.op.ssh_key_bits:
+      self.new_key_bits = self.op.ssh_key_bits
+    elif self.new_key_type == cluster.ssh_key_type:
+      self.new_key_bits = cluster.ssh_key_bits
+    else:
+      self.new_key_bits = _DEFAULT_KEY_BITS[self.new_key_type]
+    allowed = _ALLOWED_KEY_BITS.get(self.new_key_type)
+    if self.op.renew_ssh_keys and allowed and self.new_key_bits not in allowed:
+      raise errors.OpPrereqError("SSH keys of type %s can only have %s bits, not %s" %
+                                 (self.new_key_type, " or ".join(map(str, allowed)),
+                                  self.new_key_bits), errors.ECODE_INVAL)
 
   def _Create(self, node_uuid: str, options: dict) -> str:
     request = [[CRYPTO_TYPE_SSL_DIGEST, CRYPTO_ACTION_CREATE, options]]
@@ -213,6 +233,12 @@ class LUClusterRenewCrypto(NoHooksLU):
     self._SaveCandidateCerts(certs, feedback_fn)
 
   def Exec(self, feedback_fn: Any) -> None:
-    if getattr(self.op, "node_certificates", False):
+    if self.op.node_certificates:
       feedback_fn("Renewing the node certificates")
       self._RenewNodeCertificates(feedback_fn)
+    if self.op.renew_ssh_keys:
+      sshkeys.RenewAllKeys(self, self.new_key_type, self.new_key_bits, feedback_fn)
+      cluster = self.cfg.GetClusterInfo()
+      cluster.ssh_key_type = self.new_key_type
+      cluster.ssh_key_bits = self.new_key_bits
+      self.cfg.Update(cluster, feedback_fn)

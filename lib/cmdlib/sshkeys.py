@@ -134,3 +134,38 @@ def SetMasterCapableKey(lu: Any, node: objects.Node) -> None:
   else:
     _RemoveKey(lu, node, _Online(lu), "Removing the SSH key of node %s from the key list",
                from_authorized=False, from_list=True)
+
+
+def _RenewNodeKey(lu: Any, node: objects.Node, old_type: str, new_type: str,
+                  new_bits: Any) -> None:
+  """One node gets a new key pair; every other node swaps its old key for it."""
+  master = lu.cfg.GetMasterNode()
+  results = lu.rpc.call_node_ssh_keys_renew([node.uuid], [node.uuid], [node.name],
+                                            _Candidates(lu), _PotentialCandidates(lu),
+                                            old_type, new_type, new_bits)
+  results[node.uuid].Raise("Could not renew the SSH key of node %s" % node.name)
+  others = _Online(lu, [node.uuid])
+  # the others find the old key in their (not yet updated) lists
+  _RemoveKey(lu, node, others, "Removing the old SSH key of node %s",
+             from_authorized=node.master_candidate, from_list=True)
+  if node.master_capable and node.uuid != master:
+    # the master still reaches the node with its own (old) key to read the new one
+    _Warn(lu, lu.rpc.call_node_ssh_key_add([master], node.uuid, node.name,
+                                           _PotentialCandidates(lu), False, True, True),
+          "Reading the new SSH key of node %s" % node.name)
+  _UploadPublicKeys(lu, _Online(lu, [master]))
+  if node.master_candidate:
+    _TrustKey(lu, node, others)
+
+
+def RenewAllKeys(lu: Any, new_type: str, new_bits: Any, feedback_fn: Any) -> None:
+  """Gives every online node a new root key pair, the master's last: until
+  then its old key opens the other nodes for reading their new ones."""
+  cfg = lu.cfg
+  master = cfg.GetMasterNode()
+  old_type = cfg.GetClusterInfo().ssh_key_type
+  nodes = sorted((cfg.GetNodeInfo(uuid) for uuid in _Online(lu)),
+                 key=lambda node: (node.uuid == master, node.name))
+  for node in nodes:
+    feedback_fn("Renewing the SSH key of node %s" % node.name)
+    _RenewNodeKey(lu, node, old_type, new_type, new_bits)

@@ -9,6 +9,7 @@ used by one thread at a time; concurrent callers get separate sessions.
 
 import dataclasses
 import io
+import os
 import threading
 from typing import Any, Optional
 
@@ -45,10 +46,12 @@ def _Url(address: str, port: int, path: str) -> str:
 class _Session:
   """A multi handle with its connection cache and reusable easy handles."""
 
-  def __init__(self, pycurl: Any) -> None:
+  def __init__(self, pycurl: Any, credentials: tuple) -> None:
     self._pycurl = pycurl
     self.multi = pycurl.CurlMulti()
     self._idle: list = []
+    # the certificate files' identity when the connections were opened
+    self.credentials = credentials
 
   def _Handle(self, request: Request, buf: io.BytesIO, client_cert: str, ca_cert: str) -> Any:
     pycurl = self._pycurl
@@ -128,14 +131,37 @@ class Pool:
     self._lock = threading.Lock()
     self._sessions: list[_Session] = []
 
+  def _Credentials(self) -> tuple:
+    stamps = []
+    for path in (self.client_cert, self.ca_cert):
+      try:
+        st = os.stat(path)
+        stamps.append((st.st_ino, st.st_size, st.st_mtime_ns))
+      except OSError:
+        stamps.append(None)
+    return tuple(stamps)
+
   def Send(self, requests: list[Request]) -> None:
-    """Sends all requests in parallel; fills in their outcome."""
+    """Sends all requests in parallel; fills in their outcome.
+
+    Kept-alive connections go when a certificate file is replaced: they
+    would keep presenting the old client certificate, which nodes stop
+    trusting during a renewal.
+    """
     if not requests:
       return
+    credentials = self._Credentials()
     with self._lock:
       session = self._sessions.pop() if self._sessions else None
+      if session is not None and session.credentials != credentials:
+        stale = [session] + self._sessions
+        self._sessions, session = [], None
+      else:
+        stale = []
+    for old in stale:
+      old.Close()
     if session is None:
-      session = _Session(thirdparty.Import("pycurl"))
+      session = _Session(thirdparty.Import("pycurl"), credentials)
     try:
       session.Run(requests, self.client_cert, self.ca_cert)
     except Exception:

@@ -10,7 +10,6 @@ standard error with exit code 1.
 
 import argparse
 import logging
-import shutil
 import subprocess
 import sys
 from typing import Any, Optional
@@ -106,15 +105,10 @@ def SetUpSsh(data: dict) -> str:
   return public_key
 
 
-def DaemonUtilPath() -> str:
-  """daemon-util of the installation under test (on PATH) or the installed one."""
-  return shutil.which("daemon-util") or pathutils.DAEMON_UTIL
-
-
 def RestartNodeDaemon() -> None:
   """Stops a running node daemon (it may hold old certificates) and starts it."""
   for action in ("stop", "start"):
-    argv = [DaemonUtilPath(), action, constants.NODED]
+    argv = [pathutils.DaemonUtilPath(), action, constants.NODED]
     logging.debug("Running %s", " ".join(argv))
     try:
       proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -249,8 +249,11 @@ def test_renew_node_certificates(cfg, tmp_path, monkeypatch):
   assert "OLDMASTER" not in pushed[1]
 
 
-def test_renew_ssh_keys_is_refused(cfg):
-  with pytest.raises(errors.OpPrereqError, match="not supported"):
+def test_renew_ssh_keys_needs_a_managed_ssh_setup(cfg):
+  cluster = cfg.GetClusterInfo()
+  cluster.modify_ssh_setup = False
+  cfg.Update(cluster)
+  with pytest.raises(errors.OpPrereqError, match="does not manage the nodes' SSH setup"):
     _Run(cluster_ops.LUClusterRenewCrypto, opcodes.OpClusterRenewCrypto(renew_ssh_keys=True),
          cfg, FakeRpc())
 

@@ -40,7 +40,9 @@ class SshCluster:
     self.calls = os.path.join(self.dir, "daemon-util.calls")
     self._Executable(os.path.join(self.sbin, "daemon-util"),
                      '#!/bin/sh\necho "$GANETI_HOSTNAME $*" >> %s\n' % self.calls)
-    self.join_tool = os.path.join(self.dir, "prepare-node-join")
+    # laid out as a build tree: the tool finds daemon-util in ../sbin
+    os.mkdir(os.path.join(self.dir, "tools"))
+    self.join_tool = os.path.join(self.dir, "tools", "prepare-node-join")
     self._Executable(self.join_tool, "#!%s -S\nimport sys\nsys.path.insert(0, %r)\n"
                      "from ganeti.tools.prepare_node_join import Main\nsys.exit(Main())\n"
                      % (sys.executable, BUILD))
