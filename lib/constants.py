@@ -311,3 +311,18 @@ NV_FILE_STORAGE_PATH = "file-storage-path"
 NV_SHARED_FILE_STORAGE_PATH = "shared-file-storage-path"
 NV_GLUSTER_STORAGE_PATH = "gluster-storage-path"
 NV_ACCEPTED_STORAGE_PATHS = "allowed-file-storage-paths"
+
+# Instances
+INSTANCE_CREATE = "create"
+INSTANCE_IMPORT = "import"
+INSTANCE_REMOTE_IMPORT = "remote-import"
+VALUE_GENERATE = "generate"
+# templates mirrored between two nodes (internally) or by outside storage
+DTS_INT_MIRROR = frozenset([DT_DRBD8])
+DTS_EXT_MIRROR = frozenset([DT_DISKLESS, DT_SHARED_FILE, DT_BLOCK, DT_RBD, DT_EXT,
+                            DT_GLUSTER])
+DTS_MIRRORED = DTS_INT_MIRROR | DTS_EXT_MIRROR
+OS_VALIDATE_PARAMETERS = "parameters"
+INSTANCE_REBOOT_SOFT = "soft"
+INSTANCE_REBOOT_HARD = "hard"
+INSTANCE_REBOOT_FULL = "full"

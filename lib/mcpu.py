@@ -69,11 +69,18 @@ class Processor:
     if self._cbs is not None:
       self._cbs.CheckCanceled()
 
+  def GetECId(self) -> Any:
+    """The execution context of the running opcode: what it reserves in the
+    configuration (uuids, MACs, IPs) is held for it until the opcode ends."""
+    return ("job", self.job_id) if self.job_id is not None else ("processor", id(self))
+
   # ---- execution ---------------------------------------------------------
 
   def ExecOpCode(self, op: Any) -> Any:
     lu_class = _lu_class_for(op)
     priority = self._cbs.CurrentPriority() if self._cbs else constants.OP_PRIO_DEFAULT
+    # locks of objects the opcode creates: removed again unless it succeeds
+    added: list[tuple[int, Any]] = []
     try:
       self._acquire(locking.LEVEL_CLUSTER, [locking.BGL], shared=not lu_class.REQ_BGL,
                     priority=priority)
@@ -81,6 +88,9 @@ class Processor:
       lu.ExpandNames()
       for level in locking.LEVELS[1:]:
         lu.DeclareLocks(level)
+        if lu.add_locks.get(level):
+          self.glm.add(level, lu.add_locks[level], acquired=True)
+          added.append((level, lu.add_locks[level]))
         if not lu.needed_locks or level not in lu.needed_locks:
           continue
         self._acquire(level, lu.needed_locks[level],
@@ -93,11 +103,19 @@ class Processor:
       if getattr(op, "dry_run", False):
         return lu.dry_run_result
       result = lu.Exec(self.Log)
+      # addresses the opcode took from or gave back to network pools
+      self.cfg.CommitTemporaryIps(self.GetECId())
+      added = []  # the new objects exist: their locks stay
+      for level, names in lu.remove_locks.items():
+        self.glm.remove(level, names)
       post_results = hooks.RunPhase(constants.HOOKS_PHASE_POST)
       if post_results is not None:
         result = lu.HooksCallBack(constants.HOOKS_PHASE_POST, post_results, self.Log, result)
       return self._submit_follow_up(result)
     finally:
+      for level, names in added:
+        self.glm.remove(level, names)
+      self.cfg.DropECReservations(self.GetECId())
       self._release_all()
 
   def _submit_follow_up(self, result: Any) -> Any:

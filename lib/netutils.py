@@ -44,6 +44,16 @@ def ResolveHostname(name: str) -> tuple[str, str]:
     raise errors.ResolverError(name, getattr(err, "errno", None), str(err)) from err
 
 
+def ResolveNodeName(name: str) -> tuple[str, str]:
+  """(name, primary IP) of a host, refused as Ganeti refuses an unknown one."""
+  try:
+    return ResolveHostname(name)
+  except errors.ResolverError as err:
+    reason = err.args[2] if len(err.args) > 2 else err
+    raise errors.OpPrereqError("The given name (%s) does not resolve: %s" % (name, reason),
+                               errors.ECODE_RESOLVER) from None
+
+
 def IsValidIP4(address: str) -> bool:
   try:
     ipaddress.IPv4Address(address)
@@ -62,3 +72,18 @@ def IsValidIP6(address: str) -> bool:
 
 def InterfaceExists(name: str) -> bool:
   return os.path.exists(os.path.join("/sys/class/net", name))
+
+
+def TcpPing(address: str, port: int, timeout: float = 5.0) -> bool:
+  """Whether something at address accepts TCP connections on port (a
+  refused connection also proves the address is in use)."""
+  family = socket.AF_INET6 if IsValidIP6(address) else socket.AF_INET
+  with socket.socket(family, socket.SOCK_STREAM) as sock:
+    sock.settimeout(timeout)
+    try:
+      sock.connect((address, port))
+      return True
+    except ConnectionRefusedError:
+      return True
+    except OSError:
+      return False

@@ -571,3 +571,18 @@ class ConfigData(ConfigObject):
 
 
 DEFAULT_NODEGROUP_NAME = "default"
+
+
+class MigrationStatus(ConfigObject):
+  """Progress of an instance's migration as the source node's hypervisor reports it."""
+  FIELDS = ("status", "transferred_ram", "total_ram")
+  __slots__ = FIELDS
+
+
+class BlockDevStatus(ConfigObject):
+  """A block device's state on a node: its path, device numbers, resync
+  progress (percent, seconds left) and health (constants.LDS_* for the local
+  storage)."""
+  FIELDS = ("dev_path", "major", "minor", "sync_percent", "estimated_time",
+            "is_degraded", "ldisk_status")
+  __slots__ = FIELDS

@@ -759,3 +759,20 @@ def CheckParams(family: str, params: dict,
   Raises TypeEnforcementError for an unknown name or an invalid value.
   """
   ForceDictType(params, GetFamilyTypes(family), allowed_values)
+
+# Keys of the NIC and disk dicts in instance opcodes (--net, --disk)
+INIC_MAC = "mac"
+INIC_IP = "ip"
+INIC_MODE = "mode"
+INIC_LINK = "link"
+INIC_NETWORK = "network"
+INIC_NAME = "name"
+INIC_VLAN = "vlan"
+IDISK_SIZE = "size"
+IDISK_SPINDLES = "spindles"
+IDISK_MODE = "mode"
+IDISK_ADOPT = "adopt"
+IDISK_VG = "vg"
+IDISK_METAVG = "metavg"
+IDISK_PROVIDER = "provider"
+IDISK_NAME = "name"

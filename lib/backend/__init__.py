@@ -7,7 +7,8 @@ node; the node daemon dispatches through it.
 import importlib
 from typing import Any, Callable
 
-_DOMAINS = ("node", "files", "master", "storage", "hooks", "verify", "sshkeys")
+_DOMAINS = ("node", "files", "master", "storage", "hooks", "verify", "sshkeys", "instance", "os",
+            "blockdev")
 
 
 def _collect() -> dict[str, Callable[..., Any]]:

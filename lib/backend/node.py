@@ -1,5 +1,5 @@
-"""The node itself: version, resources, membership, crypto tokens, OS
-definitions, and small utilities the master asks of every node."""
+"""The node itself: version, resources, membership, crypto tokens, and small
+utilities the master asks of every node."""
 
 import errno
 import logging
@@ -10,7 +10,7 @@ import shutil
 import socket
 import stat
 import time
-from typing import Callable, Optional
+from typing import Optional
 
 from ganeti.constants import (
   CRYPTO_ACTION_CREATE,
@@ -21,8 +21,8 @@ from ganeti.constants import (
   ETC_HOSTS_REMOVE)
 from ganeti import constants
 from ganeti import errors
+from ganeti import hypervisor
 from ganeti import netutils
-from ganeti import paramdefs
 from ganeti import pathutils
 from ganeti import ssh
 from ganeti import ssconf
@@ -31,25 +31,11 @@ from ganeti.backend import files
 from ganeti.backend import master
 from ganeti.backend import storage
 from ganeti.backend.common import DaemonUtil, Fail, LocalPathBelow, RunCommand
+from ganeti.hypervisor import hv_base
 from ganeti.utils import io
 from ganeti.utils import x509
 
-# Interface names missing from ganeti.constants (values as in Ganeti)
-OS_SCRIPT_CREATE = "create"
-OS_SCRIPT_CREATE_UNTRUSTED = "create_untrusted"
-OS_SCRIPT_EXPORT = "export"
-OS_SCRIPT_IMPORT = "import"
-OS_SCRIPT_RENAME = "rename"
-OS_SCRIPT_VERIFY = "verify"
-OS_SCRIPTS = frozenset([OS_SCRIPT_CREATE, OS_SCRIPT_CREATE_UNTRUSTED, OS_SCRIPT_EXPORT,
-                        OS_SCRIPT_IMPORT, OS_SCRIPT_RENAME, OS_SCRIPT_VERIFY])
-OS_API_FILE = "ganeti_api_version"
-OS_VARIANTS_FILE = "variants.list"
-OS_PARAMETERS_FILE = "parameters.list"
-
 BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
-MEMINFO_FILE = "/proc/meminfo"
-CPUINFO_FILE = "/proc/cpuinfo"
 POWERCYCLE_DELAY = 5  # seconds, so that the RPC answer still gets out
 RESTRICTED_COMMAND_TIMEOUT = 3600
 # A refused restricted command answers only after this, to slow down probing
@@ -83,61 +69,18 @@ def _BootId() -> str:
     Fail("Error reading boot id: %s", err)
 
 
-def _ReadMeminfo() -> dict[str, int]:
-  """/proc/meminfo in MiB per field."""
-  values = {}
-  for line in io.ReadFile(MEMINFO_FILE).splitlines():
-    key, _, rest = line.partition(":")
-    fields = rest.split()
-    if fields and fields[0].isdigit():
-      values[key] = int(fields[0]) // 1024  # kB
-  return values
+def _NodeHypervisor(hvname: str) -> hv_base.BaseHypervisor:
+  try:
+    return hypervisor.GetHypervisor(hvname)
+  except errors.HypervisorError as err:
+    Fail(str(err))
 
 
-def _CpuSockets() -> int:
-  """Distinct physical packages listed in /proc/cpuinfo (at least one)."""
-  ids = set()
-  for line in (io.TryReadFile(CPUINFO_FILE) or "").splitlines():
-    key, _, value = line.partition(":")
-    if key.strip() == "physical id":
-      ids.add(value.strip())
-  return max(1, len(ids))
-
-
-def HostNodeInfo(_hvparams: Optional[dict] = None) -> dict[str, int]:
-  """Memory (MiB) and CPUs of the machine, as a hypervisor without dom0 reports them."""
-  mem = _ReadMeminfo()
-  total = mem.get("MemTotal", 0)
-  free = mem.get("MemAvailable",
-                 mem.get("MemFree", 0) + mem.get("Buffers", 0) + mem.get("Cached", 0))
-  cpus = os.cpu_count() or 1
-  return {
-    "memory_total": total,
-    "memory_free": free,
-    "memory_dom0": total - free,
-    "cpu_total": cpus,
-    "cpu_nodes": 1,
-    "cpu_sockets": _CpuSockets(),
-    "cpu_dom0": cpus,
-  }
-
-
-# hypervisor name -> function(hvparams) returning its node information; the
-# hypervisor modules register theirs here
-HYPERVISOR_NODE_INFO: dict[str, Callable[[dict], dict]] = {
-  constants.HT_FAKE: HostNodeInfo,
-}
-# hypervisor name -> function(hvparams) listing the names of running instances
-HYPERVISOR_INSTANCE_LIST: dict[str, Callable[[dict], list[str]]] = {}
-# hypervisor name -> function(hvparams) -> {name: (id, memory, vcpus, state, time)}
-HYPERVISOR_INSTANCES_INFO: dict[str, Callable[[dict], dict]] = {}
-
-
-def _HypervisorNodeInfo(hvname: str, hvparams: dict) -> dict:
-  function = HYPERVISOR_NODE_INFO.get(hvname)
-  if function is None:
-    Fail("Hypervisor '%s' is not supported on this node", hvname)
-  return function(hvparams or {})
+def _HypervisorNodeInfo(hvname: str, hvparams: Optional[dict]) -> dict:
+  try:
+    return _NodeHypervisor(hvname).GetNodeInfo(hvparams or {})
+  except errors.HypervisorError as err:
+    Fail("Error getting node information from hypervisor %s: %s", hvname, err)
 
 
 def GetNodeInfo(storage_units: list, hv_specs: list) -> tuple[str, list, list]:
@@ -148,39 +91,44 @@ def GetNodeInfo(storage_units: list, hv_specs: list) -> tuple[str, list, list]:
   return _BootId(), storage_info, hv_info
 
 
-def GetInstanceList(hypervisor_list: list[str], hvparams: dict) -> list[str]:
+def _RunningInstances(hvname: str, hvparams: Optional[dict]) -> list[hv_base.InstanceInfo]:
+  try:
+    return _NodeHypervisor(hvname).GetAllInstancesInfo(hvparams or {})
+  except errors.HypervisorError as err:
+    Fail("Error enumerating instances (hypervisor %s): %s", hvname, err)
+
+
+def GetInstanceList(hypervisor_list: list[str], hvparams: Optional[dict]) -> list[str]:
   """Names of the instances running on this node under the given hypervisors."""
   names = []
   for hvname in hypervisor_list:
-    function = HYPERVISOR_INSTANCE_LIST.get(hvname)
-    if function is not None:
-      names.extend(function((hvparams or {}).get(hvname, {})))
-  return sorted(names)
+    try:
+      names.extend(_NodeHypervisor(hvname).ListInstances((hvparams or {}).get(hvname)))
+    except errors.HypervisorError as err:
+      Fail("Error enumerating instances (hypervisor %s): %s", hvname, err)
+  return names
 
 
-def GetAllInstancesInfo(hypervisor_list: list[str], all_hvparams: dict) -> dict:
+def GetAllInstancesInfo(hypervisor_list: list[str], all_hvparams: Optional[dict]) -> dict:
   """name -> {memory, vcpus, state, time} for every running instance."""
-  result = {}
+  result: dict[str, dict] = {}
   for hvname in hypervisor_list:
-    function = HYPERVISOR_INSTANCES_INFO.get(hvname)
-    if function is None:
-      continue
-    for name, (_, memory, vcpus, state, cpu_time) in \
-        function((all_hvparams or {}).get(hvname, {})).items():
-      if name in result:
-        Fail("Instance %s is running twice with different parameters", name)
-      result[name] = {"memory": memory, "vcpus": vcpus, "state": state, "time": cpu_time}
+    for info in _RunningInstances(hvname, (all_hvparams or {}).get(hvname)):
+      values = {"memory": info.memory, "vcpus": info.vcpus, "state": info.state,
+                "time": info.time}
+      if info.name in result and result[info.name] != values:
+        Fail("Instance %s is running twice with different parameters", info.name)
+      result[info.name] = values
   return result
 
 
 def ValidateHypervisorParams(hvname: str, hvfull: dict) -> None:
-  """Checks that a hypervisor's full parameter set only has parameters it knows."""
-  defaults = paramdefs.HVC_DEFAULTS.get(hvname)
-  if defaults is None:
-    Fail("Unknown hypervisor '%s'", hvname)
-  unknown = sorted(set(hvfull or {}) - set(defaults))
-  if unknown:
-    Fail("Unknown parameters for hypervisor %s: %s", hvname, ", ".join(unknown))
+  """Checks a hypervisor's full parameter set against this node."""
+  hyper = _NodeHypervisor(hvname)
+  try:
+    hyper.ValidateParameters(hvfull or {})
+  except errors.HypervisorError as err:
+    Fail("Hypervisor parameter validation failed: %s", err)
 
 
 # --- addresses and names -----------------------------------------------------
@@ -501,102 +449,6 @@ def ListExports() -> list[str]:
                 if not name.startswith("."))
 
 
-# --- OS definitions ----------------------------------------------------------
-
-# OS files: name -> (first API version needing it, required from then on)
-_OS_FILES = {
-  OS_SCRIPT_CREATE: (constants.OS_API_V10, False),
-  OS_SCRIPT_CREATE_UNTRUSTED: (constants.OS_API_V20, False),
-  OS_SCRIPT_EXPORT: (constants.OS_API_V10, True),
-  OS_SCRIPT_IMPORT: (constants.OS_API_V10, True),
-  OS_SCRIPT_RENAME: (constants.OS_API_V10, True),
-  OS_SCRIPT_VERIFY: (constants.OS_API_V15, False),
-  OS_VARIANTS_FILE: (constants.OS_API_V15, False),
-  OS_PARAMETERS_FILE: (constants.OS_API_V20, True),
-}
-
-
-class _OsError(Exception):
-  """Why a directory is not a usable OS definition."""
-
-
-def _ReadOsApiVersions(os_dir: str) -> list[int]:
-  path = os.path.join(os_dir, OS_API_FILE)
-  try:
-    text = io.ReadFile(path)
-  except OSError as err:
-    raise _OsError("Required file '%s' not found under path %s: %s" %
-                   (OS_API_FILE, os_dir, err.strerror)) from None
-  try:
-    versions = sorted({int(line) for line in text.split()})
-  except ValueError:
-    raise _OsError("API version(s) can't be converted to integer: %s" %
-                   text.strip()) from None
-  if not set(versions) & constants.OS_API_VERSIONS:
-    raise _OsError("API version mismatch for path '%s': found %s, want %s." %
-                   (os_dir, versions, sorted(constants.OS_API_VERSIONS)))
-  return versions
-
-
-def _LoadOs(os_dir: str) -> tuple[list[str], list[list[str]], list[int], bool]:
-  """(variants, parameters [name, doc], api versions, trusted) of an OS dir."""
-  versions = _ReadOsApiVersions(os_dir)
-  newest = max(versions)
-  present = {}
-  for name, (since, required) in _OS_FILES.items():
-    if newest < since:
-      continue
-    path = os.path.join(os_dir, name)
-    try:
-      info = os.stat(path)
-    except OSError:
-      if required:
-        raise _OsError("File '%s' under path '%s' is missing" % (name, os_dir)) from None
-      continue
-    if not stat.S_ISREG(info.st_mode):
-      raise _OsError("File '%s' under path '%s' is not a regular file" % (name, os_dir))
-    if name in OS_SCRIPTS and not info.st_mode & stat.S_IXUSR:
-      raise _OsError("File '%s' under path '%s' is not executable" % (name, os_dir))
-    present[name] = path
-  if not {OS_SCRIPT_CREATE, OS_SCRIPT_CREATE_UNTRUSTED} & set(present):
-    raise _OsError("A create script (trusted or untrusted) is missing under path '%s'" %
-                   os_dir)
-  variants = []
-  if OS_VARIANTS_FILE in present:
-    variants = [line.strip() for line in
-                io.ReadFile(present[OS_VARIANTS_FILE]).splitlines() if line.strip()]
-    if not variants:
-      raise _OsError("No supported os variant found")
-  parameters = []
-  if OS_PARAMETERS_FILE in present:
-    for line in io.ReadFile(present[OS_PARAMETERS_FILE]).splitlines():
-      if line.strip():
-        name, _, doc = line.strip().partition(" ")
-        parameters.append([name, doc.strip()])
-  trusted = OS_SCRIPT_CREATE_UNTRUSTED not in present
-  return variants, parameters, versions, trusted
-
-
-def DiagnoseOS() -> list[tuple]:
-  """Every OS definition found on the search path:
-  (name, path, status, diagnose, variants, parameters, api versions, trusted)."""
-  result = []
-  for top in pathutils.OS_SEARCH_PATH:
-    try:
-      names = sorted(name for name in os.listdir(top) if not name.startswith("."))
-    except OSError:
-      continue
-    for name in names:
-      os_dir = os.path.join(top, name)
-      try:
-        variants, parameters, versions, trusted = _LoadOs(os_dir)
-      except (_OsError, OSError) as err:
-        result.append((name, os_dir, False, str(err), [], [], [], True))
-        continue
-      result.append((name, os_dir, True, "", variants, parameters, versions, trusted))
-  return result
-
-
 CALLS = {
   "version": GetVersion,
   "test_delay": TestDelay,
@@ -619,5 +471,4 @@ CALLS = {
   "get_watcher_pause": GetWatcherPause,
   "set_watcher_pause": SetWatcherPause,
   "export_list": ListExports,
-  "os_diagnose": DiagnoseOS,
 }

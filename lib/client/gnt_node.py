@@ -96,8 +96,8 @@ def _DiskState(opts: Any) -> dict:
 
 
 def _ResolveName(name: str) -> str:
-  from ganeti.cmdlib.node import ResolveNodeName  # pylint: disable=import-outside-toplevel
-  return ResolveNodeName(name)[0]
+  from ganeti import netutils  # pylint: disable=import-outside-toplevel
+  return netutils.ResolveNodeName(name)[0]
 
 
 def _JoinNode(node: str, ssh_port: int, opts: Any) -> None:

@@ -3,8 +3,13 @@
 from ganeti.cmdlib import cluster
 from ganeti.cmdlib import cluster_ops
 from ganeti.cmdlib import cluster_verify
+from ganeti.cmdlib import group
+from ganeti.cmdlib import instance_create
+from ganeti.cmdlib import instance_ops
+from ganeti.cmdlib import network
 from ganeti.cmdlib import node
 from ganeti.cmdlib import node_storage
+from ganeti.cmdlib import os as os_lu
 from ganeti.cmdlib import query
 from ganeti.cmdlib import tags
 from ganeti.cmdlib import test
@@ -42,4 +47,23 @@ LU_FOR_OPCODE = {
   "OP_TEST_DELAY": test.LUTestDelay,
   "OP_TEST_JQUEUE": test.LUTestJqueue,
   "OP_TEST_DUMMY": test.LUTestDummy,
+  "OP_GROUP_ADD": group.LUGroupAdd,
+  "OP_GROUP_ASSIGN_NODES": group.LUGroupAssignNodes,
+  "OP_GROUP_SET_PARAMS": group.LUGroupSetParams,
+  "OP_GROUP_REMOVE": group.LUGroupRemove,
+  "OP_GROUP_RENAME": group.LUGroupRename,
+  "OP_GROUP_EVACUATE": group.LUGroupEvacuate,
+  "OP_NETWORK_ADD": network.LUNetworkAdd,
+  "OP_NETWORK_REMOVE": network.LUNetworkRemove,
+  "OP_NETWORK_SET_PARAMS": network.LUNetworkSetParams,
+  "OP_NETWORK_CONNECT": network.LUNetworkConnect,
+  "OP_NETWORK_DISCONNECT": network.LUNetworkDisconnect,
+  "OP_OS_DIAGNOSE": os_lu.LUOsDiagnose,
+  "OP_INSTANCE_CREATE": instance_create.LUInstanceCreate,
+  "OP_INSTANCE_STARTUP": instance_ops.LUInstanceStartup,
+  "OP_INSTANCE_SHUTDOWN": instance_ops.LUInstanceShutdown,
+  "OP_INSTANCE_REBOOT": instance_ops.LUInstanceReboot,
+  "OP_INSTANCE_REMOVE": instance_ops.LUInstanceRemove,
+  "OP_INSTANCE_ACTIVATE_DISKS": instance_ops.LUInstanceActivateDisks,
+  "OP_INSTANCE_DEACTIVATE_DISKS": instance_ops.LUInstanceDeactivateDisks,
 }

@@ -28,6 +28,10 @@ class LogicalUnit:
     self.rpc = context.rpc
     self.needed_locks: Optional[dict[int, Any]] = None
     self.share_locks: dict[int, int] = dict.fromkeys(locking.LEVELS, 0)
+    # level -> names of locks to create (owned exclusively) for new objects,
+    # and to delete once Exec succeeded for removed ones
+    self.add_locks: dict[int, list[str]] = {}
+    self.remove_locks: dict[int, list[str]] = {}
     self.dry_run_result: Any = None
     self.LogInfo = processor.LogInfo
     self.LogWarning = processor.LogWarning

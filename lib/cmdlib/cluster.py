@@ -10,6 +10,7 @@ from ganeti import errors
 from ganeti import jstore
 from ganeti import locking
 from ganeti import paramdefs
+from ganeti.cmdlib import os as os_lu
 from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
 
 
@@ -244,7 +245,27 @@ class LUClusterSetParams(LogicalUnit):
       value = getattr(op, family, None)
       if value:
         paramdefs.CheckParams(family, value)
+    self._CheckOsSettings(cluster)
     self._cluster = cluster
+
+  def _CheckOsSettings(self, cluster: Any) -> None:
+    """Computes the new per-OS parameters; the master node validates the OS ones."""
+    op = self.op
+    for hvs in (getattr(op, "os_hvp", None) or {}).values():
+      for hv_name, params in hvs.items():
+        if params is not None:
+          paramdefs.CheckParams("hvparams/%s" % hv_name, params)
+    self._new_os_hvp = os_lu.UpdatedOsHvp(cluster.os_hvp, getattr(op, "os_hvp", None) or {})
+    public = getattr(op, "osparams", None) or {}
+    private = getattr(op, "osparams_private_cluster", None) or {}
+    self._new_osparams = os_lu.UpdatedOsParams(cluster.osparams, public)
+    self._new_osparams_private = os_lu.UpdatedOsParams(
+      cluster.osparams_private_cluster or {}, private)
+    for os_name in dict.fromkeys(list(public) + list(private)):
+      params = dict(self._new_osparams.get(os_name, {}))
+      params.update(self._new_osparams_private.get(os_name, {}))
+      if params:
+        os_lu.ValidateOsParams(self, False, [self.cfg.GetMasterNode()], os_name, params)
 
   def Exec(self, feedback_fn: Any) -> None:
     op = self.op
@@ -265,19 +286,19 @@ class LUClusterSetParams(LogicalUnit):
       cluster.hvparams.setdefault(hv_name, {}).update(value)
     for template, value in (getattr(op, "diskparams", None) or {}).items():
       cluster.diskparams.setdefault(template, {}).update(value)
-    for os_name, value in (getattr(op, "os_hvp", None) or {}).items():
-      cluster.os_hvp.setdefault(os_name, {}).update(value)
+    cluster.os_hvp = self._new_os_hvp
+    cluster.osparams = self._new_osparams
+    cluster.osparams_private_cluster = self._new_osparams_private
     if getattr(op, "ipolicy", None):
       cluster.ipolicy.update(op.ipolicy)
     if getattr(op, "enabled_hypervisors", None) is not None:
       cluster.enabled_hypervisors = list(op.enabled_hypervisors)
     if getattr(op, "enabled_disk_templates", None) is not None:
       cluster.enabled_disk_templates = list(op.enabled_disk_templates)
-    for list_attr, op_name in (("hidden_os", "hidden_os"), ("blacklisted_os", "blacklisted_os")):
-      for action, os_name in getattr(op, op_name, None) or []:
-        current = getattr(cluster, list_attr)
-        if action == "add" and os_name not in current:
-          current.append(os_name)
-        elif action == "remove" and os_name in current:
-          current.remove(os_name)
+    for attr, description in (("hidden_os", "hidden OS list"),
+                              ("blacklisted_os", "blacklisted OS list")):
+      changes = getattr(op, attr, None)
+      if changes:
+        setattr(cluster, attr, os_lu.ChangeOsList(getattr(cluster, attr), changes,
+                                                  description, feedback_fn))
     self.cfg.Update(cluster, feedback_fn)

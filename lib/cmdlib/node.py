@@ -53,16 +53,6 @@ def TcpPing(address: str, port: int, source: Optional[str] = None,
     return False
 
 
-def ResolveNodeName(name: str) -> tuple[str, str]:
-  """(name, primary IP) of a host, refused as Ganeti refuses an unknown one."""
-  try:
-    return netutils.ResolveHostname(name)
-  except errors.ResolverError as err:
-    reason = err.args[2] if len(err.args) > 2 else err
-    raise errors.OpPrereqError("The given name (%s) does not resolve: %s" % (name, reason),
-                               errors.ECODE_RESOLVER) from None
-
-
 def ExpandNode(cfg: Any, name: Optional[str], uuid: Optional[str] = None) -> tuple[str, str]:
   """(uuid, full name) of a node given by name (possibly short) or uuid."""
   node = cfg.GetNodeInfo(uuid) if uuid else None
@@ -154,7 +144,7 @@ class LUNodeAdd(LogicalUnit):
   _NFLAGS = ("master_capable", "vm_capable")
 
   def CheckArguments(self) -> None:
-    self.hostname, self.primary_ip = ResolveNodeName(self.op.node_name)
+    self.hostname, self.primary_ip = netutils.ResolveNodeName(self.op.node_name)
     self.op.node_name = self.hostname
     if self.op.readd and self.op.node_name == self.cfg.GetMasterNodeName():
       raise errors.OpPrereqError("Cannot readd the master node", errors.ECODE_STATE)

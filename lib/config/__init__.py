@@ -43,6 +43,10 @@ CONFIG_FILE_MODE = 0o640
 # Called after each save with the saved text and the ssconf values
 SaveCallback = Callable[[str, dict[str, str]], None]
 
+# What a job does with an address of a network (see ReserveIp and ReleaseIp)
+_IP_RESERVE = "reserve"
+_IP_RELEASE = "release"
+
 # Where each kind of object is kept in ConfigData
 _CONTAINERS = {
   objects.Node: "nodes",
@@ -524,6 +528,93 @@ class ConfigWriter(NodeMixin, InstanceMixin):
         group.serial_no += 1
         group.mtime = now
     self._WriteConfig()
+
+  # Addresses of networks taken by instances: reserved for a job first, and
+  # written to the network's pool only when the job commits them
+
+  def _AddressPool(self, net_uuid: str) -> Any:
+    from ganeti import network  # pylint: disable=import-outside-toplevel
+    if net_uuid not in self._config_data.networks:
+      raise errors.ConfigurationError("Unknown network %s" % net_uuid)
+    return network.AddressPool(self._config_data.networks[net_uuid].Copy())
+
+  def _PendingIps(self, net_uuid: str) -> set[str]:
+    """Addresses of a network that some job reserved and has not committed."""
+    return {address for action, uuid, address in self._reservations.Held(temporary.IP)
+            if action == _IP_RESERVE and uuid == net_uuid}
+
+  @Locked
+  def ReserveIp(self, net_uuid: str, address: str, ec_id: Any, check: bool = True) -> None:
+    """Reserves an address of a network for the job ec_id.
+
+    With check, an address already taken in the pool is refused.
+    """
+    pool = self._AddressPool(net_uuid)
+    if check:
+      try:
+        taken = pool.IsReserved(address)
+      except errors.AddressPoolError as err:
+        raise errors.ReservationError(str(err)) from None
+      if taken:
+        raise errors.ReservationError("IP address already in use")
+    self._reservations.Reserve(temporary.IP, ec_id, (_IP_RESERVE, net_uuid, address))
+
+  @Locked
+  def GenerateIp(self, net_uuid: str, ec_id: Any) -> str:
+    """A free address of a network, reserved for the job ec_id."""
+    pool = self._AddressPool(net_uuid)
+    try:
+      address = pool.GenerateFree(frozenset(self._PendingIps(net_uuid)))
+    except errors.AddressPoolError:
+      raise errors.ReservationError("Cannot generate IP. Network is full") from None
+    self._reservations.Reserve(temporary.IP, ec_id, (_IP_RESERVE, net_uuid, address))
+    return address
+
+  @Locked
+  def ReleaseIp(self, net_uuid: str, address: str, ec_id: Any) -> None:
+    """Gives an address back to its network when the job ec_id commits."""
+    self._reservations.Reserve(temporary.IP, ec_id, (_IP_RELEASE, net_uuid, address))
+
+  @Locked
+  def CommitTemporaryIps(self, ec_id: Any) -> None:
+    """Writes the address reservations and releases of job ec_id to the pools."""
+    held = self._reservations.Held(temporary.IP, ec_id)
+    if not held:
+      return
+    from ganeti import network  # pylint: disable=import-outside-toplevel
+    pools = {}
+    for action, net_uuid, address in sorted(held, key=lambda item: item[0] != _IP_RELEASE):
+      if net_uuid not in self._config_data.networks:
+        continue  # the network went away meanwhile
+      if net_uuid not in pools:
+        pools[net_uuid] = network.AddressPool(self._Writable("networks", net_uuid))
+      pool = pools[net_uuid]
+      try:
+        if action == _IP_RELEASE:
+          pool.Release(address)
+        else:
+          pool.Reserve(address)
+      except errors.AddressPoolError as err:
+        logging.warning("Address %s of network %s: %s", address, net_uuid, err)
+    now = time.time()
+    for pool in pools.values():
+      pool.net.serial_no += 1
+      pool.net.mtime = now
+    self._reservations.Drop(ec_id, temporary.IP)
+    self._WriteConfig()
+
+  @Locked
+  def CheckIPInNodeGroup(self, address: str, node_uuid: str
+                         ) -> tuple[Optional[str], Optional[str]]:
+    """(name, uuid) of the network of the node's group containing address."""
+    from ganeti import network  # pylint: disable=import-outside-toplevel
+    node = self._config_data.nodes[node_uuid]
+    group = self._config_data.nodegroups[node.group]
+    for net_uuid in group.networks:
+      net = self._config_data.networks.get(net_uuid)
+      if net is not None and network.AddressPool(net.Copy()).Contains(address):
+        return net.name, net_uuid
+    return None, None
 
   # Job filters
 

@@ -6,13 +6,14 @@ concurrent jobs never pick the same value.  Reservations end when the job
 drops them (normally when it finishes).
 """
 
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, Optional
 
 from ganeti import errors
 
 # Kinds of reserved values
 UUID = "uuid"
 MAC = "mac"
+IP = "ip"  # values: (action, network uuid, address), action "reserve" or "release"
 
 # Attempts at generating an unused random value before giving up
 _GENERATE_ATTEMPTS = 64
@@ -43,7 +44,15 @@ class TemporaryReservations:
         return value
     raise errors.ConfigurationError("Can't generate a unique %s" % kind)
 
-  def Drop(self, ec_id: Hashable) -> None:
-    """Ends all reservations of one execution context."""
-    for by_ec in self._reserved.values():
-      by_ec.pop(ec_id, None)
+  def Held(self, kind: str, ec_id: Optional[Hashable] = None) -> set:
+    """The values of one kind that ec_id (or, with None, any job) holds."""
+    by_ec = self._reserved.get(kind, {})
+    if ec_id is not None:
+      return set(by_ec.get(ec_id, ()))
+    return set().union(*by_ec.values())
+
+  def Drop(self, ec_id: Hashable, kind: Optional[str] = None) -> None:
+    """Ends the reservations of one execution context (of one kind or all)."""
+    for reserved_kind, by_ec in self._reserved.items():
+      if kind is None or kind == reserved_kind:
+        by_ec.pop(ec_id, None)

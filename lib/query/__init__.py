@@ -7,6 +7,7 @@ The parts:
   context  ConfigContext, what config-derived getters read
   jobs, nodes, groups, instances, networks, small (lock, filter, cluster,
   export, os)  the field sets
+  oses     the items of OS queries, merged from the nodes' diagnoses
 
 This module ties them to the master daemon: RunQuery, QueryFields and the
 legacy calls (QueryJobs, QueryNodes, ...) read the master context's job
@@ -22,7 +23,7 @@ from typing import Any, Callable, Iterable, Optional
 from ganeti import constants
 from ganeti import errors
 from ganeti import jstore
-from ganeti.query import groups, instances, jobs, live, networks, nodes, small
+from ganeti.query import groups, instances, jobs, live, networks, nodes, oses, small
 from ganeti.query.common import (DATA_CONFIG, DATA_CONSOLE, DATA_LIVE, NODATA, OFFLINE,
                                  UNAVAIL, FieldDef, FieldSet, NiceSortKey)
 from ganeti.query.context import ConfigContext
@@ -200,7 +201,8 @@ def RunQuery(context: Any, what: str, fields: list[str], qfilter: Any) -> dict:
     items = [(node.name, None)
              for node in _SortedByName(context.cfg.GetAllNodesInfo().values())]
   elif what == constants.QR_OS:
-    items = []
+    rpc = getattr(context, "rpc", None)
+    items = [] if rpc is None else oses.OsItems(context.cfg, rpc, query.RequestedNames())
   else:
     ctx = ConfigContext.FromConfig(context.cfg, **_LiveData(context, what, query))
     items, name_matches = _ConfigItems(what, query, _ConfigObjects(what, ctx))

@@ -368,7 +368,12 @@ class _RunnerBase:
                        (target.name, request.http_code, reason))
     result = RpcResult(data=data, call=name, node=target.key)
     if cdef.post is not None and result.fail_msg is None:
-      result.payload = _PostProcess(cdef.post, result.payload)
+      try:
+        result.payload = _PostProcess(cdef.post, result.payload)
+      except (TypeError, ValueError, AttributeError, KeyError) as err:
+        return RpcResult(failed=True, call=name, node=target.key,
+                         error="Node %s answered %s with an unexpected payload: %s" %
+                         (target.name, name, err))
     return result
 
   def CallByName(self, name: str, nodes: Any, *args: Any, **kwargs: Any) -> Any:

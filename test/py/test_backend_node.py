@@ -125,44 +125,6 @@ def test_export_list(node):
   assert node.ok("export_list") == ["inst1.example.com", "inst2.example.com"]
 
 
-def _MakeOs(root, name, api="20\n", scripts=("create", "export", "import", "rename", "verify"),
-            variants="default\nalt\n", parameters="size the size\n"):
-  os_dir = os.path.join(root, name)
-  os.makedirs(os_dir)
-  if api is not None:
-    _Write(os.path.join(os_dir, "ganeti_api_version"), api)
-  for script in scripts:
-    _Write(os.path.join(os_dir, script), "#!/bin/sh\n", 0o755)
-  if variants is not None:
-    _Write(os.path.join(os_dir, "variants.list"), variants)
-  if parameters is not None:
-    _Write(os.path.join(os_dir, "parameters.list"), parameters)
-  return os_dir
-
-
-def test_os_diagnose(node):
-  root = node.path("/srv/ganeti/os")
-  good = _MakeOs(root, "debootstrap")
-  untrusted = _MakeOs(root, "untrusted", scripts=("create_untrusted", "export", "import",
-                                                  "rename"))
-  _MakeOs(root, "noapi", api=None)
-  _MakeOs(root, "oldapi", api="5\n")
-  _MakeOs(root, "noexport", scripts=("create", "import", "rename"))
-  _MakeOs(root, "noparams", parameters=None)
-  result = {entry[0]: entry for entry in node.ok("os_diagnose")}
-  assert result["debootstrap"] == ["debootstrap", good, True, "", ["default", "alt"],
-                                   [["size", "the size"]], [20], True]
-  assert result["untrusted"][2] is True and result["untrusted"][7] is False
-  assert result["untrusted"][1] == untrusted
-  for broken in ("noapi", "oldapi", "noexport", "noparams"):
-    name, _, status, diagnose, variants, params, versions, _ = result[broken]
-    assert status is False and diagnose, name
-    assert variants == params == versions == []
-  assert "ganeti_api_version" in result["noapi"][3]
-  assert "API version" in result["oldapi"][3]
-  assert "export" in result["noexport"][3]
-
-
 def test_restricted_commands(node):
   directory = node.path("/etc/ganeti/restricted-commands")
   os.makedirs(directory, mode=0o755)

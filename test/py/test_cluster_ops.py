@@ -93,6 +93,7 @@ def fixture_cfg(tmp_path):
 
 
 def _Run(lu_class, op, cfg, rpc):
+  op.Validate(True)  # as the job queue does: unset parameters get their defaults
   proc = Processor()
   context = types.SimpleNamespace(cfg=cfg, glm=None, rpc=rpc)
   lu = lu_class(proc, op, context)

@@ -69,18 +69,23 @@ class SshCluster:
     subprocess.run([os.path.join(self.dir, "start-all")], check=True, timeout=30,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-  def sshd_pid(self, node: int):
-    try:
-      with open(self.path("/var/run/sshd.pid", node)) as handle:
-        return int(handle.read())
-    except (OSError, ValueError):
-      return None
+  def sshd_pid(self, node: int, wait: float = 10.0):
+    """The node's sshd pid; sshd writes its pid file only after detaching."""
+    deadline = time.monotonic() + wait
+    while True:
+      try:
+        with open(self.path("/var/run/sshd.pid", node)) as handle:
+          return int(handle.read())
+      except (OSError, ValueError):
+        if time.monotonic() > deadline:
+          return None
+        time.sleep(0.05)
 
   def stop(self) -> None:
     subprocess.run([os.path.join(self.dir, "stop-all")], timeout=30, check=False,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for node in range(1, self.nodes + 1):  # in case stop-all could not
-      pid = self.sshd_pid(node)
+      pid = self.sshd_pid(node, wait=0)
       if pid:
         try:
           os.kill(pid, signal.SIGKILL)
@@ -188,7 +193,7 @@ def test_setup_rerun_keeps_host_keys_and_stop_all_stops_sshd(tmp_path):
     assert subprocess.run([os.path.join(vc.dir, "stop-all")], timeout=30).returncode == 0
     assert not os.path.exists("/proc/%d" % pid) or \
       open("/proc/%d/stat" % pid).read().split()[2] == "Z"
-    assert vc.sshd_pid(1) is None
+    assert vc.sshd_pid(1, wait=0) is None
     # start-all and stop-all still drive daemon-util on the node
     assert open(vc.calls).read().split("\n")[:3] == ["node1 start-all"] * 2 + ["node1 stop-all"]
   finally:

@@ -1,0 +1,422 @@
+"""Creating an instance: checks of the request, disks, OS install, first start."""
+
+import re
+from typing import Any, Optional
+
+from ganeti import constants
+from ganeti import errors
+from ganeti import hypervisor
+from ganeti import locking
+from ganeti import netutils
+from ganeti import objects
+from ganeti import paramdefs as pd
+from ganeti.cmdlib import ipolicy
+from ganeti.cmdlib import instance_utils as iu
+from ganeti.cmdlib.base import LogicalUnit
+from ganeti.storage import filestorage
+
+_MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+_DISK_ACCESS = ("rw", "ro")
+# disk templates that keep their data in files below a cluster directory
+_FILE_TEMPLATES = {constants.DT_FILE: "file_storage_dir",
+                   constants.DT_SHARED_FILE: "shared_file_storage_dir"}
+# disk templates this master can create so far
+_CREATABLE_TEMPLATES = frozenset([constants.DT_DISKLESS, constants.DT_FILE,
+                                  constants.DT_SHARED_FILE])
+
+
+def NormalizeMac(mac: str) -> str:
+  """A MAC address in lower case; refuses anything else."""
+  normalized = mac.lower()
+  if not _MAC_RE.match(normalized):
+    raise errors.OpPrereqError("Invalid MAC address '%s'" % mac, errors.ECODE_INVAL)
+  return normalized
+
+
+def _ParseNics(op: Any, cluster: Any) -> list[dict]:
+  """The requested NICs, checked: mac, ip, network and nic parameters."""
+  nics = []
+  for idx, spec in enumerate(op.nics or []):
+    spec = dict(spec)
+    mode = spec.get(pd.NIC_MODE)
+    if mode is not None and mode not in pd.NIC_VALID_MODES:
+      raise errors.OpPrereqError("Invalid NIC mode '%s'" % mode, errors.ECODE_INVAL)
+    ip = spec.get(pd.INIC_IP)
+    if ip is not None and ip.lower() == pd.VALUE_NONE:
+      ip = None
+    elif ip is not None and ip.lower() not in (pd.VALUE_AUTO, pd.NIC_IP_POOL):
+      if not (netutils.IsValidIP4(ip) or netutils.IsValidIP6(ip)):
+        raise errors.OpPrereqError("Invalid IP address '%s' (nic %d)" % (ip, idx),
+                                   errors.ECODE_INVAL)
+    elif ip is not None and ip.lower() == pd.VALUE_AUTO and not op.name_check:
+      raise errors.OpPrereqError("IP address set to auto but name checks have been"
+                                 " skipped", errors.ECODE_INVAL)
+    elif ip is not None and ip.lower() == pd.NIC_IP_POOL and not spec.get(pd.INIC_NETWORK):
+      raise errors.OpPrereqError("if ip=pool, parameter network must be passed too",
+                                 errors.ECODE_INVAL)
+    mac = spec.get(pd.INIC_MAC) or pd.VALUE_AUTO
+    if mac not in (pd.VALUE_AUTO, constants.VALUE_GENERATE):
+      mac = NormalizeMac(mac)
+    nicparams = {key: spec[key] for key in (pd.NIC_MODE, pd.NIC_LINK, pd.NIC_VLAN)
+                 if spec.get(key) is not None}
+    filled = cluster.SimpleFillNIC(nicparams)
+    try:
+      objects.NIC.CheckParameterSyntax(filled)
+    except errors.ConfigurationError as err:
+      raise errors.OpPrereqError("Invalid NIC parameters: %s" % err,
+                                 errors.ECODE_INVAL) from None
+    nics.append({"mac": mac, "ip": ip, "network": spec.get(pd.INIC_NETWORK),
+                 "name": spec.get(pd.INIC_NAME), "nicparams": nicparams})
+  return nics
+
+
+def _ParseDisks(op: Any) -> list[dict]:
+  disks = []
+  for idx, spec in enumerate(op.disks or []):
+    size = spec.get(pd.IDISK_SIZE)
+    try:
+      size = int(size)
+    except (TypeError, ValueError):
+      raise errors.OpPrereqError("Invalid disk size '%s'" % (size,),
+                                 errors.ECODE_INVAL) from None
+    if size <= 0:
+      raise errors.OpPrereqError("Invalid disk size '%s' (disk %d)" % (size, idx),
+                                 errors.ECODE_INVAL)
+    mode = spec.get(pd.IDISK_MODE, "rw")
+    if mode not in _DISK_ACCESS:
+      raise errors.OpPrereqError("Invalid disk access mode '%s'" % mode, errors.ECODE_INVAL)
+    disks.append({"size": size, "mode": mode, "name": spec.get(pd.IDISK_NAME),
+                  "spindles": spec.get(pd.IDISK_SPINDLES)})
+  return disks
+
+
+class LUInstanceCreate(LogicalUnit):
+  """Creates an instance: disks, configuration entry, OS install, start."""
+
+  HPATH = "instance-add"
+  HTYPE = constants.HTYPE_INSTANCE
+  REQ_BGL = False
+
+  def CheckArguments(self) -> None:
+    op = self.op
+    if op.mode != constants.INSTANCE_CREATE:
+      raise errors.OpPrereqError("Instance import is not supported by this master yet",
+                                 errors.ECODE_INVAL)
+    if op.no_install and op.start:
+      self.LogInfo("No-installation mode selected, disabling startup")
+      op.start = False
+    if op.ip_check and not op.name_check:
+      raise errors.OpPrereqError("Cannot do IP address check without a name check",
+                                 errors.ECODE_INVAL)
+    if op.name_check:
+      self.hostname, self.check_ip = netutils.ResolveHostname(op.instance_name)
+      op.instance_name = self.hostname
+    else:
+      self.check_ip = None
+    if not op.os_type and not op.no_install:
+      raise errors.OpPrereqError("No guest OS or OS image specified", errors.ECODE_INVAL)
+    if op.pnode is None and op.iallocator is None:
+      raise errors.OpPrereqError("One of iallocator or primary node is required",
+                                 errors.ECODE_INVAL)
+    if op.pnode is not None and op.iallocator is not None:
+      raise errors.OpPrereqError("Give either the iallocator or the primary node,"
+                                 " not both", errors.ECODE_INVAL)
+    self.nic_specs = _ParseNics(op, self.cfg.GetClusterInfo())
+    self.disk_specs = _ParseDisks(op)
+
+  def ExpandNames(self) -> None:
+    op = self.op
+    if self.cfg.GetInstanceInfoByName(op.instance_name) is not None:
+      raise errors.OpPrereqError("Instance '%s' is already in the cluster" %
+                                 op.instance_name, errors.ECODE_EXISTS)
+    self.add_locks[locking.LEVEL_INSTANCE] = [op.instance_name]
+    if op.iallocator:
+      self.needed_locks = {locking.LEVEL_NODE: locking.ALL_SET,
+                           locking.LEVEL_NODE_RES: locking.ALL_SET}
+      return
+    op.pnode_uuid = iu_node_uuid(self.cfg, op.pnode)
+    nodes = [op.pnode_uuid]
+    if op.snode:
+      op.snode_uuid = iu_node_uuid(self.cfg, op.snode)
+      nodes.append(op.snode_uuid)
+    self.needed_locks = {locking.LEVEL_NODE: nodes, locking.LEVEL_NODE_RES: list(nodes)}
+
+  # --- checks ----------------------------------------------------------------
+
+  def _DiskTemplate(self, cluster: Any) -> str:
+    template = self.op.disk_template or cluster.enabled_disk_templates[0]
+    if template not in cluster.enabled_disk_templates:
+      raise errors.OpPrereqError(
+        "Cannot create an instance with disk template '%s', because it is not enabled"
+        " in the cluster. Enabled disk templates are: %s." %
+        (template, ",".join(cluster.enabled_disk_templates)), errors.ECODE_STATE)
+    if template not in _CREATABLE_TEMPLATES:
+      raise errors.OpPrereqError("Disk template '%s' is not supported by this master yet" %
+                                 template, errors.ECODE_INVAL)
+    if template == constants.DT_DISKLESS and self.disk_specs:
+      raise errors.OpPrereqError("Diskless instances cannot have disks", errors.ECODE_INVAL)
+    if template != constants.DT_DISKLESS and not self.disk_specs:
+      raise errors.OpPrereqError("No disks given for disk template '%s'" % template,
+                                 errors.ECODE_INVAL)
+    return template
+
+  def _Hypervisor(self, cluster: Any) -> str:
+    hvname = self.op.hypervisor or cluster.enabled_hypervisors[0]
+    if hvname not in cluster.enabled_hypervisors:
+      raise errors.OpPrereqError("Selected hypervisor (%s) not enabled in the cluster (%s)" %
+                                 (hvname, ",".join(cluster.enabled_hypervisors)),
+                                 errors.ECODE_STATE)
+    return hvname
+
+  def _PickPrimaryNode(self) -> None:
+    """Until the iallocator protocol runs scripts: the vm-capable online node
+    with the most free memory among those the instance fits on."""
+    from ganeti.cmdlib import allocation  # pylint: disable=import-outside-toplevel
+    self.op.pnode_uuid = allocation.PickNode(self, self.op.iallocator, self.be_full,
+                                             self.hvname)
+    self.op.pnode = self.cfg.GetNodeName(self.op.pnode_uuid)
+
+  def CheckPrereq(self) -> None:
+    op = self.op
+    cfg = self.cfg
+    cluster = cfg.GetClusterInfo()
+    self.disk_template = self._DiskTemplate(cluster)
+    self.hvname = self._Hypervisor(cluster)
+    hv_class = hypervisor.GetHypervisorClass(self.hvname)
+    pd.ForceDictType(op.hvparams, pd.HVS_PARAMETER_TYPES)
+    self.hv_full = cluster.SimpleFillHV(self.hvname, op.os_type, op.hvparams)
+    hv_class.CheckParameterSyntax(self.hv_full)
+    # "memory" (older Ganeti's single value) becomes maxmem and minmem
+    objects.UpgradeBeParams(op.beparams)
+    pd.ForceDictType(op.beparams, pd.BES_PARAMETER_TYPES, allowed_values=[pd.VALUE_AUTO])
+    self.be_full = cluster.SimpleFillBE(op.beparams)
+    if self.be_full[pd.BE_MINMEM] > self.be_full[pd.BE_MAXMEM]:
+      raise errors.OpPrereqError("Minimum memory (%s) cannot be bigger than the maximum"
+                                 " memory (%s)" % (self.be_full[pd.BE_MINMEM],
+                                                   self.be_full[pd.BE_MAXMEM]),
+                                 errors.ECODE_INVAL)
+    if op.iallocator:
+      self._PickPrimaryNode()
+    pnode = cfg.GetNodeInfo(op.pnode_uuid)
+    iu.CheckNodeOnline(self, pnode.uuid)
+    iu.CheckNodeNotDrained(self, pnode.uuid)
+    iu.CheckNodeVmCapable(self, pnode.uuid)
+    if op.snode_uuid and self.disk_template not in constants.DTS_INT_MIRROR:
+      self.LogWarning("Secondary node will be ignored on non-mirrored disk template")
+      op.snode_uuid = None
+    group = cfg.GetNodeGroup(pnode.group)
+    spec = ipolicy.InstanceSpec(self.be_full[pd.BE_MAXMEM], self.be_full[pd.BE_VCPUS],
+                                [disk["size"] for disk in self.disk_specs],
+                                len(self.nic_specs), self.be_full[pd.BE_SPINDLE_USE])
+    ipolicy.CheckSpec(group, cluster.FillIPolicy(group), spec, self.disk_template,
+                      op.ignore_ipolicy, self.LogWarning)
+    if self.check_ip and op.ip_check and netutils.TcpPing(self.check_ip,
+                                                          constants.DEFAULT_NODED_PORT):
+      raise errors.OpPrereqError("IP %s of instance %s already in use" %
+                                 (self.check_ip, op.instance_name), errors.ECODE_NOTUNIQUE)
+    self._CheckOs(cluster, pnode)
+    result = self.rpc.call_hypervisor_validate_params([pnode.uuid], self.hvname,
+                                                      self.hv_full)[pnode.uuid]
+    result.Raise("Hypervisor parameter validation failed on node %s" % pnode.name)
+    self._CheckBridges(cluster, pnode)
+    if op.start:
+      iu.CheckNodeFreeMemory(self, pnode.uuid, "creating instance %s" % op.instance_name,
+                             self.be_full[pd.BE_MAXMEM], self.hvname)
+    self.instance = self._BuildInstance(cluster)
+
+  def _CheckOs(self, cluster: Any, pnode: objects.Node) -> None:
+    op = self.op
+    if not op.os_type:
+      return
+    self.os_full = cluster.SimpleFillOS(op.os_type, op.osparams)
+    result = self.rpc.call_os_validate([pnode.uuid], True, op.os_type,
+                                       [constants.OS_VALIDATE_PARAMETERS], self.os_full,
+                                       op.force_variant)[pnode.uuid]
+    result.Raise("OS Parameters validation failed on node %s" % pnode.name)
+
+  def _CheckBridges(self, cluster: Any, pnode: objects.Node) -> None:
+    bridges = [cluster.SimpleFillNIC(nic["nicparams"])[pd.NIC_LINK]
+               for nic in self.nic_specs
+               if cluster.SimpleFillNIC(nic["nicparams"])[pd.NIC_MODE] ==
+               pd.NIC_MODE_BRIDGED]
+    if bridges:
+      result = self.rpc.call_bridges_exist(pnode.uuid, bridges)
+      result.Raise("Error checking bridges on destination node '%s'" % pnode.name,
+                   prereq=True, ecode=errors.ECODE_ENVIRON)
+
+  # --- the new objects ---------------------------------------------------------
+
+  def _NicNetwork(self, spec: dict, group: objects.NodeGroup) -> Optional[str]:
+    """The uuid of the NIC's network (connected to the node's group), taking
+    the connection's mode and link; None without a network."""
+    if not spec["network"]:
+      return None
+    net_uuid = self.cfg.LookupNetwork(spec["network"])
+    if spec["nicparams"].get(pd.NIC_MODE) or spec["nicparams"].get(pd.NIC_LINK):
+      raise errors.OpPrereqError("If network is given, no mode or link is allowed to be"
+                                 " passed", errors.ECODE_INVAL)
+    netparams = group.networks.get(net_uuid)
+    if netparams is None:
+      raise errors.OpPrereqError("No netparams found for network %s. Probably not"
+                                 " connected to node's %s nodegroup" %
+                                 (spec["network"], self.op.pnode), errors.ECODE_INVAL)
+    spec["nicparams"] = dict(netparams)
+    return net_uuid
+
+  def _NicIp(self, spec: dict, net_uuid: Optional[str], ec_id: Any) -> Optional[str]:
+    ip = spec["ip"]
+    if ip is not None and ip.lower() == pd.VALUE_AUTO:
+      ip = self.check_ip
+    if net_uuid is None:
+      if ip and self.op.conflicts_check:
+        name, _ = self.cfg.CheckIPInNodeGroup(ip, self.op.pnode_uuid)
+        if name:
+          raise errors.OpPrereqError("The requested IP address (%s) belongs to network %s,"
+                                     " but the target NIC does not." % (ip, name),
+                                     errors.ECODE_INVAL)
+      return ip
+    try:
+      if ip is not None and ip.lower() == pd.NIC_IP_POOL:
+        return self.cfg.GenerateIp(net_uuid, ec_id)
+      if ip:
+        self.cfg.ReserveIp(net_uuid, ip, ec_id, check=self.op.conflicts_check)
+    except errors.ReservationError as err:
+      raise errors.OpPrereqError("IP address %s cannot be used: %s" % (ip, err),
+                                 errors.ECODE_NOTUNIQUE) from None
+    return ip
+
+  def _BuildNics(self) -> list[objects.NIC]:
+    ec_id = self.proc.GetECId()
+    group = self.cfg.GetNodeGroup(self.cfg.GetNodeInfo(self.op.pnode_uuid).group)
+    nics = []
+    for spec in self.nic_specs:
+      net_uuid = self._NicNetwork(spec, group)
+      mac = spec["mac"]
+      if mac in (pd.VALUE_AUTO, constants.VALUE_GENERATE):
+        mac = self.cfg.GenerateMAC(net_uuid, ec_id)
+      else:
+        try:
+          self.cfg.ReserveMAC(mac, ec_id)
+        except errors.ReservationError:
+          raise errors.OpPrereqError("MAC address %s already in use in cluster" % mac,
+                                     errors.ECODE_NOTUNIQUE) from None
+      ip = self._NicIp(spec, net_uuid, ec_id)
+      nics.append(objects.NIC(mac=mac, ip=ip, network=net_uuid, name=spec["name"],
+                              nicparams=spec["nicparams"],
+                              uuid=self.cfg.GenerateUniqueID(ec_id)))
+    return nics
+
+  def _BuildDisks(self, cluster: Any) -> list[objects.Disk]:
+    if self.disk_template == constants.DT_DISKLESS:
+      return []
+    ec_id = self.proc.GetECId()
+    storage_dir = getattr(cluster, _FILE_TEMPLATES[self.disk_template])
+    instance_dir = filestorage.InstanceFileStorageDir(storage_dir, self.op.instance_name,
+                                                      self.op.file_storage_dir)
+    disks = []
+    for idx, spec in enumerate(self.disk_specs):
+      path = filestorage.FileDiskPath(instance_dir, self.cfg.GenerateUniqueID(ec_id), idx,
+                                      self.disk_template)
+      disks.append(objects.Disk(
+        dev_type=self.disk_template, size=spec["size"], mode=spec["mode"],
+        name=spec["name"], spindles=spec["spindles"], iv_name="disk/%d" % idx,
+        logical_id=filestorage.FileLogicalId(self.op.file_driver, path),
+        nodes=[self.op.pnode_uuid], params={}, uuid=self.cfg.GenerateUniqueID(ec_id)))
+    return disks
+
+  def _BuildInstance(self, cluster: Any) -> objects.Instance:
+    op = self.op
+    hv_class = hypervisor.GetHypervisorClass(self.hvname)
+    port = self.cfg.AllocatePort() if getattr(hv_class, "REQUIRES_NETWORK_PORT",
+                                              False) else None
+    inst = objects.Instance(
+      name=op.instance_name, uuid=self.cfg.GenerateUniqueID(self.proc.GetECId()),
+      primary_node=op.pnode_uuid, os=op.os_type or "", hypervisor=self.hvname,
+      hvparams=dict(op.hvparams), beparams=dict(op.beparams),
+      osparams=dict(op.osparams), osparams_private=dict(op.osparams_private or {}),
+      admin_state=constants.ADMINST_DOWN, admin_state_source=objects.ADMIN_SOURCE,
+      nics=self._BuildNics(), disks=[], disks_active=False, network_port=port,
+      tags=list(op.tags or []))
+    self.new_disks = self._BuildDisks(cluster)
+    return inst
+
+  # --- hooks -------------------------------------------------------------------
+
+  def BuildHooksEnv(self) -> dict[str, Any]:
+    env = iu.InstanceHookEnv(self, self.instance, disks=self.new_disks,
+                             disk_template=self.disk_template)
+    env["INSTANCE_ADD_MODE"] = self.op.mode
+    return env
+
+  def BuildHooksNodes(self) -> tuple[list[str], list[str]]:
+    nodes = [self.cfg.GetMasterNode(), self.op.pnode_uuid]
+    return nodes, nodes
+
+  # --- execution ---------------------------------------------------------------
+
+  def _CreateDisks(self, inst: objects.Instance, feedback_fn: Any) -> None:
+    feedback_fn("* creating instance disks...")
+    if not self.new_disks:
+      return
+    pnode = inst.primary_node
+    directory = filestorage.DiskFileDir(self.new_disks[0].logical_id)
+    result = self.rpc.call_file_storage_dir_create(pnode, directory)
+    result.Raise("Failed to create directory '%s' on node %s" %
+                 (directory, self.cfg.GetNodeName(pnode)))
+    created = []
+    try:
+      for disk in self.new_disks:
+        result = self.rpc.call_blockdev_create(pnode, (disk, inst), disk.size, inst.name,
+                                               True, "originstname+%s" % inst.name, False)
+        result.Raise("Can't create block device %s on node %s for instance %s" %
+                     (disk.iv_name, self.cfg.GetNodeName(pnode), inst.name))
+        created.append(disk)
+    except errors.OpExecError:
+      iu.RemoveDisks(self, inst, disks=self.new_disks)
+      raise
+
+  def Exec(self, feedback_fn: Any) -> list[str]:
+    inst = self.instance
+    op = self.op
+    self._CreateDisks(inst, feedback_fn)
+    feedback_fn("adding instance %s to cluster config" % inst.name)
+    inst.disks = list(self.new_disks)
+    try:
+      self.cfg.AddInstance(inst, self.proc.GetECId())
+    except errors.GenericError:
+      iu.RemoveDisks(self, inst, disks=self.new_disks)
+      raise
+    if self.new_disks:
+      feedback_fn("adding disks to cluster config")
+    inst = self.cfg.GetInstanceInfo(inst.uuid)
+    if self.new_disks and op.wait_for_sync:
+      self.LogInfo("Waiting for instance %s to sync disks", inst.name)
+      self.LogInfo("Instance %s's disks are in sync", inst.name)
+    if self.new_disks and not op.no_install and op.os_type:
+      feedback_fn("* running the instance OS create scripts...")
+      iu.StartInstanceDisks(self, inst)
+      try:
+        result = self.rpc.call_instance_os_add(inst.primary_node, (inst, None), False,
+                                               op.debug_level or 0)
+        result.Raise("Could not add os for instance %s on node %s" %
+                     (inst.name, self.cfg.GetNodeName(inst.primary_node)))
+      finally:
+        if not op.start:
+          iu.ShutdownInstanceDisks(self, inst)
+    if op.start:
+      feedback_fn("* starting instance...")
+      self.cfg.MarkInstanceUp(inst.uuid)
+      inst = self.cfg.GetInstanceInfo(inst.uuid)
+      iu.StartInstanceDisks(self, inst)
+      result = self.rpc.call_instance_start(inst.primary_node, (inst, None, None), False,
+                                            op.reason)
+      result.Raise("Could not start instance")
+    return [self.cfg.GetNodeName(uuid) for uuid in self.cfg.GetInstanceNodes(inst.uuid)]
+
+
+def iu_node_uuid(cfg: Any, name: str) -> str:
+  """A node's uuid from its name (or uuid); unknown nodes are refused."""
+  node = cfg.GetNodeInfoByName(name) or cfg.GetNodeInfo(name)
+  if node is None:
+    raise errors.OpPrereqError("Node '%s' not known" % name, errors.ECODE_NOENT)
+  return node.uuid

@@ -1,0 +1,276 @@
+"""What the instance logical units share: finding and locking an instance
+and its nodes, node and state checks, disk activation, free memory and the
+hooks environment."""
+
+from typing import Any, Iterable, Optional
+
+from ganeti import constants
+from ganeti import errors
+from ganeti import locking
+from ganeti import objects
+from ganeti import paramdefs
+
+# needed_locks values for the node levels, filled in by DeclareInstanceNodeLocks
+LOCKS_OF_INSTANCE = "instance-nodes"
+
+
+# --- finding and locking -----------------------------------------------------
+
+def ExpandInstanceName(cfg: Any, name: str) -> str:
+  """The full name of an instance (a unique prefix of a name component will do)."""
+  full = cfg.ExpandInstanceName(name)
+  if full is None:
+    raise errors.OpPrereqError("Instance '%s' not known" % name, errors.ECODE_NOENT)
+  return full
+
+
+def LockInstance(lu: Any, node_levels: Iterable[int] = (locking.LEVEL_NODE,)) -> None:
+  """ExpandNames for an LU acting on op.instance_name: the instance lock now,
+  its nodes' locks (at the given levels) once the instance lock is held."""
+  lu.op.instance_name = ExpandInstanceName(lu.cfg, lu.op.instance_name)
+  lu.needed_locks = {locking.LEVEL_INSTANCE: [lu.op.instance_name]}
+  for level in node_levels:
+    lu.needed_locks[level] = LOCKS_OF_INSTANCE
+
+
+def DeclareInstanceNodeLocks(lu: Any, level: int, primary_only: bool = False) -> None:
+  """Turns LOCKS_OF_INSTANCE at a node level into the locked instances' nodes."""
+  if lu.needed_locks.get(level) != LOCKS_OF_INSTANCE:
+    return
+  nodes: set[str] = set()
+  for name in lu.glm.list_owned(locking.LEVEL_INSTANCE):
+    inst = lu.cfg.GetInstanceInfoByName(name)
+    if inst is None:
+      continue
+    nodes.update([inst.primary_node] if primary_only
+                 else lu.cfg.GetInstanceNodes(inst.uuid))
+  lu.needed_locks[level] = sorted(nodes)
+
+
+def LockedInstance(lu: Any) -> objects.Instance:
+  """The op's instance, read with its lock held (it may have gone meanwhile)."""
+  inst = lu.cfg.GetInstanceInfoByName(lu.op.instance_name)
+  if inst is None:
+    raise errors.OpPrereqError("Instance '%s' not known" % lu.op.instance_name,
+                               errors.ECODE_NOENT)
+  return inst
+
+
+# --- node and state checks -----------------------------------------------------
+
+def CheckNodeOnline(lu: Any, node_uuid: str, msg: Optional[str] = None) -> None:
+  if lu.cfg.GetNodeInfo(node_uuid).offline:
+    raise errors.OpPrereqError("%s: %s" % (msg or "Can't use offline node",
+                                           lu.cfg.GetNodeName(node_uuid)),
+                               errors.ECODE_STATE)
+
+
+def CheckNodeNotDrained(lu: Any, node_uuid: str) -> None:
+  if lu.cfg.GetNodeInfo(node_uuid).drained:
+    raise errors.OpPrereqError("Can't use drained node %s" % lu.cfg.GetNodeName(node_uuid),
+                               errors.ECODE_STATE)
+
+
+def CheckNodeVmCapable(lu: Any, node_uuid: str) -> None:
+  if not lu.cfg.GetNodeInfo(node_uuid).vm_capable:
+    raise errors.OpPrereqError("Can't use non-vm_capable node %s" %
+                               lu.cfg.GetNodeName(node_uuid), errors.ECODE_STATE)
+
+
+def CheckInstanceNotOffline(inst: objects.Instance, action: str) -> None:
+  if inst.admin_state == constants.ADMINST_OFFLINE:
+    raise errors.OpPrereqError("Instance '%s' is marked to be offline, cannot %s it" %
+                               (inst.name, action), errors.ECODE_STATE)
+
+
+def RunningInfo(lu: Any, inst: objects.Instance, node_uuid: Optional[str] = None
+                ) -> Optional[dict]:
+  """The hypervisor's view of the instance on a node (primary by default);
+  None when it is not running there."""
+  node_uuid = node_uuid or inst.primary_node
+  cluster = lu.cfg.GetClusterInfo()
+  result = lu.rpc.call_instance_info(node_uuid, inst.name, inst.hypervisor,
+                                     cluster.hvparams.get(inst.hypervisor, {}))
+  result.Raise("Error checking node %s" % lu.cfg.GetNodeName(node_uuid),
+               prereq=True, ecode=errors.ECODE_ENVIRON)
+  return result.payload or None
+
+
+def CheckNodeFreeMemory(lu: Any, node_uuid: str, reason: str, requested: int,
+                        hvname: str) -> int:
+  """Refuses when the node's hypervisor reports less free memory than requested
+  (MiB); returns the free memory."""
+  cluster = lu.cfg.GetClusterInfo()
+  node_name = lu.cfg.GetNodeName(node_uuid)
+  result = lu.rpc.call_node_info([node_uuid], [],
+                                 [(hvname, cluster.hvparams.get(hvname, {}))])[node_uuid]
+  result.Raise("Can't get data from node %s" % node_name, prereq=True,
+               ecode=errors.ECODE_ENVIRON)
+  _, _, (hv_info,) = result.payload
+  free = hv_info.get("memory_free")
+  if not isinstance(free, int):
+    raise errors.OpPrereqError("Can't compute free memory on node %s, result was '%s'" %
+                               (node_name, free), errors.ECODE_ENVIRON)
+  if requested > free:
+    raise errors.OpPrereqError("Not enough memory on node %s for %s: needed %s MiB,"
+                               " available %s MiB" % (node_name, reason, requested, free),
+                               errors.ECODE_NORES)
+  return free
+
+
+# --- disks -------------------------------------------------------------------
+
+def AssembleInstanceDisks(lu: Any, inst: objects.Instance,
+                          ignore_secondaries: bool = False,
+                          ignore_size: bool = False) -> tuple[bool, list]:
+  """Activates the instance's disks on its nodes: secondaries first (as
+  secondary), then the primary.  Returns (all ok, [(node name, iv_name,
+  device path)] of the primary)."""
+  del ignore_size  # sizes are recorded, never corrected here
+  ok = True
+  disks = lu.cfg.GetInstanceDisks(inst.uuid)
+  device_info = []
+  for on_primary in (False, True):
+    for idx, disk in enumerate(disks):
+      for node_uuid in disk.nodes or [inst.primary_node]:
+        if (node_uuid == inst.primary_node) != on_primary:
+          continue
+        result = lu.rpc.call_blockdev_assemble(node_uuid, (disk, inst), inst, on_primary,
+                                               idx)
+        if result.fail_msg:
+          lu.LogWarning("Could not prepare block device %s on node %s (is_primary=%s):"
+                        " %s", disk.iv_name, lu.cfg.GetNodeName(node_uuid), on_primary,
+                        result.fail_msg)
+          if on_primary or not ignore_secondaries:
+            ok = False
+        elif on_primary:
+          dev_path = result.payload[0] if isinstance(result.payload, (list, tuple)) else None
+          device_info.append((lu.cfg.GetNodeName(node_uuid), disk.iv_name, dev_path))
+  if ok:
+    lu.cfg.MarkInstanceDisksActive(inst.uuid)
+  return ok, device_info
+
+
+def ShutdownInstanceDisks(lu: Any, inst: objects.Instance,
+                          ignore_primary: bool = False,
+                          disks: Optional[list[objects.Disk]] = None) -> bool:
+  """Deactivates the instance's disks everywhere; errors on the primary count
+  unless ignore_primary."""
+  ok = True
+  if disks is None:
+    disks = lu.cfg.GetInstanceDisks(inst.uuid)
+    lu.cfg.MarkInstanceDisksInactive(inst.uuid)
+  for disk in disks:
+    for node_uuid in disk.nodes or [inst.primary_node]:
+      result = lu.rpc.call_blockdev_shutdown(node_uuid, (disk, inst))
+      if result.fail_msg and not result.offline:
+        lu.LogWarning("Could not shutdown block device %s on node %s: %s", disk.iv_name,
+                      lu.cfg.GetNodeName(node_uuid), result.fail_msg)
+        if node_uuid != inst.primary_node or not ignore_primary:
+          ok = False
+  return ok
+
+
+def StartInstanceDisks(lu: Any, inst: objects.Instance, force: bool = False) -> None:
+  """Activates the disks for a start; a failure leaves them deactivated."""
+  ok, _ = AssembleInstanceDisks(lu, inst, ignore_secondaries=force)
+  if not ok:
+    ShutdownInstanceDisks(lu, inst)
+    if force:
+      lu.LogWarning("Some disks could not be activated, trying to continue anyway")
+      return
+    raise errors.OpExecError("Disk consistency error")
+
+
+def RemoveDisks(lu: Any, inst: objects.Instance,
+                disks: Optional[list[objects.Disk]] = None,
+                ignore_failures: bool = False) -> bool:
+  """Removes the instance's block devices (and file storage directories)."""
+  from ganeti.storage import filestorage  # pylint: disable=import-outside-toplevel
+  ok = True
+  disks = lu.cfg.GetInstanceDisks(inst.uuid) if disks is None else disks
+  file_dirs = set()
+  for disk in disks:
+    for node_uuid in disk.nodes or [inst.primary_node]:
+      result = lu.rpc.call_blockdev_remove(node_uuid, (disk, inst))
+      if result.fail_msg:
+        lu.LogWarning("Could not remove disk %s on node %s, continuing anyway: %s",
+                      disk.iv_name, lu.cfg.GetNodeName(node_uuid), result.fail_msg)
+        if not result.offline:
+          ok = False
+    if disk.dev_type in (constants.DT_FILE, constants.DT_SHARED_FILE):
+      file_dirs.add((inst.primary_node, filestorage.DiskFileDir(disk.logical_id)))
+  for node_uuid, directory in sorted(file_dirs):
+    result = lu.rpc.call_file_storage_dir_remove(node_uuid, directory)
+    if result.fail_msg:
+      lu.LogWarning("Could not remove directory '%s' on node %s: %s", directory,
+                    lu.cfg.GetNodeName(node_uuid), result.fail_msg)
+      ok = False
+  return ok or ignore_failures
+
+
+# --- hooks -------------------------------------------------------------------
+
+def InstanceHookEnv(lu: Any, inst: objects.Instance, override: Optional[dict] = None,
+                    disks: Optional[list[objects.Disk]] = None,
+                    disk_template: Optional[str] = None) -> dict[str, Any]:
+  """The INSTANCE_* hook variables of an instance (the hooks runner adds
+  GANETI_); disks and disk_template for an instance not yet configured."""
+  cfg = lu.cfg
+  cluster = cfg.GetClusterInfo()
+  bep = cluster.FillBE(inst)
+  hvp = cluster.FillHV(inst)
+  if disks is None:
+    disks = cfg.GetInstanceDisks(inst.uuid)
+    disk_template = cfg.GetInstanceDiskTemplate(inst.uuid)
+  secondary_uuids = {uuid for disk in disks for uuid in disk.nodes or ()} - {inst.primary_node}
+  secondaries = sorted(cfg.GetNodeName(uuid) for uuid in secondary_uuids)
+  env = {
+    "INSTANCE_NAME": inst.name,
+    "INSTANCE_UUID": inst.uuid,
+    "INSTANCE_PRIMARY": cfg.GetNodeName(inst.primary_node),
+    "INSTANCE_SECONDARIES": " ".join(secondaries),
+    "INSTANCE_OS_TYPE": inst.os,
+    "INSTANCE_STATUS": inst.admin_state,
+    "INSTANCE_MAXMEM": bep[paramdefs.BE_MAXMEM],
+    "INSTANCE_MINMEM": bep[paramdefs.BE_MINMEM],
+    "INSTANCE_MEMORY": bep[paramdefs.BE_MAXMEM],
+    "INSTANCE_VCPUS": bep[paramdefs.BE_VCPUS],
+    "INSTANCE_DISK_TEMPLATE": disk_template,
+    "INSTANCE_HYPERVISOR": inst.hypervisor,
+    "INSTANCE_TAGS": " ".join(sorted(inst.tags or ())),
+  }
+  env["INSTANCE_NIC_COUNT"] = len(inst.nics)
+  for idx, nic in enumerate(inst.nics):
+    nicparams = cluster.SimpleFillNIC(nic.nicparams)
+    prefix = "INSTANCE_NIC%d_" % idx
+    env[prefix + "NAME"] = nic.name or ""
+    env[prefix + "UUID"] = nic.uuid or ""
+    env[prefix + "MAC"] = nic.mac
+    env[prefix + "IP"] = nic.ip or ""
+    env[prefix + "MODE"] = nicparams[paramdefs.NIC_MODE]
+    env[prefix + "LINK"] = nicparams[paramdefs.NIC_LINK]
+    env[prefix + "VLAN"] = nicparams.get(paramdefs.NIC_VLAN, "")
+    if nic.network:
+      net = cfg.GetNetwork(nic.network)
+      env[prefix + "NETWORK_NAME"] = net.name if net else nic.network
+    if nicparams[paramdefs.NIC_MODE] == paramdefs.NIC_MODE_BRIDGED:
+      env[prefix + "BRIDGE"] = nicparams[paramdefs.NIC_LINK]
+  env["INSTANCE_DISK_COUNT"] = len(disks)
+  for idx, disk in enumerate(disks):
+    prefix = "INSTANCE_DISK%d_" % idx
+    env[prefix + "NAME"] = disk.name or ""
+    env[prefix + "UUID"] = disk.uuid or ""
+    env[prefix + "SIZE"] = disk.size
+    env[prefix + "MODE"] = disk.mode
+    env[prefix + "DEV_TYPE"] = disk.dev_type
+  for source, kind in ((bep, "BE"), (hvp, "HV")):
+    for key, value in source.items():
+      env["INSTANCE_%s_%s" % (kind, key)] = value
+  env.update(override or {})
+  return env
+
+
+def InstanceHookNodes(lu: Any, inst: objects.Instance) -> tuple[list[str], list[str]]:
+  nodes = [lu.cfg.GetMasterNode()] + list(lu.cfg.GetInstanceNodes(inst.uuid))
+  return nodes, nodes
