@@ -686,7 +686,9 @@ def AskUser(text: str, choices: Optional[list[tuple[str, Any, str]]] = None) -> 
   with raw:
     tty = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
     while True:
-      tty.write(textwrap.fill(text, 70) + "\n" + answers + ": ")
+      # each line is wrapped on its own: questions may list names one per line
+      question = "\n".join(textwrap.fill(line, 70) for line in text.splitlines())
+      tty.write(question + "\n" + answers + ": ")
       tty.flush()
       line = tty.readline()
       if not line:

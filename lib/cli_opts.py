@@ -388,3 +388,85 @@ def YesDoItOption(help_text: str, also_ya_rly: bool = True) -> CliOption:
 
 COMMON_OPTS = [DEBUG_OPT, REASON_OPT]
 SUBMIT_OPTS = [SUBMIT_OPT, PRINT_JOBID_OPT]
+
+
+# Instances: placement, creation and moves (gnt-instance, and the
+# instance-moving commands of gnt-node, gnt-group and gnt-backup)
+IALLOCATOR_OPT = _Value("-I", "--iallocator", dest="iallocator", metavar="<NAME>",
+                        help="Choose nodes with this allocator (\".\" is the cluster's default)")
+NODE_PLACEMENT_OPT = _Value("-n", "--node", dest="node", metavar="<pnode>[:<snode>]",
+                            help="Primary node, and secondary node for mirrored templates")
+DST_NODE_OPT = _Value("-n", "--target-node", dest="dst_node", metavar="NODE",
+                      help="Node to move the instance to (externally mirrored templates)")
+OS_OPT = _Value("-o", "--os-type", dest="os", metavar="<os>",
+                help="Operating system (definition+variant) of the instance")
+FORCE_VARIANT_OPT = _Flag("--force-variant", dest="force_variant",
+                          help="Accept an OS variant the OS does not declare")
+NO_INSTALL_OPT = _Flag("--no-install", dest="no_install",
+                       help="Leave the OS uninstalled (implies --no-start)")
+OSPARAMS_OPT = _Value("-O", "--os-parameters", dest="osparams", type="keyval", default={},
+                      help="OS parameters, as name=value,...")
+OSPARAMS_PRIVATE_OPT = _Value("--os-parameters-private", dest="osparams_private",
+                              type="keyprivateval", default={},
+                              help="OS parameters kept out of logs, as name=value,...")
+OSPARAMS_SECRET_OPT = _Value("--os-parameters-secret", dest="osparams_secret",
+                             type="keyprivateval", default={},
+                             help="OS parameters neither logged nor stored (give them to"
+                                  " every operation that needs them)")
+NET_OPT = _Value("--net", dest="nics", type="identkeyval", action="append", default=[],
+                 help="Network interface N, as N:name=value,...")
+NONICS_OPT = _Flag("--no-nics", dest="no_nics", help="Create the instance without NICs")
+DISK_OPT = _Value("--disk", dest="disks", type="identkeyval", action="append", default=[],
+                  help="Disk N, as N:size=SIZE,name=value,...")
+OS_SIZE_OPT = _Value("-s", "--os-size", dest="sd_size", type="unit", metavar="<size>",
+                     help="One disk of this size (MiB unless a unit is given)")
+DISK_TEMPLATE_OPT = _Value("-t", "--disk-template", dest="disk_template", metavar="TEMPL",
+                           help="Disk template (%s)" % ", ".join(sorted(constants.DISK_TEMPLATES)))
+HYPERVISOR_OPT = _Value("-H", "--hypervisor-parameters", dest="hypervisor",
+                        type="identkeyval", metavar="HYPERVISOR",
+                        help="Hypervisor and its parameters, as hypervisor:name=value,...")
+HVOPTS_OPT = _Value("-H", "--hypervisor-parameters", dest="hvparams", type="keyval",
+                    default={}, metavar="HVPARAMS", help="Hypervisor parameters, as name=value,...")
+NOIPCHECK_OPT = _Flag("--no-ip-check", dest="ip_check", default=True, action="store_false",
+                      help="Do not check whether the instance's IP address is in use")
+NONAMECHECK_OPT = _Flag("--no-name-check", dest="name_check", default=True,
+                        action="store_false", help="Do not resolve the instance's name")
+NOCONFLICTSCHECK_OPT = _Flag("--no-conflicts-check", dest="conflicts_check", default=True,
+                             action="store_false",
+                             help="Do not check IP addresses against the networks")
+NOSTART_OPT = _Flag("--no-start", dest="start", default=True, action="store_false",
+                    help="Leave the new instance stopped")
+NWSYNC_OPT = _Flag("--no-wait-for-sync", dest="wait_for_sync", default=True,
+                   action="store_false", help="Do not wait for the disks to synchronise")
+FILESTORE_DIR_OPT = _Value("--file-storage-dir", dest="file_storage_dir", metavar="<DIR>",
+                           help="Directory for file disks, relative to the cluster's")
+FILESTORE_DRIVER_OPT = _Value("--file-driver", dest="file_driver", type="choice",
+                              choices=["loop", "blktap", "blktap2"], metavar="<DRIVER>",
+                              help="How the hypervisor accesses file disks")
+TAG_ADD_OPT = _Value("--tags", dest="tags", help="Tags of the new object, comma-separated")
+IGNORE_IPOLICY_OPT = _Flag("--ignore-ipolicy", dest="ignore_ipolicy",
+                           help="Go on despite instance policy violations")
+SHUTDOWN_TIMEOUT_OPT = _Value("--shutdown-timeout", dest="shutdown_timeout", type="int",
+                              default=constants.DEFAULT_SHUTDOWN_TIMEOUT,
+                              help="Seconds to wait for a clean shutdown before forcing it")
+EARLY_RELEASE_OPT = _Flag("--early-release", dest="early_release",
+                          help="Release old storage and locks before the resync ends")
+NONLIVE_OPT = _Flag("--non-live", dest="live", default=True, action="store_false",
+                    help="Freeze, copy and resume instead of migrating live")
+MIGRATION_MODE_OPT = _Value("--migration-mode", dest="migration_mode", type="choice",
+                            choices=["live", "non-live"],
+                            help="Migration mode (default: the hypervisor's setting)")
+NORUNTIME_CHGS_OPT = _Flag("--no-runtime-changes", dest="allow_runtime_chgs", default=True,
+                           action="store_false",
+                           help="Do not change the instance (e.g. its memory) to migrate it")
+ALLOW_FAILOVER_OPT = _Flag("--allow-failover", dest="allow_failover",
+                           help="Fail over when a migration is seen to be impossible")
+IGNORE_HVVERSIONS_OPT = _Flag("--ignore-hvversions", dest="ignore_hvversions",
+                              help="Only warn when the hypervisor versions differ")
+OPPORTUNISTIC_LOCKING_OPT = _Flag("--opportunistic-locking", dest="opportunistic_locking",
+                                  help="Take only the node locks that are free")
+INSTANCE_COMMUNICATION_OPT = _Value("-c", "--communication", dest="instance_communication",
+                                    type="bool", metavar="yes|no",
+                                    help="Give the instance a communication NIC (or remove it)")
+COMPRESS_OPT = _Value("--compress", dest="compress", default="none",
+                      help="Compression tool for data copied between nodes")

@@ -88,13 +88,12 @@ class Processor:
       lu.ExpandNames()
       for level in locking.LEVELS[1:]:
         lu.DeclareLocks(level)
+        if lu.needed_locks and level in lu.needed_locks:
+          self._acquire(level, lu.needed_locks[level],
+                        shared=bool(lu.share_locks.get(level)), priority=priority)
         if lu.add_locks.get(level):
           self.glm.add(level, lu.add_locks[level], acquired=True)
           added.append((level, lu.add_locks[level]))
-        if not lu.needed_locks or level not in lu.needed_locks:
-          continue
-        self._acquire(level, lu.needed_locks[level],
-                      shared=bool(lu.share_locks.get(level)), priority=priority)
       lu.CheckPrereq()
       hooks = hooksmaster.HooksMaster(lu)
       hooks.RunPhase(constants.HOOKS_PHASE_PRE)

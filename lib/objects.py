@@ -586,3 +586,21 @@ class BlockDevStatus(ConfigObject):
   FIELDS = ("dev_path", "major", "minor", "sync_percent", "estimated_time",
             "is_degraded", "ldisk_status")
   __slots__ = FIELDS
+
+
+class ImportExportOptions(ConfigObject):
+  """How a disk transfer between nodes runs: its X509 key (None: the cluster
+  certificate) and peer CA, compression, the magic both ends must agree on,
+  IPv6 and how long to wait for the peer (seconds)."""
+  FIELDS = ("key_name", "ca_pem", "compress", "magic", "ipv6", "connect_timeout")
+  __slots__ = FIELDS
+
+
+class ImportExportStatus(ConfigObject):
+  """What a node's import or export process reports: its last output lines,
+  listening port, whether the peer connected, progress (MiB, MiB/s, seconds
+  left, percent), and once done its exit status and error."""
+  FIELDS = ("recent_output", "listen_port", "connected", "progress_mbytes",
+            "progress_throughput", "progress_eta", "progress_percent", "exit_status",
+            "error_message") + _TIMESTAMPS
+  __slots__ = FIELDS

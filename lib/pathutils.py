@@ -70,6 +70,10 @@ DEFAULT_FILE_STORAGE_DIR = _p(_autoconf.FILE_STORAGE_DIR)
 DEFAULT_SHARED_FILE_STORAGE_DIR = _p(_autoconf.SHARED_FILE_STORAGE_DIR)
 OS_SEARCH_PATH = [_p(d) for d in _autoconf.OS_SEARCH_PATH]
 ES_SEARCH_PATH = [_p(d) for d in _autoconf.ES_SEARCH_PATH]
+# Allocator scripts (gnt-instance add -I NAME): the installation's own directory
+# first, then the distribution's; per node, like the OS search path.
+IALLOCATOR_SEARCH_PATH = [_p(d) for d in (PKGLIBDIR + "/iallocators",
+                                          "/usr/lib/ganeti/iallocators")]
 
 LOG_OS_DIR = LOG_DIR + "/os"
 LOG_ES_DIR = LOG_DIR + "/extstorage"
@@ -121,6 +125,20 @@ def ToolPath(name: str) -> str:
       return candidate
   return os.path.join(TOOLSDIR, name)
 
+
+
+def IAllocatorScript(name: str) -> str | None:
+  """The allocator script called name: the first match in the search path.
+
+  Only plain file names count, so a name cannot reach outside the path.
+  """
+  if not name or os.path.basename(name) != name or name in (os.curdir, os.pardir):
+    return None
+  for directory in IALLOCATOR_SEARCH_PATH:
+    candidate = os.path.join(directory, name)
+    if os.path.isfile(candidate):
+      return candidate
+  return None
 
 # Log file base names of the daemons, as Ganeti names them
 _DAEMON_LOGBASE = {

@@ -62,7 +62,6 @@ _TCP_PING_TIMEOUT = 5.0
 _LVM_TIMEOUT = 30.0
 
 # Hypervisors this node can answer for (their modules arrive later)
-_AVAILABLE_HYPERVISORS = frozenset([constants.HT_FAKE])
 
 
 def _NodedPort() -> int:
@@ -257,40 +256,50 @@ def VerifyClientCertificate(path: str) -> tuple[Optional[str], str]:
 
 # ---- hypervisors ----------------------------------------------------------
 
+def _Hypervisor(name: str) -> Any:
+  from ganeti import hypervisor  # pylint: disable=import-outside-toplevel
+  return hypervisor.GetHypervisor(name)
+
+
 def _check_hypervisor(arg: Any, _req: _Request) -> dict[str, Optional[str]]:
   """{hypervisor: None when usable, else the problem}."""
-  return {name: None if name in _AVAILABLE_HYPERVISORS
-          else "Hypervisor %s is not supported by this node" % name
-          for name in arg}
+  problems = {}
+  for name in arg:
+    try:
+      problems[name] = _Hypervisor(name).Verify()
+    except errors.HypervisorError as err:
+      problems[name] = str(err)
+  return problems
 
 
-def _check_hvparams(_arg: Any, _req: _Request) -> list:
-  """[(source, hypervisor, problem)]: the fake hypervisor has no parameters
-  to check and the others are reported unusable by the hypervisor check."""
-  return []
+def _check_hvparams(arg: Any, _req: _Request) -> list:
+  """[(source, hypervisor, problem)] of the parameter sets this node refuses."""
+  problems = []
+  for source, name, hvparams in arg:
+    try:
+      _Hypervisor(name).ValidateParameters(hvparams)
+    except errors.HypervisorError as err:
+      problems.append((source, name, str(err)))
+  return problems
 
 
 def _check_hvinfo(arg: Any, _req: _Request) -> Any:
-  """Memory and CPU of this node as the (fake) hypervisor sees them."""
-  if arg not in _AVAILABLE_HYPERVISORS:
-    return "Hypervisor %s is not supported by this node" % arg
+  """Memory and CPUs of this node as its hypervisor sees them (or the problem)."""
   try:
-    with open("/proc/meminfo", encoding="ascii") as handle:
-      meminfo = {line.split(":")[0]: int(line.split()[1]) for line in handle
-                 if len(line.split()) >= 2}
-  except (OSError, ValueError) as err:
-    return "Failed to read memory information: %s" % err
-  total = meminfo.get("MemTotal", 0) // 1024
-  free = (meminfo.get("MemFree", 0) + meminfo.get("Buffers", 0) +
-          meminfo.get("Cached", 0)) // 1024
-  return {"memory_total": total, "memory_free": free, "memory_dom0": total - free,
-          "cpu_total": os.cpu_count() or 1, "cpu_nodes": 1, "cpu_sockets": 1,
-          "cpu_dom0": os.cpu_count() or 1}
+    return _Hypervisor(arg).GetNodeInfo()
+  except errors.HypervisorError as err:
+    return str(err)
 
 
-def _check_instancelist(_arg: Any, _req: _Request) -> list[str]:
-  """Names of the instances running here (none until hypervisors arrive)."""
-  return []
+def _check_instancelist(arg: Any, _req: _Request) -> Any:
+  """Names of the instances running here, or why they cannot be listed."""
+  names = []
+  for name in arg:
+    try:
+      names.extend(_Hypervisor(name).ListInstances())
+    except errors.HypervisorError as err:
+      return "Error enumerating instances (hypervisor %s): %s" % (name, err)
+  return names
 
 
 # ---- storage --------------------------------------------------------------

@@ -4,8 +4,12 @@ from typing import Any
 
 from ganeti import constants
 from ganeti import errors
+from ganeti import paramdefs
 from ganeti.cli import *  # pylint: disable=wildcard-import,unused-wildcard-import
 from ganeti.cli import EXIT_FAILURE, EXIT_SUCCESS
+from ganeti.opcodes_defs import EVAC_MODES
+
+_EVAC_PRI, _EVAC_SEC, _EVAC_ALL = EVAC_MODES
 
 _LIST_DEF_FIELDS = ["name", "dtotal", "dfree", "mtotal", "mnode", "mfree", "pinst_cnt",
                     "sinst_cnt"]
@@ -83,6 +87,20 @@ ALLOCATABLE_OPT = _YesNo("--allocatable", dest="allocatable",
 IGNORE_CONSIST_OPT = CliOption("--ignore-consistency", dest="ignore_consistency",
                                action="store_true", default=False,
                                help="Go on even if disks on other nodes are faulty")
+
+NEW_SECONDARY_OPT = CliOption("-n", "--new-secondary", dest="dst_node", metavar="NODE",
+                              help="Specifies the new secondary node")
+PRIMARY_ONLY_OPT = CliOption("-p", "--primary-only", dest="primary_only",
+                             action="store_true", default=False,
+                             help="Evacuate primary instances only")
+SECONDARY_ONLY_OPT = CliOption("-s", "--secondary-only", dest="secondary_only",
+                               action="store_true", default=False,
+                               help="Evacuate secondary instances only (applies only to"
+                                    " internally mirrored disk templates, e.g. drbd)")
+IGNORE_SOFT_ERRORS_OPT = CliOption("--ignore-soft-errors", dest="ignore_soft_errors",
+                                   action="store_true", default=False,
+                                   help="Let the allocator ignore soft errors such as N+1"
+                                        " violations")
 
 
 def _Opcodes() -> Any:
@@ -285,6 +303,114 @@ def RepairStorage(opts: Any, args: list[str]) -> int:
   return EXIT_SUCCESS
 
 
+# Moving instances off a node: one job per instance, then a summary line
+
+
+def _NodeInstances(cl: Any, node: str) -> tuple[list[str], list[str]]:
+  """(primary, secondary) instance names of a node."""
+  ((primary, secondary),) = cl.QueryNodes([node], ["pinst_list", "sinst_list"], False)
+  return sorted(primary), sorted(secondary)
+
+
+def _WaitForJobs(cl: Any, opts: Any, submitted: list, done: str, failed: str) -> int:
+  """Waits for the jobs an opcode submitted ([success, job id or error]) and
+  prints done, or failed with the number of failed jobs."""
+  executor = JobExecutor(cl=cl, opts=opts)
+  for status, job_id in submitted:
+    executor.AddJobId(None, status, job_id)
+  bad = sum(1 for success, _ in executor.GetResults() if not success)
+  if bad:
+    ToStdout(failed, bad)
+    return EXIT_FAILURE
+  ToStdout(done)
+  return EXIT_SUCCESS
+
+
+def MigrateNode(opts: Any, args: list[str]) -> int:
+  """Migrates the primary instances of a node away (one job each)."""
+  node = args[0]
+  cl = GetClient()
+  primary, _ = _NodeInstances(cl, node)
+  if not primary:
+    ToStdout("No primary instances on node %s, exiting.", node)
+    return EXIT_SUCCESS
+  if not opts.force and not AskUser("Migrate instance(s) %s?" % ", ".join(primary)):
+    return 2
+  if not opts.live and opts.migration_mode is not None:
+    raise errors.OpPrereqError("Only one of the --non-live and --migration-mode options"
+                               " can be passed", errors.ECODE_INVAL)
+  mode = paramdefs.HT_MIGRATION_NONLIVE if not opts.live else opts.migration_mode
+  op = MakeOpCode(_Opcodes().OpNodeMigrate, node_name=node, mode=mode,
+                  iallocator=opts.iallocator, target_node=opts.dst_node,
+                  allow_runtime_changes=opts.allow_runtime_chgs,
+                  ignore_ipolicy=opts.ignore_ipolicy)
+  result = SubmitOrSend(op, opts, cl=cl)
+  return _WaitForJobs(cl, opts, result["jobs"], "All instances migrated successfully.",
+                      "There were %s errors during the node migration.")
+
+
+def FailoverNode(opts: Any, args: list[str]) -> int:
+  """Fails the primary instances of a node over to other nodes (one job each)."""
+  node = args[0]
+  cl = GetClient()
+  primary, _ = _NodeInstances(cl, node)
+  if not primary:
+    ToStdout("No primary instances on node %s, exiting.", node)
+    return EXIT_SUCCESS
+  if not opts.force and not AskUser("Fail over instance(s) %s?" %
+                                    ",".join("'%s'" % name for name in primary)):
+    return 2
+  executor = JobExecutor(cl=cl, opts=opts)
+  for name in primary:
+    executor.QueueJob(name, MakeOpCode(_Opcodes().OpInstanceFailover, instance_name=name,
+                                       ignore_consistency=opts.ignore_consistency,
+                                       iallocator=opts.iallocator))
+  results = executor.GetResults()
+  bad = sum(1 for success, _ in results if not success)
+  if bad:
+    ToStdout("There were errors during the failover:\n%d error(s) out of %d instance(s).",
+             bad, len(results))
+    return EXIT_FAILURE
+  ToStdout("All %d instance(s) failed over successfully.", len(results))
+  return EXIT_SUCCESS
+
+
+def EvacuateNode(opts: Any, args: list[str]) -> int:
+  """Relocates the primary and/or secondary instances of a node."""
+  node = args[0]
+  if opts.primary_only and opts.secondary_only:
+    raise errors.OpPrereqError("Only one of the --primary-only and --secondary-only options"
+                               " can be passed", errors.ECODE_INVAL)
+  iallocator = opts.iallocator
+  if opts.dst_node is not None:
+    # a single new node can only take over DRBD secondaries
+    ToStderr("New secondary node given (disabling iallocator), hence evacuating"
+             " secondary instances only.")
+    mode, iallocator = _EVAC_SEC, None
+  elif opts.primary_only:
+    mode = _EVAC_PRI
+  elif opts.secondary_only:
+    mode = _EVAC_SEC
+  else:
+    mode = _EVAC_ALL
+  cl = GetClient()
+  primary, secondary = _NodeInstances(cl, node)
+  instances = {_EVAC_PRI: primary, _EVAC_SEC: secondary,
+               _EVAC_ALL: sorted(primary + secondary)}[mode]
+  if not instances:
+    ToStderr("No instances to evacuate on node(s) %s, exiting.", node)
+    return EXIT_SUCCESS
+  if not opts.force and not AskUser("Relocate instance(s) %s from node(s) %s?" %
+                                    (", ".join(instances), node)):
+    return 2
+  op = MakeOpCode(_Opcodes().OpNodeEvacuate, node_name=node, remote_node=opts.dst_node,
+                  iallocator=iallocator, mode=mode, early_release=opts.early_release,
+                  ignore_soft_errors=opts.ignore_soft_errors)
+  result = SubmitOrSend(op, opts, cl=cl)
+  return _WaitForJobs(cl, opts, result["jobs"], "All instances evacuated successfully.",
+                      "There were %s errors during the evacuation.")
+
+
 _LIST_OPTS = [NOHDR_OPT, SEP_OPT, UNITS_OPT, FIELDS_OPT]
 _TAG_OPTS = [TAG_SRC_OPT, PRIORITY_OPT] + SUBMIT_OPTS
 _STORAGE_ARGS = [ArgNode(min=1, max=1), ArgChoice(min=1, max=1, choices=_USER_STORAGE_TYPES),
@@ -322,6 +448,25 @@ commands = {
     PowercycleNode, ARGS_ONE_NODE,
     [FORCE_OPT, CONFIRM_OPT, DRY_RUN_OPT, PRIORITY_OPT] + SUBMIT_OPTS, "<node-name>",
     "Hard-reboots a node through its node daemon"),
+  "migrate": (
+    MigrateNode, ARGS_ONE_NODE,
+    [FORCE_OPT, NONLIVE_OPT, MIGRATION_MODE_OPT, DST_NODE_OPT, IALLOCATOR_OPT,
+     PRIORITY_OPT, IGNORE_IPOLICY_OPT, NORUNTIME_CHGS_OPT] + SUBMIT_OPTS,
+    "[-f] <node>",
+    "Migrate all the primary instance on a node away from it (only for instances of"
+    " type drbd)"),
+  "failover": (
+    FailoverNode, ARGS_ONE_NODE, [FORCE_OPT, IGNORE_CONSIST_OPT, IALLOCATOR_OPT,
+                                  PRIORITY_OPT],
+    "[-f] <node>",
+    "Stops the primary instances on a node and start them on their secondary node"
+    " (only for instances with drbd disk template)"),
+  "evacuate": (
+    EvacuateNode, ARGS_ONE_NODE,
+    [FORCE_OPT, IALLOCATOR_OPT, IGNORE_SOFT_ERRORS_OPT, NEW_SECONDARY_OPT,
+     EARLY_RELEASE_OPT, PRIORITY_OPT, PRIMARY_ONLY_OPT, SECONDARY_ONLY_OPT] + SUBMIT_OPTS,
+    "[-f] {-I <iallocator> | -n <dst>} [-p | -s] [options...] <node>",
+    "Relocate the primary and/or secondary instances from a node"),
   "volumes": (
     ListVolumes, ARGS_MANY_NODES, _LIST_OPTS + [PRIORITY_OPT], "[<node-name>...]",
     "Lists the logical volumes of nodes"),

@@ -1,11 +1,16 @@
 """Logical units, one family per module; LU_FOR_OPCODE maps opcodes to them."""
 
+from ganeti.cmdlib import backup
 from ganeti.cmdlib import cluster
 from ganeti.cmdlib import cluster_ops
 from ganeti.cmdlib import cluster_verify
 from ganeti.cmdlib import group
 from ganeti.cmdlib import instance_create
 from ganeti.cmdlib import instance_ops
+from ganeti.cmdlib import instance_set_params
+from ganeti.cmdlib import instance_storage
+from ganeti.cmdlib import instance_migration
+from ganeti.cmdlib import instance_query
 from ganeti.cmdlib import network
 from ganeti.cmdlib import node
 from ganeti.cmdlib import node_storage
@@ -13,6 +18,7 @@ from ganeti.cmdlib import os as os_lu
 from ganeti.cmdlib import query
 from ganeti.cmdlib import tags
 from ganeti.cmdlib import test
+from ganeti.cmdlib import iallocator
 
 LU_FOR_OPCODE = {
   "OP_CLUSTER_QUERY": cluster.LUClusterQuery,
@@ -66,4 +72,22 @@ LU_FOR_OPCODE = {
   "OP_INSTANCE_REMOVE": instance_ops.LUInstanceRemove,
   "OP_INSTANCE_ACTIVATE_DISKS": instance_ops.LUInstanceActivateDisks,
   "OP_INSTANCE_DEACTIVATE_DISKS": instance_ops.LUInstanceDeactivateDisks,
+  "OP_INSTANCE_QUERY_DATA": instance_query.LUInstanceQueryData,
+  "OP_INSTANCE_CONSOLE": instance_query.LUInstanceConsole,
+  "OP_INSTANCE_RENAME": instance_query.LUInstanceRename,
+  "OP_INSTANCE_REINSTALL": instance_query.LUInstanceReinstall,
+  "OP_INSTANCE_FAILOVER": instance_migration.LUInstanceFailover,
+  "OP_INSTANCE_MIGRATE": instance_migration.LUInstanceMigrate,
+  "OP_INSTANCE_MOVE": instance_migration.LUInstanceMove,
+  "OP_NODE_MIGRATE": instance_migration.LUNodeMigrate,
+  "OP_NODE_EVACUATE": instance_migration.LUNodeEvacuate,
+  "OP_INSTANCE_SET_PARAMS": instance_set_params.LUInstanceSetParams,
+  "OP_INSTANCE_GROW_DISK": instance_storage.LUInstanceGrowDisk,
+  "OP_INSTANCE_RECREATE_DISKS": instance_storage.LUInstanceRecreateDisks,
+  "OP_INSTANCE_REPLACE_DISKS": instance_storage.LUInstanceReplaceDisks,
+  "OP_INSTANCE_CHANGE_GROUP": instance_storage.LUInstanceChangeGroup,
+  "OP_TEST_ALLOCATOR": iallocator.LUTestAllocator,
+  "OP_BACKUP_PREPARE": backup.LUBackupPrepare,
+  "OP_BACKUP_EXPORT": backup.LUBackupExport,
+  "OP_BACKUP_REMOVE": backup.LUBackupRemove,
 }

@@ -1,44 +1,68 @@
-"""Choosing nodes for instances when the user names an iallocator.
+"""Choosing nodes for an instance when the user names an iallocator.
 
-Until the iallocator protocol runs allocator scripts, every name gets the
-same built-in choice: the vm-capable, online, undrained node with the most
-free memory that can hold the instance.
+PickNode/PickNodes ask the named allocator through the iallocator protocol
+(ganeti.cmdlib.iallocator) with an allocate request describing the instance:
+the one being created (the LU's disk_specs, nic_specs and disk_template) or,
+for moves, the LU's existing instance.  When no script of that name is
+installed (e.g. "hail" on a cluster without htools) the built-in choice
+answers: the usable node with the most free memory that can hold the
+instance.
 """
 
-from typing import Any
+from typing import Any, Iterable
 
 from ganeti import errors
+from ganeti import objects
 from ganeti import paramdefs as pd
+from ganeti.cmdlib import iallocator as ia
 
 
-def _FreeMemory(lu: Any, node_uuids: list[str], hvname: str) -> dict[str, int]:
-  cluster = lu.cfg.GetClusterInfo()
-  results = lu.rpc.call_node_info(node_uuids, [],
-                                  [(hvname, cluster.hvparams.get(hvname, {}))])
-  free = {}
-  for uuid, result in results.items():
-    if result.fail_msg:
-      continue
-    _, _, hv_info = result.payload
-    if hv_info and isinstance(hv_info[0].get("memory_free"), int):
-      free[uuid] = hv_info[0]["memory_free"]
-  return free
+def _DisksAndNics(lu: Any) -> tuple[str, list[dict], list[dict], str, list[str]]:
+  """(disk template, disks, nics, os, tags) of the instance the LU places."""
+  cfg = lu.cfg
+  cluster = cfg.GetClusterInfo()
+  inst = getattr(lu, "instance", None)
+  if inst is not None:
+    disks = [{"size": disk.size, "mode": disk.mode, "spindles": disk.spindles}
+             for disk in cfg.GetInstanceDisks(inst.uuid)]
+    nics = [ia.NicData(cluster, nic) for nic in inst.nics]
+    return (cfg.GetInstanceDiskTemplate(inst.uuid), disks, nics, inst.os,
+            list(inst.GetTags()))
+  disks = [{"size": spec["size"], "mode": spec["mode"], "spindles": spec.get("spindles")}
+           for spec in getattr(lu, "disk_specs", [])]
+  nics = [ia.NicData(cluster, objects.NIC(mac=spec["mac"], ip=spec["ip"],
+                                          nicparams=spec["nicparams"]))
+          for spec in getattr(lu, "nic_specs", [])]
+  template = getattr(lu, "disk_template", None) or cluster.enabled_disk_templates[0]
+  return template, disks, nics, lu.op.os_type, list(lu.op.tags or [])
+
+
+def PickNodes(lu: Any, iallocator: str, be_full: dict, hvname: str,
+              exclude: Iterable[str] = ()) -> list[str]:
+  """The node uuids (primary first; two for DRBD) the allocator chooses for
+  lu.op.instance_name, none of them in exclude; logs the choice as Ganeti does."""
+  cfg = lu.cfg
+  template, disks, nics, os_name, tags = _DisksAndNics(lu)
+  request = ia.AllocateRequest(lu.op.instance_name, template, be_full[pd.BE_MAXMEM],
+                               be_full[pd.BE_VCPUS], be_full[pd.BE_SPINDLE_USE], disks,
+                               nics, os_name, tags, hvname)
+  excluded = cfg.GetNodeNames(list(exclude))
+  answer = ia.Run(cfg, lu.rpc, iallocator, request, exclude=excluded)
+  if not answer.success:
+    raise errors.OpPrereqError("Can't compute nodes using iallocator '%s': %s" %
+                               (iallocator, answer.info), errors.ECODE_NORES)
+  if len(answer.result) != request["required_nodes"]:
+    raise errors.OpPrereqError("iallocator '%s' returned invalid number of nodes (%s),"
+                               " required %s" % (iallocator, len(answer.result),
+                                                 request["required_nodes"]),
+                               errors.ECODE_FAULT)
+  uuids = ia.NodeUuidsOf(cfg, iallocator, answer.result, exclude=excluded)
+  lu.LogInfo("Selected nodes for instance %s via iallocator %s: %s",
+             lu.op.instance_name, iallocator, ", ".join(answer.result))
+  return uuids
 
 
 def PickNode(lu: Any, iallocator: str, be_full: dict, hvname: str,
-             exclude: tuple[str, ...] = ()) -> str:
-  """The node for a new (or moving) instance; logs the choice as Ganeti does."""
-  candidates = [node.uuid for node in lu.cfg.GetAllNodesInfo().values()
-                if node.vm_capable and not node.offline and not node.drained
-                and node.uuid not in exclude]
-  free = _FreeMemory(lu, candidates, hvname)
-  needed = be_full[pd.BE_MAXMEM]
-  fitting = [uuid for uuid in candidates if free.get(uuid, -1) >= needed]
-  if not fitting:
-    raise errors.OpPrereqError("Can't compute nodes using iallocator '%s': no node"
-                               " has %s MiB of free memory" % (iallocator, needed),
-                               errors.ECODE_NORES)
-  chosen = max(fitting, key=lambda uuid: (free[uuid], lu.cfg.GetNodeName(uuid)))
-  lu.LogInfo("Selected nodes for instance %s via iallocator %s: %s",
-             lu.op.instance_name, iallocator, lu.cfg.GetNodeName(chosen))
-  return chosen
+             exclude: Iterable[str] = ()) -> str:
+  """The primary node the allocator chooses (see PickNodes)."""
+  return PickNodes(lu, iallocator, be_full, hvname, exclude)[0]

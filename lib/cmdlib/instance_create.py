@@ -11,6 +11,7 @@ from ganeti import netutils
 from ganeti import objects
 from ganeti import paramdefs as pd
 from ganeti.cmdlib import ipolicy
+from ganeti.cmdlib import instance_import
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.storage import filestorage
@@ -100,8 +101,7 @@ class LUInstanceCreate(LogicalUnit):
   def CheckArguments(self) -> None:
     op = self.op
     if op.mode != constants.INSTANCE_CREATE:
-      raise errors.OpPrereqError("Instance import is not supported by this master yet",
-                                 errors.ECODE_INVAL)
+      instance_import.CheckArguments(self)
     if op.no_install and op.start:
       self.LogInfo("No-installation mode selected, disabling startup")
       op.start = False
@@ -113,11 +113,15 @@ class LUInstanceCreate(LogicalUnit):
       op.instance_name = self.hostname
     else:
       self.check_ip = None
-    if not op.os_type and not op.no_install:
+    if not op.os_type and not op.no_install and op.mode == constants.INSTANCE_CREATE:
       raise errors.OpPrereqError("No guest OS or OS image specified", errors.ECODE_INVAL)
     if op.pnode is None and op.iallocator is None:
-      raise errors.OpPrereqError("One of iallocator or primary node is required",
-                                 errors.ECODE_INVAL)
+      op.iallocator = self.cfg.GetClusterInfo().default_iallocator or None
+      if op.iallocator is None:
+        raise errors.OpPrereqError(
+          "No iallocator or node given and no cluster-wide default iallocator found;"
+          " please specify either an iallocator or a node, or set a cluster-wide"
+          " default iallocator", errors.ECODE_INVAL)
     if op.pnode is not None and op.iallocator is not None:
       raise errors.OpPrereqError("Give either the iallocator or the primary node,"
                                  " not both", errors.ECODE_INVAL)
@@ -133,13 +137,15 @@ class LUInstanceCreate(LogicalUnit):
     if op.iallocator:
       self.needed_locks = {locking.LEVEL_NODE: locking.ALL_SET,
                            locking.LEVEL_NODE_RES: locking.ALL_SET}
-      return
-    op.pnode_uuid = iu_node_uuid(self.cfg, op.pnode)
-    nodes = [op.pnode_uuid]
-    if op.snode:
-      op.snode_uuid = iu_node_uuid(self.cfg, op.snode)
-      nodes.append(op.snode_uuid)
-    self.needed_locks = {locking.LEVEL_NODE: nodes, locking.LEVEL_NODE_RES: list(nodes)}
+    else:
+      op.pnode_uuid = iu_node_uuid(self.cfg, op.pnode)
+      nodes = [op.pnode_uuid]
+      if op.snode:
+        op.snode_uuid = iu_node_uuid(self.cfg, op.snode)
+        nodes.append(op.snode_uuid)
+      self.needed_locks = {locking.LEVEL_NODE: nodes, locking.LEVEL_NODE_RES: list(nodes)}
+    if op.mode == constants.INSTANCE_IMPORT:
+      instance_import.LockSourceNode(self)
 
   # --- checks ----------------------------------------------------------------
 
@@ -180,6 +186,11 @@ class LUInstanceCreate(LogicalUnit):
     op = self.op
     cfg = self.cfg
     cluster = cfg.GetClusterInfo()
+    self.export_info = None
+    if op.mode == constants.INSTANCE_IMPORT:
+      self.export_info = instance_import.ReadExport(self)
+      self.nic_specs = _ParseNics(op, cluster)
+      self.disk_specs = _ParseDisks(op)
     self.disk_template = self._DiskTemplate(cluster)
     self.hvname = self._Hypervisor(cluster)
     hv_class = hypervisor.GetHypervisorClass(self.hvname)
@@ -263,27 +274,11 @@ class LUInstanceCreate(LogicalUnit):
     spec["nicparams"] = dict(netparams)
     return net_uuid
 
-  def _NicIp(self, spec: dict, net_uuid: Optional[str], ec_id: Any) -> Optional[str]:
+  def _NicIp(self, spec: dict, net_uuid: Optional[str]) -> Optional[str]:
     ip = spec["ip"]
     if ip is not None and ip.lower() == pd.VALUE_AUTO:
       ip = self.check_ip
-    if net_uuid is None:
-      if ip and self.op.conflicts_check:
-        name, _ = self.cfg.CheckIPInNodeGroup(ip, self.op.pnode_uuid)
-        if name:
-          raise errors.OpPrereqError("The requested IP address (%s) belongs to network %s,"
-                                     " but the target NIC does not." % (ip, name),
-                                     errors.ECODE_INVAL)
-      return ip
-    try:
-      if ip is not None and ip.lower() == pd.NIC_IP_POOL:
-        return self.cfg.GenerateIp(net_uuid, ec_id)
-      if ip:
-        self.cfg.ReserveIp(net_uuid, ip, ec_id, check=self.op.conflicts_check)
-    except errors.ReservationError as err:
-      raise errors.OpPrereqError("IP address %s cannot be used: %s" % (ip, err),
-                                 errors.ECODE_NOTUNIQUE) from None
-    return ip
+    return iu.ReserveNicIp(self, ip, net_uuid, self.op.pnode_uuid, self.op.conflicts_check)
 
   def _BuildNics(self) -> list[objects.NIC]:
     ec_id = self.proc.GetECId()
@@ -300,7 +295,11 @@ class LUInstanceCreate(LogicalUnit):
         except errors.ReservationError:
           raise errors.OpPrereqError("MAC address %s already in use in cluster" % mac,
                                      errors.ECODE_NOTUNIQUE) from None
-      ip = self._NicIp(spec, net_uuid, ec_id)
+      ip = self._NicIp(spec, net_uuid)
+      mode = self.cfg.GetClusterInfo().SimpleFillNIC(spec["nicparams"])[pd.NIC_MODE]
+      if mode == pd.NIC_MODE_ROUTED and ip is None and net_uuid is None:
+        raise errors.OpPrereqError("Routed nic mode requires an ip address if not attached"
+                                   " to a network", errors.ECODE_INVAL)
       nics.append(objects.NIC(mac=mac, ip=ip, network=net_uuid, name=spec["name"],
                               nicparams=spec["nicparams"],
                               uuid=self.cfg.GenerateUniqueID(ec_id)))
@@ -346,6 +345,9 @@ class LUInstanceCreate(LogicalUnit):
     env = iu.InstanceHookEnv(self, self.instance, disks=self.new_disks,
                              disk_template=self.disk_template)
     env["INSTANCE_ADD_MODE"] = self.op.mode
+    if self.export_info is not None:
+      env.update(SRC_NODE=self.op.src_node, SRC_PATH=self.op.src_path,
+                 SRC_IMAGES=" ".join(dump["dump"] for dump in self.export_info.Disks()))
     return env
 
   def BuildHooksNodes(self) -> tuple[list[str], list[str]]:
@@ -392,7 +394,14 @@ class LUInstanceCreate(LogicalUnit):
     if self.new_disks and op.wait_for_sync:
       self.LogInfo("Waiting for instance %s to sync disks", inst.name)
       self.LogInfo("Instance %s's disks are in sync", inst.name)
-    if self.new_disks and not op.no_install and op.os_type:
+    if self.new_disks and self.export_info is not None:
+      iu.StartInstanceDisks(self, inst)
+      try:
+        instance_import.ImportDisks(self, inst, self.export_info, feedback_fn)
+      finally:
+        if not op.start:
+          iu.ShutdownInstanceDisks(self, inst)
+    elif self.new_disks and not op.no_install and op.os_type:
       feedback_fn("* running the instance OS create scripts...")
       iu.StartInstanceDisks(self, inst)
       try:

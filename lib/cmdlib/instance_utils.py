@@ -118,6 +118,33 @@ def CheckNodeFreeMemory(lu: Any, node_uuid: str, reason: str, requested: int,
   return free
 
 
+# --- NICs --------------------------------------------------------------------
+
+def ReserveNicIp(lu: Any, ip: Optional[str], net_uuid: Optional[str], node_uuid: str,
+                 conflicts_check: bool) -> Optional[str]:
+  """A NIC's address (ip=pool: a free one), reserved in its network's pool
+  for the running job; an address outside any network must not lie in a
+  network of the node's group."""
+  if net_uuid is None:
+    if ip and conflicts_check:
+      name, _ = lu.cfg.CheckIPInNodeGroup(ip, node_uuid)
+      if name:
+        raise errors.OpPrereqError("The requested IP address (%s) belongs to network %s,"
+                                   " but the target NIC does not." % (ip, name),
+                                   errors.ECODE_INVAL)
+    return ip
+  ec_id = lu.proc.GetECId()
+  try:
+    if ip is not None and ip.lower() == paramdefs.NIC_IP_POOL:
+      return lu.cfg.GenerateIp(net_uuid, ec_id)
+    if ip:
+      lu.cfg.ReserveIp(net_uuid, ip, ec_id, check=conflicts_check)
+  except errors.ReservationError as err:
+    raise errors.OpPrereqError("IP address %s cannot be used: %s" % (ip, err),
+                               errors.ECODE_NOTUNIQUE) from None
+  return ip
+
+
 # --- disks -------------------------------------------------------------------
 
 def AssembleInstanceDisks(lu: Any, inst: objects.Instance,

@@ -198,23 +198,48 @@ def RunQuery(context: Any, what: str, fields: list[str], qfilter: Any) -> dict:
   elif what == constants.QR_CLUSTER:
     items = [_ClusterItem(context)]
   elif what == constants.QR_EXPORT:
-    items = [(node.name, None)
-             for node in _SortedByName(context.cfg.GetAllNodesInfo().values())]
+    items = _ExportItems(context)
   elif what == constants.QR_OS:
     rpc = getattr(context, "rpc", None)
     items = [] if rpc is None else oses.OsItems(context.cfg, rpc, query.RequestedNames())
   else:
-    ctx = ConfigContext.FromConfig(context.cfg, **_LiveData(context, what, query))
+    ctx = ConfigContext.FromConfig(context.cfg)
     items, name_matches = _ConfigItems(what, query, _ConfigObjects(what, ctx))
+    _AddLiveData(context, what, query, ctx, items)
   return query.Result(ctx, items, name_matches)
 
 
-def _LiveData(context: Any, what: str, query: Query) -> dict[str, Any]:
-  """Live data for ConfigContext, collected only when a field needs it."""
+def _ExportItems(context: Any) -> list[tuple[str, Optional[str]]]:
+  """(node name, export name) per export of every node; (node name, None) for
+  a node that could not tell (no RPC, offline, no export directory)."""
+  nodes = _SortedByName(context.cfg.GetAllNodesInfo().values())
   rpc = getattr(context, "rpc", None)
-  if what != constants.QR_NODE or rpc is None or DATA_LIVE not in query.RequestedData():
-    return {}
-  return {"live_nodes": live.NodeLiveData(context.cfg, rpc, context.cfg.GetNodeList())}
+  if rpc is None:
+    return [(node.name, None) for node in nodes]
+  answers = rpc.call_export_list([node.uuid for node in nodes])
+  items: list[tuple[str, Optional[str]]] = []
+  for node in nodes:
+    result = answers[node.uuid]
+    if result.fail_msg:
+      items.append((node.name, None))
+    else:
+      items.extend((node.name, name) for name in sorted(result.payload))
+  return items
+
+
+def _AddLiveData(context: Any, what: str, query: Query, ctx: ConfigContext,
+                 items: list) -> None:
+  """Adds to ctx the live data of the selected items, collected only when a
+  field needs it (one RPC per node at most)."""
+  rpc = getattr(context, "rpc", None)
+  if rpc is None or DATA_LIVE not in query.RequestedData():
+    return
+  if what == constants.QR_NODE:
+    ctx.live_nodes = live.NodeLiveData(context.cfg, rpc, context.cfg.GetNodeList())
+  elif what == constants.QR_INSTANCE:
+    data = live.InstanceLiveData(context.cfg, rpc, items)
+    ctx.live_instances = data["live_instances"]
+    ctx.bad_nodes = frozenset(data["bad_nodes"])
 
 
 def JobRows(queue: Any, job_ids: Optional[list], fields: list[str]) -> list[list]:
@@ -240,7 +265,7 @@ def LegacyRows(context: Any, what: str, names: Optional[list], fields: list[str]
     rules = context.cfg.GetAllFiltersInfo()
     wanted = rules.keys() & set(names) if names else rules.keys()
     return query.OldStyleQuery(None, [rules[uuid] for uuid in sorted(wanted)])
-  ctx = ConfigContext.FromConfig(context.cfg, **_LiveData(context, what, query))
+  ctx = ConfigContext.FromConfig(context.cfg)
   objects = _ConfigObjects(what, ctx)
   if names:
     found = map(_NameLookup(objects), names)
@@ -248,4 +273,5 @@ def LegacyRows(context: Any, what: str, names: Optional[list], fields: list[str]
     items = _SortedByName(selected.values())
   else:
     items = _SortedByName(objects.values())
+  _AddLiveData(context, what, query, ctx, items)
   return query.OldStyleQuery(ctx, items)

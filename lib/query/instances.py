@@ -5,8 +5,9 @@ from typing import Any, Callable, Optional
 from ganeti import constants
 from ganeti import objects
 from ganeti import paramdefs
+from ganeti.hypervisor import hv_base
 from ganeti.query import params
-from ganeti.query.common import (DATA_CONSOLE, DATA_LIVE, NODATA, UNAVAIL, Attr, FieldDef,
+from ganeti.query.common import (DATA_CONSOLE, DATA_LIVE, NODATA, OFFLINE, UNAVAIL, Attr, FieldDef,
                                  FieldSet, Fields, OptionalAttr, Ordinal, SerialField,
                                  TagsField, TimestampFields, UuidField)
 
@@ -175,46 +176,79 @@ def _SecondaryGroups(attr: str) -> Callable:
 
 # ---- runtime state ---------------------------------------------------------------
 
+_KVM_USER_SHUTDOWN = "user_shutdown"  # KVM parameter
+
+# Values of the "status" field
+STATUS_RUNNING = "running"
+STATUS_ADMIN_DOWN = "ADMIN_down"
+STATUS_ADMIN_OFFLINE = "ADMIN_offline"
+STATUS_USER_DOWN = "USER_down"
+STATUS_ERROR_UP = "ERROR_up"
+STATUS_ERROR_DOWN = "ERROR_down"
+STATUS_WRONG_NODE = "ERROR_wrongnode"
+STATUS_NODE_DOWN = "ERROR_nodedown"
+STATUS_NODE_OFFLINE = "ERROR_nodeoffline"
+
 
 def _LiveInfo(ctx: Any, inst: Any) -> Any:
-  """The instance's runtime entry, None if it is not running, or NODATA."""
-  if ctx.live_instances is None or inst.primary_node in ctx.bad_nodes:
+  """The instance's runtime entry (see ConfigContext.live_instances), None if
+  it runs on none of the asked nodes, or why nothing is known: NODATA (not
+  collected, or the primary node did not answer), OFFLINE (primary offline)."""
+  if ctx.live_instances is None:
     return NODATA
-  return ctx.live_instances.get(inst.uuid)
+  info = ctx.live_instances.get(inst.uuid)
+  if info is not None:
+    return info
+  node = ctx.nodes.get(inst.primary_node)
+  if node is not None and node.offline:
+    return OFFLINE
+  return NODATA if inst.primary_node in ctx.bad_nodes else None
 
 
 def _OperState(ctx: Any, inst: Any) -> Any:
   info = _LiveInfo(ctx, inst)
-  return info if info is NODATA else info is not None
+  return info if info is NODATA or info is OFFLINE else info is not None
 
 
 def _OperValue(key: str) -> Callable:
   def getter(ctx: Any, inst: Any) -> Any:
     info = _LiveInfo(ctx, inst)
-    if info is NODATA:
-      return NODATA
+    if info is NODATA or info is OFFLINE:
+      return info
     return UNAVAIL if info is None else info.get(key, UNAVAIL)
   return getter
 
 
-def _Status(ctx: Any, inst: Any) -> Any:
+def _RestartsWhenShutDown(ctx: Any, inst: Any) -> bool:
+  """Whether an instance that shut itself down is to be started again (not
+  when KVM lets users shut instances down)."""
+  if inst.hypervisor != constants.HT_KVM:
+    return True
+  return not ctx.FilledHV(inst).get(_KVM_USER_SHUTDOWN)
+
+
+def InstanceStatus(ctx: Any, inst: Any) -> Any:
+  """The "status" field: the admin state compared with the runtime state."""
   node = ctx.nodes.get(inst.primary_node)
   if node is not None and node.offline:
-    return "ERROR_nodeoffline"
-  if ctx.live_instances is None:
-    return NODATA
-  if inst.primary_node in ctx.bad_nodes:
-    return "ERROR_nodedown"
-  info = ctx.live_instances.get(inst.uuid)
+    return STATUS_NODE_OFFLINE
+  info = _LiveInfo(ctx, inst)
+  if info is NODATA:
+    return NODATA if ctx.live_instances is None else STATUS_NODE_DOWN
+  admin_up = inst.admin_state == constants.ADMINST_UP
   if info is not None:
-    if info.get("node", inst.primary_node) != inst.primary_node:
-      return "ERROR_wrongnode"
-    return "running" if inst.admin_state == constants.ADMINST_UP else "ERROR_up"
-  if inst.admin_state == constants.ADMINST_UP:
-    return "ERROR_down"
+    if info["node"] != inst.primary_node:
+      return STATUS_WRONG_NODE
+    if hv_base.HvInstanceState.IsShutdown(info.get("state")):
+      return (STATUS_ERROR_DOWN if admin_up and _RestartsWhenShutDown(ctx, inst)
+              else STATUS_USER_DOWN)
+    return STATUS_RUNNING if admin_up else STATUS_ERROR_UP
+  if admin_up:
+    return STATUS_ERROR_DOWN
   if inst.admin_state == constants.ADMINST_DOWN:
-    return "USER_down" if inst.admin_state_source == objects.USER_SOURCE else "ADMIN_down"
-  return "ADMIN_offline"
+    return (STATUS_USER_DOWN if inst.admin_state_source == objects.USER_SOURCE
+            else STATUS_ADMIN_DOWN)
+  return STATUS_ADMIN_OFFLINE
 
 
 def _Console(ctx: Any, inst: Any) -> Any:
@@ -282,7 +316,7 @@ FIELDS = FieldSet(constants.QR_INSTANCE, Fields([
    _OperValue("memory"), DATA_LIVE),
   ("oper_vcpus", "VCPUs", constants.QFT_NUMBER,
    "Actual number of VCPUs as seen by hypervisor", _OperValue("vcpus"), DATA_LIVE),
-  ("status", "Status", constants.QFT_TEXT, _STATUS_DOC, _Status, DATA_LIVE),
+  ("status", "Status", constants.QFT_TEXT, _STATUS_DOC, InstanceStatus, DATA_LIVE),
   ("console", "Console", constants.QFT_OTHER, "Instance console information", _Console,
    DATA_CONSOLE),
 ]) + _DiskFields() + _NicFields()

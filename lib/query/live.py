@@ -1,12 +1,14 @@
-"""Runtime data of nodes for queries, asked from the node daemons.
+"""Runtime data of nodes and instances for queries, asked from the node daemons.
 
-The master asks every online node for its memory, CPUs and the free space
-of the cluster's default storage unit (RPC node_info) only when a query
-needs a live field; a node that cannot answer leaves its fields RS_NODATA.
+Only when a query needs a live field, the master asks every online node for
+its memory, CPUs and the free space of the cluster's default storage unit
+(RPC node_info), or the instances' primary nodes for what runs there (RPC
+all_instances_info, one call per node); a node that cannot answer leaves its
+fields RS_NODATA.  Offline nodes are never asked.
 """
 
 import logging
-from typing import Any
+from typing import Any, Iterable
 
 from ganeti import constants
 
@@ -55,3 +57,40 @@ def NodeLiveData(cfg: Any, rpc: Any, node_uuids: list[str]) -> dict[str, dict[st
                      if source.get(key) is not None})
     live[uuid] = values
   return live
+
+
+def InstanceLiveData(cfg: Any, rpc: Any, instances: Iterable[Any]) -> dict[str, Any]:
+  """ConfigContext's live_instances and bad_nodes for the given instances.
+
+  Asks the instances' online primary nodes what runs on them; an instance
+  found on several of them counts where its primary node reports it.
+  """
+  instances = list(instances)
+  nodes = cfg.GetAllNodesInfo()
+  asked = sorted({inst.primary_node for inst in instances
+                  if inst.primary_node in nodes and not nodes[inst.primary_node].offline})
+  if not asked:
+    return {"live_instances": {}, "bad_nodes": ()}
+  cluster = cfg.GetClusterInfo()
+  hypervisors = list(cluster.enabled_hypervisors)
+  hvparams = {name: cluster.hvparams.get(name, {}) for name in hypervisors}
+  results = rpc.call_all_instances_info(asked, hypervisors, hvparams)
+  uuid_of = {inst.name: inst.uuid for inst in instances}
+  primary_of = {inst.uuid: inst.primary_node for inst in instances}
+  live: dict[str, dict[str, Any]] = {}
+  bad_nodes = []
+  for node_uuid, result in results.items():
+    if result.fail_msg:
+      logging.warning("Cannot get instances of node %s: %s", node_uuid, result.fail_msg)
+      bad_nodes.append(node_uuid)
+      continue
+    for name, values in (result.payload or {}).items():
+      inst_uuid = uuid_of.get(name)
+      if inst_uuid is None:
+        continue
+      known = live.get(inst_uuid)
+      if known is None or (known["node"] != primary_of[inst_uuid]
+                           and node_uuid == primary_of[inst_uuid]):
+        values["node"] = node_uuid  # the payload is ours to annotate
+        live[inst_uuid] = values
+  return {"live_instances": live, "bad_nodes": bad_nodes}

@@ -4,9 +4,11 @@ Each test cluster gets its own directory and its own 127.x.y prefix so that
 clusters of concurrent test runs never meet.
 """
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from typing import Optional
@@ -15,6 +17,25 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SBIN = os.path.join(TOP, "build", "sbin")
 SETUP = os.path.join(TOP, "tools", "vcluster-setup")
 SSH_PORT = 2222  # each node's sshd listens on its own address
+
+# Run as a node: submits opcodes (and LUXI queries, as "Query") in turn
+_SUBMIT_SCRIPT = """
+import json, sys
+from ganeti import cli, errors, luxi, opcodes
+results = []
+for name, kw in json.loads(sys.argv[1]):
+  try:
+    if name == "Query":
+      results.append(["ok", luxi.Client().Query(kw["what"], kw["fields"], kw.get("filter"))])
+      continue
+    messages = []
+    op = cli.MakeOpCode(getattr(opcodes, name), **kw)
+    value = cli.SubmitOpCode(op, feedback_fn=lambda msg: messages.append(msg[2]))
+    results.append(["ok", value, messages])
+  except errors.GenericError as err:
+    results.append(["error", type(err).__name__, str(err)])
+print(json.dumps(results))
+"""
 
 
 class VirtualCluster:
@@ -53,6 +74,17 @@ class VirtualCluster:
       raise AssertionError("%s failed (%d):\n%s%s" % (" ".join(args), proc.returncode,
                                                        proc.stdout, proc.stderr))
     return proc
+
+  def submit(self, *ops: tuple[str, dict], node: int = 1) -> list:
+    """Submits opcodes ((class name, parameters); "Query" for a LUXI query) in
+    turn as a node; per opcode ["ok", result, feedback messages] or ["error",
+    error class name, message]; per query ["ok", reply]."""
+    env = dict(self.env(node), PYTHONPATH=os.path.join(TOP, "build"))
+    proc = subprocess.run([sys.executable, "-c", _SUBMIT_SCRIPT, json.dumps(ops)], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    if proc.returncode != 0:
+      raise AssertionError("submitting %s failed:\n%s" % (ops, proc.stderr))
+    return json.loads(proc.stdout.splitlines()[-1])
 
   def init(self, *extra: str) -> None:
     ssh_options = (["--node-parameters", "ssh_port=%d" % SSH_PORT] if self.ssh

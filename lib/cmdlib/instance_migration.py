@@ -1,0 +1,661 @@
+"""Moving instances between nodes: failover, live migration, move, and the
+node-wide evacuations built on them.
+
+Only externally mirrored disk templates (diskless, sharedfile, ...) can
+change their primary node without copying data: their storage is reachable
+from every node, so a failover or migration only hands the running instance
+over and re-opens its disks on the other side.
+"""
+
+import time
+from typing import Any, Optional
+
+from ganeti import constants
+from ganeti import errors
+from ganeti import locking
+from ganeti import objects
+from ganeti import opcodes
+from ganeti import paramdefs as pd
+from ganeti.cmdlib import allocation
+from ganeti.cmdlib import instance_utils as iu
+from ganeti.cmdlib import ipolicy
+from ganeti.cmdlib.base import LogicalUnit, ResultWithJobs
+from ganeti.cmdlib.instance_ops import _InstanceLU
+from ganeti.cmdlib.node import ExpandNode
+from ganeti.hypervisor import hv_base
+from ganeti.opcodes_defs import EVAC_MODES
+
+NODE_EVAC_PRI, NODE_EVAC_SEC, NODE_EVAC_ALL = EVAC_MODES
+
+# how often the source node is asked how far a memory transfer got
+_MIGRATION_POLL_INTERVAL = 1.0
+_BOTH_GIVEN = "Do not specify both, iallocator and node"
+
+
+# --- shared checks ----------------------------------------------------------------
+
+def _CheckIallocatorOrNode(iallocator: Optional[str], node: Optional[str]) -> None:
+  if iallocator and node:
+    raise errors.OpPrereqError(_BOTH_GIVEN, errors.ECODE_INVAL)
+
+
+def _IallocatorName(lu: Any, iallocator: Optional[str]) -> str:
+  """The allocator to use: the one given ("." or nothing: the cluster default)."""
+  if iallocator and iallocator != ".":
+    return iallocator
+  default = lu.cfg.GetDefaultIAllocator()
+  if not default:
+    raise errors.OpPrereqError("No iallocator or node given and no cluster-wide default"
+                               " iallocator found; please specify either an iallocator"
+                               " or a node, or set a cluster-wide default iallocator",
+                               errors.ECODE_INVAL)
+  return default
+
+
+def _CheckTargetNode(lu: Any, node_uuid: str) -> None:
+  iu.CheckNodeOnline(lu, node_uuid)
+  iu.CheckNodeNotDrained(lu, node_uuid)
+  iu.CheckNodeVmCapable(lu, node_uuid)
+
+
+def _CheckTargetPolicy(lu: Any, inst: objects.Instance, node_uuid: str,
+                       ignore: bool) -> None:
+  """Refuses (or warns, with ignore) when the instance breaks the policy of the
+  target node's group."""
+  cluster = lu.cfg.GetClusterInfo()
+  group = lu.cfg.GetNodeGroup(lu.cfg.GetNodeInfo(node_uuid).group)
+  bep = cluster.FillBE(inst)
+  disks = lu.cfg.GetInstanceDisks(inst.uuid)
+  spec = ipolicy.InstanceSpec(bep[pd.BE_MAXMEM], bep[pd.BE_VCPUS],
+                              [disk.size for disk in disks], len(inst.nics),
+                              bep[pd.BE_SPINDLE_USE])
+  ipolicy.CheckSpec(group, cluster.FillIPolicy(group), spec,
+                    lu.cfg.GetInstanceDiskTemplate(inst.uuid), ignore, lu.LogWarning)
+
+
+def _SetPrimaryNode(lu: Any, inst: objects.Instance, node_uuid: str) -> objects.Instance:
+  """Records the new primary node; disks that lived only on the old primary
+  (externally mirrored ones) follow it.  Returns the updated instance."""
+  old = inst.primary_node
+  lu.cfg.SetInstancePrimaryNode(inst.uuid, node_uuid)
+  for disk in lu.cfg.GetInstanceDisks(inst.uuid):
+    if list(disk.nodes or ()) == [old]:
+      disk.nodes = [node_uuid]
+      lu.cfg.Update(disk)
+  return lu.cfg.GetInstanceInfo(inst.uuid)
+
+
+# --- failover and migration ---------------------------------------------------------
+
+class _MigrationLU(_InstanceLU):
+  """Failover and migration: the instance goes to op.target_node, or to the
+  node the iallocator picks (the cluster default when neither is given)."""
+
+  NODE_LEVELS = (locking.LEVEL_NODE, locking.LEVEL_NODE_RES)
+  FAILOVER = False
+
+  def CheckArguments(self) -> None:
+    _CheckIallocatorOrNode(self.op.iallocator, self.op.target_node)
+
+  def ExpandNames(self) -> None:
+    super().ExpandNames()
+    self.target_uuid: Optional[str] = None
+    if self.op.target_node:
+      self.target_uuid, self.op.target_node = ExpandNode(self.cfg, self.op.target_node,
+                                                         self.op.target_node_uuid)
+      self.op.target_node_uuid = self.target_uuid
+
+  def DeclareLocks(self, level: int) -> None:
+    if level not in self.NODE_LEVELS:
+      return
+    if self.target_uuid is None:
+      # the allocator may pick any node
+      self.needed_locks[level] = locking.ALL_SET
+      return
+    iu.DeclareInstanceNodeLocks(self, level)
+    self.needed_locks[level] = sorted(set(self.needed_locks[level]) | {self.target_uuid})
+
+  def CheckPrereq(self) -> None:
+    super().CheckPrereq()
+    inst = self.instance
+    self.failover = self.FAILOVER
+    self.cleanup = bool(self.op.cleanup)
+    template = self.cfg.GetInstanceDiskTemplate(inst.uuid)
+    if template not in constants.DTS_EXT_MIRROR:
+      raise errors.OpPrereqError("Instance's disk layout '%s' does not allow %s" %
+                                 (template, "failovers" if self.failover else "migrations"),
+                                 errors.ECODE_STATE)
+    if not self.failover and not self.cleanup and self.op.allow_failover and \
+        inst.admin_state != constants.ADMINST_UP:
+      self.LogInfo("Instance is marked down or offline, fallback allowed, going into"
+                   " failover mode")
+      self.failover = True
+    self.source_uuid = inst.primary_node
+    self.target_uuid = self._ChooseTarget(inst)
+    _CheckTargetNode(self, self.target_uuid)
+    _CheckTargetPolicy(self, inst, self.target_uuid, self.op.ignore_ipolicy)
+    self._CheckMemoryAndState(inst)
+    nodes = self.hook_nodes[0] + [self.target_uuid]
+    self.hook_nodes = (nodes, nodes)
+
+  def _ChooseTarget(self, inst: objects.Instance) -> str:
+    if self.target_uuid is None:
+      be_full = self.cfg.GetClusterInfo().FillBE(inst)
+      return allocation.PickNode(self, _IallocatorName(self, self.op.iallocator), be_full,
+                                 inst.hypervisor, exclude=(inst.primary_node,))
+    if self.target_uuid == inst.primary_node:
+      raise errors.OpPrereqError("Cannot migrate instance %s to its primary (%s)" %
+                                 (inst.name, self.cfg.GetNodeName(inst.primary_node)),
+                                 errors.ECODE_STATE)
+    return self.target_uuid
+
+  def _CheckMemoryAndState(self, inst: objects.Instance) -> None:
+    bep = self.cfg.GetClusterInfo().FillBE(inst)
+    if self.failover:
+      if inst.admin_state == constants.ADMINST_UP:
+        iu.CheckNodeFreeMemory(self, self.target_uuid, "failing over instance %s" %
+                               inst.name, bep[pd.BE_MAXMEM], inst.hypervisor)
+      else:
+        self.LogInfo("Not checking memory on the secondary node as instance will not"
+                     " be started")
+      return
+    if self.cleanup or not self.op.allow_failover:
+      iu.CheckNodeOnline(self, self.source_uuid)
+    if self.cleanup:
+      self.LogInfo("Not checking memory on the secondary node as instance will not"
+                   " be started")
+      return
+    # an offline source answers nothing: with failover allowed, that is the fallback
+    result = self.rpc.call_instance_migratable(self.source_uuid, inst)
+    if result.fail_msg:
+      if not self.op.allow_failover:
+        raise errors.OpPrereqError("Can't migrate, please use failover: %s" %
+                                   result.fail_msg, errors.ECODE_STATE)
+      self.LogInfo("Can't migrate, instance offline, fallback to failover")
+      self.failover = True
+      self._CheckMemoryAndState(inst)
+      return
+    running = iu.RunningInfo(self, inst) or {}
+    current = int(running.get("memory", bep[pd.BE_MAXMEM]))
+    # with runtime changes allowed the instance may shrink to fit the target
+    needed = min(current, bep[pd.BE_MINMEM]) if self.op.allow_runtime_changes else current
+    free = iu.CheckNodeFreeMemory(self, self.target_uuid, "migrating instance %s" %
+                                  inst.name, needed, inst.hypervisor)
+    self.balloon_to = free if free < current else None
+
+  def _Live(self) -> bool:
+    if self.op.mode:
+      return self.op.mode == pd.HT_MIGRATION_LIVE
+    if self.op.live is not None:
+      return self.op.live
+    hvp = self.cfg.GetClusterInfo().FillHV(self.instance)
+    return hvp.get(pd.HV_MIGRATION_MODE, pd.HT_MIGRATION_LIVE) == pd.HT_MIGRATION_LIVE
+
+  def _NodeName(self, node_uuid: str) -> str:
+    return self.cfg.GetNodeName(node_uuid)
+
+  def _NodeAddress(self, node_uuid: str) -> str:
+    return self.cfg.GetNodeInfo(node_uuid).secondary_ip
+
+  # disks shared by both nodes are open on one node (exclusive) or, during a
+  # live migration, on both (shared)
+
+  def _CloseDisks(self, node_uuid: str, tolerate: bool = False) -> None:
+    self.feedback("* closing instance disks on node %s" % self._NodeName(node_uuid))
+    disks = self.cfg.GetInstanceDisks(self.instance.uuid)
+    result = self.rpc.call_blockdev_close(node_uuid, self.instance.name,
+                                          (disks, self.instance))
+    if not result.fail_msg:
+      return
+    if result.offline or tolerate:
+      self.LogWarning("Could not close instance disks on node %s, proceeding anyway",
+                      self._NodeName(node_uuid))
+      return
+    raise errors.OpExecError("Cannot close instance disks on node %s: %s" %
+                             (self._NodeName(node_uuid), result.fail_msg))
+
+  def _OpenDisks(self, node_uuid: str, exclusive: bool) -> None:
+    self.feedback("* opening instance disks on node %s in %s mode" %
+                  (self._NodeName(node_uuid), "exclusive" if exclusive else "shared"))
+    disks = self.cfg.GetInstanceDisks(self.instance.uuid)
+    result = self.rpc.call_blockdev_open(node_uuid, self.instance.name,
+                                         (disks, self.instance), exclusive)
+    result.Raise("Cannot open instance disks on node %s" % self._NodeName(node_uuid))
+
+  def Exec(self, feedback_fn: Any) -> None:
+    self.feedback = feedback_fn
+    if self.failover:
+      feedback_fn("Failover instance %s" % self.instance.name)
+      self._Failover()
+      return
+    feedback_fn("Migrating instance %s" % self.instance.name)
+    if self.cleanup:
+      self._Cleanup()
+    else:
+      self._Migrate()
+
+  def _Failover(self) -> None:
+    inst, source, target = self.instance, self.source_uuid, self.target_uuid
+    source_offline = self.cfg.GetNodeInfo(source).offline
+    tolerant = getattr(self.op, "ignore_consistency", False) or source_offline
+    if inst.disks_active:
+      # externally mirrored disks are the same storage on both nodes: there is
+      # no second copy that could lag behind
+      self.feedback("* checking disk consistency between source and target")
+    else:
+      self.feedback("* not checking disk consistency as instance is not running")
+    self.feedback("* shutting down instance on source node")
+    # a migration falling back to failover has no timeout of its own
+    timeout = getattr(self.op, "shutdown_timeout", constants.DEFAULT_SHUTDOWN_TIMEOUT)
+    result = self.rpc.call_instance_shutdown(source, inst, timeout, self.op.reason)
+    if result.fail_msg:
+      if not tolerant:
+        raise errors.OpExecError("Could not shutdown instance %s on node %s: %s" %
+                                 (inst.name, self._NodeName(source), result.fail_msg))
+      self.LogWarning("Could not shutdown instance %s on node %s, proceeding anyway;"
+                      " please make sure node %s is down; error details: %s", inst.name,
+                      self._NodeName(source), self._NodeName(source), result.fail_msg)
+    self._CloseDisks(source, tolerate=tolerant)
+    self.feedback("* deactivating the instance's disks on source node")
+    if not iu.ShutdownInstanceDisks(self, inst, ignore_primary=True):
+      raise errors.OpExecError("Can't shut down the instance's disks")
+    inst = self.instance = _SetPrimaryNode(self, inst, target)
+    if inst.admin_state != constants.ADMINST_UP:
+      return
+    self.feedback("* activating the instance's disks on target node %s" %
+                  self._NodeName(target))
+    ok, _ = iu.AssembleInstanceDisks(self, inst, ignore_secondaries=True)
+    if not ok:
+      iu.ShutdownInstanceDisks(self, inst)
+      raise errors.OpExecError("Can't activate the instance's disks")
+    self.feedback("* starting the instance on the target node %s" % self._NodeName(target))
+    result = self.rpc.call_instance_start(target, (inst, None, None), False, self.op.reason)
+    if result.fail_msg:
+      iu.ShutdownInstanceDisks(self, inst)
+      raise errors.OpExecError("Could not start instance %s on node %s: %s" %
+                               (inst.name, self._NodeName(target), result.fail_msg))
+
+  def _Cleanup(self) -> None:
+    """After an interrupted migration: finds where the instance runs and makes
+    the configuration and the disks agree with it."""
+    inst, source, target = self.instance, self.source_uuid, self.target_uuid
+    self.feedback("* checking where the instance actually runs (if this hangs, the"
+                  " hypervisor might be in a bad state)")
+    hvparams = self.cfg.GetClusterInfo().hvparams.get(inst.hypervisor, {})
+    results = self.rpc.call_instance_list([source, target], [inst.hypervisor],
+                                          {inst.hypervisor: hvparams})
+    running_on = []
+    for node_uuid in (source, target):
+      results[node_uuid].Raise("Can't contact node %s" % self._NodeName(node_uuid))
+      if inst.name in (results[node_uuid].payload or ()):
+        running_on.append(node_uuid)
+    self.feedback("* instance running on: %s" %
+                  ", ".join(self._NodeName(uuid) for uuid in running_on))
+    if len(running_on) == 2:
+      raise errors.OpExecError("Instance seems to be running on two nodes, manual"
+                               " intervention required")
+    if not running_on:
+      raise errors.OpExecError("Instance does not seem to be running at all; in this case"
+                               " it's safer to repair by running 'gnt-instance stop' to"
+                               " ensure disk shutdown, and then restarting it")
+    if running_on == [target]:
+      self.feedback("* instance running on secondary node (%s), updating config" %
+                    self._NodeName(target))
+      self.instance = _SetPrimaryNode(self, inst, target)
+      self._CloseDisks(source)
+      self._OpenDisks(target, exclusive=True)
+    else:
+      self.feedback("* instance confirmed to be running on its primary node (%s)" %
+                    self._NodeName(source))
+      self._CloseDisks(target)
+      self._OpenDisks(source, exclusive=True)
+    self.feedback("* done")
+
+  def _Abort(self, info: str, live: bool) -> None:
+    """Undoes a failed migration: the target forgets it, the source keeps the
+    instance, and the disks are open on the source alone again."""
+    inst, source, target = self.instance, self.source_uuid, self.target_uuid
+    result = self.rpc.call_instance_finalize_migration_dst(target, inst, info, False)
+    if result.fail_msg:
+      self.LogWarning("Target node %s failed to abort the migration: %s",
+                      self._NodeName(target), result.fail_msg)
+    result = self.rpc.call_instance_finalize_migration_src(source, inst, False, live)
+    if result.fail_msg:
+      self.LogWarning("Source node %s failed to abort the migration: %s",
+                      self._NodeName(source), result.fail_msg)
+    try:
+      self._CloseDisks(target)
+      self._OpenDisks(source, exclusive=True)
+    except errors.OpExecError as err:
+      self.LogWarning("Could not revert the disk status: %s", err)
+
+  def _Migrate(self) -> None:
+    inst, source, target = self.instance, self.source_uuid, self.target_uuid
+    live = self._Live()
+    self.feedback("* checking disk consistency between source and target")
+    if self.balloon_to is not None:
+      self.feedback("* setting instance memory to %s" % self.balloon_to)
+      result = self.rpc.call_instance_balloon_memory(source, inst, self.balloon_to)
+      result.Raise("Cannot modify instance runtime memory")
+    result = self.rpc.call_migration_info(source, inst)
+    result.Raise("Failed fetching source migration information from %s" %
+                 self._NodeName(source))
+    info = result.payload
+    self._CloseDisks(target)
+    self._OpenDisks(source, exclusive=False)
+    self._OpenDisks(target, exclusive=False)
+    self.feedback("* preparing %s to accept the instance" % self._NodeName(target))
+    result = self.rpc.call_accept_instance(target, inst, info, self._NodeAddress(target))
+    if result.fail_msg:
+      self.LogWarning("Instance pre-migration failed, trying to revert disk status: %s",
+                      result.fail_msg)
+      self._Abort(info, live)
+      raise errors.OpExecError("Could not pre-migrate instance %s: %s" %
+                               (inst.name, result.fail_msg))
+    self.feedback("* migrating instance to %s" % self._NodeName(target))
+    result = self.rpc.call_instance_migrate(source, self.cfg.GetClusterName(), inst,
+                                            self._NodeAddress(target), live)
+    if result.fail_msg:
+      self.LogWarning("Instance migration failed, trying to revert disk status: %s",
+                      result.fail_msg)
+      self._Abort(info, live)
+      raise errors.OpExecError("Could not migrate instance %s: %s" %
+                               (inst.name, result.fail_msg))
+    self._WaitForMemoryTransfer(info, live)
+    result = self.rpc.call_instance_finalize_migration_src(source, inst, True, live)
+    result.Raise("Instance migration succeeded, but finalization failed on the source node")
+    self.instance = inst = _SetPrimaryNode(self, inst, target)
+    result = self.rpc.call_instance_finalize_migration_dst(target, inst, info, True)
+    result.Raise("Could not finalize instance migration")
+    self._CloseDisks(source)
+    self._OpenDisks(target, exclusive=True)
+    self.feedback("* done")
+
+  def _WaitForMemoryTransfer(self, info: str, live: bool) -> None:
+    self.feedback("* starting memory transfer")
+    while True:
+      result = self.rpc.call_instance_get_migration_status(self.source_uuid, self.instance)
+      status = None if result.fail_msg else result.payload
+      state = getattr(status, "status", None)
+      if state is None or state in hv_base.HV_MIGRATION_FAILED_STATUSES:
+        reason = result.fail_msg or "migration status is '%s'" % state
+        self.LogWarning("Instance migration failed, trying to revert disk status: %s",
+                        reason)
+        self._Abort(info, live)
+        raise errors.OpExecError("Could not migrate instance %s: %s" %
+                                 (self.instance.name, reason))
+      if state != hv_base.HV_MIGRATION_ACTIVE:
+        break
+      if status.total_ram:
+        self.feedback("* memory transfer progress: %.2f %%" %
+                      (100.0 * (status.transferred_ram or 0) / status.total_ram))
+      time.sleep(_MIGRATION_POLL_INTERVAL)
+    self.feedback("* memory transfer complete")
+
+
+class LUInstanceFailover(_MigrationLU):
+  HPATH = "instance-failover"
+  FAILOVER = True
+
+  def HookOverrides(self) -> dict[str, Any]:
+    return {"IGNORE_CONSISTENCY": self.op.ignore_consistency,
+            "SHUTDOWN_TIMEOUT": self.op.shutdown_timeout,
+            "OLD_PRIMARY": self._NodeName(self.source_uuid),
+            "NEW_PRIMARY": self._NodeName(self.target_uuid),
+            "FAILOVER_CLEANUP": self.op.cleanup}
+
+
+class LUInstanceMigrate(_MigrationLU):
+  HPATH = "instance-migrate"
+
+  def CheckArguments(self) -> None:
+    super().CheckArguments()
+    if self.op.live is not None and self.op.mode is not None:
+      raise errors.OpPrereqError("Only one of the 'live' and 'mode' parameters are"
+                                 " accepted", errors.ECODE_INVAL)
+
+  def HookOverrides(self) -> dict[str, Any]:
+    return {"MIGRATE_LIVE": self._Live(), "MIGRATE_CLEANUP": self.op.cleanup,
+            "OLD_PRIMARY": self._NodeName(self.source_uuid),
+            "NEW_PRIMARY": self._NodeName(self.target_uuid),
+            "ALLOW_RUNTIME_CHANGES": self.op.allow_runtime_changes}
+
+
+# --- move ---------------------------------------------------------------------
+
+class LUInstanceMove(_InstanceLU):
+  """Stops the instance, brings its disks to the target node and starts it
+  there.  Disks holding data need a node-to-node copy (Ganeti's
+  import/export daemons), which this cluster does not offer yet: only
+  instances without disks can move."""
+
+  HPATH = "instance-move"
+  NODE_LEVELS = (locking.LEVEL_NODE, locking.LEVEL_NODE_RES)
+
+  def ExpandNames(self) -> None:
+    super().ExpandNames()
+    self.target_uuid, self.op.target_node = ExpandNode(self.cfg, self.op.target_node,
+                                                       self.op.target_node_uuid)
+    self.op.target_node_uuid = self.target_uuid
+
+  def DeclareLocks(self, level: int) -> None:
+    if level in self.NODE_LEVELS:
+      iu.DeclareInstanceNodeLocks(self, level)
+      self.needed_locks[level] = sorted(set(self.needed_locks[level]) | {self.target_uuid})
+
+  def CheckPrereq(self) -> None:
+    super().CheckPrereq()
+    inst = self.instance
+    if inst.primary_node == self.target_uuid:
+      raise errors.OpPrereqError("Instance %s is already on the node %s" %
+                                 (inst.name, self.op.target_node), errors.ECODE_STATE)
+    disks = self.cfg.GetInstanceDisks(inst.uuid)
+    if disks:
+      raise errors.OpPrereqError("Instance disk 0 has disk type %s and cannot be copied:"
+                                 " this cluster has no node-to-node disk transfer yet" %
+                                 disks[0].dev_type, errors.ECODE_STATE)
+    _CheckTargetNode(self, self.target_uuid)
+    _CheckTargetPolicy(self, inst, self.target_uuid, self.op.ignore_ipolicy)
+    if inst.admin_state == constants.ADMINST_UP:
+      bep = self.cfg.GetClusterInfo().FillBE(inst)
+      iu.CheckNodeFreeMemory(self, self.target_uuid, "failing over instance %s" % inst.name,
+                             bep[pd.BE_MAXMEM], inst.hypervisor)
+    else:
+      self.LogInfo("Not checking memory on the secondary node as instance will not be"
+                   " started")
+    nodes = self.hook_nodes[0] + [self.target_uuid]
+    self.hook_nodes = (nodes, nodes)
+
+  def HookOverrides(self) -> dict[str, Any]:
+    return {"TARGET_NODE": self.op.target_node, "SHUTDOWN_TIMEOUT": self.op.shutdown_timeout}
+
+  def Exec(self, feedback_fn: Any) -> None:
+    inst = self.instance
+    source = inst.primary_node
+    source_name = self.cfg.GetNodeName(source)
+    self.LogInfo("Shutting down instance %s on source node %s", inst.name, source_name)
+    result = self.rpc.call_instance_shutdown(source, inst, self.op.shutdown_timeout,
+                                             self.op.reason)
+    if result.fail_msg:
+      if not self.op.ignore_consistency:
+        raise errors.OpExecError("Could not shutdown instance %s on node %s: %s" %
+                                 (inst.name, source_name, result.fail_msg))
+      self.LogWarning("Could not shutdown instance %s on node %s. Proceeding anyway."
+                      " Please make sure node %s is down. Error details: %s", inst.name,
+                      source_name, source_name, result.fail_msg)
+    iu.ShutdownInstanceDisks(self, inst, ignore_primary=self.op.ignore_consistency)
+    self.LogInfo("Removing the disks on the original node")
+    if not iu.RemoveDisks(self, inst, ignore_failures=self.op.ignore_consistency):
+      raise errors.OpExecError("Can't remove the instance's disks on node %s" % source_name)
+    inst = self.instance = _SetPrimaryNode(self, inst, self.target_uuid)
+    if inst.admin_state != constants.ADMINST_UP:
+      return
+    self.LogInfo("Starting instance %s on node %s", inst.name, self.op.target_node)
+    ok, _ = iu.AssembleInstanceDisks(self, inst)
+    if not ok:
+      iu.ShutdownInstanceDisks(self, inst)
+      raise errors.OpExecError("Can't activate the instance's disks")
+    result = self.rpc.call_instance_start(self.target_uuid, (inst, None, None), False,
+                                          self.op.reason)
+    if result.fail_msg:
+      iu.ShutdownInstanceDisks(self, inst)
+      raise errors.OpExecError("Could not start instance %s on node %s: %s" %
+                               (inst.name, self.op.target_node, result.fail_msg))
+
+
+# --- whole nodes ------------------------------------------------------------------
+
+class _NodeLU(LogicalUnit):
+  """An LU acting on the instances of op.node_name; it only reads, then
+  submits one job per instance."""
+
+  HTYPE = constants.HTYPE_NODE
+  REQ_BGL = False
+
+  def ExpandNames(self) -> None:
+    self.node_uuid, self.op.node_name = ExpandNode(self.cfg, self.op.node_name,
+                                                   self.op.node_uuid)
+    self.op.node_uuid = self.node_uuid
+    self.ShareAll()
+    self.needed_locks = {locking.LEVEL_NODE: [self.node_uuid]}
+
+  def BuildHooksNodes(self) -> tuple[list[str], list[str]]:
+    return self.MasterNodeHooks()
+
+  def _Primaries(self) -> list[objects.Instance]:
+    primary, _ = self.cfg.GetNodeInstances(self.node_uuid)
+    return sorted((inst for _, inst in self.cfg.GetMultiInstanceInfo(primary) if inst),
+                  key=lambda inst: inst.name)
+
+  def _Job(self, op_class: type, **params: Any) -> list:
+    return [op_class(comment="Submitted by %s" % self.op.OP_ID, **params)]
+
+
+class LUNodeMigrate(_NodeLU):
+  HPATH = "node-migrate"
+
+  def CheckArguments(self) -> None:
+    _CheckIallocatorOrNode(self.op.iallocator, self.op.target_node)
+
+  def ExpandNames(self) -> None:
+    super().ExpandNames()
+    if self.op.target_node:
+      _, self.op.target_node = ExpandNode(self.cfg, self.op.target_node,
+                                          self.op.target_node_uuid)
+
+  def BuildHooksEnv(self) -> dict[str, Any]:
+    return {"NODE_NAME": self.op.node_name,
+            "ALLOW_RUNTIME_CHANGES": self.op.allow_runtime_changes}
+
+  def Exec(self, feedback_fn: Any) -> ResultWithJobs:
+    return ResultWithJobs([
+      self._Job(opcodes.OpInstanceMigrate, instance_name=inst.name, mode=self.op.mode,
+                live=self.op.live, iallocator=self.op.iallocator,
+                target_node=self.op.target_node,
+                allow_runtime_changes=self.op.allow_runtime_changes,
+                ignore_ipolicy=self.op.ignore_ipolicy)
+      for inst in self._Primaries()])
+
+
+class LUNodeEvacuate(_NodeLU):
+  """Moves the primary and/or secondary instances off a node.  Primary
+  instances of externally mirrored templates migrate (falling back to
+  failover) to nodes the allocator picks; secondaries exist only for
+  internally mirrored (DRBD) disks, which this cluster cannot create."""
+
+  HPATH = "node-evacuate"
+
+  def CheckArguments(self) -> None:
+    _CheckIallocatorOrNode(self.op.iallocator, self.op.remote_node)
+    if self.op.remote_node and self.op.mode != NODE_EVAC_SEC:
+      raise errors.OpPrereqError("Without the use of an iallocator only secondary"
+                                 " instances can be evacuated", errors.ECODE_INVAL)
+
+  def ExpandNames(self) -> None:
+    super().ExpandNames()
+    self.remote_uuid = None
+    if self.op.remote_node:
+      self.remote_uuid, self.op.remote_node = ExpandNode(self.cfg, self.op.remote_node,
+                                                         self.op.remote_node_uuid)
+      self.op.remote_node_uuid = self.remote_uuid
+      if self.remote_uuid == self.node_uuid:
+        raise errors.OpPrereqError("Can not use evacuated node as a new secondary node",
+                                   errors.ECODE_INVAL)
+    # placing instances needs the free memory of every node
+    self.needed_locks[locking.LEVEL_NODE] = locking.ALL_SET
+
+  def CheckPrereq(self) -> None:
+    if not self.op.remote_node:
+      _IallocatorName(self, self.op.iallocator)  # refuses when there is none
+
+  def BuildHooksEnv(self) -> dict[str, Any]:
+    return {"NODE_NAME": self.op.node_name, "MODE": self.op.mode}
+
+  def _Instances(self) -> list[objects.Instance]:
+    primary, secondary = self.cfg.GetNodeInstances(self.node_uuid)
+    chosen = {NODE_EVAC_PRI: primary, NODE_EVAC_SEC: secondary,
+              NODE_EVAC_ALL: primary + secondary}[self.op.mode]
+    return sorted((inst for _, inst in self.cfg.GetMultiInstanceInfo(chosen) if inst),
+                  key=lambda inst: inst.name)
+
+  def _FreeMemory(self, hvname: str) -> dict[str, int]:
+    """Free memory of the nodes an evacuated instance may go to."""
+    candidates = [node.uuid for node in self.cfg.GetAllNodesInfo().values()
+                  if node.vm_capable and not node.offline and not node.drained
+                  and node.uuid != self.node_uuid]
+    hvparams = self.cfg.GetClusterInfo().hvparams.get(hvname, {})
+    free = {}
+    for uuid, result in self.rpc.call_node_info(candidates, [],
+                                                [(hvname, hvparams)]).items():
+      if not result.fail_msg and result.payload[2]:
+        memory = result.payload[2][0].get("memory_free")
+        if isinstance(memory, int):
+          free[uuid] = memory
+    return free
+
+  def _Place(self, instances: list[objects.Instance]
+             ) -> tuple[list[tuple[objects.Instance, str]], list[tuple[str, str]]]:
+    """(instance, target node uuid) for each movable instance, and (name,
+    reason) for the others.  Each placement uses up the target's memory."""
+    moves, failed = [], []
+    free_by_hv: dict[str, dict[str, int]] = {}
+    cluster = self.cfg.GetClusterInfo()
+    for inst in instances:
+      template = self.cfg.GetInstanceDiskTemplate(inst.uuid)
+      if inst.primary_node != self.node_uuid or template not in constants.DTS_EXT_MIRROR:
+        failed.append((inst.name, "Instances of type %s cannot be relocated" % template))
+        continue
+      free = free_by_hv.setdefault(inst.hypervisor, self._FreeMemory(inst.hypervisor))
+      memory = cluster.FillBE(inst)[pd.BE_MAXMEM]
+      # an instance that is not running needs no memory to move
+      needed = memory if inst.admin_state == constants.ADMINST_UP else 0
+      fitting = [uuid for uuid, amount in free.items() if amount >= needed]
+      if not fitting:
+        failed.append((inst.name, "No node has %s MiB of free memory" % needed))
+        continue
+      target = max(fitting, key=lambda uuid: (free[uuid], self.cfg.GetNodeName(uuid)))
+      free[target] -= needed
+      moves.append((inst, target))
+    return moves, failed
+
+  def Exec(self, feedback_fn: Any) -> ResultWithJobs:
+    instances = self._Instances()
+    if not instances:
+      self.LogInfo("No instances to evacuate from node '%s'", self.op.node_name)
+      return ResultWithJobs([])
+    self.LogInfo("Evacuating instances from node '%s': %s", self.op.node_name,
+                 ", ".join(inst.name for inst in instances))
+    moves, failed = self._Place(instances)
+    if failed:
+      message = ("Unable to evacuate instances %s" %
+                 ", ".join("%s (%s)" % item for item in failed))
+      self.LogWarning(message)
+      raise errors.OpExecError(message)
+    self.LogInfo("Instances to be moved: %s",
+                 ", ".join("%s (to %s)" % (inst.name, self.cfg.GetNodeName(target))
+                           for inst, target in moves))
+    return ResultWithJobs([
+      self._Job(opcodes.OpInstanceMigrate, instance_name=inst.name,
+                target_node=self.cfg.GetNodeName(target), allow_failover=True,
+                allow_runtime_changes=False, ignore_hvversions=True)
+      for inst, target in moves])

@@ -1,0 +1,308 @@
+"""An instance's storage: growing and re-creating disks, replacing mirrors,
+and moving the instance to another node group."""
+
+from typing import Any
+
+from ganeti import constants
+from ganeti import errors
+from ganeti import locking
+from ganeti import opcodes
+from ganeti import paramdefs as pd
+from ganeti.cli_output import FormatUnit
+from ganeti.cmdlib import allocation
+from ganeti.cmdlib import instance_utils as iu
+from ganeti.cmdlib import ipolicy
+from ganeti.cmdlib.base import CheckNodeUuidsExist, ResultWithJobs
+from ganeti.cmdlib.instance_ops import _InstanceLU
+from ganeti.cmdlib.instance_set_params import TypedParams
+from ganeti.storage import filestorage
+
+# disk parameters "recreate-disks --disk N:..." may change
+_RECREATE_PARAMS = frozenset([pd.IDISK_SIZE, pd.IDISK_MODE, pd.IDISK_SPINDLES,
+                              pd.IDISK_VG, pd.IDISK_METAVG, pd.IDISK_PROVIDER])
+_GROWABLE = frozenset([constants.DT_PLAIN, constants.DT_DRBD8, constants.DT_FILE,
+                       constants.DT_SHARED_FILE, constants.DT_GLUSTER, constants.DT_RBD,
+                       constants.DT_EXT])
+_REPLACE_NEW_SECONDARY = "replace_new_secondary"
+
+
+def _SyncMessages(lu: Any, inst_name: str) -> None:
+  """What Ganeti logs around waiting for disk synchronization (file disks
+  have nothing to synchronize)."""
+  lu.LogInfo("Waiting for instance %s to sync disks", inst_name)
+  lu.LogInfo("Instance %s's disks are in sync", inst_name)
+
+
+class LUInstanceGrowDisk(_InstanceLU):
+  """Grows one disk of an instance by an amount (or to an absolute size)."""
+
+  HPATH = "disk-grow"
+  NODE_LEVELS = (locking.LEVEL_NODE, locking.LEVEL_NODE_RES)
+
+  def CheckPrereq(self) -> None:
+    super().CheckPrereq()
+    inst = self.instance
+    op = self.op
+    disks = self.cfg.GetInstanceDisks(inst.uuid)
+    if not 0 <= op.disk < len(disks):
+      raise errors.OpPrereqError("Invalid disk index: %s (instace has disks 0 to %d" %
+                                 (op.disk, len(disks) - 1), errors.ECODE_INVAL)
+    self.disk = disk = disks[op.disk]
+    for node_uuid in disk.nodes or [inst.primary_node]:
+      iu.CheckNodeOnline(self, node_uuid)
+    if disk.dev_type not in _GROWABLE:
+      raise errors.OpPrereqError("Instance's disk layout does not support growing",
+                                 errors.ECODE_INVAL)
+    if op.absolute:
+      self.target = op.amount
+      self.delta = op.amount - disk.size
+      if self.delta < 0:
+        raise errors.OpPrereqError("Requested size (%s) is smaller than current disk size"
+                                   " (%s)" % (FormatUnit(op.amount, "h"),
+                                              FormatUnit(disk.size, "h")),
+                                   errors.ECODE_STATE)
+    else:
+      self.delta = op.amount
+      self.target = disk.size + op.amount
+    self._CheckPolicy([self.target if idx == op.disk else other.size
+                       for idx, other in enumerate(disks)])
+
+  def _CheckPolicy(self, sizes: list[int]) -> None:
+    group = self.cfg.GetNodeGroup(self.cfg.GetNodeInfo(self.instance.primary_node).group)
+    policy = self.cfg.GetClusterInfo().FillIPolicy(group)
+    violations = ipolicy.SpecViolations(policy, {pd.ISPEC_DISK_SIZE: sizes}, None)
+    if not violations:
+      return
+    message = "Growing disk %s violates policy: %s" % (self.op.disk, "; ".join(violations))
+    if self.op.ignore_ipolicy:
+      self.LogWarning(message)
+    else:
+      raise errors.OpPrereqError(message, errors.ECODE_INVAL)
+
+  def HookOverrides(self) -> dict[str, Any]:
+    return {"DISK": self.op.disk, "AMOUNT": self.op.amount, "ABSOLUTE": self.op.absolute}
+
+  def _Grow(self, dryrun: bool) -> None:
+    """One pass of the grow protocol: every node's backing store, then the
+    primary's logical device."""
+    inst = self.instance
+    disk = self.disk
+    nodes = list(disk.nodes or [inst.primary_node])
+    what = "Dry-run grow request" if dryrun else "Grow request"
+    for node_uuid, backingstore in ([(uuid, True) for uuid in nodes] +
+                                    [(inst.primary_node, False)]):
+      result = self.rpc.call_blockdev_grow(node_uuid, (disk, inst), self.delta, dryrun,
+                                           backingstore, False)
+      result.Raise("%s failed to node %s" % (what, self.cfg.GetNodeName(node_uuid)))
+
+  def Exec(self, feedback_fn: Any) -> None:
+    inst = self.instance
+    feedback_fn("Growing disk %s of instance '%s' by %s to %s" %
+                (self.op.disk, inst.name, FormatUnit(self.delta, "h"),
+                 FormatUnit(self.target, "h")))
+    was_active = inst.disks_active
+    if not was_active:
+      ok, _ = iu.AssembleInstanceDisks(self, inst)
+      if not ok:
+        raise errors.OpExecError("Cannot activate block device to grow")
+    try:
+      self._Grow(True)
+      self._Grow(False)
+      disk = self.cfg.GetDiskInfo(self.disk.uuid).Copy()
+      disk.RecordGrow(self.delta)
+      self.cfg.Update(disk, feedback_fn)
+    finally:
+      if not was_active:
+        iu.ShutdownInstanceDisks(self, self.cfg.GetInstanceInfo(inst.uuid))
+    if self.op.wait_for_sync:
+      _SyncMessages(self, inst.name)
+
+
+class LUInstanceRecreateDisks(_InstanceLU):
+  """Creates an instance's disks again (optionally resized or on other nodes)."""
+
+  HPATH = "instance-recreate-disks"
+  NODE_LEVELS = (locking.LEVEL_NODE, locking.LEVEL_NODE_RES)
+
+  def CheckArguments(self) -> None:
+    op = self.op
+    if op.nodes and op.iallocator:
+      raise errors.OpPrereqError("Give either the iallocator or the new nodes, not both",
+                                 errors.ECODE_INVAL)
+    self.disk_changes: dict[int, dict] = {}
+    for item in op.disks or []:
+      idx, params = (item, {}) if isinstance(item, int) else item
+      params = TypedParams(params, pd.IDISK_PARAMS_TYPES)
+      unsupported = sorted(set(params) - _RECREATE_PARAMS)
+      if unsupported:
+        raise errors.OpPrereqError("Parameters for disk %s try to change unmodifiable"
+                                   " parameter(s): %s" % (idx, ", ".join(unsupported)),
+                                   errors.ECODE_INVAL)
+      if idx in self.disk_changes:
+        raise errors.OpPrereqError("Disk %s specified more than once" % idx,
+                                   errors.ECODE_INVAL)
+      self.disk_changes[idx] = params
+
+  def ExpandNames(self) -> None:
+    super().ExpandNames()
+    if self.op.nodes or self.op.iallocator:
+      # the new nodes are only known after the iallocator ran
+      self.needed_locks[locking.LEVEL_NODE] = locking.ALL_SET
+      self.needed_locks[locking.LEVEL_NODE_RES] = locking.ALL_SET
+
+  def CheckPrereq(self) -> None:
+    super().CheckPrereq()
+    inst = self.instance
+    op = self.op
+    disks = self.cfg.GetInstanceDisks(inst.uuid)
+    if not disks:
+      raise errors.OpPrereqError("Instance '%s' has no disks" % inst.name,
+                                 errors.ECODE_INVAL)
+    old_nodes = list(self.cfg.GetInstanceNodes(inst.uuid))
+    self.new_nodes = None
+    if op.nodes:
+      self.new_nodes = CheckNodeUuidsExist(self.cfg, op.nodes)
+      if len(self.new_nodes) != len(old_nodes):
+        raise errors.OpPrereqError("Instance %s currently has %d nodes, but %d replacement"
+                                   " nodes were specified" %
+                                   (inst.name, len(old_nodes), len(self.new_nodes)),
+                                   errors.ECODE_INVAL)
+    if (self.new_nodes or op.iallocator) and self.disk_changes:
+      raise errors.OpPrereqError("Can't recreate disks partially and change the nodes at"
+                                 " the same time", errors.ECODE_INVAL)
+    if inst.admin_state == constants.ADMINST_UP:
+      raise errors.OpPrereqError("Instance '%s' is marked to be up, cannot recreate disks" %
+                                 inst.name, errors.ECODE_STATE)
+    for idx in self.disk_changes:
+      if not 0 <= idx < len(disks):
+        raise errors.OpPrereqError("Invalid disk index '%s'" % idx, errors.ECODE_INVAL)
+    if op.iallocator:
+      cluster = self.cfg.GetClusterInfo()
+      self.new_nodes = [allocation.PickNode(self, op.iallocator, cluster.FillBE(inst),
+                                            inst.hypervisor)]
+    for node_uuid in self.new_nodes or old_nodes:
+      iu.CheckNodeOnline(self, node_uuid)
+    if self.new_nodes == old_nodes:
+      self.new_nodes = None
+    self.indices = sorted(self.disk_changes) or list(range(len(disks)))
+
+  def Exec(self, feedback_fn: Any) -> None:
+    inst = self.instance
+    if self.new_nodes is not None:
+      self.LogWarning("Changing the instance's nodes, you will have to remove any disks"
+                      " left on the older nodes manually")
+      self.cfg.SetInstancePrimaryNode(inst.uuid, self.new_nodes[0])
+    for idx in self.indices:
+      disk = self.cfg.GetInstanceDisks(inst.uuid)[idx].Copy()
+      for key, value in self.disk_changes.get(idx, {}).items():
+        setattr(disk, key, value)
+      if self.new_nodes is not None:
+        disk.nodes = list(self.new_nodes)
+      self.cfg.Update(disk, feedback_fn)
+    inst = self.cfg.GetInstanceInfo(inst.uuid)
+    disks = self.cfg.GetInstanceDisks(inst.uuid)
+    for idx in self.indices:
+      disk = disks[idx]
+      for node_uuid in disk.nodes or [inst.primary_node]:
+        node_name = self.cfg.GetNodeName(node_uuid)
+        if disk.dev_type in (constants.DT_FILE, constants.DT_SHARED_FILE):
+          directory = filestorage.DiskFileDir(disk.logical_id)
+          result = self.rpc.call_file_storage_dir_create(node_uuid, directory)
+          result.Raise("Failed to create directory '%s' on node %s" % (directory, node_name))
+        result = self.rpc.call_blockdev_create(node_uuid, (disk, inst), disk.size, inst.name,
+                                               node_uuid == inst.primary_node,
+                                               "originstname+%s" % inst.name, False)
+        result.Raise("Can't create block device %s on node %s for instance %s" %
+                     (disk.iv_name, node_name, inst.name))
+
+
+class LUInstanceReplaceDisks(_InstanceLU):
+  """Replaces the disks of a mirrored (DRBD) instance."""
+
+  HPATH = "mirrors-replace"
+
+  def CheckArguments(self) -> None:
+    op = self.op
+    if op.mode == _REPLACE_NEW_SECONDARY:
+      if op.remote_node and op.iallocator:
+        raise errors.OpPrereqError("Give either the iallocator or the new secondary,"
+                                   " not both", errors.ECODE_INVAL)
+      if not (op.remote_node or op.iallocator):
+        raise errors.OpPrereqError("When changing the secondary either an iallocator"
+                                   " script must be used or the new node given",
+                                   errors.ECODE_INVAL)
+    elif op.remote_node or op.iallocator:
+      raise errors.OpPrereqError("The iallocator and new node options can only be used"
+                                 " when changing the secondary node", errors.ECODE_INVAL)
+
+  def CheckPrereq(self) -> None:
+    super().CheckPrereq()
+    secondaries = self.cfg.GetInstanceSecondaryNodes(self.instance.uuid)
+    if len(secondaries) != 1:
+      raise errors.OpPrereqError("The instance has a strange layout, expected one secondary"
+                                 " but found %d" % len(secondaries), errors.ECODE_FAULT)
+    # only DRBD instances have a secondary, and DRBD has no devices here yet
+    raise errors.OpPrereqError("Replacing the disks of DRBD instances is not supported by"
+                               " this master yet", errors.ECODE_INVAL)
+
+  def HookOverrides(self) -> dict[str, Any]:
+    return {"MODE": self.op.mode, "NEW_SECONDARY": self.op.remote_node or "",
+            "OLD_SECONDARY": ""}
+
+  def Exec(self, feedback_fn: Any) -> None:
+    raise errors.ProgrammerError("CheckPrereq refuses every replace-disks for now")
+
+
+class LUInstanceChangeGroup(_InstanceLU):
+  """Moves an instance to a node of another group, by submitting the jobs
+  that do it."""
+
+  HPATH = "instance-change-group"
+  NODE_LEVELS = ()
+
+  def ExpandNames(self) -> None:
+    super().ExpandNames()
+    self.ShareAll()
+
+  def CheckPrereq(self) -> None:
+    super().CheckPrereq()
+    inst = self.instance
+    own_groups = self.cfg.GetInstanceNodeGroups(inst.uuid)
+    if self.op.target_groups:
+      targets = [self.cfg.LookupNodeGroup(name) for name in self.op.target_groups]
+      conflicting = sorted(own_groups & set(targets))
+      if conflicting:
+        raise errors.OpPrereqError("Can't use group(s) '%s' as targets, they are used by"
+                                   " the instance '%s'" % (", ".join(conflicting),
+                                                           inst.name), errors.ECODE_INVAL)
+    else:
+      targets = [uuid for uuid in self.cfg.GetNodeGroupList() if uuid not in own_groups]
+    if not targets:
+      raise errors.OpPrereqError("There are no possible target groups", errors.ECODE_INVAL)
+    self.target_groups = set(targets)
+
+  def Exec(self, feedback_fn: Any) -> ResultWithJobs:
+    inst = self.instance
+    cluster = self.cfg.GetClusterInfo()
+    iallocator = self.op.iallocator or cluster.default_iallocator
+    outside = tuple(node.uuid for node in self.cfg.GetAllNodesInfo().values()
+                    if node.group not in self.target_groups)
+    template = self.cfg.GetInstanceDiskTemplate(inst.uuid)
+    if template in constants.DTS_INT_MIRROR:
+      raise errors.OpPrereqError("Changing the group of DRBD instances is not supported by"
+                                 " this master yet", errors.ECODE_INVAL)
+    try:
+      target = allocation.PickNode(self, iallocator, cluster.FillBE(inst), inst.hypervisor,
+                                   exclude=outside)
+    except errors.OpPrereqError as err:
+      raise errors.OpPrereqError("Can't compute solution for changing group of instance"
+                                 " '%s' using iallocator '%s': %s" %
+                                 (inst.name, iallocator, err.args[0]),
+                                 errors.ECODE_NORES) from None
+    node_name = self.cfg.GetNodeName(target)
+    if template in constants.DTS_EXT_MIRROR:
+      op = opcodes.OpInstanceMigrate(instance_name=inst.name, target_node=node_name,
+                                     allow_failover=True)
+    else:
+      op = opcodes.OpInstanceMove(instance_name=inst.name, target_node=node_name)
+    return ResultWithJobs([[op]])
