@@ -29,30 +29,36 @@ sys.path.insert(0, os.path.join(TOP, "build"))
 sys.path.insert(0, os.path.join(TOP, "test", "py"))
 REAL_GX = os.path.normpath(os.path.join(TOP, "..", "shared", "tools", "real-ganeti", "gx"))
 
+# config.data edited as a file (the master is stopped): one write for any count
 ADD_INSTANCES_SCRIPT = """
-import sys
-from ganeti import config, constants, objects
-cfg = config.ConfigWriter()
-nodes = cfg.GetNodeList()
-count = int(sys.argv[1])
-for index in range(count):
-  inst = objects.Instance(name="bulk%05d" % index, primary_node=nodes[index % len(nodes)],
-                          os="minimal+default", hypervisor=constants.HT_FAKE,
-                          admin_state=constants.ADMINST_DOWN, admin_state_source="admin",
-                          disks=[], nics=[objects.NIC(mac="aa:00:%02x:%02x:%02x:%02x" % (
-                            index >> 24 & 255, index >> 16 & 255, index >> 8 & 255, index & 255),
-                            nicparams={})],
-                          hvparams={}, beparams={}, osparams={}, osparams_private={},
-                          disks_active=False, tags=[])
-  cfg.AddInstance(inst, "bench")
+import sys, time, uuid
+from ganeti import pathutils, serializer
+from ganeti.utils import io
+data = serializer.LoadJson(io.ReadFile(pathutils.CLUSTER_CONF_FILE))
+nodes = sorted(data["nodes"])
+now = time.time()
+for index in range(int(sys.argv[1])):
+  data["instances"][str(uuid.uuid4())] = {
+    "name": "bulk%05d" % index, "primary_node": nodes[index % len(nodes)],
+    "os": "minimal+default", "hypervisor": "fake", "admin_state": "down",
+    "admin_state_source": "admin", "disks": [], "disks_active": False,
+    "nics": [{"mac": "aa:01:%02x:%02x:%02x:%02x" % (index >> 24 & 255, index >> 16 & 255,
+                                                   index >> 8 & 255, index & 255),
+              "ip": None, "nicparams": {}, "uuid": str(uuid.uuid4())}],
+    "hvparams": {}, "beparams": {}, "osparams": {}, "osparams_private": {},
+    "tags": [], "ctime": now, "mtime": now, "serial_no": 1}
+data["serial_no"] += 1
+io.WriteFile(pathutils.CLUSTER_CONF_FILE, serializer.DumpJson(data), mode=0o640)
 """
 
 REMOVE_BULK_SCRIPT = """
-from ganeti import config
-cfg = config.ConfigWriter()
-for uuid, inst in list(cfg.GetAllInstancesInfo().items()):
-  if inst.name.startswith("bulk"):
-    cfg.RemoveInstance(uuid)
+from ganeti import pathutils, serializer
+from ganeti.utils import io
+data = serializer.LoadJson(io.ReadFile(pathutils.CLUSTER_CONF_FILE))
+data["instances"] = {key: inst for key, inst in data["instances"].items()
+                     if not inst["name"].startswith("bulk")}
+data["serial_no"] += 1
+io.WriteFile(pathutils.CLUSTER_CONF_FILE, serializer.DumpJson(data), mode=0o640)
 """
 
 ADD_ARGS = {
@@ -92,8 +98,10 @@ def OurFigures(runs: int, sizes: list[int]) -> dict:
     vc.add_node(2)
     for kind, args in ADD_ARGS.items():
       def add(index, kind=kind, args=args):
+        # the virtual cluster's NICs are routed: they need an address
         vc.run("gnt-instance", "add", *args, "-o", "minimal+default", "-n", "node%d" % (
-          1 + index % 2), "--no-name-check", "--no-ip-check", "%s%d" % (kind, index))
+          1 + index % 2), "--net", "0:ip=192.0.2.%d" % (10 + index), "--no-name-check",
+          "--no-ip-check", "%s%d" % (kind, index))
       figures["add_" + kind] = _timed(add, runs)
       for index in range(runs):
         vc.run("gnt-instance", "remove", "-f", "%s%d" % (kind, index))
@@ -161,8 +169,11 @@ def main() -> int:
     print("%-34s %10.3f %12s %8s" % ("gnt-instance list, %d instances" % size,
                                      ours["list_%d" % size], "-", "-"))
   if real:
-    print("%-34s %10s %12.3f %8s" % ("Ganeti: list, %d instances" % real["list_count"], "-",
-                                     real["list"], "-"))
+    # compared with our list at the nearest size
+    nearest = min(sizes, key=lambda size: abs(size - real["list_count"]))
+    print("%-34s %10.3f %12.3f %8.3f" % (
+      "list, %d (ours %d) instances" % (real["list_count"], nearest), ours["list_%d" % nearest],
+      real["list"], ours["list_%d" % nearest] / real["list"]))
   return 0
 
 
