@@ -185,8 +185,9 @@ class CliOption(optparse.Option):
 cli_option = CliOption
 
 
-def _Flag(*names: str, dest: str, help: str, default: Any = False,  # pylint: disable=redefined-builtin
-          action: str = "store_true") -> CliOption:
+def Flag(*names: str, dest: str, help: str, default: Any = False,  # pylint: disable=redefined-builtin
+         action: str = "store_true") -> CliOption:
+  """A switch without value (by default: dest becomes True when given)."""
   return CliOption(*names, dest=dest, action=action, default=default, help=help)
 
 
@@ -196,40 +197,40 @@ def _Value(*names: str, dest: str, help: str, default: Any = None,  # pylint: di
 
 
 # Present in every command
-DEBUG_OPT = _Flag("-d", "--debug", dest="debug", default=0, action="count",
-                  help="Print more debugging information (repeat for more)")
+DEBUG_OPT = Flag("-d", "--debug", dest="debug", default=0, action="count",
+                 help="Print more debugging information (repeat for more)")
 REASON_OPT = _Value("--reason", dest="reason",
                     help="Why the command is run, recorded in the jobs' reason trail")
 
 # Listings
-NOHDR_OPT = _Flag("--no-headers", dest="no_headers", help="Omit the header line")
+NOHDR_OPT = Flag("--no-headers", dest="no_headers", help="Omit the header line")
 SEP_OPT = _Value("--separator", dest="separator",
                  help="Put this between columns instead of padding them with spaces")
 FIELDS_OPT = _Value("-o", "--output", dest="output", metavar="FIELDS",
                     help="Fields to show, comma-separated (\"+a,b\" adds to the defaults)")
 UNITS_OPT = _Value("--units", dest="units", type="choice", choices=UNITS_CHOICES,
                    help="Unit for sizes: h (human readable), m, g or t")
-VERBOSE_OPT = _Flag("-v", "--verbose", dest="verbose", default=0, action="count",
-                    help="Be more verbose")
-FILTER_OPT = _Flag("-F", "--filter", dest="force_filter",
-                   help="Treat the argument as a query filter expression")
+VERBOSE_OPT = Flag("-v", "--verbose", dest="verbose", default=0, action="count",
+                   help="Be more verbose")
+FILTER_OPT = Flag("-F", "--filter", dest="force_filter",
+                  help="Treat the argument as a query filter expression")
 INTERVAL_OPT = _Value("--interval", dest="interval", type="int",
                       help="Repeat the command every this many seconds")
-ROMAN_OPT = _Flag("--roman", dest="roman_integers",
-                  help="Accepted for compatibility (numbers stay decimal)")
+ROMAN_OPT = Flag("--roman", dest="roman_integers",
+                 help="Accepted for compatibility (numbers stay decimal)")
 
 # Jobs
-DRY_RUN_OPT = _Flag("--dry-run", dest="dry_run",
-                    help="Only check whether the operation could run, without running it")
+DRY_RUN_OPT = Flag("--dry-run", dest="dry_run",
+                   help="Only check whether the operation could run, without running it")
 PRIORITY_OPT = _Value("--priority", dest="priority", type="priority",
                       metavar="|".join(name for name, _ in PRIORITY_NAMES),
                       help="Job priority")
-SUBMIT_OPT = _Flag("--submit", dest="submit_only",
-                   help="Print the job's ID and return without waiting for the job")
-PRINT_JOBID_OPT = _Flag("--print-jobid", dest="print_jobid",
-                        help="Print the job's ID as the first line of output")
-FORCE_OPT = _Flag("-f", "--force", dest="force", help="Do not ask for confirmation")
-CONFIRM_OPT = _Flag("--yes", dest="confirm", help="Answer yes to the confirmation question")
+SUBMIT_OPT = Flag("--submit", dest="submit_only",
+                  help="Print the job's ID and return without waiting for the job")
+PRINT_JOBID_OPT = Flag("--print-jobid", dest="print_jobid",
+                       help="Print the job's ID as the first line of output")
+FORCE_OPT = Flag("-f", "--force", dest="force", help="Do not ask for confirmation")
+CONFIRM_OPT = Flag("--yes", dest="confirm", help="Answer yes to the confirmation question")
 PENDING_OPT = CliOption("--pending", dest="status_filter", action="store_const",
                         const=constants.JOBS_PENDING,
                         help="Only jobs that are queued, waiting or being cancelled")
@@ -355,10 +356,10 @@ ENABLED_DATA_COLLECTORS_OPT = _Value("--enabled-data-collectors",
 DATA_COLLECTOR_INTERVAL_OPT = _Value("--data-collector-interval",
                                      dest="data_collector_interval", type="keyval", default={},
                                      help="Collection interval in seconds, as name=seconds,...")
-NOETCHOSTS_OPT = _Flag("--no-etc-hosts", dest="modify_etc_hosts", default=True,
-                       action="store_false", help="Leave /etc/hosts alone")
-NOSSH_KEYCHECK_INIT_OPT = _Flag("--no-ssh-init", dest="modify_ssh_setup", default=True,
-                                action="store_false", help="Do not set up SSH keys")
+NOETCHOSTS_OPT = Flag("--no-etc-hosts", dest="modify_etc_hosts", default=True,
+                      action="store_false", help="Leave /etc/hosts alone")
+NOSSH_KEYCHECK_INIT_OPT = Flag("--no-ssh-init", dest="modify_ssh_setup", default=True,
+                               action="store_false", help="Do not set up SSH keys")
 SECONDARY_IP_OPT = _Value("-s", "--secondary-ip", dest="secondary_ip", metavar="ADDRESS",
                           help="Secondary (replication) IP of this node")
 SSH_KEY_BITS_OPT = _Value("--ssh-key-bits", dest="ssh_key_bits", type="int",
@@ -383,7 +384,7 @@ SPECS_NIC_COUNT_OPT = _Value("--specs-nic-count", dest="ispecs_nic_count", type=
 def YesDoItOption(help_text: str, also_ya_rly: bool = True) -> CliOption:
   """The --yes-do-it confirmation of a dangerous command."""
   names = ("--yes-do-it", "--ya-rly") if also_ya_rly else ("--yes-do-it",)
-  return _Flag(*names, dest="yes_do_it", help=help_text)
+  return Flag(*names, dest="yes_do_it", help=help_text)
 
 
 COMMON_OPTS = [DEBUG_OPT, REASON_OPT]
@@ -400,10 +401,10 @@ DST_NODE_OPT = _Value("-n", "--target-node", dest="dst_node", metavar="NODE",
                       help="Node to move the instance to (externally mirrored templates)")
 OS_OPT = _Value("-o", "--os-type", dest="os", metavar="<os>",
                 help="Operating system (definition+variant) of the instance")
-FORCE_VARIANT_OPT = _Flag("--force-variant", dest="force_variant",
-                          help="Accept an OS variant the OS does not declare")
-NO_INSTALL_OPT = _Flag("--no-install", dest="no_install",
-                       help="Leave the OS uninstalled (implies --no-start)")
+FORCE_VARIANT_OPT = Flag("--force-variant", dest="force_variant",
+                         help="Accept an OS variant the OS does not declare")
+NO_INSTALL_OPT = Flag("--no-install", dest="no_install",
+                      help="Leave the OS uninstalled (implies --no-start)")
 OSPARAMS_OPT = _Value("-O", "--os-parameters", dest="osparams", type="keyval", default={},
                       help="OS parameters, as name=value,...")
 OSPARAMS_PRIVATE_OPT = _Value("--os-parameters-private", dest="osparams_private",
@@ -415,7 +416,7 @@ OSPARAMS_SECRET_OPT = _Value("--os-parameters-secret", dest="osparams_secret",
                                   " every operation that needs them)")
 NET_OPT = _Value("--net", dest="nics", type="identkeyval", action="append", default=[],
                  help="Network interface N, as N:name=value,...")
-NONICS_OPT = _Flag("--no-nics", dest="no_nics", help="Create the instance without NICs")
+NONICS_OPT = Flag("--no-nics", dest="no_nics", help="Create the instance without NICs")
 DISK_OPT = _Value("--disk", dest="disks", type="identkeyval", action="append", default=[],
                   help="Disk N, as N:size=SIZE,name=value,...")
 OS_SIZE_OPT = _Value("-s", "--os-size", dest="sd_size", type="unit", metavar="<size>",
@@ -427,44 +428,44 @@ HYPERVISOR_OPT = _Value("-H", "--hypervisor-parameters", dest="hypervisor",
                         help="Hypervisor and its parameters, as hypervisor:name=value,...")
 HVOPTS_OPT = _Value("-H", "--hypervisor-parameters", dest="hvparams", type="keyval",
                     default={}, metavar="HVPARAMS", help="Hypervisor parameters, as name=value,...")
-NOIPCHECK_OPT = _Flag("--no-ip-check", dest="ip_check", default=True, action="store_false",
-                      help="Do not check whether the instance's IP address is in use")
-NONAMECHECK_OPT = _Flag("--no-name-check", dest="name_check", default=True,
-                        action="store_false", help="Do not resolve the instance's name")
-NOCONFLICTSCHECK_OPT = _Flag("--no-conflicts-check", dest="conflicts_check", default=True,
-                             action="store_false",
-                             help="Do not check IP addresses against the networks")
-NOSTART_OPT = _Flag("--no-start", dest="start", default=True, action="store_false",
-                    help="Leave the new instance stopped")
-NWSYNC_OPT = _Flag("--no-wait-for-sync", dest="wait_for_sync", default=True,
-                   action="store_false", help="Do not wait for the disks to synchronise")
+NOIPCHECK_OPT = Flag("--no-ip-check", dest="ip_check", default=True, action="store_false",
+                     help="Do not check whether the instance's IP address is in use")
+NONAMECHECK_OPT = Flag("--no-name-check", dest="name_check", default=True,
+                       action="store_false", help="Do not resolve the instance's name")
+NOCONFLICTSCHECK_OPT = Flag("--no-conflicts-check", dest="conflicts_check", default=True,
+                            action="store_false",
+                            help="Do not check IP addresses against the networks")
+NOSTART_OPT = Flag("--no-start", dest="start", default=True, action="store_false",
+                   help="Leave the new instance stopped")
+NWSYNC_OPT = Flag("--no-wait-for-sync", dest="wait_for_sync", default=True,
+                  action="store_false", help="Do not wait for the disks to synchronise")
 FILESTORE_DIR_OPT = _Value("--file-storage-dir", dest="file_storage_dir", metavar="<DIR>",
                            help="Directory for file disks, relative to the cluster's")
 FILESTORE_DRIVER_OPT = _Value("--file-driver", dest="file_driver", type="choice",
                               choices=["loop", "blktap", "blktap2"], metavar="<DRIVER>",
                               help="How the hypervisor accesses file disks")
 TAG_ADD_OPT = _Value("--tags", dest="tags", help="Tags of the new object, comma-separated")
-IGNORE_IPOLICY_OPT = _Flag("--ignore-ipolicy", dest="ignore_ipolicy",
-                           help="Go on despite instance policy violations")
+IGNORE_IPOLICY_OPT = Flag("--ignore-ipolicy", dest="ignore_ipolicy",
+                          help="Go on despite instance policy violations")
 SHUTDOWN_TIMEOUT_OPT = _Value("--shutdown-timeout", dest="shutdown_timeout", type="int",
                               default=constants.DEFAULT_SHUTDOWN_TIMEOUT,
                               help="Seconds to wait for a clean shutdown before forcing it")
-EARLY_RELEASE_OPT = _Flag("--early-release", dest="early_release",
-                          help="Release old storage and locks before the resync ends")
-NONLIVE_OPT = _Flag("--non-live", dest="live", default=True, action="store_false",
-                    help="Freeze, copy and resume instead of migrating live")
+EARLY_RELEASE_OPT = Flag("--early-release", dest="early_release",
+                         help="Release old storage and locks before the resync ends")
+NONLIVE_OPT = Flag("--non-live", dest="live", default=True, action="store_false",
+                   help="Freeze, copy and resume instead of migrating live")
 MIGRATION_MODE_OPT = _Value("--migration-mode", dest="migration_mode", type="choice",
                             choices=["live", "non-live"],
                             help="Migration mode (default: the hypervisor's setting)")
-NORUNTIME_CHGS_OPT = _Flag("--no-runtime-changes", dest="allow_runtime_chgs", default=True,
-                           action="store_false",
-                           help="Do not change the instance (e.g. its memory) to migrate it")
-ALLOW_FAILOVER_OPT = _Flag("--allow-failover", dest="allow_failover",
-                           help="Fail over when a migration is seen to be impossible")
-IGNORE_HVVERSIONS_OPT = _Flag("--ignore-hvversions", dest="ignore_hvversions",
-                              help="Only warn when the hypervisor versions differ")
-OPPORTUNISTIC_LOCKING_OPT = _Flag("--opportunistic-locking", dest="opportunistic_locking",
-                                  help="Take only the node locks that are free")
+NORUNTIME_CHGS_OPT = Flag("--no-runtime-changes", dest="allow_runtime_chgs", default=True,
+                          action="store_false",
+                          help="Do not change the instance (e.g. its memory) to migrate it")
+ALLOW_FAILOVER_OPT = Flag("--allow-failover", dest="allow_failover",
+                          help="Fail over when a migration is seen to be impossible")
+IGNORE_HVVERSIONS_OPT = Flag("--ignore-hvversions", dest="ignore_hvversions",
+                             help="Only warn when the hypervisor versions differ")
+OPPORTUNISTIC_LOCKING_OPT = Flag("--opportunistic-locking", dest="opportunistic_locking",
+                                 help="Take only the node locks that are free")
 INSTANCE_COMMUNICATION_OPT = _Value("-c", "--communication", dest="instance_communication",
                                     type="bool", metavar="yes|no",
                                     help="Give the instance a communication NIC (or remove it)")

@@ -12,48 +12,41 @@ from ganeti.client.gnt_instance_opts import *  # pylint: disable=wildcard-import
 _LIST_DEF_FIELDS = ["node", "export"]
 
 SINGLE_NODE_OPT = CliOption("-n", "--node", dest="node", metavar="<node>",
-                            help="Target node")
+                            help="Node that receives the export")
 NODE_LIST_OPT = CliOption("-n", "--node", dest="nodes", default=[], action="append",
                           metavar="<node>",
-                          help="Use only this node (can be used multiple times, if not given"
-                               " defaults to all nodes)")
+                          help="List this node's exports (repeatable; all nodes by default)")
 TRANSPORT_COMPRESSION_OPT = CliOption("--transport-compression", dest="transport_compression",
                                       default="none",
-                                      help="The compression mode to use during transport")
-NOSHUTDOWN_OPT = CliOption("--noshutdown", dest="shutdown", action="store_false", default=True,
-                           help="Don't shutdown the instance (unsafe)")
-REMOVE_INSTANCE_OPT = CliOption("--remove-instance", dest="remove_instance",
-                                action="store_true", default=False,
-                                help="Remove the instance from the cluster")
-IGNORE_REMOVE_FAILURES_OPT = CliOption("--ignore-remove-failures",
-                                       dest="ignore_remove_failures", action="store_true",
-                                       default=False,
-                                       help="Remove the instance from the cluster"
-                                            " configuration even if there are failures during"
-                                            " the removal process")
-ZERO_FREE_SPACE_OPT = CliOption("--zero-free-space", dest="zero_free_space",
-                                action="store_true", default=False,
-                                help="Whether to zero the free space on the disks of the"
-                                     " instance prior to the export")
+                                      help="Compress disk data on its way between nodes"
+                                           " (none, gzip, gzip-fast or gzip-slow)")
+NOSHUTDOWN_OPT = Flag("--noshutdown", dest="shutdown", action="store_false", default=True,
+                      help="Export while the instance keeps running (its data may be"
+                           " inconsistent)")
+REMOVE_INSTANCE_OPT = Flag("--remove-instance", dest="remove_instance",
+                           help="Delete the instance once it is exported")
+IGNORE_REMOVE_FAILURES_OPT = Flag("--ignore-remove-failures", dest="ignore_remove_failures",
+                                  help="With --remove-instance: drop the instance from the"
+                                       " configuration even where deleting its disks fails")
+ZERO_FREE_SPACE_OPT = Flag("--zero-free-space", dest="zero_free_space",
+                           help="Overwrite unused disk space with zeros before exporting"
+                                " (compresses better)")
 ZEROING_TIMEOUT_FIXED_OPT = CliOption("--zeroing-timeout-fixed", dest="zeroing_timeout_fixed",
                                       type="int", default=None,
-                                      help="The fixed amount of time to wait before assuming"
-                                           " that the zeroing failed")
+                                      help="Seconds zeroing may take, whatever the disk size")
 ZEROING_TIMEOUT_PER_MIB_OPT = CliOption("--zeroing-timeout-per-mib",
                                         dest="zeroing_timeout_per_mib", type="float",
                                         default=None,
-                                        help="The amount of time to wait per MiB of data to"
-                                             " zero, in addition to the fixed timeout")
-LONG_SLEEP_OPT = CliOption("--long-sleep", dest="long_sleep", action="store_true",
-                           default=False,
-                           help="Allow long shutdowns when backing up instances")
-IDENTIFY_DEFAULTS_OPT = CliOption("--identify-defaults", dest="identify_defaults",
-                                  action="store_true", default=False,
-                                  help="Identify which saved instance parameters are equal to"
-                                       " the current cluster defaults and set them as such,"
-                                       " instead of marking them as overridden")
-SRC_DIR_OPT = CliOption("--src-dir", dest="src_dir", metavar="<dir>", help="Source directory")
-SRC_NODE_OPT = CliOption("--src-node", dest="src_node", metavar="<node>", help="Source node")
+                                        help="Further seconds zeroing may take per MiB of disk")
+LONG_SLEEP_OPT = Flag("--long-sleep", dest="long_sleep",
+                      help="Allow the instance to stay shut down for the whole export")
+IDENTIFY_DEFAULTS_OPT = Flag("--identify-defaults", dest="identify_defaults",
+                             help="Where a saved parameter equals the cluster's current"
+                                  " default, let the instance follow the default")
+SRC_DIR_OPT = CliOption("--src-dir", dest="src_dir", metavar="<dir>",
+                        help="Directory holding the export")
+SRC_NODE_OPT = CliOption("--src-node", dest="src_node", metavar="<node>",
+                         help="Node holding the export")
 
 
 def _Opcodes() -> Any:

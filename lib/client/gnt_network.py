@@ -24,29 +24,26 @@ _LIST_FORMAT = {
 # The usage map of "gnt-network info": addresses per line
 _MAP_LINE = 64
 
-NETWORK_OPT = CliOption("--network", dest="network", default=None,
-                        help="The IPv4 subnet, in CIDR notation")
-GATEWAY_OPT = CliOption("--gateway", dest="gateway", default=None,
-                        help="The IPv4 address of the subnet's router")
-NETWORK6_OPT = CliOption("--network6", dest="network6", default=None,
-                         help="The IPv6 subnet, in CIDR notation")
-GATEWAY6_OPT = CliOption("--gateway6", dest="gateway6", default=None,
-                         help="The IPv6 address of the subnet's router")
-ADD_RESERVED_IPS_OPT = CliOption("--add-reserved-ips", dest="add_reserved_ips",
-                                 type="list", default=None,
-                                 help="Addresses to keep away from instances,"
-                                      " comma-separated")
-REMOVE_RESERVED_IPS_OPT = CliOption("--remove-reserved-ips", dest="remove_reserved_ips",
-                                    type="list", default=None,
-                                    help="Reserved addresses to give back to instances,"
-                                         " comma-separated")
+# options named after their destination ("--add-reserved-ips" -> add_reserved_ips)
+NETWORK_OPT, GATEWAY_OPT, NETWORK6_OPT, GATEWAY6_OPT = [
+  CliOption(flag, dest=flag[2:], default=None, help=text) for flag, text in (
+    ("--network", "The IPv4 subnet, in CIDR notation"),
+    ("--gateway", "The IPv4 address of the subnet's router"),
+    ("--network6", "The IPv6 subnet, in CIDR notation"),
+    ("--gateway6", "The IPv6 address of the subnet's router"))]
+ADD_RESERVED_IPS_OPT, REMOVE_RESERVED_IPS_OPT = [
+  CliOption(flag, dest=flag[2:].replace("-", "_"), type="list", default=None, help=text)
+  for flag, text in (
+    ("--add-reserved-ips", "Addresses to keep away from instances, comma-separated"),
+    ("--remove-reserved-ips", "Reserved addresses to give back to instances,"
+     " comma-separated"))]
 NET_MAC_PREFIX_OPT = CliOption("-m", "--mac-prefix", dest="mac_prefix", metavar="PREFIX",
                                default=None,
                                help="The first three bytes (XX:XX:XX) of the MAC addresses"
                                     " of instances on the network")
-NOCONFLICTSCHECK_OPT = CliOption("--no-conflicts-check", dest="conflicts_check",
-                                 action="store_false", default=True,
-                                 help="Do not look for instance addresses in the network")
+NOCONFLICTSCHECK_OPT = Flag("--no-conflicts-check", dest="conflicts_check",
+                            action="store_false", default=True,
+                            help="Do not look for instance addresses in the network")
 NET_TAGS_OPT = CliOption("--tags", dest="tags", type="list", default=None,
                          help="Tags of the network, comma-separated")
 
