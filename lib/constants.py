@@ -326,3 +326,70 @@ OS_VALIDATE_PARAMETERS = "parameters"
 INSTANCE_REBOOT_SOFT = "soft"
 INSTANCE_REBOOT_HARD = "hard"
 INSTANCE_REBOOT_FULL = "full"
+
+# Health of a disk's local storage (BlockDevStatus.ldisk_status)
+LDS_OKAY = 1
+LDS_SYNC = 2
+LDS_UNKNOWN = 3
+LDS_FAULTY = 4
+LDS_NAMES = {LDS_OKAY: "ok", LDS_SYNC: "syncing", LDS_UNKNOWN: "unknown",
+             LDS_FAULTY: "faulty"}
+
+# Changes to an instance's disks and NICs, and to lists of parameters
+DDM_ADD = "add"
+DDM_ATTACH = "attach"
+DDM_MODIFY = "modify"
+DDM_DETACH = "detach"
+DDM_REMOVE = "remove"
+
+# Instance consoles
+CONS_MESSAGE = "msg"
+CONS_SPICE = "spice"
+CONS_SSH = "ssh"
+CONS_VNC = "vnc"
+CONS_ALL = frozenset([CONS_MESSAGE, CONS_SPICE, CONS_SSH, CONS_VNC])
+
+# Migration progress as hypervisors report it
+HV_MIGRATION_ACTIVE = "active"
+HV_MIGRATION_CANCELLED = "cancelled"
+HV_MIGRATION_COMPLETED = "completed"
+HV_MIGRATION_FAILED = "failed"
+HV_MIGRATION_VALID_STATUSES = frozenset([HV_MIGRATION_ACTIVE, HV_MIGRATION_CANCELLED,
+                                         HV_MIGRATION_COMPLETED, HV_MIGRATION_FAILED])
+HV_MIGRATION_FAILED_STATUSES = frozenset([HV_MIGRATION_CANCELLED, HV_MIGRATION_FAILED])
+
+# Hotplug
+HOTPLUG_ACTION_ADD = "hotadd"
+HOTPLUG_ACTION_MODIFY = "hotmod"
+HOTPLUG_ACTION_REMOVE = "hotremove"
+HOTPLUG_ALL_ACTIONS = frozenset([HOTPLUG_ACTION_ADD, HOTPLUG_ACTION_MODIFY,
+                                 HOTPLUG_ACTION_REMOVE])
+HOTPLUG_TARGET_DISK = "disk"
+HOTPLUG_TARGET_NIC = "nic"
+HOTPLUG_ALL_TARGETS = frozenset([HOTPLUG_TARGET_DISK, HOTPLUG_TARGET_NIC])
+
+# Moving disk data between nodes (import/export): the kinds of ends, and exports
+IEIO_FILE = "file"
+IEIO_RAW_DISK = "raw"
+IEIO_SCRIPT = "script"
+EXPORT_MODE_LOCAL = "local"
+EXPORT_MODE_REMOTE = "remote"
+
+# Node evacuation
+NODE_EVAC_PRI = "primary-only"
+NODE_EVAC_SEC = "secondary-only"
+NODE_EVAC_ALL = "all"
+
+# The OS definition interface
+OS_SCRIPT_CREATE = "create"
+OS_SCRIPT_CREATE_UNTRUSTED = "create_untrusted"
+OS_SCRIPT_EXPORT = "export"
+OS_SCRIPT_IMPORT = "import"
+OS_SCRIPT_RENAME = "rename"
+OS_SCRIPT_VERIFY = "verify"
+OS_SCRIPTS = frozenset([OS_SCRIPT_CREATE, OS_SCRIPT_CREATE_UNTRUSTED, OS_SCRIPT_EXPORT,
+                        OS_SCRIPT_IMPORT, OS_SCRIPT_RENAME, OS_SCRIPT_VERIFY])
+OS_API_FILE = "ganeti_api_version"
+OS_VARIANTS_FILE = "variants.list"
+OS_PARAMETERS_FILE = "parameters.list"
+OS_VALIDATE_CALLS = frozenset([OS_VALIDATE_PARAMETERS])

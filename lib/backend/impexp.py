@@ -23,6 +23,7 @@ import time
 from typing import Any, Optional
 
 import ganeti
+from ganeti import constants
 from ganeti import errors
 from ganeti import impexp
 from ganeti import objects
@@ -34,10 +35,9 @@ from ganeti.backend import os as backend_os
 from ganeti.backend.common import Fail, LocalPath, LocalPathBelow
 from ganeti.impexp import exportinfo
 from ganeti.utils import io
+from ganeti.constants import (
+  IEIO_FILE, IEIO_RAW_DISK, IEIO_SCRIPT)
 
-IEIO_FILE = "file"
-IEIO_RAW_DISK = "raw"
-IEIO_SCRIPT = "script"
 IE_MAGIC_RE = re.compile(r"^[-_.a-zA-Z0-9]{5,100}$")
 DISK_TRANSFER_CONNECT_TIMEOUT = 60
 CHILD_LINGER_TIMEOUT = 5.0
@@ -87,7 +87,7 @@ def _ScriptIo(script: str, instance: dict, args: list) -> tuple[dict, Optional[s
     instance["disks_info"] = disks
   command = backend_os.DiskScriptCommand(script, instance, index)
   return ({"kind": impexp.IO_COMMAND, "argv": command.argv, "env": command.env,
-           "cwd": command.cwd, "size_fd": script == backend_os.OS_SCRIPT_EXPORT},
+           "cwd": command.cwd, "size_fd": script == constants.OS_SCRIPT_EXPORT},
           command.logfile)
 
 
@@ -105,7 +105,7 @@ def _LocalIo(mode: str, instance: dict, ieio: Any) -> tuple[dict, Optional[str],
     request = _DeviceIo(args[0])
     return request, None, _DeviceSize(request["path"]) if reading else None
   if kind == IEIO_SCRIPT and len(args) == 2:
-    script = backend_os.OS_SCRIPT_EXPORT if reading else backend_os.OS_SCRIPT_IMPORT
+    script = constants.OS_SCRIPT_EXPORT if reading else constants.OS_SCRIPT_IMPORT
     request, logfile = _ScriptIo(script, instance, args)
     return request, logfile, None
   Fail("Invalid import/export I/O %r", ieio)

@@ -12,6 +12,7 @@ import os
 import time
 from typing import Any, Optional
 
+from ganeti import constants
 from ganeti import errors
 from ganeti import hypervisor
 from ganeti import objects
@@ -290,13 +291,13 @@ def GetMigrationStatus(instance: dict) -> dict:
 # --- hotplug and metadata --------------------------------------------------------
 
 _HOTPLUG_METHODS = {
-  hv_base.HOTPLUG_ACTION_ADD: "HotAddDevice",
-  hv_base.HOTPLUG_ACTION_REMOVE: "HotDelDevice",
-  hv_base.HOTPLUG_ACTION_MODIFY: "HotModDevice",
+  constants.HOTPLUG_ACTION_ADD: "HotAddDevice",
+  constants.HOTPLUG_ACTION_REMOVE: "HotDelDevice",
+  constants.HOTPLUG_ACTION_MODIFY: "HotModDevice",
 }
 _HOTPLUG_DEVICES = {
-  hv_base.HOTPLUG_TARGET_DISK: objects.Disk,
-  hv_base.HOTPLUG_TARGET_NIC: objects.NIC,
+  constants.HOTPLUG_TARGET_DISK: objects.Disk,
+  constants.HOTPLUG_TARGET_NIC: objects.NIC,
 }
 
 

@@ -28,21 +28,12 @@ from ganeti import vcluster
 from ganeti.backend.common import Fail, LocalPath
 from ganeti.storage import base as storage_base
 from ganeti.utils import io
+from ganeti.constants import (
+  OS_SCRIPT_CREATE, OS_SCRIPT_CREATE_UNTRUSTED, OS_SCRIPT_EXPORT, OS_SCRIPT_IMPORT,
+  OS_SCRIPT_RENAME, OS_SCRIPT_VERIFY, OS_SCRIPTS, OS_API_FILE, OS_VARIANTS_FILE,
+  OS_PARAMETERS_FILE, OS_VALIDATE_PARAMETERS, OS_VALIDATE_CALLS)
 
 # Interface names missing from ganeti.constants (values as in Ganeti)
-OS_SCRIPT_CREATE = "create"
-OS_SCRIPT_CREATE_UNTRUSTED = "create_untrusted"
-OS_SCRIPT_EXPORT = "export"
-OS_SCRIPT_IMPORT = "import"
-OS_SCRIPT_RENAME = "rename"
-OS_SCRIPT_VERIFY = "verify"
-OS_SCRIPTS = frozenset([OS_SCRIPT_CREATE, OS_SCRIPT_CREATE_UNTRUSTED, OS_SCRIPT_EXPORT,
-                        OS_SCRIPT_IMPORT, OS_SCRIPT_RENAME, OS_SCRIPT_VERIFY])
-OS_API_FILE = "ganeti_api_version"
-OS_VARIANTS_FILE = "variants.list"
-OS_PARAMETERS_FILE = "parameters.list"
-OS_VALIDATE_PARAMETERS = "parameters"
-OS_VALIDATE_CALLS = frozenset([OS_VALIDATE_PARAMETERS])
 OS_VARIANT_SEPARATOR = "+"
 
 # Log files of OS scripts: <kind>-<os>-<instance>[-<component>]-<timestamp>.log

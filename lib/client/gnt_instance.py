@@ -32,25 +32,15 @@ _NODE_MODES = {
 _MAX_LISTED_IN_QUESTION = 20
 
 # Disk and NIC modifications ("--disk 1:remove", "--net add:mac=...")
-_DDM_ADD = "add"
-_DDM_ATTACH = "attach"
-_DDM_MODIFY = "modify"
-_DDM_REMOVE = "remove"
-_DDM_DETACH = "detach"
-_DDM_ACTIONS = (_DDM_ADD, _DDM_ATTACH, _DDM_MODIFY, _DDM_REMOVE, _DDM_DETACH)
+_DDM_ACTIONS = (constants.DDM_ADD, constants.DDM_ATTACH, constants.DDM_MODIFY,
+                constants.DDM_REMOVE, constants.DDM_DETACH)
 # actions that take no parameters
-_DDM_BARE = frozenset([_DDM_REMOVE, _DDM_DETACH])
+_DDM_BARE = frozenset([constants.DDM_REMOVE, constants.DDM_DETACH])
 
 _REPLACE_PRI = "replace_on_primary"
 _REPLACE_SEC = "replace_on_secondary"
 _REPLACE_CHG = "replace_new_secondary"
 _REPLACE_AUTO = "replace_auto"
-
-# Console kinds (InstanceConsole.kind)
-_CONS_SSH = "ssh"
-_CONS_VNC = "vnc"
-_CONS_SPICE = "spice"
-_CONS_MESSAGE = "msg"
 
 # The key of the job list in the answers of job-creating opcodes
 _JOB_IDS_KEY = "jobs"
@@ -477,14 +467,14 @@ def ShowInstanceConfig(opts: Any, args: list[str]) -> int:
 
 def _ModificationAction(identifier: str, params: dict) -> tuple[str, Any]:
   """(action, identifier) of one --disk/--net modification; removes action keys from params."""
-  if identifier in _DDM_ACTIONS and identifier != _DDM_MODIFY:
+  if identifier in _DDM_ACTIONS and identifier != constants.DDM_MODIFY:
     return identifier, -1
   given = [action for action in _DDM_ACTIONS if params.pop(action, None) is not None]
   if len(given) > 1:
-    if _DDM_MODIFY in given:
+    if constants.DDM_MODIFY in given:
       raise _Invalid("Cannot modify and add/remove at the same time")
     raise _Invalid("Cannot %s at the same time" % " and ".join(given))
-  return (given[0] if given else _DDM_MODIFY), identifier
+  return (given[0] if given else constants.DDM_MODIFY), identifier
 
 
 def _ConvertModifications(specs: list) -> list[tuple[str, Any, dict]]:
@@ -507,7 +497,7 @@ def _ParseDiskChanges(changes: list[tuple[str, Any, dict]]) -> list[tuple[str, A
       params["spindles"] = int(params["spindles"])
     if "size" in params:
       params["size"] = ParseUnit(params["size"])
-    elif action == _DDM_ADD and "provider" not in params:
+    elif action == constants.DDM_ADD and "provider" not in params:
       raise _Invalid("Missing required parameter 'size'")
   return changes
 
@@ -537,7 +527,7 @@ def SetInstanceParams(opts: Any, args: list[str]) -> int:
   beparams = _TypedParams(opts.beparams, "BES_PARAMETER_COMPAT")
   hvparams = _TypedParams(opts.hvparams, "HVS_PARAMETER_TYPES")
   nics = _ConvertModifications(opts.nics)
-  if opts.hotplug and not opts.force and any(action == _DDM_MODIFY for action, _, _ in nics):
+  if opts.hotplug and not opts.force and any(action == constants.DDM_MODIFY for action, _, _ in nics):
     if not AskUser("You are about to hot-modify a NIC. This will be done by removing the"
                    " existing NIC and then adding a new one. Network connection might be"
                    " lost. Continue?"):
@@ -761,16 +751,16 @@ def _SshConsoleCommand(console: dict, cluster_name: str) -> list[str]:
 
 def _DoConsole(console: dict, show_command: bool, cluster_name: str) -> int:
   kind = console.get("kind")
-  if kind == _CONS_MESSAGE:
+  if kind == constants.CONS_MESSAGE:
     ToStdout("%s", console.get("message"))
-  elif kind == _CONS_VNC:
+  elif kind == constants.CONS_VNC:
     ToStdout("Instance %s has VNC listening on %s:%s (display %s), please use a VNC client"
              " to connect", console["instance"], console["host"], console["port"],
              console["display"])
-  elif kind == _CONS_SPICE:
+  elif kind == constants.CONS_SPICE:
     ToStdout("Instance %s has SPICE listening on %s:%s", console["instance"], console["host"],
              console["port"])
-  elif kind == _CONS_SSH:
+  elif kind == constants.CONS_SSH:
     cmd = _SshConsoleCommand(console, cluster_name)
     if show_command:
       ToStdout("%s", shlex.join(cmd))

@@ -9,11 +9,9 @@ from typing import Any, Optional
 from ganeti import constants
 from ganeti.cli_output import FormatTime, FormatUnit
 from ganeti.client.gnt_node import FormatParamsDictInfo
+from ganeti.constants import LDS_FAULTY, LDS_UNKNOWN
 
 # Local disk states of a block device status (BlockDevStatus.ldisk_status)
-LDS_OKAY = 1
-LDS_UNKNOWN = 2
-LDS_FAULTY = 3
 _LDISK_TEXTS = {LDS_FAULTY: " *MISSING DISK*", LDS_UNKNOWN: " *UNCERTAIN STATE*"}
 
 # VNC displays count from this port

@@ -16,9 +16,8 @@ from ganeti import vcluster
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
 from ganeti.impexp import transfer
+from ganeti.constants import EXPORT_MODE_REMOTE
 
-EXPORT_MODE_LOCAL = "local"
-EXPORT_MODE_REMOTE = "remote"
 
 
 def ExportDir() -> str:
@@ -167,9 +166,9 @@ class LUBackupExport(LogicalUnit):
     inst = self.instance
     transfers = [
       transfer.DiskTransfer(
-        disk.iv_name, inst.primary_node, (transfer.IEIO_SCRIPT, [disk, idx]),
+        disk.iv_name, inst.primary_node, (constants.IEIO_SCRIPT, [disk, idx]),
         self.op.target_node_uuid,
-        (transfer.IEIO_FILE, [ExportPath(inst.name + ".new", disk.uuid)]))
+        (constants.IEIO_FILE, [ExportPath(inst.name + ".new", disk.uuid)]))
       for idx, disk in enumerate(self.disks)]
     return transfer.TransferDisks(self, inst, transfers, self.op.compress, feedback_fn)
 

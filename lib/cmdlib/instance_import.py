@@ -164,9 +164,9 @@ def ImportDisks(lu: Any, inst: Any, info: exportinfo.ExportInfo, feedback_fn: An
   dumps = {dump["index"]: dump for dump in info.Disks()}
   transfers = [
     transfer.DiskTransfer(disk.iv_name, op.src_node_uuid,
-                          (transfer.IEIO_FILE, [os.path.join(op.src_path,
+                          (constants.IEIO_FILE, [os.path.join(op.src_path,
                                                              dumps[idx]["dump"])]),
-                          inst.primary_node, (transfer.IEIO_SCRIPT, [disk, idx]))
+                          inst.primary_node, (constants.IEIO_SCRIPT, [disk, idx]))
     for idx, disk in enumerate(lu.cfg.GetInstanceDisks(inst.uuid)) if idx in dumps]
   results = transfer.TransferDisks(lu, inst, transfers, op.compress, feedback_fn)
   if not all(results):

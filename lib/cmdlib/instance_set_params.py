@@ -21,14 +21,10 @@ from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib import ipolicy
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.instance_create import NormalizeMac
-from ganeti.hypervisor import hv_base
 from ganeti.storage import filestorage
+from ganeti.constants import (
+  DDM_ADD, DDM_REMOVE, DDM_MODIFY, DDM_ATTACH, DDM_DETACH)
 
-DDM_ADD = "add"
-DDM_REMOVE = "remove"
-DDM_MODIFY = "modify"
-DDM_ATTACH = "attach"
-DDM_DETACH = "detach"
 
 # disk templates whose disks this master can create (one file per disk)
 _FILE_TEMPLATES = {constants.DT_FILE: "file_storage_dir",
@@ -597,8 +593,8 @@ class LUInstanceSetParams(LogicalUnit):
   def _RemoveDisk(self, inst: objects.Instance, disk: objects.Disk, idx: int) -> None:
     if self.op.hotplug and self.running is not None:
       result = self.rpc.call_hotplug_device(inst.primary_node, inst,
-                                            hv_base.HOTPLUG_ACTION_REMOVE,
-                                            hv_base.HOTPLUG_TARGET_DISK, (disk, inst), None,
+                                            constants.HOTPLUG_ACTION_REMOVE,
+                                            constants.HOTPLUG_TARGET_DISK, (disk, inst), None,
                                             idx)
       if result.fail_msg:
         self.LogWarning("Could not hot-remove disk %d: %s", idx, result.fail_msg)

@@ -9,13 +9,12 @@ from ganeti import qlang
 from ganeti import query
 from ganeti.cmdlib.base import NoHooksLU
 from ganeti.query import oses
+from ganeti.constants import (
+  DDM_ADD, DDM_REMOVE, OS_VALIDATE_PARAMETERS)
 
 # Actions on the hidden/blacklisted OS lists (Ganeti's DDM_ADD, DDM_REMOVE)
-DDM_ADD = "add"
-DDM_REMOVE = "remove"
 
 # What os_validate checks of parameters (Ganeti's OS_VALIDATE_PARAMETERS)
-OS_VALIDATE_PARAMETERS = "parameters"
 
 # Status fields whose OSes a diagnose leaves out unless the field is asked
 # for: (field, value an OS must have to be listed)

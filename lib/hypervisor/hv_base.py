@@ -13,35 +13,19 @@ from ganeti import objects
 from ganeti import paramdefs
 from ganeti import vcluster
 from ganeti.utils import io
+from ganeti.constants import CONS_ALL, CONS_MESSAGE, CONS_SPICE, CONS_SSH, CONS_VNC
+# still read here by instance_migration (moving to ganeti.constants)
+from ganeti.constants import (  # pylint: disable=unused-import
+  HV_MIGRATION_ACTIVE, HV_MIGRATION_FAILED_STATUSES)
 
 MEMINFO_FILE = "/proc/meminfo"
 CPUINFO_FILE = "/proc/cpuinfo"
 
 # Migration states (constants HV_MIGRATION_*)
-HV_MIGRATION_ACTIVE = "active"
-HV_MIGRATION_CANCELLED = "cancelled"
-HV_MIGRATION_COMPLETED = "completed"
-HV_MIGRATION_FAILED = "failed"
-HV_MIGRATION_VALID_STATUSES = frozenset([HV_MIGRATION_ACTIVE, HV_MIGRATION_CANCELLED,
-                                         HV_MIGRATION_COMPLETED, HV_MIGRATION_FAILED])
-HV_MIGRATION_FAILED_STATUSES = frozenset([HV_MIGRATION_CANCELLED, HV_MIGRATION_FAILED])
 
 # Hotplug (constants HOTPLUG_*)
-HOTPLUG_ACTION_ADD = "hotadd"
-HOTPLUG_ACTION_MODIFY = "hotmod"
-HOTPLUG_ACTION_REMOVE = "hotremove"
-HOTPLUG_ALL_ACTIONS = frozenset([HOTPLUG_ACTION_ADD, HOTPLUG_ACTION_MODIFY,
-                                 HOTPLUG_ACTION_REMOVE])
-HOTPLUG_TARGET_DISK = "disk"
-HOTPLUG_TARGET_NIC = "nic"
-HOTPLUG_ALL_TARGETS = frozenset([HOTPLUG_TARGET_DISK, HOTPLUG_TARGET_NIC])
 
 # Console kinds (constants CONS_*)
-CONS_MESSAGE = "msg"
-CONS_SPICE = "spice"
-CONS_SSH = "ssh"
-CONS_VNC = "vnc"
-CONS_ALL = frozenset([CONS_MESSAGE, CONS_SPICE, CONS_SSH, CONS_VNC])
 
 
 class HvInstanceState:

@@ -10,6 +10,7 @@ directories is ever touched.
 import os
 from typing import Callable, Optional
 
+from ganeti import constants
 from ganeti import errors
 from ganeti import objects
 from ganeti import paramdefs
@@ -179,7 +180,7 @@ class FakeHypervisor(hv_base.BaseHypervisor):
       io.RemoveFile(self._Path(instance.name))
 
   def GetMigrationStatus(self, instance: objects.Instance) -> objects.MigrationStatus:
-    return objects.MigrationStatus(status=hv_base.HV_MIGRATION_COMPLETED)
+    return objects.MigrationStatus(status=constants.HV_MIGRATION_COMPLETED)
 
   # --- master side ---
 

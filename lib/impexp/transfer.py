@@ -20,9 +20,6 @@ from typing import Any, Callable, Optional
 
 from ganeti import objects
 
-IEIO_FILE = "file"
-IEIO_RAW_DISK = "raw"
-IEIO_SCRIPT = "script"
 
 LISTEN_TIMEOUT = 60      # seconds for an import to report its port
 POLL_INTERVAL = 0.2

@@ -13,13 +13,9 @@ from typing import Any, Optional, Sequence
 
 from ganeti import errors
 from ganeti import objects
-from ganeti.constants import DT_DRBD8, DT_EXT, DT_PLAIN
+from ganeti.constants import DT_DRBD8, DT_EXT, DT_PLAIN, LDS_OKAY
 
 # Local disk status (Ganeti's LDS_*), worst last
-LDS_OKAY = 1
-LDS_SYNC = 2
-LDS_UNKNOWN = 3
-LDS_FAULTY = 4
 
 # Kinds whose devices can be snapshotted (for exports)
 DTS_SNAPSHOT_CAPABLE = frozenset([DT_DRBD8, DT_EXT, DT_PLAIN])

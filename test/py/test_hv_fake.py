@@ -197,9 +197,9 @@ def test_console_and_hotplug():
                      match="^Hotplug is not supported by this hypervisor$"):
     fake.HotplugSupported(inst)
   with pytest.raises(errors.HotplugError, match="^Hotplug is not supported.$"):
-    fake.VerifyHotplugSupport(inst, hv_base.HOTPLUG_ACTION_ADD, hv_base.HOTPLUG_TARGET_DISK)
+    fake.VerifyHotplugSupport(inst, constants.HOTPLUG_ACTION_ADD, constants.HOTPLUG_TARGET_DISK)
   with pytest.raises(errors.ProgrammerError, match="lacks host"):
-    hv_base.InstanceConsole(instance="inst1", kind=hv_base.CONS_SSH).Validate()
+    hv_base.InstanceConsole(instance="inst1", kind=constants.CONS_SSH).Validate()
 
 
 def test_host_node_info_is_consistent():

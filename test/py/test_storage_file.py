@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from ganeti import constants
 from ganeti import errors
 from ganeti import objects
 from ganeti import storage
@@ -55,7 +56,7 @@ def test_find_assemble_status_and_remove(tmp_path):
   device = storage.FindDevice(disk, [])
   status = device.CombinedSyncStatus()
   assert status.ToDict() == {"dev_path": path, "is_degraded": False,
-                             "ldisk_status": base.LDS_OKAY}
+                             "ldisk_status": constants.LDS_OKAY}
   assert storage.AssembleDevice(disk, []).dev_path == path
   device.Shutdown()
   assert os.path.exists(path)  # shutting down keeps the data
@@ -112,11 +113,11 @@ def test_combined_status_takes_the_worst_child():
                                     estimated_time=percent and 100 - percent,
                                     is_degraded=degraded, ldisk_status=ldisk)
 
-  parent = Fake(None, False, base.LDS_OKAY,
-                [Fake(40.0, False, base.LDS_SYNC), Fake(70.0, True, base.LDS_OKAY), None])
+  parent = Fake(None, False, constants.LDS_OKAY,
+                [Fake(40.0, False, constants.LDS_SYNC), Fake(70.0, True, constants.LDS_OKAY), None])
   status = parent.CombinedSyncStatus()
   assert (status.sync_percent, status.estimated_time) == (40.0, 60.0)
-  assert status.is_degraded is True and status.ldisk_status == base.LDS_SYNC
+  assert status.is_degraded is True and status.ldisk_status == constants.LDS_SYNC
 
 
 def test_describe_disk_as_ganeti_does():
