@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from ganeti import constants
 from ganeti import errors
+from ganeti.utils.text import FormatUnit
 
 # Exit codes of the command line tools
 EXIT_SUCCESS = 0
@@ -38,9 +39,6 @@ RSS_DESCRIPTION = {
 # Kinds whose columns are right-aligned
 _NUMERIC_KINDS = frozenset([constants.QFT_NUMBER, constants.QFT_NUMBER_FLOAT, constants.QFT_UNIT])
 
-_MIB_PER_GIB = 1024
-_MIB_PER_TIB = 1024 * 1024
-
 # Seconds per suffix of a time specification ("1d", "12h", ...)
 _TIMESPEC_SUFFIXES = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -60,23 +58,6 @@ def ToStdout(txt: str, *args: Any) -> None:
 
 def ToStderr(txt: str, *args: Any) -> None:
   ToStream(sys.stderr, txt, *args)
-
-
-def FormatUnit(value: float, units: str) -> str:
-  """A size in MiB in the given units: h (human, with suffix), m, g or t."""
-  if units == "h":
-    if value >= _MIB_PER_TIB:
-      return "%0.1fT" % (value / _MIB_PER_TIB)
-    if value >= _MIB_PER_GIB:
-      return "%0.1fG" % (value / _MIB_PER_GIB)
-    return "%dM" % round(value)
-  if units == "m":
-    return "%d" % round(value)
-  if units == "g":
-    return "%0.1f" % (value / _MIB_PER_GIB)
-  if units == "t":
-    return "%0.1f" % (value / _MIB_PER_TIB)
-  raise errors.ProgrammerError("Invalid unit specified '%s'" % units)
 
 
 def ParseUnit(value: str) -> int:

@@ -15,6 +15,7 @@ from ganeti.cmdlib import instance_import
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.storage import filestorage
+from ganeti.utils.text import FormatUnit
 
 _MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _DISK_ACCESS = ("rw", "ro")
@@ -357,6 +358,8 @@ class LUInstanceCreate(LogicalUnit):
   # --- execution ---------------------------------------------------------------
 
   def _CreateDisks(self, inst: objects.Instance, feedback_fn: Any) -> None:
+    for idx, disk in enumerate(self.new_disks):
+      feedback_fn("* disk %d, size %s" % (idx, FormatUnit(disk.size, "h")))
     feedback_fn("* creating instance disks...")
     if not self.new_disks:
       return

@@ -16,7 +16,7 @@ from ganeti import locking
 from ganeti import netutils
 from ganeti import objects
 from ganeti import paramdefs as pd
-from ganeti.cli_output import FormatUnit
+from ganeti.utils.text import FormatUnit
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib import ipolicy
 from ganeti.cmdlib.base import LogicalUnit

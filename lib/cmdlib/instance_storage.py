@@ -8,7 +8,7 @@ from ganeti import errors
 from ganeti import locking
 from ganeti import opcodes
 from ganeti import paramdefs as pd
-from ganeti.cli_output import FormatUnit
+from ganeti.utils.text import FormatUnit
 from ganeti.cmdlib import allocation
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib import ipolicy

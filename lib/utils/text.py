@@ -4,6 +4,8 @@ import functools
 import re
 from typing import Iterable
 
+from ganeti import errors
+
 _NICE_SORT_PARTS = re.compile(r"\d+|\D+")
 
 
@@ -46,3 +48,24 @@ def FormatDouble(value: float) -> str:
     whole_part = digits[:point].ljust(point, "0")
     return "%s%s.%s" % (sign, whole_part, digits[point:] or "0")
   return "%s%s.%se%d" % (sign, digits[0], digits[1:] or "0", point - 1)
+
+
+MIB_PER_GIB = 1024
+MIB_PER_TIB = 1024 * 1024
+
+
+def FormatUnit(value: float, units: str) -> str:
+  """A size in MiB in the given units: h (human, with suffix), m, g or t."""
+  if units == "h":
+    if value >= MIB_PER_TIB:
+      return "%0.1fT" % (value / MIB_PER_TIB)
+    if value >= MIB_PER_GIB:
+      return "%0.1fG" % (value / MIB_PER_GIB)
+    return "%dM" % round(value)
+  if units == "m":
+    return "%d" % round(value)
+  if units == "g":
+    return "%0.1f" % (value / MIB_PER_GIB)
+  if units == "t":
+    return "%0.1f" % (value / MIB_PER_TIB)
+  raise errors.ProgrammerError("Invalid unit specified '%s'" % units)

@@ -97,7 +97,9 @@ def test_create_instances(cluster):
                                  "* starting instance..."]
   proc = cluster.run(*ADD, "-t", "file", "--disk", "0:size=1G", "-n", "node1",
                      "--net", "0:ip=192.0.2.22", "data1")
-  assert "* running the instance OS create scripts..." in _lines(proc.stdout)
+  lines = _lines(proc.stdout)
+  assert lines[:2] == ["* disk 0, size 1.0G", "* creating instance disks..."]
+  assert "* running the instance OS create scripts..." in lines
   (disk,) = [disk for disk in _config(cluster)["disks"].values()]
   path = cluster.path(disk["logical_id"][1], 1)
   assert os.stat(path).st_size == 1024 ** 3
