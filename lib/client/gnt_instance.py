@@ -347,6 +347,10 @@ def BatchCreate(opts: Any, args: list[str]) -> int:
   for status, job_id in result[_JOB_IDS_KEY]:
     executor.AddJobId(None, status, job_id)
   failures = len([row for row in executor.GetResults() if not row[0]])
+  unplaced = result.get("failed") or []
+  if unplaced:
+    ToStdout("The iallocator could not place: %s", ", ".join(unplaced))
+    failures += len(unplaced)
   if failures:
     ToStdout("There were %s errors during the creation.", failures)
     return EXIT_FAILURE
@@ -650,6 +654,10 @@ def ChangeGroup(opts: Any, args: list[str]) -> int:
   for status, job_id in result[_JOB_IDS_KEY]:
     executor.AddJobId(None, status, job_id)
   failures = len([row for row in executor.GetResults() if not row[0]])
+  unplaced = result.get("failed") or []
+  if unplaced:
+    ToStdout("The iallocator could not place: %s", ", ".join(unplaced))
+    failures += len(unplaced)
   if failures:
     ToStdout("There were %s errors while changing group of instance '%s'.", failures, name)
     return EXIT_FAILURE

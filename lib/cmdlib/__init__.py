@@ -6,6 +6,7 @@ from ganeti.cmdlib import cluster_ops
 from ganeti.cmdlib import cluster_verify
 from ganeti.cmdlib import group
 from ganeti.cmdlib import instance_create
+from ganeti.cmdlib import instance_multialloc
 from ganeti.cmdlib import instance_ops
 from ganeti.cmdlib import instance_set_params
 from ganeti.cmdlib import instance_storage
@@ -66,6 +67,7 @@ LU_FOR_OPCODE = {
   "OP_NETWORK_DISCONNECT": network.LUNetworkDisconnect,
   "OP_OS_DIAGNOSE": os_lu.LUOsDiagnose,
   "OP_INSTANCE_CREATE": instance_create.LUInstanceCreate,
+  "OP_INSTANCE_MULTI_ALLOC": instance_multialloc.LUInstanceMultiAlloc,
   "OP_INSTANCE_STARTUP": instance_ops.LUInstanceStartup,
   "OP_INSTANCE_SHUTDOWN": instance_ops.LUInstanceShutdown,
   "OP_INSTANCE_REBOOT": instance_ops.LUInstanceReboot,

@@ -35,7 +35,7 @@ def NormalizeMac(mac: str) -> str:
   return normalized
 
 
-def _ParseNics(op: Any, cluster: Any) -> list[dict]:
+def ParseNics(op: Any, cluster: Any) -> list[dict]:
   """The requested NICs, checked: mac, ip, network and nic parameters."""
   nics = []
   for idx, spec in enumerate(op.nics or []):
@@ -72,7 +72,7 @@ def _ParseNics(op: Any, cluster: Any) -> list[dict]:
   return nics
 
 
-def _ParseDisks(op: Any) -> list[dict]:
+def ParseDisks(op: Any) -> list[dict]:
   disks = []
   for idx, spec in enumerate(op.disks or []):
     size = spec.get(pd.IDISK_SIZE)
@@ -126,8 +126,8 @@ class LUInstanceCreate(LogicalUnit):
     if op.pnode is not None and op.iallocator is not None:
       raise errors.OpPrereqError("Give either the iallocator or the primary node,"
                                  " not both", errors.ECODE_INVAL)
-    self.nic_specs = _ParseNics(op, self.cfg.GetClusterInfo())
-    self.disk_specs = _ParseDisks(op)
+    self.nic_specs = ParseNics(op, self.cfg.GetClusterInfo())
+    self.disk_specs = ParseDisks(op)
 
   def ExpandNames(self) -> None:
     op = self.op
@@ -190,8 +190,8 @@ class LUInstanceCreate(LogicalUnit):
     self.export_info = None
     if op.mode == constants.INSTANCE_IMPORT:
       self.export_info = instance_import.ReadExport(self)
-      self.nic_specs = _ParseNics(op, cluster)
-      self.disk_specs = _ParseDisks(op)
+      self.nic_specs = ParseNics(op, cluster)
+      self.disk_specs = ParseDisks(op)
     self.disk_template = self._DiskTemplate(cluster)
     self.hvname = self._Hypervisor(cluster)
     hv_class = hypervisor.GetHypervisorClass(self.hvname)

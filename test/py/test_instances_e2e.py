@@ -208,3 +208,48 @@ def test_node_failure_and_recovery(cluster):
   proc = cluster.run("gnt-instance", "migrate", "-f", "-n", "node2", "web1")
   assert _placement(cluster)["web1"] == ("node2", "running")
   assert _running_on(cluster, 2) == ["web1"]
+
+
+def test_batch_create(cluster, tmp_path):
+  def definition(name, **extra):
+    return dict({"mode": "create", "instance_name": name, "disk_template": "diskless",
+                 "os_type": "minimal+default", "name_check": False, "ip_check": False,
+                 "start": False, "disks": [],
+                 "nics": [{"ip": "192.0.2.%d" % (60 + len(name))}]}, **extra)
+
+  def batch(definitions, *options):
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps(definitions))
+    return cluster.run("gnt-instance", "batch-create", *options, str(path), check=False)
+
+  proc = batch([definition("b1"), definition("batch2")], "-I", "hail")
+  assert proc.returncode == 0, proc.stdout + proc.stderr
+  lines = _lines(proc.stdout)
+  assert re.match(r"Submitted jobs \d+, \d+$", lines[0]), lines
+  assert lines[-1] == "All instances created successfully."
+  placement = _placement(cluster)
+  assert placement["b1"][1] == placement["batch2"][1] == "ADMIN_down"
+  # nodes named per instance: no allocator runs
+  proc = batch([definition("b3", pnode="node3"), definition("b4", pnode="node1")])
+  assert proc.returncode == 0, proc.stdout + proc.stderr
+  placement = _placement(cluster)
+  assert placement["b3"][0] == "node3" and placement["b4"][0] == "node1"
+  # a disk no node can hold is reported and not created; the other one is
+  proc = batch([definition("b5", disk_template="file", disks=[{"size": 1048576}]),
+                definition("b6")], "-I", "hail")
+  assert proc.returncode == 1
+  assert "The iallocator could not place: b5" in proc.stdout
+  assert "There were 1 errors during the creation." in proc.stdout
+  placement = _placement(cluster)
+  assert "b5" not in placement and "b6" in placement
+  before = _config(cluster)
+  for definitions, message in [
+      ([definition("b7"), definition("b7")], "There are duplicate instance names: b7"),
+      ([definition("b7", pnode="node1"), definition("b8")],
+       "There are instance objects providing pnode/snode while others do not"),
+      ([definition("b1")], "Instance 'b1' is already in the cluster")]:
+    proc = batch(definitions, "-I", "hail")
+    assert proc.returncode == 1 and message in proc.stderr, (definitions, proc.stderr)
+  assert _config(cluster)["instances"] == before["instances"]
+  for name in ("b1", "batch2", "b3", "b4", "b6"):
+    cluster.run("gnt-instance", "remove", "-f", name)
