@@ -703,6 +703,27 @@ def AskUser(text: str, choices: Optional[list[tuple[str, Any, str]]] = None) -> 
 # Tags
 
 
+# questions about more objects than this offer to show the list first
+_MAX_LISTED_IN_QUESTION = 20
+
+
+def ConfirmOperation(names: list[str], kind: str, operation: str, extra: str = "") -> bool:
+  """Asks whether to run operation on several objects of a kind ("instances",
+  "nodes")."""
+  question = ("The %s will operate on %d %s.\n%sDo you want to continue?"
+              % (operation, len(names), kind, extra))
+  affected = "\nAffected %s:\n" % kind + "\n".join("  %s" % name for name in names)
+  choices = [("y", True, "Yes, execute the %s" % operation),
+             ("n", False, "No, abort the %s" % operation)]
+  if len(names) <= _MAX_LISTED_IN_QUESTION:
+    return bool(AskUser(question + affected, choices))
+  answer = AskUser(question, choices[:1] + [("v", "v", "View the list of affected %s" % kind)]
+                   + choices[1:])
+  if answer == "v":
+    answer = AskUser(question + affected, choices)
+  return bool(answer)
+
+
 def _TagTarget(opts: Any, args: list[str]) -> tuple[str, str]:
   """(kind, name) of the object whose tags a command changes; pops the name."""
   kind = opts.tag_type

@@ -393,3 +393,20 @@ OS_API_FILE = "ganeti_api_version"
 OS_VARIANTS_FILE = "variants.list"
 OS_PARAMETERS_FILE = "parameters.list"
 OS_VALIDATE_CALLS = frozenset([OS_VALIDATE_PARAMETERS])
+
+# Out-of-band management: the commands an oob_program understands, the
+# statuses of its health items, and the key of its power-status answer
+OOB_POWER_ON = "power-on"
+OOB_POWER_OFF = "power-off"
+OOB_POWER_CYCLE = "power-cycle"
+OOB_POWER_STATUS = "power-status"
+OOB_HEALTH = "health"
+OOB_COMMANDS = frozenset([OOB_POWER_ON, OOB_POWER_OFF, OOB_POWER_CYCLE, OOB_POWER_STATUS,
+                          OOB_HEALTH])
+OOB_STATUS_OK = "OK"
+OOB_STATUS_WARNING = "WARNING"
+OOB_STATUS_CRITICAL = "CRITICAL"
+OOB_STATUS_UNKNOWN = "UNKNOWN"
+OOB_STATUSES = frozenset([OOB_STATUS_OK, OOB_STATUS_WARNING, OOB_STATUS_CRITICAL,
+                          OOB_STATUS_UNKNOWN])
+OOB_POWER_STATUS_POWERED = "powered"

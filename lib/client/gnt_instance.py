@@ -29,7 +29,6 @@ _NODE_MODES = {
 }
 
 # Above this many instances the confirmation question offers the list instead of showing it
-_MAX_LISTED_IN_QUESTION = 20
 
 # Disk and NIC modifications ("--disk 1:remove", "--net add:mac=...")
 _DDM_ACTIONS = (constants.DDM_ADD, constants.DDM_ATTACH, constants.DDM_MODIFY,
@@ -123,22 +122,6 @@ def _EnsureInstancesExist(cl: Any, names: list[str]) -> None:
       raise errors.OpPrereqError("Instance '%s' does not exist" % name, errors.ECODE_NOENT)
 
 
-def _ConfirmOperation(names: list[str], operation: str, extra: str = "") -> bool:
-  """Asks whether to run operation on several instances."""
-  question = ("The %s will operate on %d instances.\n%sDo you want to continue?"
-              % (operation, len(names), extra))
-  affected = "\nAffected instances:\n" + "\n".join("  %s" % name for name in names)
-  choices = [("y", True, "Yes, execute the %s" % operation),
-             ("n", False, "No, abort the %s" % operation)]
-  if len(names) <= _MAX_LISTED_IN_QUESTION:
-    return bool(AskUser(question + affected, choices))
-  answer = AskUser(question, choices[:1] + [("v", "v", "View the list of affected instances")]
-                   + choices[1:])
-  if answer == "v":
-    answer = AskUser(question + affected, choices)
-  return bool(answer)
-
-
 def _RunPerInstance(opts: Any, cl: Any, names: list[str], multi: bool,
                     make_op: Callable[[str], Any]) -> int:
   """One job per instance; waits for them (or, with --submit, shows their IDs)."""
@@ -157,7 +140,7 @@ def _ManyInstancesCommand(operation: str,
     cl = GetClient()
     names = _ExpandMultiNames(opts.multi_mode, args, cl)
     multi = opts.multi_mode != EXPAND_INSTANCES or len(names) > 1
-    if multi and not opts.force_multi and not _ConfirmOperation(names, operation):
+    if multi and not opts.force_multi and not ConfirmOperation(names, "instances", operation):
       return EXIT_FAILURE
     return _RunPerInstance(opts, cl, names, multi, lambda name: make_op(name, opts))
 
@@ -422,7 +405,7 @@ def ReinstallInstance(opts: Any, args: list[str]) -> int:
   if multi:
     warning = ("Note: this will remove *all* data for the below instances! It will %s.\n"
                % os_text)
-    if not opts.force_multi and not _ConfirmOperation(names, "reinstall", extra=warning):
+    if not opts.force_multi and not ConfirmOperation(names, "instances", "reinstall", extra=warning):
       return EXIT_FAILURE
   elif not (opts.force or opts.force_multi):
     if not AskUser("This will reinstall the instance '%s' (and %s) which removes all data."

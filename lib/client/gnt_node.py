@@ -77,6 +77,13 @@ NODE_POWERED_OPT = _YesNo("--node-powered", dest="node_powered",
 AUTO_PROMOTE_OPT = CliOption("--auto-promote", dest="auto_promote", action="store_true",
                              default=False, help="Lock all nodes and promote others to master"
                                                  " candidate as needed")
+IGNORE_STATUS_OPT = CliOption("--ignore-status", dest="ignore_status", action="store_true",
+                              default=False, help="Power off nodes that are not marked"
+                                                  " offline (potentially dangerous)")
+OOB_TIMEOUT_OPT = CliOption("--oob-timeout", dest="oob_timeout", type="int", default=60,
+                            help="Seconds to wait for the out-of-band program")
+POWER_DELAY_OPT = CliOption("--power-delay", dest="power_delay", type="float", default=2.0,
+                            help="Seconds to wait between powering on two nodes")
 NODE_PARAMS_OPT = CliOption("--node-parameters", dest="ndparams", type="keyval", default=None,
                             help="Node parameters, as name=value,...")
 STORAGE_TYPE_OPT = CliOption("-t", "--storage-type", dest="user_storage_type", type="choice",
@@ -245,6 +252,80 @@ def PowercycleNode(opts: Any, args: list[str]) -> int:
   if result:
     ToStderr(result)
   return EXIT_SUCCESS
+
+
+# gnt-node power's subcommands -> out-of-band commands
+_POWER_COMMANDS = {"on": constants.OOB_POWER_ON, "off": constants.OOB_POWER_OFF,
+                   "cycle": constants.OOB_POWER_CYCLE, "status": constants.OOB_POWER_STATUS}
+# the ones that take machines down: only for nodes named, and confirmed
+_POWER_DOWN = frozenset([constants.OOB_POWER_OFF, constants.OOB_POWER_CYCLE])
+_OOB_HEADERS = {"node": "Node", "status": "Status"}
+
+
+def _OobRows(result: list, describe: Any) -> tuple[list[list[str]], int]:
+  """Table rows (node, status lines) of an out-of-band command's result and the
+  number of nodes without an answer; describe(answer) gives an answer's lines."""
+  rows, failures = [], 0
+  for (_, node_name), (status, answer) in result:
+    if status == constants.RS_NORMAL:
+      lines = describe(answer) or [""]
+    else:
+      failures += 1
+      lines = [FormatResultError(status, True)]
+    rows.append([node_name, lines[0]])
+    rows.extend(["", line] for line in lines[1:])
+  return rows, failures
+
+
+def _PrintOobTable(opts: Any, rows: list[list[str]], failures: int) -> int:
+  for line in GenerateTable(None if opts.no_headers else _OOB_HEADERS, ["node", "status"],
+                            opts.separator, rows):
+    ToStdout(line)
+  return EXIT_FAILURE if failures else EXIT_SUCCESS
+
+
+def PowerNode(opts: Any, args: list[str]) -> int:
+  subcommand, nodes = args[0], args[1:]
+  command = _POWER_COMMANDS.get(subcommand)
+  if command is None:
+    ToStderr("power subcommand %s not supported." % subcommand)
+    return EXIT_FAILURE
+  if command in _POWER_DOWN:
+    if not nodes:
+      ToStderr("Please provide at least one node for this command")
+      return EXIT_FAILURE
+    if not opts.force and not ConfirmOperation(nodes, "nodes", "power %s" % subcommand):
+      return EXIT_FAILURE
+  opcodes = _Opcodes()
+  ops = []
+  if command == constants.OOB_POWER_OFF and not opts.ignore_status:
+    # a node about to lose power is marked offline first, in the same job
+    ops.extend(MakeOpCode(opcodes.OpNodeSetParams, node_name=node, offline=True,
+                          auto_promote=opts.auto_promote) for node in nodes)
+  ops.append(MakeOpCode(opcodes.OpOobCommand, node_names=nodes, command=command,
+                        ignore_status=opts.ignore_status, timeout=opts.oob_timeout,
+                        power_delay=opts.power_delay))
+  SetGenericOpcodeOpts(ops, opts)
+  job_id = SendJob(ops)
+  if opts.print_jobid:
+    ToStdout("%d", job_id)
+  if opts.submit_only:
+    raise errors.JobSubmittedException(job_id)
+  result = PollJob(job_id)[-1]
+  if command == constants.OOB_POWER_STATUS:
+    describe = lambda answer: ["powered" if answer[constants.OOB_POWER_STATUS_POWERED]
+                               else "unpowered"]
+  else:
+    describe = lambda _: ["invoked"]  # the program ran; it reports nothing more
+  return _PrintOobTable(opts, *_OobRows(result, describe))
+
+
+def NodeHealth(opts: Any, args: list[str]) -> int:
+  op = MakeOpCode(_Opcodes().OpOobCommand, node_names=args, command=constants.OOB_HEALTH,
+                  timeout=opts.oob_timeout)
+  result = SubmitOpCode(op, opts=opts)
+  return _PrintOobTable(opts, *_OobRows(
+    result, lambda items: ["%s=%s" % (item, status) for item, status in items]))
 
 
 def _PrintTable(opts: Any, headers: dict, fields: list[str], rows: list,
@@ -448,6 +529,15 @@ commands = {
     PowercycleNode, ARGS_ONE_NODE,
     [FORCE_OPT, CONFIRM_OPT, DRY_RUN_OPT, PRIORITY_OPT] + SUBMIT_OPTS, "<node-name>",
     "Hard-reboots a node through its node daemon"),
+  "power": (
+    PowerNode, [ArgChoice(min=1, max=1, choices=list(_POWER_COMMANDS)), ArgNode()],
+    SUBMIT_OPTS + [AUTO_PROMOTE_OPT, PRIORITY_OPT, IGNORE_STATUS_OPT, FORCE_OPT, NOHDR_OPT,
+                   SEP_OPT, OOB_TIMEOUT_OPT, POWER_DELAY_OPT],
+    "on|off|cycle|status [<node-name>...]",
+    "Changes or shows the power state of nodes through their out-of-band program"),
+  "health": (
+    NodeHealth, ARGS_MANY_NODES, [NOHDR_OPT, SEP_OPT, PRIORITY_OPT, OOB_TIMEOUT_OPT],
+    "[<node-name>...]", "Shows the health of nodes as their out-of-band program reports it"),
   "migrate": (
     MigrateNode, ARGS_ONE_NODE,
     [FORCE_OPT, NONLIVE_OPT, MIGRATION_MODE_OPT, DST_NODE_OPT, IALLOCATOR_OPT,

@@ -14,6 +14,7 @@ from ganeti.cmdlib import instance_migration
 from ganeti.cmdlib import instance_query
 from ganeti.cmdlib import network
 from ganeti.cmdlib import node
+from ganeti.cmdlib import node_oob
 from ganeti.cmdlib import node_storage
 from ganeti.cmdlib import os as os_lu
 from ganeti.cmdlib import query
@@ -41,6 +42,7 @@ LU_FOR_OPCODE = {
   "OP_NODE_REMOVE": node.LUNodeRemove,
   "OP_NODE_SET_PARAMS": node.LUNodeSetParams,
   "OP_NODE_POWERCYCLE": node.LUNodePowercycle,
+  "OP_OOB_COMMAND": node_oob.LUOobCommand,
   "OP_NODE_QUERYVOLS": node_storage.LUNodeQueryvols,
   "OP_NODE_QUERY_STORAGE": node_storage.LUNodeQueryStorage,
   "OP_NODE_MODIFY_STORAGE": node_storage.LUNodeModifyStorage,

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from ganeti import cli
 from ganeti import constants
 from ganeti import errors
 from ganeti import luxi
@@ -148,15 +149,14 @@ def test_shutdown_many_needs_confirmation(fake_luxi, capsys):
 
 def test_confirmation_question(monkeypatch):
   asked = []
-  monkeypatch.setattr(gnt_instance, "AskUser",
-                      lambda text, choices: asked.append((text, choices)) or True)
-  assert gnt_instance._ConfirmOperation(["a", "b"], "shutdown")
+  monkeypatch.setattr(cli, "AskUser", lambda text, choices: asked.append((text, choices)) or True)
+  assert cli.ConfirmOperation(["a", "b"], "instances", "shutdown")
   assert asked[0][0] == ("The shutdown will operate on 2 instances.\nDo you want to continue?"
                          "\nAffected instances:\n  a\n  b")
   assert [c[0] for c in asked[0][1]] == ["y", "n"]
   names = ["i%d" % n for n in range(21)]
   asked.clear()
-  gnt_instance._ConfirmOperation(names, "reboot")
+  cli.ConfirmOperation(names, "instances", "reboot")
   assert [c[0] for c in asked[0][1]] == ["y", "v", "n"]
   assert "Affected" not in asked[0][0]
 

@@ -1,0 +1,128 @@
+"""Out-of-band management (gnt-node power and health) on a 2-node virtual
+cluster: a real out-of-band program (a shell script that records its calls)
+runs on the master through the node daemon, and its answers change the
+nodes' recorded power state."""
+
+import os
+import re
+import stat
+
+import pytest
+
+from test_ssh import SSHD
+from vcluster_harness import VirtualCluster
+
+pytestmark = pytest.mark.skipif(not os.path.exists(SSHD) or os.geteuid() != 0,
+                                reason="needs OpenSSH's sshd and root")
+
+# answers as a power-management card would; health and status can be made to fail
+OOB_PROGRAM = """#!/bin/sh
+echo "$1 $2" >> "$(dirname "$0")/calls"
+mode=$(cat "$(dirname "$0")/mode" 2>/dev/null)
+case "$1" in
+  power-status)
+    [ "$mode" = garbage ] && { echo 'no json here'; exit 0; }
+    echo '{"powered": true}';;
+  health)
+    [ "$mode" = broken ] && exit 3
+    echo '[["disk0", "OK"], ["fan1", "WARNING"], ["psu", "CRITICAL"]]';;
+  power-on|power-off|power-cycle) ;;
+  *) exit 1;;
+esac
+"""
+
+
+def _table(text):
+  """Table lines without the timestamps of job feedback, spaces collapsed."""
+  return [" ".join(re.sub(r"^\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4} ", "", line).split())
+          for line in text.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+  vc = VirtualCluster(nodes=2, ssh=True)
+  program_dir = tmp_path_factory.mktemp("oob")
+  program = program_dir / "oob-program"
+  program.write_text(OOB_PROGRAM)
+  program.chmod(stat.S_IRWXU)
+  try:
+    vc.init()
+    vc.add_node(2)
+    vc.program_dir = program_dir
+    yield vc
+  finally:
+    vc.destroy()
+
+
+def _calls(vc):
+  path = vc.program_dir / "calls"
+  calls = path.read_text().splitlines() if path.exists() else []
+  path.unlink(missing_ok=True)
+  return calls
+
+
+def _node_flags(vc):
+  proc = vc.run("gnt-node", "list", "--no-headers", "-o", "name,offline,powered")
+  return {line.split()[0]: tuple(line.split()[1:]) for line in proc.stdout.splitlines()}
+
+
+def test_nodes_without_a_program_are_unavailable(cluster):
+  proc = cluster.run("gnt-node", "health", check=False)
+  assert proc.returncode == 1
+  assert _table(proc.stdout) == ["Node Status", "node1 (unavail)", "node2 (unavail)"]
+  proc = cluster.run("gnt-node", "power", "-f", "cycle", "node1", check=False)
+  assert proc.returncode == 1
+  assert ("Operating on the master node node1 is not allowed for power-cycle; it does not"
+          " support out-of-band operations") in proc.stderr
+
+
+def test_power_and_health_through_the_program(cluster):
+  cluster.run("gnt-node", "modify", "--node-parameters",
+              "oob_program=%s" % (cluster.program_dir / "oob-program"), "node2")
+  proc = cluster.run("gnt-node", "power", "status", "node2")
+  assert _table(proc.stdout) == ["Node Status", "node2 powered"]
+  assert _calls(cluster) == ["power-status node2"]
+  proc = cluster.run("gnt-node", "health", "node2")
+  lines = _table(proc.stdout)
+  assert lines[-4:] == ["Node Status", "node2 disk0=OK", "fan1=WARNING", "psu=CRITICAL"]
+  assert "- WARNING: Item 'fan1' on node 'node2' has status 'WARNING'" in proc.stdout
+  assert "- WARNING: Item 'psu' on node 'node2' has status 'CRITICAL'" in proc.stdout
+  assert _calls(cluster) == ["health node2"]
+  # off: the node is marked offline first, then powered off, in one job
+  proc = cluster.run("gnt-node", "power", "-f", "off", "node2")
+  assert _table(proc.stdout)[-2:] == ["Node Status", "node2 invoked"]
+  assert _calls(cluster) == ["power-off node2"]
+  assert _node_flags(cluster)["node2"] == ("Y", "N")
+  # on: the program is called, the node stays offline until it is re-added
+  proc = cluster.run("gnt-node", "power", "on", check=False)
+  assert proc.returncode == 1  # node1 has no program
+  assert _table(proc.stdout) == ["Node Status", "node1 (unavail)", "node2 invoked"]
+  assert _calls(cluster) == ["power-on node2"]
+  assert _node_flags(cluster)["node2"] == ("Y", "Y")
+  cluster.run("gnt-node", "modify", "-O", "no", "node2")
+
+
+def test_refusals_and_bad_answers(cluster):
+  for args, message in [
+      (["cycle"], "Please provide at least one node for this command"),
+      (["bogus", "node2"], "power subcommand bogus not supported."),
+      (["-f", "off", "nonode"], "Node 'nonode' not known")]:
+    proc = cluster.run("gnt-node", "power", *args, check=False)
+    assert proc.returncode == 1 and message in proc.stderr, (args, proc.stderr)
+  # the opcode itself refuses to power off a node that is not offline
+  (answer,) = cluster.submit(("OpOobCommand", {"node_names": ["node2"],
+                                               "command": "power-off"}))
+  assert answer[:2] == ["error", "OpPrereqError"]
+  assert "Cannot power off node node2 because it is not marked offline" in answer[2]
+  assert _calls(cluster) == []
+  (cluster.program_dir / "mode").write_text("garbage")
+  proc = cluster.run("gnt-node", "power", "status", "node2", check=False)
+  assert proc.returncode == 1
+  assert _table(proc.stdout)[-2:] == ["Node Status", "node2 (nodata)"]
+  assert "Payload returned by node 'node2' is not valid" in proc.stdout
+  (cluster.program_dir / "mode").write_text("broken")
+  proc = cluster.run("gnt-node", "health", "node2", check=False)
+  assert proc.returncode == 1
+  assert _table(proc.stdout)[-2:] == ["Node Status", "node2 (nodata)"]
+  assert re.search(r"Out-of-band RPC failed on node 'node2': '\S+oob-program health node2'"
+                   r" failed", proc.stdout), proc.stdout
