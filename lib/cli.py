@@ -703,6 +703,20 @@ def AskUser(text: str, choices: Optional[list[tuple[str, Any, str]]] = None) -> 
 # Tags
 
 
+def GetOnlineNodes(cl: luxi.Client, names: list[str], nodegroup: Optional[str],
+                   fields: list[str]) -> list[dict]:
+  """Rows (field -> value; fields must include name, offline, group and
+  group.uuid) of the online nodes named (all without names), in the node group
+  if one is given; offline ones are left out with a note, as Ganeti does."""
+  rows = [dict(zip(fields, row)) for row in cl.QueryNodes(names, fields, False)]
+  if nodegroup:
+    rows = [row for row in rows if nodegroup in (row["group"], row["group.uuid"])]
+  offline = [row["name"] for row in rows if row["offline"]]
+  if offline:
+    ToStderr("Note: skipping offline node(s): %s", ", ".join(offline))
+  return [row for row in rows if not row["offline"]]
+
+
 # questions about more objects than this offer to show the list first
 _MAX_LISTED_IN_QUESTION = 20
 

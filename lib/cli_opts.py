@@ -206,6 +206,10 @@ REASON_OPT = _Value("--reason", dest="reason",
 NOHDR_OPT = Flag("--no-headers", dest="no_headers", help="Omit the header line")
 SEP_OPT = _Value("--separator", dest="separator",
                  help="Put this between columns instead of padding them with spaces")
+SHOW_MACHINE_OPT = Flag("-M", "--show-machine-names", dest="show_machine_names",
+                        help="Prefix every output line with the node's name")
+SYNC_OPT = Flag("--sync", dest="do_locking",
+                help="Take the nodes' locks, so that the answers are consistent")
 FIELDS_OPT = _Value("-o", "--output", dest="output", metavar="FIELDS",
                     help="Fields to show, comma-separated (\"+a,b\" adds to the defaults)")
 UNITS_OPT = _Value("--units", dest="units", type="choice", choices=UNITS_CHOICES,

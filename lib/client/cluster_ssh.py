@@ -10,8 +10,9 @@ from ganeti import errors
 from ganeti import pathutils
 from ganeti import vcluster
 from ganeti.cli import (
-  AskUser, CliOption, FORCE_OPT, GetClient, MakeOpCode, NODEGROUP_OPT, SSH_KEY_BITS_OPT,
-  SSH_KEY_TYPE_OPT, SubmitOpCode, ToStderr, ToStdout, VERBOSE_OPT)
+  AskUser, CliOption, FORCE_OPT, GetClient, GetOnlineNodes, MakeOpCode, NODEGROUP_OPT,
+  SHOW_MACHINE_OPT, SSH_KEY_BITS_OPT, SSH_KEY_TYPE_OPT, SubmitOpCode, ToStderr, ToStdout,
+  VERBOSE_OPT)
 from ganeti.cli import EXIT_FAILURE, EXIT_SUCCESS
 
 # Fields of the node query the SSH commands need
@@ -20,18 +21,7 @@ _SSH_NODE_FIELDS = ["name", "offline", "sip", "group", "group.uuid", "ndparams",
 
 
 def _SshTargets(cl: Any, names: list[str], nodegroup: Optional[str]) -> list[dict]:
-  """The online nodes named (all without names) in the group, if one is given.
-
-  Offline nodes are left out with a note, as Ganeti does.
-  """
-  rows = [dict(zip(_SSH_NODE_FIELDS, row))
-          for row in cl.QueryNodes(names, _SSH_NODE_FIELDS, False)]
-  if nodegroup:
-    rows = [row for row in rows if nodegroup in (row["group"], row["group.uuid"])]
-  offline = [row["name"] for row in rows if row["offline"]]
-  if offline:
-    ToStderr("Note: skipping offline node(s): %s", ", ".join(offline))
-  return [row for row in rows if not row["offline"]]
+  return GetOnlineNodes(cl, names, nodegroup, _SSH_NODE_FIELDS)
 
 
 def _SshPort(row: dict) -> int:
@@ -270,8 +260,7 @@ _NODES_OPT = CliOption("-n", "--node", dest="nodes", action="append", default=[]
                        " without this option)")
 COMMAND_OPTS = [
   _NODES_OPT, NODEGROUP_OPT,
-  CliOption("-M", "--show-machine-names", dest="show_machine_names", action="store_true",
-            default=False, help="Prefix every output line with the node's name"),
+  SHOW_MACHINE_OPT,
   CliOption("--failure-only", dest="failure_only", action="store_true", default=False,
             help="Show only the nodes where the command failed (non-zero exit code)"),
 ]

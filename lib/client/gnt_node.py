@@ -328,6 +328,31 @@ def NodeHealth(opts: Any, args: list[str]) -> int:
     result, lambda items: ["%s=%s" % (item, status) for item, status in items]))
 
 
+def RunRestrictedCommand(opts: Any, args: list[str]) -> int:
+  command, names = args[0], args[1:]
+  if not names and not opts.nodegroup:
+    raise errors.OpPrereqError("Node group or node names must be given", errors.ECODE_INVAL)
+  cl = GetClient()
+  nodes = [row["name"] for row in
+           GetOnlineNodes(cl, names, opts.nodegroup, ["name", "offline", "group", "group.uuid"])]
+  op = MakeOpCode(_Opcodes().OpRestrictedCommand, command=command, nodes=nodes,
+                  use_locking=opts.do_locking)
+  results = SubmitOrSend(op, opts, cl=cl)
+  exit_code = EXIT_SUCCESS
+  for node, (success, text) in zip(nodes, results):
+    ToStdout("-" * 48)
+    if not success:
+      exit_code = EXIT_FAILURE
+      ToStdout(text)
+    elif opts.show_machine_names:
+      for line in text.splitlines():
+        ToStdout("%s: %s", node, line)
+    else:
+      ToStdout("Node: %s", node)
+      ToStdout(text)
+  return exit_code
+
+
 def _PrintTable(opts: Any, headers: dict, fields: list[str], rows: list,
                 size_fields: list[str]) -> None:
   for line in GenerateTable(None if opts.no_headers else headers, fields, opts.separator,
@@ -535,6 +560,10 @@ commands = {
                    SEP_OPT, OOB_TIMEOUT_OPT, POWER_DELAY_OPT],
     "on|off|cycle|status [<node-name>...]",
     "Changes or shows the power state of nodes through their out-of-band program"),
+  "restricted-command": (
+    RunRestrictedCommand, [ArgUnknown(min=1, max=1), ArgNode()],
+    [SYNC_OPT, PRIORITY_OPT] + SUBMIT_OPTS + [SHOW_MACHINE_OPT, NODEGROUP_OPT],
+    "<command> <node-name>...", "Runs a restricted command on nodes"),
   "health": (
     NodeHealth, ARGS_MANY_NODES, [NOHDR_OPT, SEP_OPT, PRIORITY_OPT, OOB_TIMEOUT_OPT],
     "[<node-name>...]", "Shows the health of nodes as their out-of-band program reports it"),

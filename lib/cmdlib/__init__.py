@@ -42,6 +42,7 @@ LU_FOR_OPCODE = {
   "OP_NODE_REMOVE": node.LUNodeRemove,
   "OP_NODE_SET_PARAMS": node.LUNodeSetParams,
   "OP_NODE_POWERCYCLE": node.LUNodePowercycle,
+  "OP_RESTRICTED_COMMAND": node.LURestrictedCommand,
   "OP_OOB_COMMAND": node_oob.LUOobCommand,
   "OP_NODE_QUERYVOLS": node_storage.LUNodeQueryvols,
   "OP_NODE_QUERY_STORAGE": node_storage.LUNodeQueryStorage,

@@ -613,3 +613,29 @@ class LUNodePowercycle(NoHooksLU):
                                            cluster.hvparams.get(hypervisor, {}))
     result.Raise("Failed to schedule the reboot")
     return result.payload
+
+
+class LURestrictedCommand(NoHooksLU):
+  """Runs one of the administrator's restricted commands on nodes; per node
+  (success, output or error text), in the order the nodes were given."""
+
+  REQ_BGL = False
+
+  def ExpandNames(self) -> None:
+    self.op.node_uuids = [ExpandNode(self.cfg, name)[0] for name in self.op.nodes]
+    self.needed_locks = {}
+    if self.op.use_locking:
+      self.needed_locks[locking.LEVEL_NODE] = list(self.op.node_uuids)
+      self.share_locks[locking.LEVEL_NODE] = 1
+
+  def Exec(self, feedback_fn: Any) -> list[tuple[bool, str]]:
+    results = self.rpc.call_restricted_command(self.op.node_uuids, self.op.command)
+    answers = []
+    for uuid in self.op.node_uuids:
+      result = results[uuid]
+      if result.fail_msg:
+        answers.append((False, "Command '%s' on node '%s' failed: %s" %
+                        (self.op.command, self.cfg.GetNodeName(uuid), result.fail_msg)))
+      else:
+        answers.append((True, result.payload))
+    return answers

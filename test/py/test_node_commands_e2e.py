@@ -1,7 +1,9 @@
-"""Out-of-band management (gnt-node power and health) on a 2-node virtual
-cluster: a real out-of-band program (a shell script that records its calls)
-runs on the master through the node daemon, and its answers change the
-nodes' recorded power state."""
+"""Commands run for nodes on a 2-node virtual cluster: out-of-band management
+(gnt-node power and health), where a real out-of-band program (a shell script
+that records its calls) runs on the master through the node daemon and its
+answers change the nodes' recorded power state; and restricted commands
+(gnt-node restricted-command), run by each node's daemon from its own
+directory of allowed programs."""
 
 import os
 import re
@@ -126,3 +128,40 @@ def test_refusals_and_bad_answers(cluster):
   assert _table(proc.stdout)[-2:] == ["Node Status", "node2 (nodata)"]
   assert re.search(r"Out-of-band RPC failed on node 'node2': '\S+oob-program health node2'"
                    r" failed", proc.stdout), proc.stdout
+
+
+def _restricted_dir(vc, node):
+  path = vc.path("/etc/ganeti/restricted-commands", node)
+  os.makedirs(path, mode=0o755, exist_ok=True)
+  os.chmod(path, 0o755)
+  return path
+
+
+def _add_restricted(vc, node, name, body, mode=0o755):
+  path = os.path.join(_restricted_dir(vc, node), name)
+  with open(path, "w") as handle:
+    handle.write("#!/bin/sh\n" + body + "\n")
+  os.chmod(path, mode)
+
+
+def test_restricted_commands(cluster):
+  _add_restricted(cluster, 1, "hello", "echo hello one; echo second line")
+  _add_restricted(cluster, 2, "hello", "echo hello two")
+  proc = cluster.run("gnt-node", "restricted-command", "hello", "node1", "node2")
+  assert proc.stdout.splitlines() == ["-" * 48, "Node: node1", "hello one", "second line", "",
+                                      "-" * 48, "Node: node2", "hello two", ""]
+  proc = cluster.run("gnt-node", "restricted-command", "-M", "--sync", "-g", "default",
+                     "hello")
+  assert proc.stdout.splitlines() == ["-" * 48, "node1: hello one", "node1: second line",
+                                      "-" * 48, "node2: hello two"]
+  # missing on node2, and on node1 writable by others: neither runs
+  _add_restricted(cluster, 1, "unsafe", "echo should not run", mode=0o777)
+  proc = cluster.run("gnt-node", "restricted-command", "unsafe", "node1", "node2",
+                     check=False)
+  assert proc.returncode == 1
+  assert proc.stdout.splitlines() == [
+    "-" * 48, "Command 'unsafe' on node 'node1' failed: Executing command 'unsafe' failed",
+    "-" * 48, "Command 'unsafe' on node 'node2' failed: Executing command 'unsafe' failed"]
+  proc = cluster.run("gnt-node", "restricted-command", "hello", check=False)
+  assert proc.returncode == 1
+  assert "Node group or node names must be given" in proc.stderr
