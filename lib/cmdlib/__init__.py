@@ -33,6 +33,7 @@ LU_FOR_OPCODE = {
   "OP_CLUSTER_ACTIVATE_MASTER_IP": cluster_ops.LUClusterActivateMasterIp,
   "OP_CLUSTER_DEACTIVATE_MASTER_IP": cluster_ops.LUClusterDeactivateMasterIp,
   "OP_CLUSTER_RENEW_CRYPTO": cluster_ops.LUClusterRenewCrypto,
+  "OP_CLUSTER_REPAIR_DISK_SIZES": cluster_ops.LUClusterRepairDiskSizes,
   "OP_CLUSTER_VERIFY": cluster_verify.LUClusterVerify,
   "OP_CLUSTER_VERIFY_CONFIG": cluster_verify.LUClusterVerifyConfig,
   "OP_CLUSTER_VERIFY_GROUP": cluster_verify.LUClusterVerifyGroup,

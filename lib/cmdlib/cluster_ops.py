@@ -1,6 +1,6 @@
 """Logical units acting on the whole cluster's nodes: pushing the
-configuration out again, renaming the cluster, switching the master IP and
-renewing the node certificates."""
+configuration out again, renaming the cluster, switching the master IP,
+renewing the node certificates and correcting recorded disk sizes."""
 
 import os
 import time
@@ -19,6 +19,7 @@ from ganeti import netutils
 from ganeti import pathutils
 from ganeti import vcluster
 from ganeti import paramdefs
+from ganeti.cmdlib import instance_utils
 from ganeti.cmdlib import sshkeys
 from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
 from ganeti.cmdlib.distribution import RedistributeAncillaryFiles, UploadSsconf
@@ -242,3 +243,88 @@ class LUClusterRenewCrypto(NoHooksLU):
       cluster.ssh_key_type = self.new_key_type
       cluster.ssh_key_bits = self.new_key_bits
       self.cfg.Update(cluster, feedback_fn)
+
+
+class LUClusterRepairDiskSizes(NoHooksLU):
+  """Corrects the recorded sizes (and spindles) of disks that differ from
+  what their primary nodes find; returns (instance, disk index, field, new
+  value) for each correction."""
+
+  REQ_BGL = False
+
+  def ExpandNames(self) -> None:
+    if self.op.instances:
+      self.wanted = [instance_utils.ExpandInstanceName(self.cfg, name)
+                     for name in self.op.instances]
+      self.needed_locks = {locking.LEVEL_INSTANCE: list(self.wanted),
+                           locking.LEVEL_NODE_RES: []}
+    else:
+      self.wanted = None
+      self.needed_locks = {locking.LEVEL_INSTANCE: locking.ALL_SET,
+                           locking.LEVEL_NODE_RES: locking.ALL_SET}
+    self.ShareAll()
+
+  def DeclareLocks(self, level: int) -> None:
+    if level == locking.LEVEL_NODE_RES and self.wanted is not None:
+      self.needed_locks[level] = sorted({
+        self.cfg.GetInstanceInfoByName(name).primary_node
+        for name in self.glm.list_owned(locking.LEVEL_INSTANCE)
+        if self.cfg.GetInstanceInfoByName(name) is not None})
+
+  def CheckPrereq(self) -> None:
+    names = self.glm.list_owned(locking.LEVEL_INSTANCE)
+    self.instances = [inst for inst in (self.cfg.GetInstanceInfoByName(name) for name in names)
+                      if inst is not None and (self.wanted is None or inst.name in self.wanted)]
+
+  def _Check(self, inst: Any, index: int, disk: Any,
+             dimensions: Any) -> list[tuple[str, int, str, int]]:
+    """The corrections one disk needs (made in the configuration)."""
+    if not isinstance(dimensions, (list, tuple)) or len(dimensions) != 2:
+      self.LogWarning("Disk %d of instance %s did not return valid size information,"
+                      " ignoring", index, inst.name)
+      return []
+    size_bytes, spindles = dimensions
+    changes = []
+    size = size_bytes >> 20
+    if size != disk.size:
+      self.LogInfo("Disk %d of instance %s has mismatched size, correcting: recorded %d,"
+                   " actual %d", index, inst.name, disk.size, size)
+      disk.size = size
+      changes.append((inst.name, index, "size", size))
+    exclusive = self.cfg.GetNdParams(self.cfg.GetNodeInfo(inst.primary_node)).get(
+      paramdefs.ND_EXCLUSIVE_STORAGE)
+    if exclusive and spindles is not None and spindles != disk.spindles:
+      self.LogInfo("Disk %d of instance %s has mismatched spindles, correcting: recorded"
+                   " %s, actual %s", index, inst.name, disk.spindles, spindles)
+      disk.spindles = spindles
+      changes.append((inst.name, index, "spindles", spindles))
+    if changes:
+      self.cfg.Update(disk, self.LogInfo)
+    return changes
+
+  def Exec(self, feedback_fn: Any) -> list[tuple[str, int, str, int]]:
+    by_node: dict[str, list[tuple[Any, int, Any]]] = {}
+    for inst in self.instances:
+      for index, disk in enumerate(self.cfg.GetInstanceDisks(inst.uuid)):
+        by_node.setdefault(inst.primary_node, []).append((inst, index, disk))
+    changed = []
+    for node_uuid, entries in sorted(by_node.items()):
+      if self.cfg.GetNodeInfo(node_uuid).offline:
+        continue
+      result = self.rpc.call_blockdev_getdimensions(
+        node_uuid, [(disk, inst) for inst, _, disk in entries])
+      if result.fail_msg:
+        self.LogWarning("Failure in blockdev_getdimensions call to node %s, ignoring: %s",
+                        self.cfg.GetNodeName(node_uuid), result.fail_msg)
+        continue
+      if not isinstance(result.payload, list) or len(result.payload) != len(entries):
+        self.LogWarning("Invalid result from node %s, ignoring node results",
+                        self.cfg.GetNodeName(node_uuid))
+        continue
+      for (inst, index, disk), dimensions in zip(entries, result.payload):
+        if dimensions is None:
+          self.LogWarning("Disk %d of instance %s did not return size information,"
+                          " ignoring", index, inst.name)
+          continue
+        changed.extend(self._Check(inst, index, disk, dimensions))
+    return changed

@@ -253,3 +253,24 @@ def test_batch_create(cluster, tmp_path):
   assert _config(cluster)["instances"] == before["instances"]
   for name in ("b1", "batch2", "b3", "b4", "b6"):
     cluster.run("gnt-instance", "remove", "-f", name)
+
+
+def test_repair_disk_sizes(cluster):
+  def file_disk():
+    (disk,) = [disk for disk in _config(cluster)["disks"].values()
+               if disk["dev_type"] == "file"]
+    return disk
+  path = cluster.path(file_disk()["logical_id"][1], 1)
+  os.truncate(path, 2048 * 1024 ** 2)  # grown behind Ganeti's back
+  proc = cluster.run("gnt-cluster", "repair-disk-sizes")
+  assert ("Disk 0 of instance data1 has mismatched size, correcting: recorded 1024,"
+          " actual 2048") in proc.stdout
+  assert file_disk()["size"] == 2048
+  serial = _config(cluster)["serial_no"]
+  proc = cluster.run("gnt-cluster", "repair-disk-sizes", "data1")
+  assert "mismatched" not in proc.stdout and _config(cluster)["serial_no"] == serial
+  os.truncate(path, 1024 ** 3)
+  cluster.run("gnt-cluster", "repair-disk-sizes", "data1")
+  assert file_disk()["size"] == 1024
+  proc = cluster.run("gnt-cluster", "repair-disk-sizes", "nosuch", check=False)
+  assert proc.returncode == 1 and "Instance 'nosuch' not known" in proc.stderr
