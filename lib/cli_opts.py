@@ -451,6 +451,10 @@ FILESTORE_DRIVER_OPT = _Value("--file-driver", dest="file_driver", type="choice"
 TAG_ADD_OPT = _Value("--tags", dest="tags", help="Tags of the new object, comma-separated")
 IGNORE_IPOLICY_OPT = Flag("--ignore-ipolicy", dest="ignore_ipolicy",
                           help="Go on despite instance policy violations")
+OOB_TIMEOUT_OPT = _Value("--oob-timeout", dest="oob_timeout", type="int", default=60,
+                         help="Seconds to wait for the out-of-band program")
+POWER_DELAY_OPT = _Value("--power-delay", dest="power_delay", type="float", default=2.0,
+                         help="Seconds to wait between powering on two nodes")
 SHUTDOWN_TIMEOUT_OPT = _Value("--shutdown-timeout", dest="shutdown_timeout", type="int",
                               default=constants.DEFAULT_SHUTDOWN_TIMEOUT,
                               help="Seconds to wait for a clean shutdown before forcing it")

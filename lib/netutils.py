@@ -74,9 +74,11 @@ def InterfaceExists(name: str) -> bool:
   return os.path.exists(os.path.join("/sys/class/net", name))
 
 
-def TcpPing(address: str, port: int, timeout: float = 5.0) -> bool:
-  """Whether something at address accepts TCP connections on port (a
-  refused connection also proves the address is in use)."""
+def TcpPing(address: str, port: int, timeout: float = 5.0,
+            listening: bool = False) -> bool:
+  """Whether something at address accepts TCP connections on port; unless
+  listening is asked for, a refused connection also counts (it proves the
+  address is in use)."""
   family = socket.AF_INET6 if IsValidIP6(address) else socket.AF_INET
   with socket.socket(family, socket.SOCK_STREAM) as sock:
     sock.settimeout(timeout)
@@ -84,6 +86,6 @@ def TcpPing(address: str, port: int, timeout: float = 5.0) -> bool:
       sock.connect((address, port))
       return True
     except ConnectionRefusedError:
-      return True
+      return not listening
     except OSError:
       return False

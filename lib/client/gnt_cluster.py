@@ -8,6 +8,7 @@ from ganeti import constants
 from ganeti import errors
 from ganeti.cli import *  # pylint: disable=wildcard-import,unused-wildcard-import
 from ganeti.cli import EXIT_FAILURE, EXIT_SUCCESS
+from ganeti.client import cluster_epo
 from ganeti.client import cluster_ssh
 
 _NPLUSONE_MEM = "nplusone_mem"  # the check --no-nplus1-mem skips
@@ -751,6 +752,9 @@ commands = {
   "repair-disk-sizes": (
     RepairDiskSizes, ARGS_MANY_INSTANCES, [DRY_RUN_OPT, PRIORITY_OPT], "[<instance-name>...]",
     "Corrects the recorded disk sizes that differ from the real ones"),
+  "epo": (
+    cluster_epo.Epo, [ArgUnknown()], cluster_epo.EPO_OPTS, "[<opts>...] [args]",
+    "Performs an emergency power-off of nodes (or recovers from one with --on)"),
   "master-failover": (
     MasterFailover, ARGS_NONE, _MASTER_FAILOVER_OPTS, "", "Makes this node the master"),
   "command": (

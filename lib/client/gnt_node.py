@@ -80,10 +80,6 @@ AUTO_PROMOTE_OPT = CliOption("--auto-promote", dest="auto_promote", action="stor
 IGNORE_STATUS_OPT = CliOption("--ignore-status", dest="ignore_status", action="store_true",
                               default=False, help="Power off nodes that are not marked"
                                                   " offline (potentially dangerous)")
-OOB_TIMEOUT_OPT = CliOption("--oob-timeout", dest="oob_timeout", type="int", default=60,
-                            help="Seconds to wait for the out-of-band program")
-POWER_DELAY_OPT = CliOption("--power-delay", dest="power_delay", type="float", default=2.0,
-                            help="Seconds to wait between powering on two nodes")
 NODE_PARAMS_OPT = CliOption("--node-parameters", dest="ndparams", type="keyval", default=None,
                             help="Node parameters, as name=value,...")
 STORAGE_TYPE_OPT = CliOption("-t", "--storage-type", dest="user_storage_type", type="choice",

@@ -165,3 +165,38 @@ def test_restricted_commands(cluster):
   proc = cluster.run("gnt-node", "restricted-command", "hello", check=False)
   assert proc.returncode == 1
   assert "Node group or node names must be given" in proc.stderr
+
+
+def _instance_state(vc, name):
+  proc = vc.run("gnt-instance", "list", "--no-headers", "-o", "pnode,admin_state,status", name)
+  return tuple(proc.stdout.split())
+
+
+def test_emergency_power_off_and_back(cluster):
+  cluster.run("gnt-node", "modify", "--node-parameters",
+              "oob_program=%s" % (cluster.program_dir / "oob-program"), "node2")
+  (cluster.program_dir / "mode").write_text("")
+  cluster.run("gnt-instance", "add", "-t", "diskless", "-o", "minimal+default", "-n", "node2",
+              "--no-name-check", "--no-ip-check", "--net", "0:ip=192.0.2.50", "epo1")
+  _calls(cluster)
+  for args, message in [([], "Give the nodes"), (["node1"], "The master node node1 is among"),
+                        (["--all", "node2"], "Arguments in combination with --all")]:
+    proc = cluster.run("gnt-cluster", "epo", "-f", *args, check=False)
+    assert proc.returncode == 1 and message in proc.stderr, (args, proc.stderr)
+  cluster.run("gnt-cluster", "epo", "-f", "node2")
+  # shut down but still meant to run; the node offline and powered off
+  assert _instance_state(cluster, "epo1") == ("node2", "up", "ERROR_nodeoffline")
+  assert _node_flags(cluster)["node2"] == ("Y", "N")
+  assert _calls(cluster) == ["power-off node2"]
+  cluster.run("gnt-cluster", "epo", "--on", "-f", "node2")
+  assert _calls(cluster) == ["power-on node2"]
+  assert _node_flags(cluster)["node2"] == ("N", "Y")
+  assert _instance_state(cluster, "epo1") == ("node2", "up", "running")
+  # --all leaves the master to the administrator
+  proc = cluster.run("gnt-cluster", "epo", "-f", "--all")
+  assert "The master node node1 was left running; shut it down by hand" in proc.stdout
+  assert _node_flags(cluster)["node2"][0] == "Y"
+  cluster.run("gnt-cluster", "epo", "--on", "-f", "--all")
+  assert _node_flags(cluster)["node2"][0] == "N"
+  assert _instance_state(cluster, "epo1") == ("node2", "up", "running")
+  cluster.run("gnt-instance", "remove", "-f", "epo1")
