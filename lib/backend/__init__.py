@@ -8,7 +8,7 @@ import importlib
 from typing import Any, Callable
 
 _DOMAINS = ("node", "files", "master", "storage", "hooks", "verify", "sshkeys", "instance", "os",
-            "blockdev", "iallocator", "impexp")
+            "blockdev", "iallocator", "impexp", "extstorage")
 
 
 def _collect() -> dict[str, Callable[..., Any]]:

@@ -1,7 +1,9 @@
 """What every backend module shares: the failure exception and small helpers."""
 
+import errno
 import logging
 import os
+import stat
 import subprocess
 from typing import Optional, Sequence
 
@@ -51,6 +53,32 @@ def LocalPathBelow(path: str, root: str, what: str) -> str:
   if not IsBelowDir(root, local):
     Fail("Passed %s path '%s' does not belong to the directory '%s'", what, path, root)
   return local
+
+
+def ErrnoName(err: OSError) -> str:
+  """The symbolic name of an OS error's errno (ENOENT), as diagnoses show it."""
+  return errno.errorcode.get(err.errno, str(err.errno))
+
+
+def CheckDefinitionFile(directory: str, name: str, required: bool, executable: bool,
+                        error: type) -> Optional[str]:
+  """The path of a file of an OS definition or ExtStorage provider directory;
+  None for a missing optional file.  Raises error (with the text Ganeti shows
+  in diagnoses) for a missing required file, or one that is not a regular
+  file or, if it must be, not executable."""
+  path = os.path.join(directory, name)
+  try:
+    info = os.stat(path)
+  except OSError as err:
+    if not required:
+      return None
+    raise error("File '%s' under path '%s' is missing (%s)" %
+                (name, directory, ErrnoName(err))) from None
+  if not stat.S_ISREG(info.st_mode):
+    raise error("File '%s' under path '%s' is not a regular file" % (name, directory))
+  if executable and not info.st_mode & stat.S_IXUSR:
+    raise error("File '%s' under path '%s' is not executable" % (name, directory))
+  return path
 
 
 class CommandResult:

@@ -8,10 +8,8 @@ write their output to a log file under the OS log directory.
 """
 
 import dataclasses
-import errno
 import logging
 import os
-import stat
 import subprocess
 import tarfile
 import tempfile
@@ -25,7 +23,7 @@ from ganeti import paramdefs
 from ganeti import pathutils
 from ganeti import storage
 from ganeti import vcluster
-from ganeti.backend.common import Fail, LocalPath
+from ganeti.backend.common import CheckDefinitionFile, ErrnoName, Fail, LocalPath
 from ganeti.storage import base as storage_base
 from ganeti.utils import io
 from ganeti.constants import (
@@ -95,10 +93,6 @@ def SplitOsName(name: str) -> tuple[str, str]:
   return base, variant
 
 
-def _ErrnoName(err: OSError) -> str:
-  return errno.errorcode.get(err.errno, str(err.errno))
-
-
 def _ListFile(path: str) -> list[str]:
   """Lines of a list file, without empty lines and comments."""
   return [line.strip() for line in io.ReadFile(path).splitlines()
@@ -111,7 +105,7 @@ def _ReadApiVersions(os_dir: str) -> list[int]:
     text = io.ReadFile(path)
   except OSError as err:
     raise OsError("Required file '%s' not found under path %s: %s" %
-                  (OS_API_FILE, os_dir, _ErrnoName(err))) from None
+                  (OS_API_FILE, os_dir, ErrnoName(err))) from None
   try:
     versions = [int(word) for word in text.split()]
   except ValueError:
@@ -128,19 +122,9 @@ def _FindFiles(os_dir: str, newest: int) -> dict[str, str]:
   for name, since, required in _OS_FILES:
     if newest < since:
       continue
-    path = os.path.join(os_dir, name)
-    try:
-      info = os.stat(path)
-    except OSError as err:
-      if required:
-        raise OsError("File '%s' under path '%s' is missing (%s)" %
-                      (name, os_dir, _ErrnoName(err))) from None
-      continue
-    if not stat.S_ISREG(info.st_mode):
-      raise OsError("File '%s' under path '%s' is not a regular file" % (name, os_dir))
-    if name in OS_SCRIPTS and not info.st_mode & stat.S_IXUSR:
-      raise OsError("File '%s' under path '%s' is not executable" % (name, os_dir))
-    present[name] = path
+    path = CheckDefinitionFile(os_dir, name, required, name in OS_SCRIPTS, OsError)
+    if path is not None:
+      present[name] = path
   if OS_SCRIPT_CREATE not in present and OS_SCRIPT_CREATE_UNTRUSTED not in present:
     raise OsError("A create script (trusted or untrusted) under path '%s' must exist" %
                   os_dir)

@@ -23,6 +23,7 @@ from ganeti.cmdlib import test
 from ganeti.cmdlib import iallocator
 
 LU_FOR_OPCODE = {
+  "OP_EXT_STORAGE_DIAGNOSE": os_lu.LUExtStorageDiagnose,
   "OP_CLUSTER_QUERY": cluster.LUClusterQuery,
   "OP_CLUSTER_CONFIG_QUERY": cluster.LUClusterConfigQuery,
   "OP_CLUSTER_POST_INIT": cluster.LUClusterPostInit,

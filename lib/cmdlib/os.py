@@ -1,4 +1,5 @@
-"""Logical units of OS definitions (gnt-os list/info/diagnose)."""
+"""Logical units of OS definitions (gnt-os list/info/diagnose) and of
+ExtStorage providers (gnt-storage diagnose/info)."""
 
 from typing import Any, Optional
 
@@ -8,7 +9,7 @@ from ganeti import paramdefs
 from ganeti import qlang
 from ganeti import query
 from ganeti.cmdlib.base import NoHooksLU
-from ganeti.query import oses
+from ganeti.query import extstorage, oses
 from ganeti.constants import (
   DDM_ADD, DDM_REMOVE, OS_VALIDATE_PARAMETERS)
 
@@ -125,3 +126,19 @@ def ChangeOsList(current: list[str], changes: list, description: str,
       raise errors.OpPrereqError("Invalid OS modification '%s'" % action,
                                  errors.ECODE_INVAL)
   return result
+
+
+class LUExtStorageDiagnose(NoHooksLU):
+  """The ExtStorage providers the nodes know, one row of the requested fields
+  per provider."""
+
+  REQ_BGL = False
+
+  def ExpandNames(self) -> None:
+    self.needed_locks = {}
+
+  def Exec(self, feedback_fn: Any) -> list[list]:
+    names = self.op.names or None
+    providers = query.Query(query.GetFieldSet(constants.QR_EXTSTORAGE),
+                            self.op.output_fields, qlang.MakeSimpleFilter("name", names))
+    return providers.OldStyleQuery(None, extstorage.ProviderItems(self.cfg, self.rpc, names))

@@ -17,36 +17,35 @@ from typing import Any, Optional
 _STATUS, _VARIANTS, _PARAMETERS, _API_VERSIONS, _TRUSTED = 1, 3, 4, 5, 6
 
 
-def CollectDiagnoses(cfg: Any, rpc: Any) -> dict[str, dict[str, list]]:
-  """{os name: {node uuid: [entry, ...]}} from the online vm-capable nodes.
+def CollectDiagnoses(cfg: Any, diagnose_call: Any, what: str) -> dict[str, dict[str, list]]:
+  """{name: {node uuid: [entry, ...]}} of the definitions (OSes, ExtStorage
+  providers) the online vm-capable nodes report through diagnose_call (an RPC
+  call answering rows of name and entry fields); what names them in warnings.
 
-  Every node that answered has a (possibly empty) list for every OS, in node
+  Every node that answered has a (possibly empty) list for every name, in node
   name order.
   """
   nodes = sorted((node for node in cfg.GetAllNodesInfo().values()
                   if not node.offline and node.vm_capable), key=lambda node: node.name)
   if not nodes:
     return {}
-  results = rpc.call_os_diagnose([node.uuid for node in nodes])
+  results = diagnose_call([node.uuid for node in nodes])
   answered = []
-  per_os: dict[str, dict[str, list]] = {}
+  per_name: dict[str, dict[str, list]] = {}
   for node in nodes:
     result = results.get(node.uuid)
     if result is None or result.fail_msg:
-      logging.warning("Cannot get the OS list of node %s: %s", node.name,
+      logging.warning("Cannot get the %s of node %s: %s", what, node.name,
                       result.fail_msg if result is not None else "no answer")
       continue
     answered.append(node.uuid)
-    for name, path, status, diagnose, variants, params, api_versions, trusted in \
-        result.payload or []:
-      entry = [path, status, diagnose, variants, [list(param) for param in params],
-               api_versions, trusted]
-      per_os.setdefault(name, {}).setdefault(node.uuid, []).append(entry)
+    for name, *entry in result.payload or []:
+      per_name.setdefault(name, {}).setdefault(node.uuid, []).append(entry)
   return {name: {uuid: by_node.get(uuid, []) for uuid in answered}
-          for name, by_node in per_os.items()}
+          for name, by_node in per_name.items()}
 
 
-def _Common(lists: list[list]) -> list:
+def Common(lists: list[list]) -> list:
   """The members all lists share, sorted."""
   shared = {_Hashable(item) for item in lists[0]}
   for other in lists[1:]:
@@ -81,9 +80,9 @@ def MergeOs(name: str, node_status: dict[str, list], cluster: Any) -> dict[str, 
     "trusted": True,
   }
   if valid:
-    item["variants"] = _Common([first[_VARIANTS] for first in firsts])
-    item["parameters"] = _Common([first[_PARAMETERS] for first in firsts])
-    item["api_versions"] = _Common([first[_API_VERSIONS] for first in firsts])
+    item["variants"] = Common([first[_VARIANTS] for first in firsts])
+    item["parameters"] = Common([first[_PARAMETERS] for first in firsts])
+    item["api_versions"] = Common([first[_API_VERSIONS] for first in firsts])
     item["trusted"] = all(first[_TRUSTED] for first in firsts)
   item["os_hvp"] = _VariantParams(cluster.os_hvp, name, item["variants"])
   item["osparams"] = _VariantParams(cluster.osparams, name, item["variants"])
@@ -93,7 +92,7 @@ def MergeOs(name: str, node_status: dict[str, list], cluster: Any) -> dict[str, 
 def OsItems(cfg: Any, rpc: Any, names: Optional[list] = None) -> list[dict[str, Any]]:
   """Query items of the OSes the nodes know (only the named ones if given), by name."""
   cluster = cfg.GetClusterInfo()
-  diagnoses = CollectDiagnoses(cfg, rpc)
+  diagnoses = CollectDiagnoses(cfg, rpc.call_os_diagnose, "OS list")
   wanted = sorted(diagnoses) if names is None else [name for name in dict.fromkeys(names)
                                                     if name in diagnoses]
   return [MergeOs(name, diagnoses[name], cluster) for name in sorted(wanted)]
