@@ -255,31 +255,34 @@ def _Tamper(datagram: bytes) -> bytes:
   return b"plj0" + json.dumps(envelope).encode()
 
 
-NOW = time.time()
-DROPPED = {
-  "unsigned": b"plj0" + json.dumps({"msg": json.dumps({"protocol": 1, "type": 0, "query": None,
-                                                       "rsalt": "x"}), "salt": "1"}).encode(),
-  "other key": Request(0, key=b"another key\n"),
-  "key without newline": Request(0, key=KEY.strip()),
-  "tampered": _Tamper(Request(0)),
-  "too old": Request(0, salt=str(int(NOW - 400))),
-  "too new": Request(0, salt=str(int(NOW + 400))),
-  "float salt": Request(0, salt="%f" % NOW),
-  "word salt": Request(0, salt="abc"),
-  "bad magic": b"plj1" + Request(0)[4:],
-  "no magic": Request(0)[4:],
-  "bad json": b"plj0{not json",
-  "msg not json": confd.Pack(KEY, "hello", str(int(NOW))),
-  "extra key": Request(0, extra=1),
-  "unknown type": Request(12),
-  "type as text": Request("0"),
-  "bad master field": Request(confd.REQ_CLUSTER_MASTER, {"3": [7]}),
-  "too large": Request(0, "y" * 5000),
-}
+def _Dropped() -> dict:
+  """Datagrams confd must drop; the salts are made now (the window moves)."""
+  now = time.time()
+  return {
+    "unsigned": b"plj0" + json.dumps({"msg": json.dumps({"protocol": 1, "type": 0,
+                                                         "query": None, "rsalt": "x"}),
+                                      "salt": "1"}).encode(),
+    "other key": Request(0, key=b"another key\n"),
+    "key without newline": Request(0, key=KEY.strip()),
+    "tampered": _Tamper(Request(0)),
+    "too old": Request(0, salt=str(int(now - 400))),
+    "too new": Request(0, salt=str(int(now + 400))),
+    "float salt": Request(0, salt="%f" % now),
+    "word salt": Request(0, salt="abc"),
+    "bad magic": b"plj1" + Request(0)[4:],
+    "no magic": Request(0)[4:],
+    "bad json": b"plj0{not json",
+    "msg not json": confd.Pack(KEY, "hello", str(int(now))),
+    "extra key": Request(0, extra=1),
+    "unknown type": Request(12),
+    "type as text": Request("0"),
+    "bad master field": Request(confd.REQ_CLUSTER_MASTER, {"3": [7]}),
+    "too large": Request(0, "y" * 5000),
+  }
 
 
 def test_bad_datagrams_are_dropped(node):
-  for name, datagram in DROPPED.items():
+  for name, datagram in _Dropped().items():
     assert Exchange(node.address, datagram, wait=0.3) is None, name
   # salts within the window are accepted, also the same one twice
   for salt in [str(int(time.time() - 200))] * 2 + [str(int(time.time() + 200))]:
