@@ -14,6 +14,7 @@ from typing import Any, Optional
 from ganeti import constants
 from ganeti import errors
 from ganeti import locking
+from ganeti import paramdefs
 from ganeti import serializer
 from ganeti.cmdlib.base import NoHooksLU
 from ganeti.cmdlib.node import ExpandNode
@@ -25,7 +26,7 @@ _NOT_ON_MASTER = frozenset([constants.OOB_POWER_OFF, constants.OOB_POWER_CYCLE])
 
 def OobProgram(cfg: Any, node: Any) -> Optional[str]:
   """The node's out-of-band program, None where it has none."""
-  return cfg.GetNdParams(node).get("oob_program") or None
+  return cfg.GetNdParams(node).get(paramdefs.ND_OOB_PROGRAM) or None
 
 
 def _IsHealthList(payload: Any) -> bool:
