@@ -1,0 +1,206 @@
+"""The RAPI daemon's HTTP(S) server: HTTP/1.1 with keep-alive, bounded threads.
+
+The accepting thread only queues connections; a fixed number of worker
+threads do the TLS handshake and serve the requests of a connection until
+it closes or idles.  When every worker is busy and the queue is full, new
+connections are closed at once rather than piling up.  Slow peers are cut
+off by timeouts on the handshake, on each read and on the whole request
+body; bodies above a size limit are refused (413) without being read.
+"""
+
+import http.server
+import logging
+import queue
+import socket
+import socketserver
+import ssl
+import threading
+import time
+from typing import Any, Callable, Optional
+
+from ganeti import constants
+from ganeti.rapi import dispatch
+
+DEFAULT_WORKERS = 16
+DEFAULT_QUEUE = 64
+MAX_BODY_SIZE = 1024 * 1024  # RAPI requests are small; Ganeti's largest are a few KiB
+HANDSHAKE_TIMEOUT = 10.0
+READ_TIMEOUT = 10.0  # per read, for request lines, headers and body
+BODY_TIMEOUT = 30.0  # for the whole body
+IDLE_TIMEOUT = 15.0  # a kept-alive connection waiting for its next request
+SERVER_NAME = "Ganeti %s" % constants.RELEASE_VERSION
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+  """The requests of one connection."""
+  protocol_version = "HTTP/1.1"
+  server: "RapiHttpServer"
+  timeout = READ_TIMEOUT
+
+  def version_string(self) -> str:
+    return SERVER_NAME
+
+  def log_message(self, format: str, *args: Any) -> None:  # pylint: disable=redefined-builtin
+    logging.debug("%s: %s", self.address_string(), format % args)
+
+  def handle_one_request(self) -> None:
+    # waiting for the next request of a kept-alive connection has its own limit
+    self.connection.settimeout(IDLE_TIMEOUT)
+    try:
+      self.raw_requestline = self.rfile.readline(65537)
+    except (TimeoutError, socket.timeout, OSError, ssl.SSLError):
+      self.close_connection = True
+      return
+    self.connection.settimeout(READ_TIMEOUT)
+    if not self.raw_requestline:
+      self.close_connection = True
+      return
+    if len(self.raw_requestline) > 65536:
+      self.requestline = self.request_version = self.command = ""
+      self.send_error(414)
+      return
+    if not self.parse_request():
+      return
+    self._Serve()
+    try:
+      self.wfile.flush()
+    except OSError:
+      self.close_connection = True
+
+  def send_error(self, code: int, message: Optional[str] = None,
+                 explain: Optional[str] = None) -> None:
+    """Protocol-level errors (bad request line, headers) in RAPI's JSON form."""
+    response = dispatch.ErrorResponse(dispatch.HttpError(code, message))
+    self.close_connection = True
+    self._Send(response)
+
+  def _Send(self, response: "dispatch.Response") -> None:
+    try:
+      self.send_response(response.status)
+      self.send_header("Content-Type", dispatch.JSON_TYPE)
+      for name, value in response.headers.items():
+        self.send_header(name, value)
+      if self.close_connection:
+        self.send_header("Connection", "close")
+      self.send_header("Content-Length", str(len(response.body)))
+      # headers and body in one write: one TLS record, one packet for small answers
+      self._headers_buffer.append(b"\r\n")
+      self._headers_buffer.append(response.body)
+      self.wfile.write(b"".join(self._headers_buffer))
+      self._headers_buffer = []
+    except OSError:
+      self.close_connection = True
+
+  def _ReadBody(self) -> Optional[bytes]:
+    """The request body, or None after answering an error."""
+    if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
+      self.send_error(411, "Send a Content-Length instead of a chunked body")
+      return None
+    text = self.headers.get("Content-Length")
+    try:
+      length = int(text) if text is not None else 0
+    except ValueError:
+      length = -1
+    if length < 0:
+      self.send_error(400, "Invalid Content-Length")
+      return None
+    if length > self.server.max_body_size:
+      self.send_error(413, "Request body larger than %d bytes" % self.server.max_body_size)
+      return None
+    deadline = time.monotonic() + BODY_TIMEOUT
+    chunks, remaining = [], length
+    while remaining:
+      if time.monotonic() > deadline:
+        self.send_error(408, "Request body not received in time")
+        return None
+      try:
+        chunk = self.rfile.read1(min(remaining, 65536))
+      except (TimeoutError, socket.timeout):
+        self.send_error(408, "Request body not received in time")
+        return None
+      if not chunk:
+        self.close_connection = True
+        return None
+      chunks.append(chunk)
+      remaining -= len(chunk)
+    return b"".join(chunks)
+
+  def _Serve(self) -> None:
+    body = self._ReadBody()
+    if body is None:
+      return
+    request = dispatch.Request(self.command, self.path, self.headers, body,
+                               self.client_address[0])
+    self._Send(self.server.app(request))
+
+
+class RapiHttpServer(socketserver.TCPServer):
+  """Listens on address; TLS when ssl_context is given, plain HTTP otherwise."""
+  allow_reuse_address = True
+  request_queue_size = 128
+
+  def __init__(self, address: tuple[str, int], ssl_context: Optional[ssl.SSLContext],
+               app: Callable[["dispatch.Request"], "dispatch.Response"],
+               workers: int = DEFAULT_WORKERS, max_queue: int = DEFAULT_QUEUE,
+               max_body_size: int = MAX_BODY_SIZE) -> None:
+    self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    self.ssl_context = ssl_context
+    self.app = app
+    self.max_body_size = max_body_size
+    self._connections: "queue.Queue[Any]" = queue.Queue(max_queue)
+    super().__init__(address, _Handler)
+    self._workers = [threading.Thread(target=self._Work, name="rapi-worker-%d" % index,
+                                      daemon=True) for index in range(workers)]
+    for worker in self._workers:
+      worker.start()
+
+  def process_request(self, request: Any, client_address: Any) -> None:
+    try:
+      self._connections.put_nowait((request, client_address))
+    except queue.Full:
+      logging.warning("All RAPI workers busy; closing the connection from %s",
+                      client_address[0])
+      self.shutdown_request(request)
+
+  def _Work(self) -> None:
+    while True:
+      item = self._connections.get()
+      if item is None:
+        return
+      request, client_address = item
+      try:
+        self._ServeConnection(request, client_address)
+      except Exception:  # one connection's failure must not end the worker
+        logging.debug("Connection from %s failed", client_address[0], exc_info=True)
+      finally:
+        self.shutdown_request(request)
+
+  def _ServeConnection(self, request: socket.socket, client_address: Any) -> None:
+    request.settimeout(HANDSHAKE_TIMEOUT)
+    # headers and body are separate writes: without this, Nagle's algorithm
+    # and the peer's delayed ACK hold the body back ~40 ms
+    request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if self.ssl_context is None:
+      _Handler(request, client_address, self)
+      return
+    try:
+      tls = self.ssl_context.wrap_socket(request, server_side=True)
+    except (ssl.SSLError, OSError) as err:
+      logging.info("TLS handshake with %s failed: %s", client_address[0], err)
+      return
+    try:
+      _Handler(tls, client_address, self)
+    finally:
+      try:
+        tls.close()
+      except OSError:
+        pass
+
+  def server_close(self) -> None:
+    super().server_close()
+    for _ in self._workers:
+      try:
+        self._connections.put_nowait(None)
+      except queue.Full:
+        break
+
