@@ -23,8 +23,6 @@ from ganeti.rapi import resources
 from ganeti.rapi.handlers import HttpError
 
 JSON_TYPE = "application/json"
-# Methods whose requests may carry a JSON body
-_BODY_METHODS = frozenset(["PUT", "POST", "GET"])
 
 
 @dataclasses.dataclass
@@ -150,7 +148,7 @@ class Dispatcher:
     if method is None:
       raise HttpError(501, "Method %s is unsupported for path %s" % (request.method, path))
     self._Authorize(request, method, path)
-    body = self._Body(request) if request.method in _BODY_METHODS else None
+    body = self._Body(request)
     try:
       raw_args = urllib.parse.parse_qs(split.query, keep_blank_values=True)
     except ValueError:

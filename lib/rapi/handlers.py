@@ -221,7 +221,9 @@ def NodeSetRole(call: Call) -> int:
   }.get(role) if isinstance(role, str) else None
   if flags is None:
     raise BadRequest("Can't set '%s' role" % (role,))
-  params = dict(OpcodeParams(call), auto_promote=False, **flags)
+  params = OpcodeParams(call)
+  params.setdefault("auto_promote", False)
+  params.update(flags)
   return _Submit(call, [MakeOpcode(call, call.method.opcode, params)])
 
 
@@ -269,7 +271,12 @@ def Collection(call: Call) -> list[dict]:
 
 
 def _One(call: Call, what: str, name: str, fields: list[str]) -> dict:
-  rows = _Rows(call, what, fields, [qlang.OP_EQUAL, "name", name])
+  try:
+    rows = _Rows(call, what, fields, [qlang.OP_EQUAL, "name", name])
+  except errors.OpPrereqError as err:
+    if err.args[1:2] != (errors.ECODE_NOENT,):
+      raise
+    rows = []
   if not rows:
     raise HttpError(404)
   return rows[0]
@@ -351,7 +358,8 @@ def _QueryFields(call: Call, body: dict) -> list[str]:
 
 def Query(call: Call) -> dict:
   body = _BodyDict(call) if call.method.body == "other" else {}
-  qfilter = body.get("filter")
+  # Ganeti's client sends the filter as both "qfilter" and "filter"
+  qfilter = body.get("qfilter", body.get("filter"))
   if qfilter is not None and not isinstance(qfilter, list):
     raise BadRequest("'filter' must be a list or null")
   return call.client.Query(call.variables["resource"], _QueryFields(call, body), qfilter)

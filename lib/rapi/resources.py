@@ -175,7 +175,7 @@ RESOURCES = (
   }),
   Resource("/2/instances/[instance_name]", "instances_name", "An instance", {
     "GET": _Item("instance", "instance_name", INSTANCE_FIELDS, "The instance's details"),
-    "DELETE": _Job("Removes the instance", "OP_INSTANCE_REMOVE", path=_INST),
+    "DELETE": _Job("Removes the instance", "OP_INSTANCE_REMOVE", path=_INST, body="params"),
   }),
   Resource("/2/instances/[instance_name]/info", "instances_name_info", "Instance data", {
     "GET": Method("Submits a job collecting the instance's configuration and live state",
@@ -296,7 +296,9 @@ RESOURCES = (
     "PUT": _Job("Sets the node's role (a JSON string body)", "OP_NODE_SET_PARAMS",
                 handler="node_set_role", path=_NODE, body="other",
                 args=(Arg("force", "bool", "force", "Go ahead despite warnings",
-                          default=False),)),
+                          default=False),
+                      Arg("auto-promote", "bool", "auto_promote",
+                          "Promote other nodes to master candidates if needed"))),
   }),
   Resource("/2/nodes/[node_name]/modify", "nodes_name_modify", "Node modification", {
     "POST": _Job("Changes the node's parameters", "OP_NODE_SET_PARAMS", path=_NODE,
