@@ -8,6 +8,7 @@ off by timeouts on the handshake, on each read and on the whole request
 body; bodies above a size limit are refused (413) without being read.
 """
 
+import dataclasses
 import http.server
 import logging
 import queue
@@ -23,19 +24,28 @@ from ganeti.rapi import dispatch
 
 DEFAULT_WORKERS = 16
 DEFAULT_QUEUE = 64
-MAX_BODY_SIZE = 1024 * 1024  # RAPI requests are small; Ganeti's largest are a few KiB
-HANDSHAKE_TIMEOUT = 10.0
-READ_TIMEOUT = 10.0  # per read, for request lines, headers and body
-BODY_TIMEOUT = 30.0  # for the whole body
-IDLE_TIMEOUT = 15.0  # a kept-alive connection waiting for its next request
 SERVER_NAME = "Ganeti %s" % constants.RELEASE_VERSION
+# what is read and dropped from a peer after an error answer, at most
+_DRAIN_SECONDS = 2.0
+_DRAIN_BYTES = 8 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+  """What a peer may take: seconds for each stage, bytes of a body."""
+  body_size: int = 1024 * 1024  # RAPI requests are small; Ganeti's largest are a few KiB
+  handshake: float = 10.0
+  read: float = 10.0  # per read, for request lines, headers and body
+  body: float = 30.0  # for the whole body
+  idle: float = 15.0  # a kept-alive connection waiting for its next request
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
   """The requests of one connection."""
   protocol_version = "HTTP/1.1"
+  # answers to unparsable requests still get status line and headers
+  default_request_version = "HTTP/1.1"
   server: "RapiHttpServer"
-  timeout = READ_TIMEOUT
 
   def version_string(self) -> str:
     return SERVER_NAME
@@ -45,13 +55,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
   def handle_one_request(self) -> None:
     # waiting for the next request of a kept-alive connection has its own limit
-    self.connection.settimeout(IDLE_TIMEOUT)
+    self.connection.settimeout(self.server.limits.idle)
     try:
       self.raw_requestline = self.rfile.readline(65537)
     except (TimeoutError, socket.timeout, OSError, ssl.SSLError):
       self.close_connection = True
       return
-    self.connection.settimeout(READ_TIMEOUT)
+    self.connection.settimeout(self.server.limits.read)
     if not self.raw_requestline:
       self.close_connection = True
       return
@@ -69,10 +79,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
   def send_error(self, code: int, message: Optional[str] = None,
                  explain: Optional[str] = None) -> None:
-    """Protocol-level errors (bad request line, headers) in RAPI's JSON form."""
+    """Protocol-level errors (bad request line, headers, body) in RAPI's JSON form.
+
+    The connection closes after the answer; whatever the peer still sends is
+    read and dropped for a moment first, so that a client busy sending a
+    refused body gets to read the answer instead of a reset.
+    """
     response = dispatch.ErrorResponse(dispatch.HttpError(code, message))
     self.close_connection = True
     self._Send(response)
+    self._Drain()
+
+  def _Drain(self) -> None:
+    deadline = time.monotonic() + _DRAIN_SECONDS
+    try:
+      self.connection.shutdown(socket.SHUT_WR)
+      self.connection.settimeout(_DRAIN_SECONDS)
+      drained = 0
+      while drained < _DRAIN_BYTES and time.monotonic() < deadline:
+        chunk = self.connection.recv(65536)
+        if not chunk:
+          break
+        drained += len(chunk)
+    except (OSError, ValueError):
+      pass
 
   def _Send(self, response: "dispatch.Response") -> None:
     try:
@@ -104,10 +134,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     if length < 0:
       self.send_error(400, "Invalid Content-Length")
       return None
-    if length > self.server.max_body_size:
-      self.send_error(413, "Request body larger than %d bytes" % self.server.max_body_size)
+    if length > self.server.limits.body_size:
+      self.send_error(413, "Request body larger than %d bytes" % self.server.limits.body_size)
       return None
-    deadline = time.monotonic() + BODY_TIMEOUT
+    deadline = time.monotonic() + self.server.limits.body
     chunks, remaining = [], length
     while remaining:
       if time.monotonic() > deadline:
@@ -142,11 +172,11 @@ class RapiHttpServer(socketserver.TCPServer):
   def __init__(self, address: tuple[str, int], ssl_context: Optional[ssl.SSLContext],
                app: Callable[["dispatch.Request"], "dispatch.Response"],
                workers: int = DEFAULT_WORKERS, max_queue: int = DEFAULT_QUEUE,
-               max_body_size: int = MAX_BODY_SIZE) -> None:
+               limits: Optional[Limits] = None) -> None:
     self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
     self.ssl_context = ssl_context
     self.app = app
-    self.max_body_size = max_body_size
+    self.limits = limits or Limits()
     self._connections: "queue.Queue[Any]" = queue.Queue(max_queue)
     super().__init__(address, _Handler)
     self._workers = [threading.Thread(target=self._Work, name="rapi-worker-%d" % index,
@@ -176,7 +206,7 @@ class RapiHttpServer(socketserver.TCPServer):
         self.shutdown_request(request)
 
   def _ServeConnection(self, request: socket.socket, client_address: Any) -> None:
-    request.settimeout(HANDSHAKE_TIMEOUT)
+    request.settimeout(self.limits.handshake)
     # headers and body are separate writes: without this, Nagle's algorithm
     # and the peer's delayed ACK hold the body back ~40 ms
     request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
