@@ -241,6 +241,11 @@ def Constant(call: Call) -> Any:
   return call.method.options["value"]
 
 
+def OpenApi(call: Call) -> dict:
+  from ganeti.rapi import openapi  # pylint: disable=import-outside-toplevel
+  return openapi.Document()
+
+
 def ClusterInfo(call: Call) -> dict:
   return call.client.QueryClusterInfo()
 
@@ -422,6 +427,7 @@ HANDLERS: dict[str, Callable[[Call], Any]] = {
   "storage_modify": StorageModify,
   "constant": Constant,
   "cluster_info": ClusterInfo,
+  "openapi": OpenApi,
   "os_list": OsList,
   "collection": Collection,
   "item": Item,

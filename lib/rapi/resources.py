@@ -154,6 +154,9 @@ RESOURCES = (
   Resource("/2/features", "features", "Optional features of this server", {
     "GET": Method("Feature names", "constant", result="strings",
                   options={"value": list(FEATURES)})}),
+  Resource("/2/openapi.json", "openapi", "This API's OpenAPI 3 description (not in Ganeti)", {
+    "GET": Method("The OpenAPI document, made from this table", "openapi",
+                  result="object")}),
   Resource("/2/os", "os", "Operating system definitions", {
     "GET": Method("Names of the usable OSes with their variants (os+variant)", "os_list",
                   result="strings")}),
