@@ -76,6 +76,8 @@ def _LuxiErrorResponse(err: Exception) -> HttpError:
     return HttpError(400, str(err.args[0] if err.args else err))
   if isinstance(err, (luxi.ProtocolError, OSError)):
     return HttpError(502, "Master daemon unreachable: %s" % (err,))
+  if isinstance(err, errors.JobLost):
+    return HttpError(404, "Job not found")
   if isinstance(err, errors.OpPrereqError):
     code = 404 if len(err.args) > 1 and err.args[1] == errors.ECODE_NOENT else 400
     return HttpError(code, handlers._ErrorText(err))
