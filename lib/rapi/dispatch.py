@@ -101,6 +101,8 @@ class Dispatcher:
     client = getattr(self._local, "client", None)
     if client is None:
       client = self._local.client = self._luxi_factory()
+    else:
+      client.DropIfClosed()
     return client
 
   def _DropClient(self) -> None:

@@ -125,6 +125,9 @@ class _StubLuxi:
   def Close(self):
     pass
 
+  def DropIfClosed(self):
+    pass
+
 
 def _Dispatch(app, method, path, authorization=None):
   headers = {"Authorization": authorization} if authorization else {}
