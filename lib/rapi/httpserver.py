@@ -11,6 +11,7 @@ body; bodies above a size limit are refused (413) without being read.
 import dataclasses
 import http.server
 import logging
+import os
 import queue
 import socket
 import socketserver
@@ -165,16 +166,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class RapiHttpServer(socketserver.TCPServer):
-  """Listens on address; TLS when ssl_context is given, plain HTTP otherwise."""
+  """Listens on address; TLS with the context tls() gives for each connection
+  (see CertificateFiles), plain HTTP when tls is None."""
   allow_reuse_address = True
   request_queue_size = 128
 
-  def __init__(self, address: tuple[str, int], ssl_context: Optional[ssl.SSLContext],
+  def __init__(self, address: tuple[str, int], tls: Optional[Callable[[], ssl.SSLContext]],
                app: Callable[["dispatch.Request"], "dispatch.Response"],
                workers: int = DEFAULT_WORKERS, max_queue: int = DEFAULT_QUEUE,
                limits: Optional[Limits] = None) -> None:
     self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-    self.ssl_context = ssl_context
+    self.tls = tls
     self.app = app
     self.limits = limits or Limits()
     self._connections: "queue.Queue[Any]" = queue.Queue(max_queue)
@@ -210,11 +212,11 @@ class RapiHttpServer(socketserver.TCPServer):
     # headers and body are separate writes: without this, Nagle's algorithm
     # and the peer's delayed ACK hold the body back ~40 ms
     request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    if self.ssl_context is None:
+    if self.tls is None:
       _Handler(request, client_address, self)
       return
     try:
-      tls = self.ssl_context.wrap_socket(request, server_side=True)
+      tls = self.tls().wrap_socket(request, server_side=True)
     except (ssl.SSLError, OSError) as err:
       logging.info("TLS handshake with %s failed: %s", client_address[0], err)
       return
@@ -234,3 +236,48 @@ class RapiHttpServer(socketserver.TCPServer):
       except queue.Full:
         break
 
+
+
+class CertificateFiles:
+  """The TLS context for a certificate and key, made again when either file
+  changes (gnt-cluster renew-crypto), checked at most once a second."""
+
+  def __init__(self, cert_file: str, key_file: str) -> None:
+    self._files = (cert_file, key_file)
+    self._lock = threading.Lock()
+    self._stamp: Any = None
+    self._checked = 0.0
+    self._context: Optional[ssl.SSLContext] = None
+    self()  # fail now, at start-up, if the files are unusable
+
+  def _Stamp(self) -> tuple:
+    return tuple((st.st_ino, st.st_size, st.st_mtime_ns)
+                 for st in (os.stat(path) for path in self._files))
+
+  def __call__(self) -> ssl.SSLContext:
+    with self._lock:
+      now = time.monotonic()
+      if self._context is not None and now - self._checked < 1.0:
+        return self._context
+      self._checked = now
+      try:
+        stamp = self._Stamp()
+      except OSError as err:
+        if self._context is None:
+          raise
+        logging.warning("Cannot check the RAPI certificate: %s", err)
+        return self._context
+      if stamp != self._stamp:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+          context.load_cert_chain(*self._files)
+        except (ssl.SSLError, OSError) as err:
+          if self._context is None:
+            raise
+          logging.error("Keeping the previous RAPI certificate: %s", err)
+          return self._context
+        if self._context is not None:
+          logging.info("RAPI certificate %s changed, now in use", self._files[0])
+        self._context, self._stamp = context, stamp
+      return self._context

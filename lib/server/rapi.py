@@ -62,12 +62,10 @@ def _check(options: Any) -> None:
 
 def _prepare(ctx: daemon.DaemonContext) -> httpserver.RapiHttpServer:
   options = ctx.options
-  context = None
+  tls = None
   if options.ssl:
     try:
-      context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-      context.minimum_version = ssl.TLSVersion.TLSv1_2
-      context.load_cert_chain(options.ssl_cert, options.ssl_key)
+      tls = httpserver.CertificateFiles(options.ssl_cert, options.ssl_key)
     except (ssl.SSLError, OSError) as err:
       raise daemon.DaemonError("Cannot load the RAPI certificate %s: %s" %
                                (options.ssl_cert, err)) from None
@@ -75,7 +73,7 @@ def _prepare(ctx: daemon.DaemonContext) -> httpserver.RapiHttpServer:
   users.Users()  # log what is loaded at start-up
   app = dispatch.Dispatcher(users, require_authentication=options.require_authentication)
   try:
-    return httpserver.RapiHttpServer((options.bind, options.port), context, app,
+    return httpserver.RapiHttpServer((options.bind, options.port), tls, app,
                                      workers=options.max_clients)
   except OSError as err:
     raise daemon.DaemonError("Cannot listen on %s:%s: %s" %

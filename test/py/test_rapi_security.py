@@ -3,7 +3,10 @@ the users file, rights per method as in Ganeti, no plain HTTP."""
 
 import http.client
 import json
+import re
 import socket
+import ssl
+import time
 
 import pytest
 
@@ -115,6 +118,30 @@ def test_no_plain_http(cluster):
   finally:
     conn.close()
   assert cluster.Request("GET", "/version")[0] == 200
+
+
+def _ServedCertificate(cluster) -> bytes:
+  context = ssl.create_default_context()
+  context.check_hostname = False
+  context.verify_mode = ssl.CERT_NONE
+  with socket.create_connection((cluster.host, PORT), timeout=10) as sock:
+    with context.wrap_socket(sock) as tls:
+      return tls.getpeercert(binary_form=True)
+
+
+def test_renewed_certificate_is_served_without_restart(cluster):
+  before = _ServedCertificate(cluster)
+  cluster.vc.run("gnt-cluster", "renew-crypto", "--new-rapi-certificate", "-f")
+  deadline = time.monotonic() + 30
+  while _ServedCertificate(cluster) == before and time.monotonic() < deadline:
+    time.sleep(0.2)
+  after = _ServedCertificate(cluster)
+  assert after != before
+  with open(cluster.vc.path("/var/lib/ganeti/rapi.pem")) as handle:
+    pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----",
+                    handle.read(), re.S).group(0)
+  assert ssl.PEM_cert_to_DER_cert(pem) == after
+  assert cluster.Request("GET", "/2/info")[0] == 200
 
 
 class _StubLuxi:
