@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterable, Optional
 
 import pycurl
 
+from ganeti import errors
+
 GANETI_RAPI_PORT = 5080
 GANETI_RAPI_VERSION = 2
 
@@ -55,6 +57,19 @@ JOB_STATUS_ALL = JOB_STATUS_PENDING | JOB_STATUS_FINALIZED | frozenset([JOB_STAT
 
 # the job status names Ganeti's client exported under their older names
 JOB_STATUS_WAITLOCK = JOB_STATUS_WAITING
+
+# Error classifications of failed opcodes (the second item of an opresult error)
+ECODE_RESOLVER = errors.ECODE_RESOLVER
+ECODE_NORES = errors.ECODE_NORES
+ECODE_TEMP_NORES = errors.ECODE_TEMP_NORES
+ECODE_INVAL = errors.ECODE_INVAL
+ECODE_STATE = errors.ECODE_STATE
+ECODE_NOENT = errors.ECODE_NOENT
+ECODE_EXISTS = errors.ECODE_EXISTS
+ECODE_NOTUNIQUE = errors.ECODE_NOTUNIQUE
+ECODE_FAULT = errors.ECODE_FAULT
+ECODE_ENVIRON = errors.ECODE_ENVIRON
+ECODE_ALL = errors.ECODE_ALL
 
 # Features a server may announce in /2/features
 _REQ_DATA_VERSION_FIELD = "__version__"
@@ -344,11 +359,19 @@ class GanetiRapiClient:  # pylint: disable=too-many-public-methods
     _AppendReason(query, reason)
     return self._SendRequest(HTTP_POST, "/2/instances-multi-alloc", query, body)
 
+  def InstanceAllocation(self, mode: str, name: str, disk_template: str, disks: list,
+                         nics: list, **kwargs: Any) -> dict:
+    """One instance's parameters for InstancesMultiAlloc."""
+    body = {"mode": mode, "name": name, "disk_template": disk_template, "disks": disks,
+            "nics": nics}
+    body.update(kwargs)
+    return body
+
   def CreateInstance(self, mode: str, name: str, disk_template: str, disks: list,
-                     nics: list, dry_run: bool = False, reason: Optional[str] = None,
-                     **kwargs: Any) -> int:
+                     nics: list, reason: Optional[str] = None, **kwargs: Any) -> int:
+    """Creates an instance; dry_run=True (a keyword) only checks."""
     query: list = []
-    _AppendDryRun(query, dry_run)
+    _AppendDryRun(query, kwargs.pop("dry_run", False))
     _AppendReason(query, reason)
     if _INST_CREATE_REQV1 not in self.GetFeatures():
       raise GanetiApiError("Server does not support new-style (version 1) instance"
