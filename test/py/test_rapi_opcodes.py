@@ -277,6 +277,9 @@ def test_cluster_reads(cl, cluster):
   assert cl.GetOperatingSystems() == ["minimal+blank", "minimal+default"]
   info = cl.GetInfo()
   assert info["name"] == "cluster" and info["master"] == "node1"
+  # keys in Ganeti 3.0's order, its aliases last
+  assert list(info)[:3] == ["software_version", "protocol_version", "config_version"]
+  assert list(info)[-2:] == ["vg_name", "drbd_helper"] and len(info) == 57
   assert cl.GetClusterTags() == []
   assert cluster.Request("GET", "/")[2] is None
   assert cluster.Request("GET", "/2")[2] is None
