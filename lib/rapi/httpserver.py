@@ -8,6 +8,7 @@ off by timeouts on the handshake, on each read and on the whole request
 body; bodies above a size limit are refused (413) without being read.
 """
 
+import contextlib
 import dataclasses
 import http.server
 import logging
@@ -18,7 +19,7 @@ import socketserver
 import ssl
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from ganeti import constants
 from ganeti.rapi import dispatch
@@ -39,6 +40,43 @@ class Limits:
   read: float = 10.0  # per read, for request lines, headers and body
   body: float = 30.0  # for the whole body
   idle: float = 15.0  # a kept-alive connection waiting for its next request
+  head: float = 20.0  # request line and headers, once the first byte came
+
+
+class Watchdog:
+  """Cuts off connections that overrun a deadline: a thread shuts their socket
+  down, which ends the read the serving thread is blocked in."""
+
+  def __init__(self, interval: float = 0.25) -> None:
+    self._lock = threading.Lock()
+    self._deadlines: dict[int, tuple[float, socket.socket]] = {}
+    self._interval = interval
+    threading.Thread(target=self._Run, name="rapi-watchdog", daemon=True).start()
+
+  @contextlib.contextmanager
+  def Deadline(self, sock: socket.socket, seconds: float) -> Iterator[None]:
+    key = id(sock)
+    with self._lock:
+      self._deadlines[key] = (time.monotonic() + seconds, sock)
+    try:
+      yield
+    finally:
+      with self._lock:
+        self._deadlines.pop(key, None)
+
+  def _Run(self) -> None:
+    while True:
+      time.sleep(self._interval)
+      now = time.monotonic()
+      with self._lock:
+        expired = [key for key, (deadline, _) in self._deadlines.items() if deadline < now]
+        socks = [self._deadlines.pop(key)[1] for key in expired]
+      for sock in socks:
+        try:
+          # the plain socket's shutdown, also under TLS: the TLS object stays intact
+          socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+          pass
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -55,23 +93,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     logging.debug("%s: %s", self.address_string(), format % args)
 
   def handle_one_request(self) -> None:
-    # waiting for the next request of a kept-alive connection has its own limit
-    self.connection.settimeout(self.server.limits.idle)
-    try:
-      self.raw_requestline = self.rfile.readline(65537)
-    except (TimeoutError, socket.timeout, OSError, ssl.SSLError):
-      self.close_connection = True
-      return
-    self.connection.settimeout(self.server.limits.read)
-    if not self.raw_requestline:
-      self.close_connection = True
-      return
-    if len(self.raw_requestline) > 65536:
-      self.requestline = self.request_version = self.command = ""
-      self.send_error(414)
-      return
-    if not self.parse_request():
-      return
+    limits = self.server.limits
+    # a peer trickling its request line or headers is cut off as a whole
+    with self.server.watchdog.Deadline(self.connection, limits.idle + limits.head):
+      # waiting for the next request of a kept-alive connection has its own limit
+      self.connection.settimeout(limits.idle)
+      try:
+        self.raw_requestline = self.rfile.readline(65537)
+      except (TimeoutError, socket.timeout, OSError, ssl.SSLError):
+        self.close_connection = True
+        return
+      self.connection.settimeout(limits.read)
+      if not self.raw_requestline:
+        self.close_connection = True
+        return
+      if len(self.raw_requestline) > 65536:
+        self.requestline = self.request_version = self.command = ""
+        self.send_error(414)
+        return
+      if not self.parse_request():
+        return
     self._Serve()
     try:
       self.wfile.flush()
@@ -179,6 +220,7 @@ class RapiHttpServer(socketserver.TCPServer):
     self.tls = tls
     self.app = app
     self.limits = limits or Limits()
+    self.watchdog = Watchdog()
     self._connections: "queue.Queue[Any]" = queue.Queue(max_queue)
     super().__init__(address, _Handler)
     self._workers = [threading.Thread(target=self._Work, name="rapi-worker-%d" % index,

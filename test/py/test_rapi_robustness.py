@@ -122,7 +122,7 @@ def _Echo(request):
 
 @pytest.fixture
 def server():
-  limits = httpserver.Limits(body_size=1000, handshake=1, read=0.5, body=1, idle=0.5)
+  limits = httpserver.Limits(body_size=1000, handshake=1, read=0.5, body=1, idle=0.5, head=1)
   srv = httpserver.RapiHttpServer(("127.0.0.1", 0), None, _Echo, workers=2, max_queue=4,
                                   limits=limits)
   thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
@@ -191,3 +191,26 @@ def test_overload_ends_every_connection(server):
   finally:
     for sock in stalled:
       sock.close()
+
+
+def test_trickled_headers_are_cut_off(server):
+  """A byte of header now and then never lets a peer keep its worker."""
+  sock = socket.create_connection(("127.0.0.1", server.server_address[1]))
+  try:
+    sock.sendall(b"PUT / HTTP/1.1\r\n")
+    sock.settimeout(0.2)
+    closed = False
+    for _ in range(100):  # each byte well within the read timeout
+      try:
+        sock.sendall(b"X")
+        closed = sock.recv(100) == b""
+      except socket.timeout:
+        continue
+      except OSError:
+        closed = True
+      if closed:
+        break
+    assert closed
+  finally:
+    sock.close()
+  assert _Get(server, b"ok")[0] == 200
