@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import urllib.parse
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from ganeti import errors
 from ganeti import luxi
@@ -80,11 +80,11 @@ def _LuxiErrorResponse(err: Exception) -> HttpError:
     return HttpError(404, "Job not found")
   if isinstance(err, errors.OpPrereqError):
     code = 404 if len(err.args) > 1 and err.args[1] == errors.ECODE_NOENT else 400
-    return HttpError(code, handlers._ErrorText(err))
+    return HttpError(code, handlers.ErrorText(err))
   if isinstance(err, (errors.ParameterError, errors.ParseError, errors.TagError,
                       errors.OpCodeUnknown)):
-    return HttpError(400, handlers._ErrorText(err))
-  return HttpError(502, "%s: %s" % (type(err).__name__, handlers._ErrorText(err)))
+    return HttpError(400, handlers.ErrorText(err))
+  return HttpError(502, "%s: %s" % (type(err).__name__, handlers.ErrorText(err)))
 
 
 class Dispatcher:

@@ -108,7 +108,8 @@ def OpcodeParams(call: Call, body: Optional[dict] = None) -> dict:
   return params
 
 
-def _ErrorText(err: Exception) -> str:
+def ErrorText(err: Exception) -> str:
+  """An error's message as Ganeti's RAPI shows it (its arguments' tuple if several)."""
   return str(err.args[0]) if len(err.args) == 1 else str(err.args)
 
 
@@ -118,7 +119,7 @@ def MakeOpcode(call: Call, op_id: str, params: dict) -> dict:
     op = opcodes.OpCode.LoadOpCode(dict(params, OP_ID=op_id))
     op.Validate(False)
   except (ValueError, TypeError, errors.OpPrereqError) as err:
-    raise BadRequest("Invalid body parameters: %s" % _ErrorText(err)) from err
+    raise BadRequest("Invalid body parameters: %s" % ErrorText(err)) from err
   op.reason = call.ReasonTrail()
   return op.__getstate__()
 
@@ -295,8 +296,9 @@ def Item(call: Call) -> dict:
 
 def Tags(call: Call) -> list[str]:
   kind = call.method.options["kind"]
-  names = [value for value in call.variables.values()]
-  return call.client.QueryTags(kind, names[0] if names else "")
+  # the object's name is the path's only variable; the cluster has none
+  name = next(iter(call.variables.values()), "")
+  return call.client.QueryTags(kind, name)
 
 
 def NodeRole(call: Call) -> str:

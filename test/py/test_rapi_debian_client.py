@@ -6,7 +6,6 @@ import inspect
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
