@@ -153,15 +153,17 @@ def _RealRapi(method: str, path: str, body: object = None) -> object:
   return json.loads(answer) if answer.strip() else None
 
 
-def _RealWaitJobs(job_ids: list[int], timeout: float = 1800) -> None:
+def _RealWaitJobs(job_ids: list[int], timeout: float = 3600) -> None:
+  """Waits for the jobs, asking about one job at a time (a bulk job list of
+  hundreds of jobs every few seconds would slow Ganeti down itself)."""
   deadline = time.monotonic() + timeout
-  pending = set(job_ids)
+  pending = sorted(job_ids, reverse=True)  # the last submitted tends to end last
   while pending and time.monotonic() < deadline:
-    jobs = _RealRapi("GET", "/2/jobs?bulk=1")
-    finished = {job["id"] for job in jobs if job["status"] in ("success", "error", "canceled")}
-    pending -= finished
-    if pending:
-      time.sleep(2)
+    status = _RealRapi("GET", "/2/jobs/%d" % pending[0])["status"]
+    if status in ("success", "error", "canceled"):
+      pending.pop(0)
+    else:
+      time.sleep(5)
 
 
 def RealFigures(seconds: float, runs: int, bulk_size: int) -> tuple[dict, dict] | None:
@@ -174,11 +176,12 @@ def RealFigures(seconds: float, runs: int, bulk_size: int) -> tuple[dict, dict] 
   names = ["rapibench%04d" % index for index in range(bulk_size)]
   latencies = {}
   try:
+    existing = {entry["id"] for entry in _RealRapi("GET", "/2/instances") or []}
     jobs = [_RealRapi("POST", "/2/instances", {
       "__version__": 1, "mode": "create", "name": name, "disk_template": "diskless",
       "disks": [], "nics": [{}], "os": "lab+default", "pnode": node, "start": False,
       "no_install": True, "ip_check": False, "name_check": False, "ignore_ipolicy": True,
-      "beparams": {"memory": 128}}) for name in names]
+      "beparams": {"memory": 128}}) for name in names if name not in existing]
     _RealWaitJobs(jobs)
     count = len(_RealRapi("GET", "/2/instances"))
     latencies[count] = _Latency(prefix, REAL_HOST, REAL_USER, runs)
