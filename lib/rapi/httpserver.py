@@ -92,6 +92,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
   def log_message(self, format: str, *args: Any) -> None:  # pylint: disable=redefined-builtin
     logging.debug("%s: %s", self.address_string(), format % args)
 
+  def log_request(self, code: Any = "-", size: Any = "-") -> None:
+    # one line per request, as Ganeti's daemon writes it
+    logging.info("%s:%s %s %s", self.client_address[0], self.client_address[1],
+                 self.requestline or None, int(code))
+
   def handle_one_request(self) -> None:
     limits = self.server.limits
     # a peer trickling its request line or headers is cut off as a whole

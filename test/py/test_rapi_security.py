@@ -85,6 +85,8 @@ def test_wrong_password_gets_401_even_where_anonymous_may_read(cluster):
   assert cluster.Request("GET", "/2/info", user="ghost", password="x")[0] == 401
   log = open(cluster.vc.path("/var/log/ganeti/rapi-daemon.log")).read()
   assert "Authentication failed for user 'ghost'" in log
+  # every request has its line, as in Ganeti's log
+  assert re.search(r"INFO 127\.[\d.]+:\d+ GET /2/info HTTP/1.1 401\n", log)
 
 
 def test_password_schemes(cluster):
