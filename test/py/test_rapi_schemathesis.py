@@ -48,7 +48,7 @@ def sessions():
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_generated_requests(case, cluster, sessions):
   admin, anonymous = sessions
