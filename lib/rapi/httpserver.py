@@ -168,6 +168,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     except OSError:
       self.close_connection = True
 
+  def handle_expect_100(self) -> bool:
+    # a body that would be refused is refused before the peer sends it
+    length = self.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > self.server.limits.body_size:
+      self.send_error(413, "Request body larger than %d bytes" % self.server.limits.body_size)
+      return False
+    return super().handle_expect_100()
+
   def _ReadBody(self) -> Optional[bytes]:
     """The request body, or None after answering an error."""
     if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):

@@ -213,3 +213,16 @@ def test_trickled_headers_are_cut_off(server):
   finally:
     sock.close()
   assert _Get(server, b"ok")[0] == 200
+
+
+def test_expect_continue(server):
+  """A body over the limit is refused before the peer sends it; others go on."""
+  for length, status in ((5000, b"413"), (10, b"100")):
+    sock = socket.create_connection(("127.0.0.1", server.server_address[1]))
+    try:
+      sock.sendall(b"PUT / HTTP/1.1\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n"
+                   % length)
+      sock.settimeout(10)
+      assert sock.recv(4096).startswith(b"HTTP/1.1 " + status)
+    finally:
+      sock.close()
