@@ -30,7 +30,7 @@ class RapiCluster:
   def __init__(self) -> None:
     self.vc = VirtualCluster(nodes=1)
     self.vc.init()
-    self.host = self.vc.prefix + ".1"  # the cluster address, which ganeti-rapi binds
+    self.host = self.vc.prefix + ".11"  # the master node's address, which ganeti-rapi binds
     self.WriteUsers(USERS)
     self.WaitReady()
 
