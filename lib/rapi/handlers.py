@@ -142,6 +142,12 @@ def Opcode(call: Call) -> int:
   return _Submit(call, [MakeOpcode(call, call.method.opcode, OpcodeParams(call))])
 
 
+def InstanceInfo(call: Call) -> int:
+  # live data needs the locks; static data does not
+  params = dict(OpcodeParams(call), use_locking=not call.args.get("static", False))
+  return _Submit(call, [MakeOpcode(call, call.method.opcode, params)])
+
+
 def InstanceCreate(call: Call) -> int:
   body = dict(_BodyDict(call))
   version = body.pop("__version__", 0)
@@ -183,8 +189,6 @@ def Reinstall(call: Call) -> int:
     os_name, start, osparams = call.args.get("os"), not call.args.get("nostartup", False), None
   name = call.variables["instance_name"]
   common = {"instance_name": name}
-  if "dry-run" in call.args:
-    common["dry_run"] = call.args["dry-run"]
   ops = [MakeOpcode(call, "OP_INSTANCE_SHUTDOWN", common),
          MakeOpcode(call, "OP_INSTANCE_REINSTALL",
                     dict(common, os_type=os_name, osparams=osparams))]
@@ -427,6 +431,7 @@ def FilterDelete(call: Call) -> None:
 HANDLERS: dict[str, Callable[[Call], Any]] = {
   "opcode": Opcode,
   "instance_create": InstanceCreate,
+  "instance_info": InstanceInfo,
   "multi_alloc": MultiAlloc,
   "reinstall": Reinstall,
   "replace_disks": ReplaceDisks,

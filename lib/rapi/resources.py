@@ -71,7 +71,8 @@ class Arg:
     return self.default is not _UNSET
 
 
-DRY_RUN = Arg("dry-run", "bool", "dry_run", "Only check whether the operation would succeed")
+DRY_RUN = Arg("dry-run", "bool", "dry_run", "Only check whether the operation would succeed",
+              default=False)
 REASON = Arg("reason", "str", None, "Why the change is made (recorded in the reason trail)")
 BULK = Arg("bulk", "bool", None, "Give every object's details instead of names and URIs")
 FORCE = Arg("force", "bool", "force", "Go ahead despite warnings")
@@ -106,19 +107,20 @@ class Resource:
     return re.findall(r"\[(\w+)\]", self.path)
 
 
-def _Job(doc: str, opcode: str, **kwargs: Any) -> Method:
-  """A mutation: needs write access, accepts dry-run and reason."""
-  args = kwargs.pop("args", ())
-  return Method(doc, opcode=opcode, access=_W, args=(DRY_RUN, REASON) + tuple(args), **kwargs)
+def _Job(doc: str, opcode: str, dry_run: bool = False, **kwargs: Any) -> Method:
+  """A mutation: needs write access, accepts reason and, where Ganeti's does,
+  dry-run (then always set on the opcode, false by default, as Ganeti does)."""
+  args = ((DRY_RUN,) if dry_run else ()) + (REASON,) + tuple(kwargs.pop("args", ()))
+  return Method(doc, opcode=opcode, access=_W, args=args, **kwargs)
 
 
 def _Tags(kind: str, variable: Optional[str]) -> dict:
   path = {variable: "name"} if variable else {}
   return {
     "GET": Method("The object's tags", "tags", options={"kind": kind}, result="strings"),
-    "PUT": _Job("Adds the tags given as tag arguments", "OP_TAGS_SET", args=(TAG,), path=path,
+    "PUT": _Job("Adds the tags given as tag arguments", "OP_TAGS_SET", dry_run=True, args=(TAG,), path=path,
                 fixed={"kind": kind}),
-    "DELETE": _Job("Removes the tags given as tag arguments", "OP_TAGS_DEL", args=(TAG,),
+    "DELETE": _Job("Removes the tags given as tag arguments", "OP_TAGS_DEL", dry_run=True, args=(TAG,),
                    path=path, fixed={"kind": kind}),
   }
 
@@ -168,27 +170,29 @@ RESOURCES = (
 
   Resource("/2/instances", "instances", "Instances", {
     "GET": _Collection("instance", "id", INSTANCE_FIELDS, "All instances"),
-    "POST": _Job("Creates an instance (request version 1)", "OP_INSTANCE_CREATE",
+    "POST": _Job("Creates an instance (request version 1)", "OP_INSTANCE_CREATE", dry_run=True,
                  handler="instance_create", body="params",
                  aliases={"name": "instance_name", "os": "os_type"}),
   }),
   Resource("/2/instances-multi-alloc", "instances_multi_alloc", "Allocation of instances", {
     "POST": _Job("Creates several instances, placed by an allocator",
-                 "OP_INSTANCE_MULTI_ALLOC", handler="multi_alloc", body="params"),
+                 "OP_INSTANCE_MULTI_ALLOC", handler="multi_alloc", body="params", dry_run=True),
   }),
   Resource("/2/instances/[instance_name]", "instances_name", "An instance", {
     "GET": _Item("instance", "instance_name", INSTANCE_FIELDS, "The instance's details"),
-    "DELETE": _Job("Removes the instance", "OP_INSTANCE_REMOVE", path=_INST, body="params"),
+    "DELETE": _Job("Removes the instance", "OP_INSTANCE_REMOVE", path=_INST, body="params",
+                   dry_run=True),
   }),
   Resource("/2/instances/[instance_name]/info", "instances_name_info", "Instance data", {
     "GET": Method("Submits a job collecting the instance's configuration and live state",
-                  opcode="OP_INSTANCE_QUERY_DATA",
+                  "instance_info", opcode="OP_INSTANCE_QUERY_DATA",
                   args=(Arg("static", "bool", "static", "Configuration data only",
                             default=False), REASON),
-                  path={"instance_name": "instances[]"}, fixed={"use_locking": True}),
+                  path={"instance_name": "instances[]"}),
   }),
   Resource("/2/instances/[instance_name]/reboot", "instances_name_reboot", "Reboot", {
     "POST": _Job("Reboots the instance", "OP_INSTANCE_REBOOT", path=_INST, body="params",
+                 dry_run=True,
                  args=(Arg("type", "str", "reboot_type", "soft, hard or full",
                            default="hard"),
                        Arg("ignore_secondaries", "bool", "ignore_secondaries",
@@ -196,11 +200,12 @@ RESOURCES = (
   }),
   Resource("/2/instances/[instance_name]/shutdown", "instances_name_shutdown", "Shutdown", {
     "PUT": _Job("Shuts the instance down", "OP_INSTANCE_SHUTDOWN", path=_INST, body="params",
+                dry_run=True,
                 args=(Arg("no_remember", "bool", "no_remember",
                           "Do not record the new state"),)),
   }),
   Resource("/2/instances/[instance_name]/startup", "instances_name_startup", "Startup", {
-    "PUT": _Job("Starts the instance", "OP_INSTANCE_STARTUP", path=_INST,
+    "PUT": _Job("Starts the instance", "OP_INSTANCE_STARTUP", path=_INST, dry_run=True,
                 args=(Arg("force", "bool", "force", "Start even if secondary disks fail",
                           default=False),
                       Arg("no_remember", "bool", "no_remember", "Do not record the new state",
@@ -219,9 +224,7 @@ RESOURCES = (
                  args=(Arg("mode", "str", "mode", "Which disks to replace (old style)"),
                        Arg("remote_node", "str", "remote_node", "New secondary (old style)"),
                        Arg("iallocator", "str", "iallocator", "Allocator (old style)"),
-                       Arg("disks", "csv", None, "Disk indices (old style)"),
-                       Arg("early_release", "bool", "early_release",
-                           "Release locks early"))),
+                       Arg("disks", "csv", None, "Disk indices (old style)"))),
   }),
   Resource("/2/instances/[instance_name]/activate-disks", "instances_name_activate_disks",
            "Disk activation", {
@@ -284,7 +287,7 @@ RESOURCES = (
     "POST": _Job("Power-cycles the node", "OP_NODE_POWERCYCLE", path=_NODE, args=(FORCE,)),
   }),
   Resource("/2/nodes/[node_name]/evacuate", "nodes_name_evacuate", "Evacuation", {
-    "POST": _Job("Moves instances off the node", "OP_NODE_EVACUATE", path=_NODE,
+    "POST": _Job("Moves instances off the node", "OP_NODE_EVACUATE", path=_NODE, dry_run=True,
                  body="params", exclude=("nodes",)),
   }),
   Resource("/2/nodes/[node_name]/migrate", "nodes_name_migrate", "Migration", {
@@ -338,23 +341,24 @@ RESOURCES = (
 
   Resource("/2/groups", "groups", "Node groups", {
     "GET": _Collection("group", "name", GROUP_FIELDS, "All node groups"),
-    "POST": _Job("Creates a node group", "OP_GROUP_ADD", body="params",
+    "POST": _Job("Creates a node group", "OP_GROUP_ADD", body="params", dry_run=True,
                  aliases={"name": "group_name"}),
   }),
   Resource("/2/groups/[group_name]", "groups_name", "A node group", {
     "GET": _Item("group", "group_name", GROUP_FIELDS, "The group's details"),
-    "DELETE": _Job("Removes the group", "OP_GROUP_REMOVE", path=_GROUP),
+    "DELETE": _Job("Removes the group", "OP_GROUP_REMOVE", path=_GROUP, dry_run=True),
   }),
   Resource("/2/groups/[group_name]/modify", "groups_name_modify", "Group modification", {
     "PUT": _Job("Changes the group's parameters", "OP_GROUP_SET_PARAMS", path=_GROUP,
                 body="params"),
   }),
   Resource("/2/groups/[group_name]/rename", "groups_name_rename", "Group renaming", {
-    "PUT": _Job("Renames the group", "OP_GROUP_RENAME", path=_GROUP, body="params"),
+    "PUT": _Job("Renames the group", "OP_GROUP_RENAME", path=_GROUP, body="params",
+                dry_run=True),
   }),
   Resource("/2/groups/[group_name]/assign-nodes", "groups_name_assign_nodes",
            "Node assignment", {
-    "PUT": _Job("Moves nodes into the group", "OP_GROUP_ASSIGN_NODES", path=_GROUP,
+    "PUT": _Job("Moves nodes into the group", "OP_GROUP_ASSIGN_NODES", path=_GROUP, dry_run=True,
                 body="params", args=(FORCE,), exclude=("force", "dry_run")),
   }),
   Resource("/2/groups/[group_name]/tags", "groups_name_tags", "Group tags",
@@ -362,11 +366,11 @@ RESOURCES = (
 
   Resource("/2/networks", "networks", "Networks", {
     "GET": _Collection("network", "name", NETWORK_FIELDS, "All networks"),
-    "POST": _Job("Creates a network", "OP_NETWORK_ADD", body="params"),
+    "POST": _Job("Creates a network", "OP_NETWORK_ADD", body="params", dry_run=True),
   }),
   Resource("/2/networks/[network_name]", "networks_name", "A network", {
     "GET": _Item("network", "network_name", NETWORK_FIELDS, "The network's details"),
-    "DELETE": _Job("Removes the network", "OP_NETWORK_REMOVE", path=_NET),
+    "DELETE": _Job("Removes the network", "OP_NETWORK_REMOVE", path=_NET, dry_run=True),
   }),
   Resource("/2/networks/[network_name]/modify", "networks_name_modify",
            "Network modification", {
@@ -376,11 +380,13 @@ RESOURCES = (
   Resource("/2/networks/[network_name]/connect", "networks_name_connect",
            "Network connection", {
     "PUT": _Job("Connects the network to a node group", "OP_NETWORK_CONNECT", path=_NET,
+                dry_run=True,
                 body="params"),
   }),
   Resource("/2/networks/[network_name]/disconnect", "networks_name_disconnect",
            "Network disconnection", {
     "PUT": _Job("Disconnects the network from a node group", "OP_NETWORK_DISCONNECT",
+                dry_run=True,
                 path=_NET, body="params"),
   }),
   Resource("/2/networks/[network_name]/tags", "networks_name_tags", "Network tags",

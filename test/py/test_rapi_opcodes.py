@@ -66,7 +66,7 @@ MUTATIONS = {
                                               "shutdown_timeout": 5})], "instances_name"),
   "GetInstanceInfo": (lambda c: c.GetInstanceInfo("inst1", static=True),
                       [("OP_INSTANCE_QUERY_DATA", {"instances": ["inst1"], "static": True,
-                                                   "use_locking": True})],
+                                                   "use_locking": False})],
                       "instances_name_info"),
   "RebootInstance": (lambda c: c.RebootInstance("noinst", reboot_type="soft",
                                                 ignore_secondaries=True, dry_run=True),
@@ -93,10 +93,17 @@ MUTATIONS = {
   "ReinstallInstanceNoStart": (lambda c: c.ReinstallInstance("noinst", no_startup=True),
                                [("OP_INSTANCE_SHUTDOWN", {}), ("OP_INSTANCE_REINSTALL", {})],
                                "instances_name_reinstall"),
+  # as in Ganeti, early_release counts only in the body, not in the query the client sends
   "ReplaceInstanceDisks": (lambda c: c.ReplaceInstanceDisks(
     "noinst", disks=[0, 1], mode=rapi_client.REPLACE_DISK_SECONDARY, early_release=True),
     [("OP_INSTANCE_REPLACE_DISKS", {"disks": [0, 1], "mode": "replace_on_secondary",
-                                    "early_release": True})], "instances_name_replace_disks"),
+                                    "early_release": False})], "instances_name_replace_disks"),
+  # Ganeti sets dry_run (false unless asked) where the resource takes it, and
+  # leaves it out where it does not (it ignores dry-run there)
+  "AddNodeTagsNoDryRun": (lambda c: c.AddNodeTags("nonode", ["b"]),
+                          [("OP_TAGS_SET", {"dry_run": False})], "nodes_name_tags"),
+  "MigrateNodeIgnoresDryRun": (lambda c: c.MigrateNode("nonode", dry_run=True),
+                               [("OP_NODE_MIGRATE", {"dry_run": None})], "nodes_name_migrate"),
   "ActivateInstanceDisks": (lambda c: c.ActivateInstanceDisks("noinst", ignore_size=True),
                             [("OP_INSTANCE_ACTIVATE_DISKS", {"ignore_size": True})],
                             "instances_name_activate_disks"),
