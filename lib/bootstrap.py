@@ -26,6 +26,13 @@ from ganeti.utils import x509
 _MASTERD_START_TIMEOUT = 30.0
 
 
+def StartRapiDaemon() -> None:
+  """Starts the remote API daemon of the (new) master, where it is installed."""
+  from ganeti.tools import daemon_util  # pylint: disable=import-outside-toplevel
+  if daemon_util.FindProgram(constants.RAPI) is not None:
+    RunDaemonUtil("start", constants.RAPI)
+
+
 def RunDaemonUtil(*args: str) -> None:
   result = subprocess.run([pathutils.DaemonUtilPath(), *args], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, check=False)
@@ -107,6 +114,7 @@ def InitCluster(cluster_name: str, master_netdev: str, **options: Any) -> None:
   # the master's own node daemon first: the master daemon talks to it at once
   for name in (constants.NODED, constants.CONFD, constants.MASTERD):
     RunDaemonUtil("start", name)
+  StartRapiDaemon()
   client = _wait_for_master()
   from ganeti import opcodes  # pylint: disable=import-outside-toplevel
   reason = [["%s:gnt-cluster" % constants.OPCODE_REASON_SRC_CLIENT, "init", time.time_ns()]]

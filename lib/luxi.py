@@ -9,6 +9,7 @@ parsed at all, a plain message.  Connections are persistent.
 
 import errno
 import math
+import select
 import socket
 import time
 from typing import Any, Iterable, Optional
@@ -175,6 +176,13 @@ class Client:
     self._pending = []
 
   close = Close
+
+  def DropIfClosed(self) -> None:
+    """Forgets an idle connection the master has closed meanwhile (a restart),
+    so that the next request connects again instead of failing."""
+    if self._sock is not None and not self._pending \
+        and select.select([self._sock], [], [], 0)[0]:
+      self.Close()
 
   def __enter__(self) -> "Client":
     return self

@@ -205,6 +205,7 @@ def _Distribute(cfg: config.ConfigWriter, store: ssconf.SimpleStore, myself: str
 def _StartMasterDaemon() -> None:
   from ganeti import bootstrap  # pylint: disable=import-outside-toplevel
   bootstrap.RunDaemonUtil("start", constants.MASTERD)
+  bootstrap.StartRapiDaemon()
 
 
 def MasterFailover(no_voting: bool = False, ignore_offline_nodes: bool = False,

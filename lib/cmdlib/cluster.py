@@ -29,6 +29,22 @@ _CLUSTER_INFO_ATTRS = (
 )
 
 
+# The order of QueryClusterInfo's keys in Ganeti 3.0's answer (RAPI /2/info shows it)
+_CLUSTER_INFO_ORDER = (
+  "software_version", "protocol_version", "config_version", "os_api_version",
+  "export_version", "vcs_version", "architecture", "name", "master", "default_hypervisor",
+  "enabled_hypervisors", "hvparams", "os_hvp", "beparams", "osparams", "ipolicy", "nicparams",
+  "ndparams", "diskparams", "candidate_pool_size", "max_running_jobs", "max_tracked_jobs",
+  "mac_prefix", "master_netdev", "master_netmask", "use_external_mip_script",
+  "volume_group_name", "drbd_usermode_helper", "file_storage_dir", "shared_file_storage_dir",
+  "gluster_storage_dir", "maintain_node_health", "ctime", "mtime", "uuid", "tags", "uid_pool",
+  "default_iallocator", "default_iallocator_params", "reserved_lvs", "primary_ip_version",
+  "prealloc_wipe_disks", "hidden_os", "blacklisted_os", "enabled_disk_templates",
+  "install_image", "instance_communication_network", "zeroing_image", "compression_tools",
+  "enabled_user_shutdown", "enabled_data_collectors", "data_collector_interval",
+  "modify_ssh_setup", "ssh_key_type", "ssh_key_bits", "vg_name", "drbd_helper")
+
+
 # What this software speaks, as QueryClusterInfo reports it
 _VERSIONS = dict(software_version=constants.RELEASE_VERSION,
                  protocol_version=constants.PROTOCOL_VERSION,
@@ -56,7 +72,9 @@ def ClusterInfo(cfg: Any) -> dict[str, Any]:
                                 for name, params in collectors.items()},
   })
   info.update((attr, getattr(cluster, attr)) for attr in _CLUSTER_INFO_ATTRS)
-  return info
+  info["vg_name"] = cluster.volume_group_name
+  info["drbd_helper"] = cluster.drbd_usermode_helper
+  return {key: info[key] for key in _CLUSTER_INFO_ORDER}
 
 
 def _config_value(context: Any, name: str) -> Any:

@@ -97,7 +97,7 @@ def test_node_hosts_and_environment_files(cluster):
                    "127.0.2.13 node3 " + TAG]
   env_file = (directory / "node3/etc/default/ganeti").read_text()
   assert 'NODED_ARGS="-b 127.0.2.13"' in env_file.splitlines()
-  assert 'RAPI_ARGS="-b 127.0.2.1"' in env_file.splitlines()
+  assert 'RAPI_ARGS="-b 127.0.2.13"' in env_file.splitlines()
   # daemon-util of that node reads these options
   args = _Cmd(directory, "node3", sys.executable, "-c",
               "from ganeti.tools import daemon_util;"
