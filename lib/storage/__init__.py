@@ -9,13 +9,15 @@ from typing import Optional, Sequence
 
 from ganeti import errors
 from ganeti import objects
-from ganeti.constants import DT_FILE, DT_SHARED_FILE
+from ganeti.constants import DT_FILE, DT_PLAIN, DT_SHARED_FILE
 from ganeti.storage import base
 from ganeti.storage import filestorage
+from ganeti.storage import lvm
 
 DEV_MAP: dict[str, type[base.BlockDev]] = {
   DT_FILE: filestorage.FileStorage,
   DT_SHARED_FILE: filestorage.FileStorage,
+  DT_PLAIN: lvm.LogicalVolume,
 }
 
 # Kinds whose logical id is (driver, path of a file on this node)
