@@ -283,3 +283,20 @@ def test_faulty_volume_status():
   device.volume = lvm_report.ParseLogicalVolumes(_LVS_SAMPLE)[-1]
   status = device.GetSyncStatus()
   assert status.is_degraded and status.ldisk_status == LDS_FAULTY
+
+
+def test_real_backend_calls_reach_plain_disks(loop_vg):
+  from ganeti.backend import blockdev as backend_blockdev
+  from ganeti.backend.common import RPCFail
+  disk = _PlainDisk(loop_vg.name, "viarpc", 8).ToDict()
+  assert backend_blockdev.BlockdevCreate(disk, 8, "inst1", True, "originstname+inst1",
+                                         False) == [loop_vg.name, "viarpc"]
+  assert backend_blockdev.BlockdevGetDimensions([disk]) == [[8 * MIB, 1]]
+  backend_blockdev.BlockdevGrow(disk, 4, False, True, False)
+  assert backend_blockdev.BlockdevGetDimensions([disk]) == [[12 * MIB, 1]]
+  assert lvm_report.FindLogicalVolume(loop_vg.name, "viarpc").tags == ["originstname+inst1"]
+  backend_blockdev.BlockdevRemove(disk)
+  assert backend_blockdev.BlockdevGetDimensions([disk]) == [None]
+  with pytest.raises(RPCFail, match="Can't create block device: Not enough free space"):
+    backend_blockdev.BlockdevCreate(_PlainDisk(loop_vg.name, "big", 999).ToDict(), 999,
+                                    "inst1", True, "", False)
