@@ -23,6 +23,7 @@ from ganeti.storage import runner
 # DRBD's external metadata for up to 4 TiB of data fits in 128 MiB
 META_SIZE = 128
 DRBD_MAJOR = 147
+SUPPORTED_VERSION = (8, 4)
 _MAX_MINOR = 1048575
 
 
@@ -30,6 +31,21 @@ def _Minor(value: Any, what: str) -> int:
   if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_MINOR:
     raise ValueError("Invalid %s DRBD minor %r" % (what, value))
   return value
+
+
+def _Endpoint(address: Optional[tuple[str, int]]) -> str:
+  return "%s:%d" % address if address else "no address"
+
+
+def ReadSupportedProcDrbd(path: str) -> drbd_info.ProcStatus:
+  """The DRBD state; BlockDeviceError unless the kernel speaks DRBD 8.4."""
+  status = drbd_info.ReadProcDrbd(path)
+  version = status.version
+  if (version.major, version.minor) != SUPPORTED_VERSION:
+    raise errors.BlockDeviceError("Unsupported DRBD version %d.%d.%d (need %d.%d)" %
+                                  ((version.major, version.minor, version.point) +
+                                   SUPPORTED_VERSION))
+  return status
 
 
 def FindUnusedMinor(status: drbd_info.ProcStatus) -> int:
@@ -63,8 +79,23 @@ class DRBD8(base.BlockDev):
     self.Attach()
 
   def _Status(self) -> drbd_info.MinorStatus:
-    status = drbd_info.ReadProcDrbd(self.proc_path).minors.get(self._minor)
+    status = ReadSupportedProcDrbd(self.proc_path).minors.get(self._minor)
     return status or drbd_info.MinorStatus(self._minor, "Unconfigured")
+
+  def _CheckOwnership(self) -> None:
+    """Refuses a configured minor that serves other disks or another peer."""
+    result = runner.RUNNER.RunOrFail(drbd_cmd.ShowArgv(self._minor),
+                                     "Reading the configuration of %s" % self.dev_path)
+    shown = drbd_info.ParseShow(result.stdout)
+    mine = [child.dev_path for child in self.children if child is not None]
+    if shown.local_dev and len(mine) == 2 and [shown.local_dev, shown.meta_dev] != mine:
+      raise errors.BlockDeviceError("DRBD minor %d is in use by other devices (%s, %s)" %
+                                    (self._minor, shown.local_dev, shown.meta_dev))
+    if (shown.remote_addr and self._HasNetwork() and
+        (shown.local_addr, shown.remote_addr) != (self._local, self._remote)):
+      raise errors.BlockDeviceError("DRBD minor %d is connected elsewhere (%s to %s)" %
+                                    (self._minor, _Endpoint(shown.local_addr),
+                                     _Endpoint(shown.remote_addr)))
 
   def _Run(self, argv: list[str], what: str) -> None:
     runner.RUNNER.RunOrFail(argv, "%s of %s" % (what, self.dev_path))
@@ -92,7 +123,7 @@ class DRBD8(base.BlockDev):
       raise errors.BlockDeviceError("DRBD needs its data and metadata devices, got %d" %
                                     len([child for child in children if child]))
     minor = _Minor(dyn_params.get(DDP_LOCAL_MINOR), "local")
-    status = drbd_info.ReadProcDrbd(cls.proc_path)
+    status = ReadSupportedProcDrbd(cls.proc_path)
     if minor in status.UsedMinors():
       raise errors.BlockDeviceError("DRBD minor %d already in use at Create() time" % minor)
     meta = children[1]
@@ -118,6 +149,8 @@ class DRBD8(base.BlockDev):
         self._Run(drbd_cmd.NewResourceArgv(self._minor), "Creating the resource")
         self._Run(drbd_cmd.NewMinorArgv(self._minor), "Creating the minor")
         status = self._Status()
+      else:
+        self._CheckOwnership()
       if status.diskless and self.children and all(self.children):
         self._AttachLocal()
       if self._HasNetwork() and status.standalone:

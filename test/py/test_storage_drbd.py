@@ -259,11 +259,13 @@ class _FakeKernel(runner.ToolRunner):
     self.proc_path = proc_path
     self.calls = []
     self.fail = set(fail)
+    self.version = "8.4.11"
     self.minors = {}  # minor -> [cs, ro, ds]
-    self._Write()
+    self.config = {}  # minor -> {"disk": ..., "meta": ..., "local": ..., "remote": ...}
+    self.Publish()
 
-  def _Write(self):
-    lines = ["version: 8.4.11 (api:1/proto:86-101)"]
+  def Publish(self):
+    lines = ["version: %s (api:1/proto:86-101)" % self.version]
     for minor, (cs, ro, ds) in sorted(self.minors.items()):
       lines.append(" %d: cs:%s ro:%s ds:%s C r-----" % (minor, cs, ro, ds))
     with open(self.proc_path, "w") as handle:
@@ -274,22 +276,46 @@ class _FakeKernel(runner.ToolRunner):
     verb = argv[1] if argv[0] == "drbdsetup" else argv[-1]
     if verb in self.fail:
       return runner.ToolResult(argv, 10, "", "%s: simulated failure" % verb)
+    if argv[:2] == ["drbdsetup", "show"]:
+      return runner.ToolResult(argv, 0, self._Show(int(argv[2])), "")
     if argv[0] == "drbdsetup":
       self._Apply(verb, argv)
     elif argv[0] == "blockdev":
       return runner.ToolResult(argv, 0, "%d\n" % (256 * base.MIB), "")
-    self._Write()
+    self.Publish()
     return runner.ToolResult(argv, 0, "", "")
+
+  def _Show(self, minor):
+    config = self.config.get(minor)
+    if config is None:
+      return ""
+    net = ""
+    if "remote" in config:
+      net = ("    _remote_host {\n        address ipv4 %s;\n    }\n" % config["remote"])
+    this = ("        address ipv4 %s;\n" % config["local"]) if "local" in config else ""
+    disk = ""
+    if "disk" in config:
+      disk = ('            disk "%s";\n            meta-disk "%s" [ 0 ];\n' %
+              (config["disk"], config["meta"]))
+    return ("resource resource%d {\n    options {\n    }\n    net {\n    }\n%s"
+            "    _this_host {\n%s        volume 0 {\n            device minor %d;\n%s"
+            "        }\n    }\n}\n" % (minor, net, this, minor, disk))
 
   def _Apply(self, verb, argv):
     if verb == "new-minor":
       self.minors[int(argv[3])] = ["StandAlone", "Secondary/Unknown", "Diskless/DUnknown"]
+      self.config[int(argv[3])] = {}
     elif verb == "down":
-      self.minors.pop(int(argv[2][len("resource"):]), None)
+      minor = int(argv[2][len("resource"):])
+      self.minors.pop(minor, None)
+      self.config.pop(minor, None)
     elif verb == "attach":
       self.minors[int(argv[2])][2] = "UpToDate/DUnknown"
+      self.config[int(argv[2])].update(disk=argv[3], meta=argv[4])
     elif verb == "connect":
-      self.minors[int(argv[2][len("resource"):])][0] = "WFConnection"
+      minor = int(argv[2][len("resource"):])
+      self.minors[minor][0] = "WFConnection"
+      self.config[minor].update(local=argv[3][len("ipv4:"):], remote=argv[4][len("ipv4:"):])
     elif verb in ("primary", "secondary"):
       state = self.minors[int(argv[2])]
       state[1] = "%s/%s" % (verb.capitalize(), state[1].split("/")[1])
@@ -346,8 +372,8 @@ def test_create_assemble_open_close_shutdown(kernel):
   assert "--shared-secret=a1b2c3" in kernel.calls[4]
   assert device.attached and (device.major, device.minor) == (147, 3)
 
-  device.Assemble()  # already set up: nothing more to do
-  assert len(kernel.calls) == 5
+  device.Assemble()  # already set up: only its configuration is checked
+  assert kernel.calls[5:] == [["drbdsetup", "show", "3"]]
 
   device.Open(force=True)
   assert kernel.calls[-1] == ["drbdsetup", "primary", "3", "--force"]
@@ -366,7 +392,8 @@ def test_create_assemble_open_close_shutdown(kernel):
 
 def test_create_refuses_used_minor_small_metadata_and_missing_children(kernel):
   kernel.minors[3] = ["Connected", "Secondary/Primary", "UpToDate/UpToDate"]
-  kernel._Write()
+  kernel.Publish()
+  kernel.calls.clear()
   with pytest.raises(errors.BlockDeviceError, match="minor 3 already in use"):
     storage.CreateDevice(_DrbdDisk(), _Children(), False)
   with pytest.raises(errors.BlockDeviceError, match="too small: 64 MiB, need 128 MiB"):
@@ -454,3 +481,26 @@ def test_invalid_logical_ids():
     drbd.DRBD8(disk.logical_id[:5], [], 1, {}, disk.dynamic_params)
   with pytest.raises(ValueError, match="Invalid local DRBD minor"):
     drbd.DRBD8(disk.logical_id, [], 1, {}, dict(disk.dynamic_params, **{DDP_LOCAL_MINOR: -1}))
+
+
+def test_busy_minor_is_refused_and_kept(kernel):
+  other = _DrbdDisk()
+  other.logical_id[2] = other.dynamic_params[DDP_PORT] = 11077
+  storage.AssembleDevice(other, [_FakeLv("other_data", 1024), _FakeLv("other_meta", 128)])
+  with pytest.raises(errors.BlockDeviceError, match=r"minor 3 is in use by other devices"
+                                                    r" \(/dev/xenvg/other_data"):
+    storage.AssembleDevice(_DrbdDisk(), _Children())
+  kernel.config[3].pop("disk")  # same minor, diskless, but another peer port
+  with pytest.raises(errors.BlockDeviceError, match="minor 3 is connected elsewhere"
+                                                    r" \(192.0.2.1:11077 to 192.0.2.2:11077\)"):
+    storage.AssembleDevice(_DrbdDisk(), _Children())
+  assert kernel.calls[-1] == ["drbdsetup", "show", "3"]  # and it was not taken down
+  assert 3 in kernel.minors
+
+
+def test_unsupported_drbd_version(kernel):
+  kernel.version = "9.2.4"
+  kernel.Publish()
+  with pytest.raises(errors.BlockDeviceError, match=r"Unsupported DRBD version 9.2.4 \(need"
+                                                    r" 8.4\)"):
+    storage.CreateDevice(_DrbdDisk(), _Children(), False)
