@@ -48,12 +48,6 @@ def ReadSupportedProcDrbd(path: str) -> drbd_info.ProcStatus:
   return status
 
 
-def FindUnusedMinor(status: drbd_info.ProcStatus) -> int:
-  """The lowest minor without a configuration on this node."""
-  used = set(status.UsedMinors())
-  return next(minor for minor in range(_MAX_MINOR + 1) if minor not in used)
-
-
 class DRBD8(base.BlockDev):
   """A DRBD 8.4 minor over two local devices (data, metadata)."""
 

@@ -161,13 +161,6 @@ def ConnectArgv(minor: int, local: tuple[str, int], remote: tuple[str, int], par
   return _WithCustom(argv, params.get(paramdefs.DRBD_NET_CUSTOM, ""), "net")
 
 
-def NetOptionsArgv(local: tuple[str, int], remote: tuple[str, int],
-                   dual_primary: bool) -> list[str]:
-  """Allows or forbids two primaries on a connected resource (live migration)."""
-  return [DRBDSETUP, "net-options", Address(*local), Address(*remote),
-          "--allow-two-primaries=%s" % ("yes" if dual_primary else "no")]
-
-
 def DisconnectArgv(local: tuple[str, int], remote: tuple[str, int]) -> list[str]:
   return [DRBDSETUP, "disconnect", Address(*local), Address(*remote)]
 

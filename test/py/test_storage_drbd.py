@@ -100,7 +100,6 @@ def test_other_command_lines():
   assert drbd_cmd.NewMinorArgv(7) == ["drbdsetup", "new-minor", "resource7", "7", "0"]
   assert drbd_cmd.DisconnectArgv(local, remote) == [
     "drbdsetup", "disconnect", "ipv4:192.0.2.1:11000", "ipv4:192.0.2.2:11000"]
-  assert drbd_cmd.NetOptionsArgv(local, remote, False)[-1] == "--allow-two-primaries=no"
   assert drbd_cmd.PrimaryArgv(2, True) == ["drbdsetup", "primary", "2", "--force"]
   assert drbd_cmd.DiskOptionsArgv(2, DEFAULTS, resync_rate=500) == [
     "drbdsetup", "disk-options", "2", "--resync-rate=500k", "--c-plan-ahead=0"]
@@ -161,8 +160,6 @@ def test_proc_drbd_without_minors_and_garbage():
   status = drbd_info.ParseProcDrbd("version: 8.4.11 (api:1/proto:86-101)\n"
                                    "srcversion: 0123456789ABCDEF0123456\n")
   assert status.minors == {} and status.UsedMinors() == []
-  assert drbd.FindUnusedMinor(status) == 0
-  assert drbd.FindUnusedMinor(drbd_info.ParseProcDrbd(PROC_SAMPLE)) == 5
   with pytest.raises(errors.BlockDeviceError, match="no DRBD version line"):
     drbd_info.ParseProcDrbd("Linux version 6.1\n")
 
