@@ -196,7 +196,12 @@ class LogicalVolume(base.BlockDev):
     argv = ["lvchange"]
     for tag in volume.tags:
       argv += ["--deltag", tag]
-    argv += ["--addtag", TagFromInfo(text), self.full_name]
+    tag = TagFromInfo(text)
+    if tag:  # LVM refuses empty tags: no text just clears the old one
+      argv += ["--addtag", tag]
+    if len(argv) == 1:
+      return
+    argv.append(self.full_name)
     runner.RUNNER.RunOrFail(argv, "Tagging logical volume %s" % self.full_name)
     self.Attach()
 

@@ -9,8 +9,11 @@ device tests run against a recording runner that plays the kernel's part
 runs only inside the QA cluster's node VMs.
 """
 
+import os
+
 import pytest
 
+import test_storage_lvm
 from ganeti import errors
 from ganeti import objects
 from ganeti import paramdefs
@@ -251,9 +254,10 @@ def test_show_malformed(text, message):
 class _FakeKernel(runner.ToolRunner):
   """Answers drbdsetup/drbdmeta like DRBD 8.4 would and keeps /proc/drbd current."""
 
-  def __init__(self, proc_path, fail=()):
+  def __init__(self, proc_path, fail=(), others=None):
     super().__init__()
     self.proc_path = proc_path
+    self.others = others  # the runner for every other tool (real lvm2)
     self.calls = []
     self.fail = set(fail)
     self.version = "8.4.11"
@@ -269,6 +273,8 @@ class _FakeKernel(runner.ToolRunner):
       handle.write("\n".join(lines) + "\n")
 
   def Run(self, argv):
+    if self.others is not None and argv[0] not in ("drbdsetup", "drbdmeta", "blockdev"):
+      return self.others.Run(argv)
     self.calls.append(list(argv))
     verb = argv[1] if argv[0] == "drbdsetup" else argv[-1]
     if verb in self.fail:
@@ -501,3 +507,43 @@ def test_unsupported_drbd_version(kernel):
   with pytest.raises(errors.BlockDeviceError, match=r"Unsupported DRBD version 9.2.4 \(need"
                                                     r" 8.4\)"):
     storage.CreateDevice(_DrbdDisk(), _Children(), False)
+
+
+def test_backend_creates_drbd_over_real_lvs_and_cleans_up(tmp_path, monkeypatch):
+  """The node's blockdev_* calls: real LVs (lvm2, metadata only) under a DRBD disk."""
+  from ganeti.backend import blockdev as backend_blockdev
+  from ganeti.backend.common import RPCFail
+  if not test_storage_lvm.HaveLvmTools():
+    pytest.skip("lvm2 or losetup missing")
+  vg = test_storage_lvm.LoopVg(tmp_path, "dvg%d" % os.getpid(), [200])
+  fake = _FakeKernel(str(tmp_path / "drbd"), others=vg.runner)
+  monkeypatch.setattr(drbd.DRBD8, "proc_path", fake.proc_path)
+  previous = runner.SetRunner(fake)
+  try:
+    children = [test_storage_lvm.PlainDisk(vg.name, "x.disk0_data", 32),
+                test_storage_lvm.PlainDisk(vg.name, "x.disk0_meta", 128)]
+    for child in children:
+      backend_blockdev.BlockdevCreate(child.ToDict(), child.size, "x", False, "", False)
+    disk = _DrbdDisk()
+    disk.size, disk.children = 32, children
+    backend_blockdev.BlockdevCreate(disk.ToDict(), 32, "x", False, "originstname+x", False)
+    # on the secondary too: metadata created, minor set up over the real LV paths
+    data_path, meta_path = ("/dev/%s/x.disk0_%s" % (vg.name, kind) for kind in ("data", "meta"))
+    assert [call[1] if call[0] == "drbdsetup" else call[-1] for call in fake.calls] == [
+      "create-md", "new-resource", "new-minor", "attach", "connect"]
+    assert fake.calls[3][3:5] == [data_path, meta_path]
+    (dimensions,) = backend_blockdev.BlockdevGetDimensions([disk.ToDict()])
+    assert dimensions == [256 * base.MIB, 1]  # the kernel's size, the data LV's spindles
+
+    backend_blockdev.BlockdevRemove(disk.ToDict())
+    assert fake.minors == {} and test_storage_lvm.lvm_report.ListLogicalVolumes(vg.name) == []
+
+    fake.fail.add("connect")
+    for child in children:
+      backend_blockdev.BlockdevCreate(child.ToDict(), child.size, "x", False, "", False)
+    with pytest.raises(RPCFail, match="Connecting to the peer of /dev/drbd3 failed"):
+      backend_blockdev.BlockdevCreate(disk.ToDict(), 32, "x", True, "", False)
+    assert fake.minors == {}  # the half-set-up minor was taken down
+  finally:
+    runner.SetRunner(previous)
+    vg.Remove()

@@ -143,7 +143,7 @@ def test_missing_tool_is_a_clear_error():
 
 # --- the real lvm2 tools, metadata only ------------------------------------------
 
-class _LoopVg:
+class LoopVg:
   """A volume group on loop devices, visible only to runners made by Runner()."""
 
   def __init__(self, tmp_path, name, sizes_mib):
@@ -178,11 +178,15 @@ class _LoopVg:
       subprocess.run(["losetup", "-d", loop], check=False)
 
 
+def HaveLvmTools():
+  return shutil.which("lvcreate") is not None and shutil.which("losetup") is not None
+
+
 @pytest.fixture
 def loop_vg(tmp_path):
-  if shutil.which("lvcreate") is None or shutil.which("losetup") is None:
+  if not HaveLvmTools():
     pytest.skip("lvm2 or losetup missing")
-  vg = _LoopVg(tmp_path, "tvg%d" % os.getpid(), [64, 64, 64])
+  vg = LoopVg(tmp_path, "tvg%d" % os.getpid(), [64, 64, 64])
   previous = runner.SetRunner(vg.runner)
   try:
     yield vg
@@ -191,14 +195,14 @@ def loop_vg(tmp_path):
     vg.Remove()
 
 
-def _PlainDisk(vg, lv, size, stripes=1, spindles=None):
+def PlainDisk(vg, lv, size, stripes=1, spindles=None):
   return objects.Disk(dev_type="plain", logical_id=[vg, lv], children=[], size=size,
                       spindles=spindles, params={"stripes": stripes}, iv_name="disk/0")
 
 
 def test_real_create_find_tag_rename_grow_remove(loop_vg):
   vg = loop_vg.name
-  disk = _PlainDisk(vg, "d0", 20)
+  disk = PlainDisk(vg, "d0", 20)
   device = storage.CreateDevice(disk, [], False)
   assert isinstance(device, lvm.LogicalVolume) and device.attached
   assert device.dev_path == "/dev/%s/d0" % vg
@@ -209,6 +213,8 @@ def test_real_create_find_tag_rename_grow_remove(loop_vg):
   device.SetInfo("originstname+inst2")  # replaces the old tag
   found = storage.FindDevice(disk, [])
   assert found.volume.tags == ["originstname+inst2"]
+  found.SetInfo("")
+  assert storage.FindDevice(disk, []).volume.tags == []
 
   device.Rename((vg, "d0.renamed"))
   assert storage.FindDevice(disk, []) is None
@@ -227,7 +233,7 @@ def test_real_create_find_tag_rename_grow_remove(loop_vg):
 
 
 def test_real_listing_of_groups_and_pvs(loop_vg):
-  storage.CreateDevice(_PlainDisk(loop_vg.name, "d1", 12), [], False)
+  storage.CreateDevice(PlainDisk(loop_vg.name, "d1", 12), [], False)
   groups = lvm_report.ListVolumeGroups(loop_vg.name)
   assert [(g.name, g.pv_count, g.extent_size) for g in groups] == [(loop_vg.name, 3, 4.0)]
   assert groups[0].size - groups[0].free == 12
@@ -238,13 +244,13 @@ def test_real_listing_of_groups_and_pvs(loop_vg):
 
 def test_real_striped_and_exclusive_storage(loop_vg):
   vg = loop_vg.name
-  striped = storage.CreateDevice(_PlainDisk(vg, "s", 40, stripes=2), [], False)
+  striped = storage.CreateDevice(PlainDisk(vg, "s", 40, stripes=2), [], False)
   assert striped.volume.stripes == 2 and striped.GetActualSpindles() == 2
-  exclusive = storage.CreateDevice(_PlainDisk(vg, "x", 16, spindles=1), [], True)
+  exclusive = storage.CreateDevice(PlainDisk(vg, "x", 16, spindles=1), [], True)
   (pv_name,) = exclusive.volume.pv_names
   assert pv_name not in striped.volume.pv_names  # a PV of its own
   with pytest.raises(errors.BlockDeviceError, match="Not enough empty PVs"):
-    storage.CreateDevice(_PlainDisk(vg, "y", 16, spindles=1), [], True)
+    storage.CreateDevice(PlainDisk(vg, "y", 16, spindles=1), [], True)
   exclusive.Grow(8, False, True, True)
   assert exclusive.volume.pv_names == [pv_name] and exclusive.GetActualSize() == 24 * MIB
 
@@ -252,12 +258,12 @@ def test_real_striped_and_exclusive_storage(loop_vg):
 def test_real_errors_leave_nothing_behind(loop_vg):
   vg = loop_vg.name
   with pytest.raises(errors.BlockDeviceError, match="Not enough free space"):
-    storage.CreateDevice(_PlainDisk(vg, "huge", 4096), [], False)
+    storage.CreateDevice(PlainDisk(vg, "huge", 4096), [], False)
   with pytest.raises(errors.BlockDeviceError, match="volume group 'novg' not found"):
-    storage.CreateDevice(_PlainDisk("novg", "d", 4), [], False)
-  device = storage.CreateDevice(_PlainDisk(vg, "d", 8), [], False)
+    storage.CreateDevice(PlainDisk("novg", "d", 4), [], False)
+  device = storage.CreateDevice(PlainDisk(vg, "d", 8), [], False)
   with pytest.raises(errors.BlockDeviceError, match="Creating logical volume .*/d failed"):
-    storage.CreateDevice(_PlainDisk(vg, "d", 8), [], False)  # the name is taken
+    storage.CreateDevice(PlainDisk(vg, "d", 8), [], False)  # the name is taken
   # without device-mapper the kernel side fails, with the tool's reason
   with pytest.raises(errors.BlockDeviceError, match="Snapshotting logical volume.*lvcreate"):
     device.Snapshot("d.snap", 4)
@@ -288,7 +294,7 @@ def test_faulty_volume_status():
 def test_real_backend_calls_reach_plain_disks(loop_vg):
   from ganeti.backend import blockdev as backend_blockdev
   from ganeti.backend.common import RPCFail
-  disk = _PlainDisk(loop_vg.name, "viarpc", 8).ToDict()
+  disk = PlainDisk(loop_vg.name, "viarpc", 8).ToDict()
   assert backend_blockdev.BlockdevCreate(disk, 8, "inst1", True, "originstname+inst1",
                                          False) == [loop_vg.name, "viarpc"]
   assert backend_blockdev.BlockdevGetDimensions([disk]) == [[8 * MIB, 1]]
@@ -298,5 +304,5 @@ def test_real_backend_calls_reach_plain_disks(loop_vg):
   backend_blockdev.BlockdevRemove(disk)
   assert backend_blockdev.BlockdevGetDimensions([disk]) == [None]
   with pytest.raises(RPCFail, match="Can't create block device: Not enough free space"):
-    backend_blockdev.BlockdevCreate(_PlainDisk(loop_vg.name, "big", 999).ToDict(), 999,
+    backend_blockdev.BlockdevCreate(PlainDisk(loop_vg.name, "big", 999).ToDict(), 999,
                                     "inst1", True, "", False)
