@@ -22,8 +22,10 @@ _SYNC_RE = re.compile(r"sync'ed:\s*([\d.]+)%")
 _FINISH_RE = re.compile(r"finish: (\d+):(\d+):(\d+)\s+speed:\s*([\d,]+)\s*\(([\d,]+)\)"
                         r"(?:\s*want:\s*([\d,]+))?\s*K/sec")
 
-# Connection states in which data flows between the two nodes
-_RESYNC_STATES = frozenset(["SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT"])
+# Connection states of a resync, running or being set up
+_RESYNC_STATES = frozenset(["SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT",
+                            "StartingSyncS", "StartingSyncT", "WFBitMapS", "WFBitMapT",
+                            "WFSyncUUID"])
 _WAITING_STATES = frozenset(["StandAlone", "WFConnection", "WFReportParams", "Disconnecting",
                              "Unconnected", "Timeout", "BrokenPipe", "NetworkFailure",
                              "ProtocolError", "TearDown"])
