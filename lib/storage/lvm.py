@@ -10,9 +10,9 @@ import re
 from typing import Any, Optional, Sequence
 
 from ganeti import errors
+from ganeti import objects
 from ganeti import paramdefs
 from ganeti.constants import LDS_FAULTY, LDS_OKAY
-from ganeti import objects
 from ganeti.storage import base
 from ganeti.storage import lvm_report
 from ganeti.storage import runner

@@ -282,12 +282,26 @@ def test_real_status_of_missing_volume(loop_vg):
     device.Assemble()
 
 
+class _ReportRunner(runner.ToolRunner):
+  """Answers lvs with a fixed report (an LV state the loop VG can't show)."""
+
+  def __init__(self, report):
+    super().__init__()
+    self.report = report
+
+  def Run(self, argv):
+    return runner.ToolResult(argv, 0, self.report, "")
+
+
 def test_faulty_volume_status():
-  device = lvm.LogicalVolume.__new__(lvm.LogicalVolume)
-  base_args = (("xenvg", "lost"), [], 4, {}, {})
-  lvm.base.BlockDev.__init__(device, *base_args)
-  device.volume = lvm_report.ParseLogicalVolumes(_LVS_SAMPLE)[-1]
+  lost_row = _LVS_SAMPLE.splitlines()[-1] + "\n"
+  previous = runner.SetRunner(_ReportRunner(lost_row))
+  try:
+    device = lvm.LogicalVolume(("xenvg", "lost"), [], 512, {}, {})
+  finally:
+    runner.SetRunner(previous)
   status = device.GetSyncStatus()
+  assert device.attached and device.GetActualSpindles() == 0
   assert status.is_degraded and status.ldisk_status == LDS_FAULTY
 
 
