@@ -34,7 +34,8 @@ class ToolResult:
   def Describe(self) -> str:
     """Why the command failed, with the tool's own words."""
     reason = self.fail_reason or "exited with code %s" % self.exit_code
-    output = (self.stderr.strip() or self.stdout.strip()).replace("\n", "; ")
+    lines = (self.stderr.strip() or self.stdout.strip()).splitlines()
+    output = "; ".join(line.strip() for line in lines if line.strip())
     return "%s: %s%s" % (self.argv[0], reason, ("; " + output) if output else "")
 
 

@@ -320,3 +320,19 @@ def test_real_backend_calls_reach_plain_disks(loop_vg):
   with pytest.raises(RPCFail, match="Can't create block device: Not enough free space"):
     backend_blockdev.BlockdevCreate(PlainDisk(loop_vg.name, "big", 999).ToDict(), 999,
                                     "inst1", True, "", False)
+
+
+def test_real_lvcreate_without_device_mapper_fails_clearly(loop_vg):
+  """With activation on, this host's missing device-mapper makes lvcreate fail:
+  the error carries lvm2's reason and no LV is left in the metadata."""
+  config = loop_vg.config.replace("global { activation = 0 } ", "")
+  active = runner.ToolRunner({tool: ["--config", config] for tool in _LVM_TOOLS},
+                             env={"LVM_SYSTEM_DIR": loop_vg.system_dir})
+  if not active.Run(["lvcreate", "--yes", "-Wn", "-L4m", "-n", "probe", loop_vg.name]).failed:
+    active.Run(["lvremove", "-f", "%s/probe" % loop_vg.name])
+    pytest.skip("this host has device-mapper")
+  runner.SetRunner(active)
+  with pytest.raises(errors.BlockDeviceError, match="Creating logical volume .*/d failed"
+                                                    " \\(lvcreate: exited with code"):
+    storage.CreateDevice(PlainDisk(loop_vg.name, "d", 8), [], False)
+  assert lvm_report.ListLogicalVolumes(loop_vg.name) == []
