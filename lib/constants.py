@@ -335,6 +335,13 @@ LDS_FAULTY = 4
 LDS_NAMES = {LDS_OKAY: "ok", LDS_SYNC: "syncing", LDS_UNKNOWN: "unknown",
              LDS_FAULTY: "faulty"}
 
+# Keys of a disk's per-node dynamic parameters (Ganeti's DDP_*)
+DDP_LOCAL_IP = "local-ip"
+DDP_REMOTE_IP = "remote-ip"
+DDP_LOCAL_MINOR = "local-minor"
+DDP_REMOTE_MINOR = "remote-minor"
+DDP_PORT = "port"
+
 # Changes to an instance's disks and NICs, and to lists of parameters
 DDM_ADD = "add"
 DDM_ATTACH = "attach"

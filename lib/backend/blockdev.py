@@ -176,8 +176,9 @@ def BlockdevCreate(bdev: dict, size: int, owner: str, on_primary: bool, info: st
   except errors.BlockDeviceError as err:
     _FailWith("Can't create block device", err)
   try:
-    if on_primary:
+    if on_primary or disk.local.dev_type in storage.ASSEMBLE_ON_SECONDARY:
       device.Assemble()
+    if on_primary:
       device.Open(force=True)
     device.SetInfo(info)
   except errors.BlockDeviceError as err:

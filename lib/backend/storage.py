@@ -1,8 +1,9 @@
 """Storage on a node: LVM volume groups, physical and logical volumes, file
 storage directories, block device sizes and the DRBD helper.
 
-LVM is asked through its command line tools (vgs, pvs, lvs, ...); when they
-are missing or fail, the call fails with their error text.  Sizes are MiB.
+LVM is asked through its command line tools (vgs, pvs, lvs, ...), run by the
+storage layer's tool runner; when they are missing or fail, the call fails
+with their error text.  Sizes are MiB.
 """
 
 import logging
@@ -23,22 +24,21 @@ from ganeti.constants import (
   ST_LVM_VG,
   ST_SHARED_FILE)
 from ganeti.backend import files
-from ganeti.backend.common import Fail, RPCFail, RunCommand
+from ganeti.backend.common import Fail, RPCFail
+from ganeti.storage import runner
 from ganeti.utils import io
 
 UNIT_FIELDS = frozenset([SF_NAME, SF_SIZE, SF_USED, SF_FREE, SF_ALLOCATABLE])
 DRBD_USERMODE_HELPER_FILE = "/sys/module/drbd/parameters/usermode_helper"
 _LVM_SEPARATOR = "|"
 _MIB = 1024 * 1024
-_LVM_ENV = {"PATH": "/sbin:/bin:/usr/sbin:/usr/bin", "LC_ALL": "C",
-            "LVM_SUPPRESS_FD_WARNINGS": "1"}
 
 
 def _RunLvm(tool: str, columns: list[str], *args: str) -> list[list[str]]:
   """The rows of an LVM report (vgs/pvs/lvs), sizes in MiB without suffix."""
   argv = [tool, "--noheadings", "--nosuffix", "--units=m", "--unbuffered",
           "--separator=" + _LVM_SEPARATOR, "--options=" + ",".join(columns)] + list(args)
-  result = RunCommand(argv, env=_LVM_ENV, timeout=300)
+  result = runner.RUNNER.Run(argv)
   if result.failed:
     Fail("Error while running %s: %s", tool, result.Describe())
   rows = []
@@ -96,7 +96,7 @@ def BlockDeviceSizes(devices: list[str]) -> dict[str, int]:
         continue
     except OSError:
       continue
-    result = RunCommand(["blockdev", "--getsize64", real], env=_LVM_ENV)
+    result = runner.RUNNER.Run(["blockdev", "--getsize64", real])
     if result.failed:
       Fail("Cannot get the size of %s: %s", device, result.Describe())
     try:
@@ -191,8 +191,8 @@ def ModifyStorage(su_name: str, su_args: list, name: str, changes: dict) -> None
   if refused:
     Fail("Modifying %s of storage type '%s' is not supported", ", ".join(refused), su_name)
   if SF_ALLOCATABLE in changes:
-    result = RunCommand(["pvchange", "--allocatable",
-                         "y" if changes[SF_ALLOCATABLE] else "n", name], env=_LVM_ENV)
+    result = runner.RUNNER.Run(["pvchange", "--allocatable",
+                                "y" if changes[SF_ALLOCATABLE] else "n", name])
     if result.failed:
       Fail("Failed to modify physical volume %s: %s", name, result.Describe())
 
@@ -201,7 +201,7 @@ def ExecuteStorageOp(su_name: str, su_args: list, name: str, op: str) -> None:
   """storage_execute: repairs (fix-consistency of a volume group)."""
   if (su_name, op) != (ST_LVM_VG, SO_FIX_CONSISTENCY):
     Fail("Operation '%s' is not supported for storage type '%s'", op, su_name)
-  result = RunCommand(["vgreduce", "--removemissing", name], env=_LVM_ENV)
+  result = runner.RUNNER.Run(["vgreduce", "--removemissing", name])
   if result.failed:
     Fail("Failed to remove missing volumes from volume group %s: %s", name,
          result.Describe())

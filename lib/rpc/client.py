@@ -37,12 +37,8 @@ from ganeti.rpc import transport
 
 OFFLINE_MSG = "Node is marked offline"
 
-# keys of a disk's per-node dynamic parameters (Ganeti's DDP_*)
-DDP_LOCAL_IP = "local-ip"
-DDP_REMOTE_IP = "remote-ip"
-DDP_LOCAL_MINOR = "local-minor"
-DDP_REMOTE_MINOR = "remote-minor"
-DDP_PORT = "port"
+from ganeti.constants import (  # the node's storage layer reads these keys too
+  DDP_LOCAL_IP, DDP_LOCAL_MINOR, DDP_PORT, DDP_REMOTE_IP, DDP_REMOTE_MINOR)
 
 
 def GetNodedPort() -> int:

@@ -1,7 +1,7 @@
 """Block devices of disks on a node: the registry of device kinds.
 
 Each disk type (objects.Disk.dev_type) maps to a storage.base.BlockDev
-subclass; plain, drbd, rbd, ext and blockdev plug in here as they arrive.
+subclass; rbd, ext and blockdev plug in here as they arrive.
 Diskless instances have no devices at all.
 """
 
@@ -9,14 +9,21 @@ from typing import Optional, Sequence
 
 from ganeti import errors
 from ganeti import objects
-from ganeti.constants import DT_FILE, DT_SHARED_FILE
+from ganeti.constants import DT_DRBD8, DT_FILE, DT_PLAIN, DT_SHARED_FILE
 from ganeti.storage import base
+from ganeti.storage import drbd
 from ganeti.storage import filestorage
+from ganeti.storage import lvm
 
 DEV_MAP: dict[str, type[base.BlockDev]] = {
   DT_FILE: filestorage.FileStorage,
   DT_SHARED_FILE: filestorage.FileStorage,
+  DT_PLAIN: lvm.LogicalVolume,
+  DT_DRBD8: drbd.DRBD8,
 }
+
+# Kinds that are also activated on their secondary node when created (mirrors)
+ASSEMBLE_ON_SECONDARY = frozenset([DT_DRBD8])
 
 # Kinds whose logical id is (driver, path of a file on this node)
 FILE_PATH_DEV_TYPES = frozenset([DT_FILE, DT_SHARED_FILE])

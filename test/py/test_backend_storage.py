@@ -47,8 +47,8 @@ def _FakeLvm(node):
       handle.write("#!/bin/sh\ncase \"$*\" in\n%s  *) echo \"bad options: $*\" >&2; "
                    "exit 5 ;;\nesac\n" % cases)
     os.chmod(path, 0o755)
-  return ("from ganeti.backend import storage\n"
-          "storage._LVM_ENV = dict(storage._LVM_ENV, PATH=%r)" % bindir)
+  return ("from ganeti.storage import runner\n"
+          "runner.SetRunner(runner.ToolRunner(env={'PATH': %r}))" % bindir)
 
 
 def test_file_storage_listing(node):

@@ -1,0 +1,238 @@
+"""LVM logical volumes (template plain, and the children of DRBD disks).
+
+The logical id is (volume group, LV name); the device is /dev/VG/LV.  New
+volumes are placed on the VG's physical volumes with free space; under
+exclusive storage each LV gets whole, empty PVs of its own (its spindles),
+striped across all of them.  The owning instance is recorded in LV tags.
+"""
+
+import re
+from typing import Any, Optional, Sequence
+
+from ganeti import errors
+from ganeti import objects
+from ganeti import paramdefs
+from ganeti.constants import LDS_FAULTY, LDS_OKAY
+from ganeti.storage import base
+from ganeti.storage import lvm_report
+from ganeti.storage import runner
+
+_VALID_NAME = re.compile(r"^[a-zA-Z0-9+_.-]+$")
+# LVM keeps these for its own internal volumes
+_RESERVED_NAMES = frozenset([".", "..", "snapshot", "pvmove"])
+_RESERVED_SUBSTRINGS = ("_mlog", "_mimage", "_rimage", "_rmeta", "_tdata", "_tmeta")
+# Characters LVM accepts in tags; others are replaced
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_+.\-/=!:&#]")
+_MAX_TAG_LENGTH = 128
+
+
+def CheckName(name: str, what: str = "logical volume") -> None:
+  """Refuses a VG or LV name that LVM would reject or treat specially."""
+  if (not isinstance(name, str) or not _VALID_NAME.match(name) or name.startswith("-")
+      or name in _RESERVED_NAMES or any(part in name for part in _RESERVED_SUBSTRINGS)):
+    raise errors.BlockDeviceError("Invalid %s name '%s'" % (what, name))
+
+
+def _LogicalId(unique_id: Sequence[Any]) -> tuple[str, str]:
+  if not isinstance(unique_id, (tuple, list)) or len(unique_id) != 2:
+    raise ValueError("Invalid configuration data %s" % (unique_id,))
+  vg_name, lv_name = unique_id
+  CheckName(vg_name, "volume group")
+  CheckName(lv_name)
+  return vg_name, lv_name
+
+
+def TagFromInfo(text: str) -> str:
+  """An LV tag carrying free text (LVM tags allow few characters)."""
+  tag = _TAG_UNSAFE.sub("_", text)[:_MAX_TAG_LENGTH]
+  return "_" + tag[1:] if tag.startswith("-") else tag
+
+
+# --- placement on physical volumes --------------------------------------------
+
+def ChoosePhysicalVolumes(pvs: Sequence[lvm_report.PhysicalVolume], size: int, stripes: int,
+                          spindles: Optional[int], excl_stor: bool) -> list[str]:
+  """The PVs an LV of size MiB goes on; BlockDeviceError if they don't suffice."""
+  usable = sorted((pv for pv in pvs if pv.allocatable and pv.free > 0),
+                  key=lambda pv: (-pv.free, pv.name))
+  if excl_stor:
+    if spindles is None:
+      raise errors.BlockDeviceError("Exclusive storage needs the number of spindles")
+    if spindles < stripes:
+      raise errors.BlockDeviceError("Can't use %d stripes on only %d spindles" %
+                                    (stripes, spindles))
+    empty = [pv for pv in usable if pv.empty]
+    if len(empty) < spindles:
+      raise errors.BlockDeviceError("Not enough empty PVs (spindles): required %d,"
+                                    " available %d" % (spindles, len(empty)))
+    chosen = empty[:spindles]
+  else:
+    if len(usable) < stripes:
+      raise errors.BlockDeviceError("Not enough PVs with free space for %d stripes:"
+                                    " available %d" % (stripes, len(usable)))
+    chosen = usable
+  available = sum(pv.free for pv in chosen)
+  if available < size:
+    raise errors.BlockDeviceError("Not enough free space: required %s MiB, available %s MiB" %
+                                  (size, int(available)))
+  return [pv.name for pv in chosen]
+
+
+def CreateArgv(vg_name: str, lv_name: str, size: int, stripes: int,
+               pv_names: Sequence[str]) -> list[str]:
+  # -Wn: no signature wiping prompts; the caller wipes disks when it wants to
+  argv = ["lvcreate", "--yes", "-Wn", "-L%dm" % size, "-n", lv_name]
+  if stripes > 1:
+    argv += ["-i", str(stripes)]
+  return argv + [vg_name] + list(pv_names)
+
+
+def GrowArgv(vg_name: str, lv_name: str, amount: int, dryrun: bool,
+             pv_names: Sequence[str]) -> list[str]:
+  argv = ["lvextend"] + (["--test"] if dryrun else []) + ["-L+%dm" % amount,
+                                                          "%s/%s" % (vg_name, lv_name)]
+  return argv + list(pv_names)
+
+
+# --- the device ------------------------------------------------------------------
+
+class LogicalVolume(base.BlockDev):
+  """An LVM logical volume."""
+
+  def __init__(self, unique_id: Sequence[Any], children: Sequence[Any], size: int,
+               params: Optional[dict], dyn_params: Optional[dict]) -> None:
+    vg_name, lv_name = _LogicalId(unique_id)
+    super().__init__((vg_name, lv_name), children, size, params, dyn_params)
+    self.vg_name, self.lv_name = vg_name, lv_name
+    self.dev_path = "/dev/%s/%s" % (vg_name, lv_name)
+    self.volume: Optional[lvm_report.LogicalVolume] = None
+    self.Attach()
+
+  @property
+  def full_name(self) -> str:
+    return "%s/%s" % (self.vg_name, self.lv_name)
+
+  @classmethod
+  def Create(cls, unique_id: Sequence[Any], children: Sequence[base.BlockDev], size: int,
+             spindles: Optional[int], params: dict, excl_stor: bool,
+             dyn_params: dict) -> "LogicalVolume":
+    vg_name, lv_name = _LogicalId(unique_id)
+    stripes = max(1, int(params.get(paramdefs.LV_STRIPES, 1)))
+    pvs = lvm_report.ListPhysicalVolumes(vg_name)
+    if not pvs:
+      raise errors.BlockDeviceError("Can't create %s/%s: volume group '%s' not found or"
+                                    " without physical volumes" % (vg_name, lv_name, vg_name))
+    chosen = ChoosePhysicalVolumes(pvs, size, stripes, spindles, excl_stor)
+    if excl_stor:
+      stripes = len(chosen)  # the LV spans all its spindles
+    runner.RUNNER.RunOrFail(CreateArgv(vg_name, lv_name, size, stripes, chosen),
+                            "Creating logical volume %s/%s" % (vg_name, lv_name))
+    device = cls(unique_id, children, size, params, dyn_params)
+    if not device.attached:
+      raise errors.BlockDeviceError("Logical volume %s was created but can't be found" %
+                                    device.full_name)
+    return device
+
+  def Attach(self) -> bool:
+    self.volume = lvm_report.FindLogicalVolume(self.vg_name, self.lv_name)
+    self.attached = self.volume is not None
+    if self.volume is not None:
+      self.major, self.minor = self.volume.major, self.volume.minor
+    return self.attached
+
+  def _Require(self, action: str) -> lvm_report.LogicalVolume:
+    if self.volume is None and not self.Attach():
+      raise errors.BlockDeviceError("Can't %s %s: logical volume not found" %
+                                    (action, self.full_name))
+    return self.volume
+
+  def Assemble(self) -> None:
+    self._Require("activate")
+    runner.RUNNER.RunOrFail(["lvchange", "-ay", self.full_name],
+                            "Activating logical volume %s" % self.full_name)
+
+  def Shutdown(self) -> None:
+    """LVs stay active: other disks (DRBD) may sit on them."""
+
+  def Remove(self) -> None:
+    if not self.Attach():
+      return
+    runner.RUNNER.RunOrFail(["lvremove", "-f", self.full_name],
+                            "Removing logical volume %s" % self.full_name)
+    self.attached, self.volume = False, None
+
+  def Rename(self, new_id: Sequence[Any]) -> None:
+    try:
+      new_vg, new_lv = _LogicalId(new_id)
+    except ValueError as err:
+      raise errors.BlockDeviceError(str(err)) from err
+    if new_vg != self.vg_name:
+      raise errors.BlockDeviceError("Can't move logical volume %s to another volume group"
+                                    " (%s)" % (self.full_name, new_vg))
+    self._Require("rename")
+    runner.RUNNER.RunOrFail(["lvrename", self.vg_name, self.lv_name, new_lv],
+                            "Renaming logical volume %s to %s" % (self.full_name, new_lv))
+    self.unique_id = (new_vg, new_lv)
+    self.lv_name = new_lv
+    self.dev_path = "/dev/%s/%s" % (new_vg, new_lv)
+    self.Attach()
+
+  def Grow(self, amount: int, dryrun: bool, backingstore: bool, excl_stor: bool) -> None:
+    if not backingstore:
+      return
+    if amount < 0:
+      raise errors.BlockDeviceError("Can't shrink logical volume %s by %s MiB" %
+                                    (self.full_name, -amount))
+    volume = self._Require("grow")
+    # under exclusive storage an LV only grows within its own spindles
+    pv_names = volume.pv_names if excl_stor else []
+    runner.RUNNER.RunOrFail(GrowArgv(self.vg_name, self.lv_name, amount, dryrun, pv_names),
+                            "Growing logical volume %s by %s MiB" % (self.full_name, amount))
+    if not dryrun:
+      self.Attach()
+
+  def SetInfo(self, text: str) -> None:
+    volume = self._Require("set the info of")
+    argv = ["lvchange"]
+    for tag in volume.tags:
+      argv += ["--deltag", tag]
+    tag = TagFromInfo(text)
+    if tag:  # LVM refuses empty tags: no text just clears the old one
+      argv += ["--addtag", tag]
+    if len(argv) == 1:
+      return
+    argv.append(self.full_name)
+    runner.RUNNER.RunOrFail(argv, "Tagging logical volume %s" % self.full_name)
+    self.Attach()
+
+  def Snapshot(self, snap_name: Optional[str], snap_size: Optional[int]) -> Any:
+    volume = self._Require("snapshot")
+    name = snap_name or self.lv_name + ".snap"
+    CheckName(name)
+    size = snap_size if snap_size is not None else int(volume.size)
+    groups = lvm_report.ListVolumeGroups(self.vg_name)
+    free = groups[0].free if groups else 0
+    if free < size:
+      raise errors.BlockDeviceError("Not enough free space for a snapshot of %s: required"
+                                    " %s MiB, available %s MiB" % (self.full_name, size,
+                                                                   int(free)))
+    runner.RUNNER.RunOrFail(["lvcreate", "-L%dm" % size, "-s", "-n", name, self.full_name],
+                            "Snapshotting logical volume %s" % self.full_name)
+    return (self.vg_name, name)
+
+  def GetSyncStatus(self) -> objects.BlockDevStatus:
+    status = super().GetSyncStatus()
+    volume = self.volume
+    if volume is not None and (volume.virtual or volume.partial):
+      status.is_degraded = True
+      status.ldisk_status = LDS_FAULTY
+    else:
+      status.ldisk_status = LDS_OKAY
+    return status
+
+  def GetActualSize(self) -> int:
+    # LV sizes are whole extents (at least 1 KiB each), exact in MiB with decimals
+    return int(round(self._Require("get the size of").size * base.MIB))
+
+  def GetActualSpindles(self) -> Optional[int]:
+    return len(self._Require("count the spindles of").pv_names)

@@ -1,0 +1,172 @@
+"""LVM reports: listing volume groups, physical and logical volumes.
+
+The report tools (vgs, pvs, lvs) are asked for fixed columns, sizes in MiB
+without suffix, one row per line with '|' between fields.  Parsing is kept
+apart from running so that captured output can be checked on its own.
+"""
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from ganeti import errors
+from ganeti.storage import runner
+
+SEPARATOR = "|"
+
+VG_COLUMNS = ("vg_name", "vg_size", "vg_free", "vg_extent_size", "pv_count")
+PV_COLUMNS = ("pv_name", "vg_name", "pv_size", "pv_free", "pv_attr", "pv_tags")
+# lvs gives one row per segment when segment columns (stripes, devices) are asked
+LV_COLUMNS = ("vg_name", "lv_name", "lv_size", "lv_attr", "stripes", "devices",
+              "lv_kernel_major", "lv_kernel_minor", "lv_tags")
+
+
+@dataclass
+class VolumeGroup:
+  name: str
+  size: float
+  free: float
+  extent_size: float
+  pv_count: int
+
+
+@dataclass
+class PhysicalVolume:
+  name: str
+  vg_name: str
+  size: float
+  free: float
+  attributes: str
+  tags: list[str]
+
+  @property
+  def allocatable(self) -> bool:
+    return self.attributes[:1] == "a"
+
+  @property
+  def empty(self) -> bool:
+    """Nothing allocated on it (exclusive storage gives whole PVs to one LV)."""
+    return self.free >= self.size
+
+
+@dataclass
+class LogicalVolume:
+  vg_name: str
+  name: str
+  size: float
+  attributes: str
+  stripes: int
+  pv_names: list[str] = field(default_factory=list)
+  major: Optional[int] = None
+  minor: Optional[int] = None
+  tags: list[str] = field(default_factory=list)
+
+  @property
+  def virtual(self) -> bool:
+    """A volume with no data of its own (e.g. a missing PV replaced its segments)."""
+    return self.attributes[:1] == "v"
+
+  @property
+  def partial(self) -> bool:
+    """Some of its physical volumes are missing."""
+    return len(self.attributes) > 8 and self.attributes[8] == "p"
+
+
+def ReportArgv(tool: str, columns: Sequence[str], *args: str) -> list[str]:
+  return [tool, "--noheadings", "--units", "m", "--nosuffix", "--separator", SEPARATOR,
+          "-o", ",".join(columns)] + list(args)
+
+
+def ParseRows(text: str, columns: Sequence[str], tool: str) -> list[dict[str, str]]:
+  """Rows of a report as column -> text; BlockDeviceError on a malformed line."""
+  rows = []
+  for line in text.splitlines():
+    if not line.strip():
+      continue
+    fields = [value.strip() for value in line.strip().split(SEPARATOR)]
+    if len(fields) != len(columns):
+      raise errors.BlockDeviceError("Can't parse %s output: expected %d fields, got %d in %r" %
+                                    (tool, len(columns), len(fields), line.strip()))
+    rows.append(dict(zip(columns, fields)))
+  return rows
+
+
+def _Number(text: str, column: str, kind: type = float):
+  try:
+    return kind(float(text)) if kind is int else kind(text)
+  except ValueError:
+    raise errors.BlockDeviceError("Invalid %s '%s' in LVM output" % (column, text)) from None
+
+
+def _DeviceNumber(text: str) -> Optional[int]:
+  number = _Number(text, "kernel device number", int) if text else -1
+  return None if number < 0 else number
+
+
+def _Tags(text: str) -> list[str]:
+  return [tag for tag in text.split(",") if tag]
+
+
+def ParseVolumeGroups(text: str) -> list[VolumeGroup]:
+  return [VolumeGroup(row["vg_name"], _Number(row["vg_size"], "vg_size"),
+                      _Number(row["vg_free"], "vg_free"),
+                      _Number(row["vg_extent_size"], "vg_extent_size"),
+                      _Number(row["pv_count"], "pv_count", int))
+          for row in ParseRows(text, VG_COLUMNS, "vgs")]
+
+
+def ParsePhysicalVolumes(text: str) -> list[PhysicalVolume]:
+  return [PhysicalVolume(row["pv_name"], row["vg_name"], _Number(row["pv_size"], "pv_size"),
+                         _Number(row["pv_free"], "pv_free"), row["pv_attr"],
+                         _Tags(row["pv_tags"]))
+          for row in ParseRows(text, PV_COLUMNS, "pvs")]
+
+
+def ParseLogicalVolumes(text: str) -> list[LogicalVolume]:
+  """Logical volumes with their segments merged (all PVs, the most stripes)."""
+  volumes: dict[tuple[str, str], LogicalVolume] = {}
+  for row in ParseRows(text, LV_COLUMNS, "lvs"):
+    key = (row["vg_name"], row["lv_name"])
+    volume = volumes.get(key)
+    if volume is None:
+      volume = volumes[key] = LogicalVolume(
+        row["vg_name"], row["lv_name"], _Number(row["lv_size"], "lv_size"), row["lv_attr"],
+        0, [], _DeviceNumber(row["lv_kernel_major"]), _DeviceNumber(row["lv_kernel_minor"]),
+        _Tags(row["lv_tags"]))
+    volume.stripes = max(volume.stripes, _Number(row["stripes"] or "0", "stripes", int))
+    # devices reads "/dev/sdb(0),/dev/sdc(12)": PV name and first extent
+    for device in _Tags(row["devices"]):
+      pv_name = device.split("(", 1)[0]
+      if pv_name not in volume.pv_names:
+        volume.pv_names.append(pv_name)
+  return list(volumes.values())
+
+
+def _Report(tool: str, columns: Sequence[str], *args: str) -> str:
+  return runner.RUNNER.RunOrFail(ReportArgv(tool, columns, *args),
+                                 "Listing LVM %s" % tool).stdout
+
+
+def ListVolumeGroups(vg_name: Optional[str] = None) -> list[VolumeGroup]:
+  return ParseVolumeGroups(_Report("vgs", VG_COLUMNS, *([vg_name] if vg_name else [])))
+
+
+def ListPhysicalVolumes(vg_name: Optional[str] = None) -> list[PhysicalVolume]:
+  """The PVs on this node, or those of one volume group."""
+  pvs = ParsePhysicalVolumes(_Report("pvs", PV_COLUMNS))
+  return [pv for pv in pvs if vg_name is None or pv.vg_name == vg_name]
+
+
+def ListLogicalVolumes(vg_name: Optional[str] = None) -> list[LogicalVolume]:
+  return ParseLogicalVolumes(_Report("lvs", LV_COLUMNS, *([vg_name] if vg_name else [])))
+
+
+def FindLogicalVolume(vg_name: str, lv_name: str) -> Optional[LogicalVolume]:
+  """One LV, or None if it (or its VG) does not exist."""
+  result = runner.RUNNER.Run(ReportArgv("lvs", LV_COLUMNS, "%s/%s" % (vg_name, lv_name)))
+  if result.exit_code is None:  # the tool itself could not run
+    raise errors.BlockDeviceError("Looking up %s/%s failed (%s)" %
+                                  (vg_name, lv_name, result.Describe()))
+  if result.failed:
+    return None
+  volumes = ParseLogicalVolumes(result.stdout)
+  return volumes[0] if volumes else None

@@ -1,0 +1,78 @@
+"""Running the storage tools (lvm2, drbd-utils) of a node.
+
+Every storage command goes through a ToolRunner, so one place decides the
+environment the tools see.  A runner can add fixed arguments after the
+tool's name (tests give lvm2 a --config that confines it to their own
+physical volumes and disables activation).
+"""
+
+import subprocess
+from typing import Optional, Sequence
+
+from ganeti import errors
+
+_TOOL_ENV = {"PATH": "/sbin:/bin:/usr/sbin:/usr/bin", "LC_ALL": "C",
+             "LVM_SUPPRESS_FD_WARNINGS": "1"}
+_TIMEOUT = 300
+
+
+class ToolResult:
+  """How a storage command ended: its argv, exit code (None: did not run) and output."""
+
+  def __init__(self, argv: Sequence[str], exit_code: Optional[int], stdout: str, stderr: str,
+               fail_reason: Optional[str] = None) -> None:
+    self.argv = list(argv)
+    self.exit_code = exit_code
+    self.stdout = stdout
+    self.stderr = stderr
+    self.fail_reason = fail_reason
+
+  @property
+  def failed(self) -> bool:
+    return self.exit_code != 0
+
+  def Describe(self) -> str:
+    """Why the command failed, with the tool's own words."""
+    reason = self.fail_reason or "exited with code %s" % self.exit_code
+    lines = (self.stderr.strip() or self.stdout.strip()).splitlines()
+    output = "; ".join(line.strip() for line in lines if line.strip())
+    return "%s: %s%s" % (self.argv[0], reason, ("; " + output) if output else "")
+
+
+class ToolRunner:
+  """Runs storage tools; extra_args[tool] is inserted right after the tool's name."""
+
+  def __init__(self, extra_args: Optional[dict[str, Sequence[str]]] = None,
+               env: Optional[dict[str, str]] = None) -> None:
+    self.extra_args = dict(extra_args or {})
+    self.env = dict(_TOOL_ENV, **(env or {}))
+
+  def Run(self, argv: Sequence[str]) -> ToolResult:
+    full = [argv[0]] + list(self.extra_args.get(argv[0], ())) + list(argv[1:])
+    try:
+      proc = subprocess.run(full, env=self.env, cwd="/", stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, errors="replace",
+                            timeout=_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+      return ToolResult(argv, None, "", "", "timed out after %s seconds" % _TIMEOUT)
+    except OSError as err:
+      return ToolResult(argv, None, "", "", "could not be run: %s" % err)
+    return ToolResult(argv, proc.returncode, proc.stdout, proc.stderr)
+
+  def RunOrFail(self, argv: Sequence[str], what: str) -> ToolResult:
+    """Runs a command; BlockDeviceError naming what was attempted if it fails."""
+    result = self.Run(argv)
+    if result.failed:
+      raise errors.BlockDeviceError("%s failed (%s)" % (what, result.Describe()))
+    return result
+
+
+# The runner the storage classes use; tests replace it
+RUNNER = ToolRunner()
+
+
+def SetRunner(runner: ToolRunner) -> ToolRunner:
+  """Makes runner the one in use; returns the previous one."""
+  global RUNNER
+  previous, RUNNER = RUNNER, runner
+  return previous
