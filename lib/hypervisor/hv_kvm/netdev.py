@@ -1,0 +1,158 @@
+"""NICs of KVM instances: tap devices and the node's ifup step.
+
+The hypervisor opens each tap itself (so qemu gets a ready file descriptor)
+and then brings it into the network: by the administrator's
+kvm-ifup-custom script in the cluster configuration directory when there
+is one (same environment as Ganeti's), else by the built-in steps of the
+NIC's mode: bridged (tap joins the bridge), routed (a host route to the
+NIC's IP, proxy ARP) or openvswitch (ovs-vsctl add-port).
+"""
+
+import fcntl
+import logging
+import os
+import struct
+import subprocess
+from typing import Optional
+
+from ganeti import errors
+from ganeti import objects
+from ganeti import pathutils
+
+TUNSETIFF = 0x400454ca
+IFF_TAP = 0x0002
+IFF_NO_PI = 0x1000
+IFF_VNET_HDR = 0x4000
+IFF_MULTI_QUEUE = 0x0100
+TUN_DEVICE = "/dev/net/tun"
+IFUP_CUSTOM = "kvm-ifup-custom"
+IFUP_TIMEOUT = 30
+
+NIC_MODE_BRIDGED = "bridged"
+NIC_MODE_ROUTED = "routed"
+NIC_MODE_OVS = "openvswitch"
+
+
+def OpenTap(vnet_hdr: bool = True, queues: int = 1,
+            name: str = "") -> tuple[str, list[int]]:
+  """Creates a tap device; (its name, one file descriptor per queue)."""
+  flags = IFF_TAP | IFF_NO_PI
+  if vnet_hdr:
+    flags |= IFF_VNET_HDR
+  if queues > 1:
+    flags |= IFF_MULTI_QUEUE
+  fds: list[int] = []
+  try:
+    for _ in range(queues):
+      fd = os.open(TUN_DEVICE, os.O_RDWR)
+      fds.append(fd)
+      request = struct.pack("16sH22x", (name or "tap%d").encode(), flags)
+      answer = fcntl.ioctl(fd, TUNSETIFF, request)
+      name = answer[:16].rstrip(b"\0").decode()
+  except OSError as err:
+    for fd in fds:
+      os.close(fd)
+    raise errors.HypervisorError("Failed to allocate a new TAP device: %s" % err) from None
+  return name, fds
+
+
+def IfupEnvironment(instance: objects.Instance, index: int, nic: objects.NIC,
+                    tap: str) -> dict[str, str]:
+  """What the ifup script gets to know about the NIC (Ganeti's names)."""
+  params = nic.nicparams or {}
+  env = {
+    "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+    "INSTANCE": instance.name,
+    "MAC": nic.mac or "",
+    "MODE": params.get("mode", ""),
+    "LINK": params.get("link", ""),
+    "VLAN": params.get("vlan", ""),
+    "INTERFACE": tap,
+    "INTERFACE_INDEX": str(index),
+    "INTERFACE_UUID": nic.uuid or "",
+    "INTERFACE_NAME": nic.name or "",
+    "TAGS": " ".join(sorted(instance.tags or ())),
+  }
+  if nic.ip:
+    env["IP"] = nic.ip
+  for key, value in (nic.netinfo or {}).items():
+    if value is not None and key in ("name", "network", "gateway", "network6",
+                                     "gateway6", "mac_prefix", "tags"):
+      env["NETWORK_%s" % key.upper()] = (" ".join(value) if isinstance(value, list)
+                                         else str(value))
+  for variable in ("GANETI_ROOTDIR", "GANETI_HOSTNAME"):
+    if variable in os.environ:
+      env[variable] = os.environ[variable]
+  return env
+
+
+def _OvsVlanOptions(vlan: str) -> list[str]:
+  """ovs-vsctl options for Ganeti's vlan syntax (".5" access, ":5:6" trunk)."""
+  if not vlan:
+    return []
+  if vlan.startswith("."):
+    return ["tag=%s" % vlan[1:]]
+  trunks = [item for item in vlan.split(":") if item]
+  if vlan.startswith(":"):
+    return ["trunks=%s" % ",".join(trunks)]
+  return ["tag=%s" % trunks[0]] + (["trunks=%s" % ",".join(trunks[1:])]
+                                   if trunks[1:] else [])
+
+
+def BuiltinIfupCommands(env: dict[str, str]) -> list[list[str]]:
+  """The commands the built-in ifup runs for a NIC, by its mode."""
+  tap, link, mode = env["INTERFACE"], env["LINK"], env["MODE"]
+  commands = [["ip", "link", "set", "dev", tap, "up"]]
+  if mode == NIC_MODE_BRIDGED:
+    if not link:
+      raise errors.HypervisorError("NIC %s is bridged but has no bridge (link)" %
+                                   env["INTERFACE_INDEX"])
+    commands.append(["ip", "link", "set", "dev", tap, "master", link])
+  elif mode == NIC_MODE_ROUTED:
+    if env.get("IP"):
+      route = ["ip", "route", "replace", env["IP"] + "/32", "dev", tap]
+      commands.append(route + (["table", link] if link else []))
+  elif mode == NIC_MODE_OVS:
+    commands.append(["ovs-vsctl", "--may-exist", "add-port", link or "br0", tap] +
+                    _OvsVlanOptions(env.get("VLAN", "")))
+  else:
+    raise errors.HypervisorError("Unknown NIC mode '%s'" % mode)
+  return commands
+
+
+def CustomIfupScript() -> Optional[str]:
+  path = os.path.join(pathutils.CONF_DIR, IFUP_CUSTOM)
+  return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+def _Run(argv: list[str], env: dict[str, str]) -> None:
+  try:
+    proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=IFUP_TIMEOUT, check=False)
+  except (OSError, subprocess.TimeoutExpired) as err:
+    raise errors.HypervisorError("Failed to configure interface %s: %s" %
+                                 (env["INTERFACE"], err)) from None
+  if proc.returncode != 0:
+    raise errors.HypervisorError("Failed to configure interface %s: %s (%s)" %
+                                 (env["INTERFACE"], " ".join(argv),
+                                  (proc.stderr or proc.stdout).strip()))
+
+
+def _EnableProxyArp(tap: str) -> None:
+  try:
+    with open("/proc/sys/net/ipv4/conf/%s/proxy_arp" % tap, "w") as handle:
+      handle.write("1")
+  except OSError as err:
+    logging.warning("Cannot enable proxy ARP on %s: %s", tap, err)
+
+
+def Ifup(env: dict[str, str]) -> None:
+  """Brings a tap into the network (custom script, else the built-in steps)."""
+  script = CustomIfupScript()
+  if script:
+    _Run([script], env)
+    return
+  for argv in BuiltinIfupCommands(env):
+    _Run(argv, env)
+  if env["MODE"] == NIC_MODE_ROUTED:
+    _EnableProxyArp(env["INTERFACE"])
