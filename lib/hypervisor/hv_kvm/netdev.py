@@ -5,11 +5,11 @@ and then brings it into the network: by the administrator's
 kvm-ifup-custom script in the cluster configuration directory when there
 is one (same environment as Ganeti's), else by the built-in steps of the
 NIC's mode: bridged (tap joins the bridge), routed (a host route to the
-NIC's IP, proxy ARP) or openvswitch (ovs-vsctl add-port).
+NIC's IP, proxy ARP) or openvswitch (ovs-vsctl add-port).  A virtual
+node with its own network namespace gets its taps moved there.
 """
 
 import fcntl
-import logging
 import os
 import struct
 import subprocess
@@ -18,6 +18,7 @@ from typing import Optional
 from ganeti import errors
 from ganeti import objects
 from ganeti import pathutils
+from ganeti import vcluster
 
 TUNSETIFF = 0x400454ca
 IFF_TAP = 0x0002
@@ -99,19 +100,25 @@ def _OvsVlanOptions(vlan: str) -> list[str]:
                                    if trunks[1:] else [])
 
 
-def BuiltinIfupCommands(env: dict[str, str]) -> list[list[str]]:
-  """The commands the built-in ifup runs for a NIC, by its mode."""
+def BuiltinIfupCommands(env: dict[str, str],
+                        namespace: Optional[str] = None) -> list[list[str]]:
+  """The commands the built-in ifup runs for a NIC, by its mode; with a
+  namespace (a virtual node's network) the tap moves there first."""
   tap, link, mode = env["INTERFACE"], env["LINK"], env["MODE"]
-  commands = [["ip", "link", "set", "dev", tap, "up"]]
+  ip_cmd = ["ip", "-n", namespace] if namespace else ["ip"]
+  commands = [["ip", "link", "set", "dev", tap, "netns", namespace]] if namespace else []
+  commands.append(ip_cmd + ["link", "set", "dev", tap, "up"])
   if mode == NIC_MODE_BRIDGED:
     if not link:
       raise errors.HypervisorError("NIC %s is bridged but has no bridge (link)" %
                                    env["INTERFACE_INDEX"])
-    commands.append(["ip", "link", "set", "dev", tap, "master", link])
+    commands.append(ip_cmd + ["link", "set", "dev", tap, "master", link])
   elif mode == NIC_MODE_ROUTED:
     if env.get("IP"):
-      route = ["ip", "route", "replace", env["IP"] + "/32", "dev", tap]
+      route = ip_cmd + ["route", "replace", env["IP"] + "/32", "dev", tap]
       commands.append(route + (["table", link] if link else []))
+    sysctl = ["sysctl", "-q", "-w", "net.ipv4.conf.%s.proxy_arp=1" % tap]
+    commands.append((["ip", "netns", "exec", namespace] if namespace else []) + sysctl)
   elif mode == NIC_MODE_OVS:
     commands.append(["ovs-vsctl", "--may-exist", "add-port", link or "br0", tap] +
                     _OvsVlanOptions(env.get("VLAN", "")))
@@ -138,21 +145,11 @@ def _Run(argv: list[str], env: dict[str, str]) -> None:
                                   (proc.stderr or proc.stdout).strip()))
 
 
-def _EnableProxyArp(tap: str) -> None:
-  try:
-    with open("/proc/sys/net/ipv4/conf/%s/proxy_arp" % tap, "w") as handle:
-      handle.write("1")
-  except OSError as err:
-    logging.warning("Cannot enable proxy ARP on %s: %s", tap, err)
-
-
 def Ifup(env: dict[str, str]) -> None:
   """Brings a tap into the network (custom script, else the built-in steps)."""
   script = CustomIfupScript()
   if script:
     _Run([script], env)
     return
-  for argv in BuiltinIfupCommands(env):
+  for argv in BuiltinIfupCommands(env, vcluster.NetworkNamespace()):
     _Run(argv, env)
-  if env["MODE"] == NIC_MODE_ROUTED:
-    _EnableProxyArp(env["INTERFACE"])
