@@ -27,7 +27,9 @@ from ganeti.opcodes_defs import EVAC_MODES
 
 NODE_EVAC_PRI, NODE_EVAC_SEC, NODE_EVAC_ALL = EVAC_MODES
 
-# how often the source node is asked how far a memory transfer got
+# how often the source node is asked how far a memory transfer got: soon at
+# first (a small guest moves in well under a second), then every second
+_MIGRATION_POLL_FIRST = 0.05
 _MIGRATION_POLL_INTERVAL = 1.0
 _BOTH_GIVEN = "Do not specify both, iallocator and node"
 
@@ -373,6 +375,7 @@ class _MigrationLU(_InstanceLU):
 
   def _WaitForMemoryTransfer(self, info: str, live: bool) -> None:
     self.feedback("* starting memory transfer")
+    pause = _MIGRATION_POLL_FIRST
     while True:
       result = self.rpc.call_instance_get_migration_status(self.source_uuid, self.instance)
       status = None if result.fail_msg else result.payload
@@ -389,7 +392,8 @@ class _MigrationLU(_InstanceLU):
       if status.total_ram:
         self.feedback("* memory transfer progress: %.2f %%" %
                       (100.0 * (status.transferred_ram or 0) / status.total_ram))
-      time.sleep(_MIGRATION_POLL_INTERVAL)
+      time.sleep(pause)
+      pause = min(2 * pause, _MIGRATION_POLL_INTERVAL)
     self.feedback("* memory transfer complete")
 
 
