@@ -307,3 +307,21 @@ def test_console_descriptions():
                                                          5907, 7)
   none = KVM.GetInstanceConsole(inst, node, None, _Hvp(serial_console=False), {})
   assert none.message == "No serial shell for instance inst1"
+
+
+def test_builtin_ifup_batches_ip_commands(tmp_path, monkeypatch):
+  fake_ip = tmp_path / "ip"
+  fake_ip.write_text("#!/bin/sh\necho \"ip $*\" >> %s/calls\n"
+                     "[ \"$*\" = \"${*%%-batch -}\" ] ||\n"
+                     "  while read -r line; do echo \"  $line\"; done >> %s/calls\n"
+                     % (tmp_path, tmp_path))
+  fake_ip.chmod(0o755)
+  monkeypatch.setattr(netdev.pathutils, "CONF_DIR", str(tmp_path / "no-conf"))
+  monkeypatch.setattr(netdev.vcluster, "NetworkNamespace", lambda: "ns1")
+  netdev.Ifup({"PATH": str(tmp_path), "INTERFACE": "tap3", "LINK": "br0",
+               "MODE": "bridged", "INTERFACE_INDEX": "0"})
+  assert (tmp_path / "calls").read_text() == (
+    "ip link set dev tap3 netns ns1\n"
+    "ip -n ns1 -batch -\n"
+    "  link set dev tap3 up\n"
+    "  link set dev tap3 master br0\n")

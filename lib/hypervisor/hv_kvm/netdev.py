@@ -132,9 +132,10 @@ def CustomIfupScript() -> Optional[str]:
   return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
 
 
-def _Run(argv: list[str], env: dict[str, str]) -> None:
+def _Run(argv: list[str], env: dict[str, str], script: Optional[str] = None) -> None:
   try:
-    proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+    proc = subprocess.run(argv, env=env, input=script, capture_output=True,
+                          stdin=subprocess.DEVNULL if script is None else None,
                           text=True, timeout=IFUP_TIMEOUT, check=False)
   except (OSError, subprocess.TimeoutExpired) as err:
     raise errors.HypervisorError("Failed to configure interface %s: %s" %
@@ -151,5 +152,24 @@ def Ifup(env: dict[str, str]) -> None:
   if script:
     _Run([script], env)
     return
+  # consecutive "ip" commands with the same options share one "ip -batch"
+  groups: list[tuple[list[str], list[list[str]]]] = []
   for argv in BuiltinIfupCommands(env, vcluster.NetworkNamespace()):
-    _Run(argv, env)
+    prefix = _IpPrefix(argv)
+    if prefix and groups and groups[-1][0] == prefix:
+      groups[-1][1].append(argv)
+    else:
+      groups.append((prefix, [argv]))
+  for prefix, commands in groups:
+    if len(commands) == 1:
+      _Run(commands[0], env)
+    else:
+      script = "".join(" ".join(argv[len(prefix):]) + "\n" for argv in commands)
+      _Run(prefix + ["-batch", "-"], env, script)
+
+
+def _IpPrefix(argv: list[str]) -> list[str]:
+  """The program and global options of an "ip" command ([] for others)."""
+  if argv[:1] != ["ip"] or argv[1:3] == ["netns", "exec"]:
+    return []
+  return argv[:3] if argv[1:2] == ["-n"] else argv[:1]
