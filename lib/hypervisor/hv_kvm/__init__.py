@@ -114,8 +114,7 @@ class KvmHypervisor(hv_base.BaseHypervisor):
       "vcpus": instance.beparams[paramdefs.BE_VCPUS],
       "network_port": instance.network_port,
       "nics": [nic.ToDict() for nic in instance.nics or ()],
-      "disks": [[disk.ToDict() if hasattr(disk, "ToDict") else disk, link, uri]
-                for disk, link, uri in block_devices],
+      "disks": [[disk.ToDict(), link, uri] for disk, link, uri in block_devices],
     }
 
   def _Launch(self, instance: objects.Instance, runtime: dict, paused: bool,

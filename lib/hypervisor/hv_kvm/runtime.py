@@ -10,7 +10,7 @@ this node or on a migration target: hvparams, memory, vCPUs, NICs, disks
 import json
 import os
 import signal
-from typing import Any, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 from ganeti import errors
 from ganeti import pathutils
@@ -182,7 +182,3 @@ def ListNames() -> list[str]:
   except FileNotFoundError:
     return []
 
-
-def Describe(runtime: dict) -> dict[str, Any]:
-  """The fields of a runtime that instance info reports."""
-  return {"memory": runtime.get("memory", 0), "vcpus": runtime.get("vcpus", 1)}
