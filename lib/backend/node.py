@@ -30,7 +30,8 @@ from ganeti import vcluster
 from ganeti.backend import files
 from ganeti.backend import master
 from ganeti.backend import storage
-from ganeti.backend.common import DaemonUtil, Fail, LocalPathBelow, RunCommand
+from ganeti.backend.common import (DaemonUtil, Fail, LocalPathBelow, MissingBridges,
+                                   RunCommand)
 from ganeti.hypervisor import hv_base
 from ganeti.utils import io
 from ganeti.utils import x509
@@ -212,23 +213,8 @@ def EtcHostsModify(mode: str, name: str, ip: Optional[str]) -> None:
   io.WriteFile(path, "\n".join(lines) + "\n", mode=perms)
 
 
-def _NamespaceBridges(namespace: str) -> set[str]:
-  """The bridges inside a network namespace (a virtual node's network)."""
-  result = RunCommand(["ip", "-n", namespace, "-o", "link", "show", "type", "bridge"])
-  if result.failed:
-    Fail("Cannot list the bridges of network namespace %s: %s", namespace, result.output)
-  return {line.split(":")[1].strip().split("@")[0] for line in result.stdout.splitlines()
-          if line.count(":") >= 2}
-
-
 def BridgesExist(bridges_list: list[str]) -> None:
-  namespace = vcluster.NetworkNamespace()
-  if namespace:
-    present = _NamespaceBridges(namespace)
-    missing = [bridge for bridge in bridges_list if bridge not in present]
-  else:
-    missing = [bridge for bridge in bridges_list
-               if not os.path.isdir("/sys/class/net/%s/bridge" % bridge)]
+  missing = MissingBridges(bridges_list)
   if missing:
     Fail("Missing bridges %s", ", ".join(missing))
 
