@@ -245,3 +245,29 @@ def test_shutdown_start_elsewhere_reboot_remove(env):
     for sub in ("pid", "ctrl", "conf", "nic"):
       path = os.path.join(_RunDir(vc, node), sub)
       assert not os.path.isdir(path) or os.listdir(path) == [], path
+
+
+def test_file_disk_instance(env):
+  vc, namespaces = env
+  _Ok(vc, "OpInstanceCreate", instance_name="kvmdisk", os_type="minimal+default",
+      pnode="node2", disk_template="file", disks=[{"size": 1024}, {"size": 1024}], nics=[{}],
+      name_check=False, ip_check=False, mode="create", no_install=True, start=False,
+      beparams={"memory": 128, "vcpus": 1})
+  vc.run("gnt-instance", "startup", "kvmdisk")
+  path = os.path.join(_RunDir(vc, 2), "ctrl", "kvmdisk.serial")
+  try:
+    with socket.socket(socket.AF_UNIX) as sock:
+      sock.connect(path)
+      sock.settimeout(60)
+      data = b""
+      while b"READY" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, data
+        data += chunk
+    assert re.search(rb"GNT-TEST-GUEST disks: vda vdb\r?\n", data), data
+    links = os.listdir(vc.path("/var/run/ganeti/instance-disks", 2))
+    assert sorted(links) == ["kvmdisk:0", "kvmdisk:1"]
+  finally:
+    vc.run("gnt-instance", "remove", "-f", "kvmdisk")
+  assert _QemuPids(vc) == [] and _Taps(namespaces[1]) == []
+  assert os.listdir(vc.path("/var/run/ganeti/instance-disks", 2)) == []
