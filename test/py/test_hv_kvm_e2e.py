@@ -228,16 +228,25 @@ def test_failed_migration_rolls_back(env):
     _Ok(vc, "OpClusterSetParams", hvparams={"kvm": {"migration_bandwidth": 32}})
 
 
+def test_node_migrate(env):
+  vc, namespaces = env
+  before, boot = _LastCounter(vc, 2)
+  vc.run("gnt-node", "migrate", "-f", "node2")
+  after, boot_after = _LastCounter(vc, 1)
+  assert boot_after == boot and after > before
+  assert _Ping(namespaces[0]) and _Pid(vc, 2) is None
+
+
 def test_shutdown_start_elsewhere_reboot_remove(env):
   vc, namespaces = env
   vc.run("gnt-instance", "shutdown", "--timeout=30", INSTANCE)
-  assert _QemuPids(vc) == [] and _Taps(namespaces[1]) == []
-  _Ok(vc, "OpInstanceFailover", instance_name=INSTANCE, target_node="node1")
+  assert _QemuPids(vc) == [] and _Taps(namespaces[0]) == []
+  _Ok(vc, "OpInstanceFailover", instance_name=INSTANCE, target_node="node2")
   vc.run("gnt-instance", "startup", INSTANCE)
-  boot = _ReadSerial(vc, 1, READY).group(1)
-  assert _Ping(namespaces[0])
+  boot = _ReadSerial(vc, 2, READY).group(1)
+  assert _Ping(namespaces[1])
   vc.run("gnt-instance", "reboot", INSTANCE)
-  assert _ReadSerial(vc, 1, READY).group(1) != boot
+  assert _ReadSerial(vc, 2, READY).group(1) != boot
   vc.run("gnt-instance", "remove", "-f", INSTANCE)
   assert _QemuPids(vc) == []
   for node, namespace in enumerate(namespaces, 1):
