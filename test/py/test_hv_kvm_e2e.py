@@ -7,6 +7,7 @@ marker and a counter (with a per-boot id), its eth0 is configured from the
 kernel command line.  The tests run in file order against one instance.
 """
 
+import json
 import os
 import re
 import signal
@@ -228,13 +229,35 @@ def test_failed_migration_rolls_back(env):
     _Ok(vc, "OpClusterSetParams", hvparams={"kvm": {"migration_bandwidth": 32}})
 
 
-def test_node_migrate(env):
+def test_node_migrate_non_live(env):
   vc, namespaces = env
   before, boot = _LastCounter(vc, 2)
-  vc.run("gnt-node", "migrate", "-f", "node2")
+  vc.run("gnt-node", "migrate", "-f", "--non-live", "node2")
   after, boot_after = _LastCounter(vc, 1)
   assert boot_after == boot and after > before
   assert _Ping(namespaces[0]) and _Pid(vc, 2) is None
+
+
+def test_runtime_memory_balloon(env):
+  vc, _ = env
+  vc.run("gnt-instance", "modify", "--force", "-m", "96", INSTANCE)
+  assert vc.run("gnt-instance", "list", "--no-headers", "-o", "oper_ram",
+                INSTANCE).stdout.strip() == "96M"
+  qmp_path = os.path.join(_RunDir(vc, 1), "ctrl", INSTANCE + ".qmp")
+  with socket.socket(socket.AF_UNIX) as sock:
+    sock.connect(qmp_path)
+    handle = sock.makefile("rw")
+    handle.readline()
+    actual = None
+    for command in ["qmp_capabilities"] + ["query-balloon"] * 50:
+      handle.write('{"execute": "%s"}\n' % command)
+      handle.flush()
+      reply = json.loads(handle.readline())
+      actual = reply.get("return", {}).get("actual")
+      if actual == 96 << 20:
+        break
+      time.sleep(0.1)
+  assert actual == 96 << 20
 
 
 def test_shutdown_start_elsewhere_reboot_remove(env):
