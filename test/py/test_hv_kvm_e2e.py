@@ -10,6 +10,7 @@ kernel command line.  The tests run in file order against one instance.
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -182,6 +183,11 @@ def test_console_command(env):
   out = vc.run("gnt-instance", "console", "--show-cmd", INSTANCE).stdout
   serial = os.path.join(_RunDir(vc, 1), "ctrl", INSTANCE + ".serial")
   assert "socat" in out and "UNIX-CONNECT:%s" % serial in out and "node1" in out
+  # what ssh runs on the node, given a terminal as ssh -t does
+  remote = shlex.split(out)[-1]
+  proc = subprocess.run(["script", "-q", "-c", "timeout 3 %s" % remote, "/dev/null"],
+                        stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False)
+  assert COUNTER.search(proc.stdout), proc.stdout[-300:] + proc.stderr[-300:]
 
 
 def test_live_migration_keeps_guest_running(env):
