@@ -184,6 +184,8 @@ class KvmHypervisor(hv_base.BaseHypervisor):
                                          tap))
     if hvp.get("cpu_mask") and hvp["cpu_mask"] != "all":
       _PinCpus(pid, files, hvp["cpu_mask"])
+    if keep_paused and not hvp.get("vnc_password_file"):
+      return
     with qmp.QmpConnection(files.qmp) as conn:
       if hvp.get("vnc_password_file"):
         password = io.ReadFile(hvp["vnc_password_file"]).splitlines()[0].strip()
