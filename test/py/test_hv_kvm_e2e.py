@@ -255,7 +255,7 @@ def test_runtime_memory_balloon(env):
     handle = sock.makefile("rw")
     handle.readline()
     actual = None
-    for command in ["qmp_capabilities"] + ["query-balloon"] * 50:
+    for command in ["qmp_capabilities"] + ["query-balloon"] * 300:
       handle.write('{"execute": "%s"}\n' % command)
       handle.flush()
       reply = json.loads(handle.readline())
