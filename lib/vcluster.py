@@ -67,3 +67,18 @@ def LocalizeVirtualPath(path: str) -> str:
   if path.startswith(VIRTUAL_PATH_PREFIX):
     return AddNodePrefix(path[len(VIRTUAL_PATH_PREFIX):])
   return path
+
+
+NETNS_FILE = "netns"
+
+
+def NetworkNamespace() -> Optional[str]:
+  """The network namespace holding this virtual node's bridges and instance
+  NICs (named in the file "netns" of its root), or None: the host's."""
+  if not ROOTDIR:
+    return None
+  try:
+    with open(os.path.join(ROOTDIR, NETNS_FILE)) as handle:
+      return handle.read().strip() or None
+  except FileNotFoundError:
+    return None

@@ -133,3 +133,17 @@ def _text(data) -> str:
 def DaemonUtil(*args: str) -> CommandResult:
   """Runs Ganeti's daemon-util (start/stop/check daemons) with this environment."""
   return RunCommand([pathutils.DaemonUtilPath()] + list(args), env=dict(os.environ))
+
+
+def MissingBridges(names: Sequence[str]) -> list[str]:
+  """The named bridges this node lacks; a virtual node with its own network
+  namespace has its bridges there."""
+  namespace = vcluster.NetworkNamespace()
+  if not namespace:
+    return [name for name in names if not os.path.isdir("/sys/class/net/%s/bridge" % name)]
+  result = RunCommand(["ip", "-n", namespace, "-o", "link", "show", "type", "bridge"])
+  if result.failed:
+    Fail("Cannot list the bridges of network namespace %s: %s", namespace, result.Describe())
+  present = {line.split(":")[1].strip().split("@")[0] for line in result.stdout.splitlines()
+             if line.count(":") >= 2}
+  return [name for name in names if name not in present]

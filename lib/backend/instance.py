@@ -256,14 +256,22 @@ def MigrationInfo(instance: dict) -> str:
 
 
 def AcceptInstance(instance: dict, info: str, target: str) -> None:
-  """On the target: prepares to receive the instance."""
-  _MigrationStep("Failed to accept instance", "AcceptInstance", instance, info, target)
+  """On the target: links the disks and prepares to receive the instance."""
+  inst = _Instance(instance)
+  _LinkBlockDevices(inst)
+  try:
+    _Hypervisor(inst.hypervisor).AcceptInstance(inst, info, target)
+  except errors.HypervisorError as err:
+    _RemoveBlockDeviceLinks(inst)
+    Fail("Failed to accept instance: %s", err)
 
 
 def FinalizeMigrationDst(instance: dict, info: str, success: bool) -> None:
   """On the target: the instance arrived (success) or the reception is undone."""
   _MigrationStep("Failed to finalize migration on the target node",
                  "FinalizeMigrationDst", instance, info, success)
+  if not success:
+    _RemoveBlockDeviceLinks(_Instance(instance))
 
 
 def MigrateInstance(cluster_name: str, instance: dict, target: str, live: bool) -> None:
@@ -279,6 +287,8 @@ def FinalizeMigrationSource(instance: dict, success: bool, live: bool) -> None:
   """On the source: forgets the instance (success) or lets it run on."""
   _MigrationStep("Failed to finalize the migration on the source node",
                  "FinalizeMigrationSource", instance, success, live)
+  if success:
+    _RemoveBlockDeviceLinks(_Instance(instance))
 
 
 def GetMigrationStatus(instance: dict) -> dict:

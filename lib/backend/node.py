@@ -30,7 +30,8 @@ from ganeti import vcluster
 from ganeti.backend import files
 from ganeti.backend import master
 from ganeti.backend import storage
-from ganeti.backend.common import DaemonUtil, Fail, LocalPathBelow, RunCommand
+from ganeti.backend.common import (DaemonUtil, Fail, LocalPathBelow, MissingBridges,
+                                   RunCommand)
 from ganeti.hypervisor import hv_base
 from ganeti.utils import io
 from ganeti.utils import x509
@@ -213,8 +214,7 @@ def EtcHostsModify(mode: str, name: str, ip: Optional[str]) -> None:
 
 
 def BridgesExist(bridges_list: list[str]) -> None:
-  missing = [bridge for bridge in bridges_list
-             if not os.path.isdir("/sys/class/net/%s/bridge" % bridge)]
+  missing = MissingBridges(bridges_list)
   if missing:
     Fail("Missing bridges %s", ", ".join(missing))
 

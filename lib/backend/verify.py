@@ -232,7 +232,7 @@ def _check_oob_paths(arg: Any, _req: _Request) -> list[Optional[str]]:
 
 def _check_bridges(arg: Any, _req: _Request) -> list[str]:
   """The listed bridges that do not exist on this node."""
-  return [name for name in arg if not os.path.isdir("/sys/class/net/%s/bridge" % name)]
+  return common.MissingBridges(arg)
 
 
 def _check_client_cert(_arg: Any, _req: _Request) -> tuple[Optional[str], str]:

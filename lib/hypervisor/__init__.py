@@ -14,7 +14,7 @@ from ganeti.hypervisor import hv_base
 # hypervisor name -> (module in this package, class name)
 _CLASSES = {
   constants.HT_FAKE: ("hv_fake", "FakeHypervisor"),
-  constants.HT_KVM: ("hv_unsupported", "KvmHypervisor"),
+  constants.HT_KVM: ("hv_kvm", "KvmHypervisor"),
   constants.HT_XEN_PVM: ("hv_unsupported", "XenPvmHypervisor"),
   constants.HT_XEN_HVM: ("hv_unsupported", "XenHvmHypervisor"),
   constants.HT_LXC: ("hv_unsupported", "LxcHypervisor"),

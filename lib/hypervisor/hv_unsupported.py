@@ -1,6 +1,6 @@
 """Hypervisors this implementation knows by their parameters only.
 
-KVM, Xen, LXC and chroot parameters can be set and are syntax-checked on the
+Xen, LXC and chroot parameters can be set and are syntax-checked on the
 master like Ganeti does, so clusters can carry them; no node runs instances
 under them yet: every node-side operation fails with a clear message and
 Verify reports the hypervisor unusable.
@@ -18,18 +18,6 @@ from ganeti.hypervisor.hv_base import (
 
 # Value sets (constants HT_*)
 REBOOT_BEHAVIORS = ("reboot", "exit")
-HT_KVM_VALID_BO_TYPES = ("cdrom", "disk", "floppy", "network")
-HT_KVM_VALID_DISK_TYPES = ("ide", "mtd", "paravirtual", "pflash", "scsi", "scsi-block",
-                           "scsi-cd", "scsi-generic", "scsi-hd", "sd")
-HT_KVM_VALID_NIC_TYPES = ("e1000", "i82551", "i82557b", "i82559er", "ne2k_isa", "ne2k_pci",
-                          "paravirtual", "pcnet", "rtl8139")
-HT_KVM_VALID_SM_TYPES = ("none", "pool", "user")
-HT_KVM_VALID_AIO_TYPES = ("native", "threads")
-HT_KVM_VALID_SCSI_CONTROLLER_TYPES = ("lsi", "megasas", "virtio-scsi-pci")
-HT_KVM_FLAG_VALUES = ("enabled", "disabled")
-HT_KVM_VALID_MOUSE_TYPES = ("mouse", "tablet")
-HT_VALID_CACHE_TYPES = ("default", "none", "writeback", "writethrough")
-HT_VALID_DISCARD_TYPES = ("default", "ignore", "unmap")
 HT_HVM_VALID_DISK_TYPES = ("ioemu", "paravirtual")
 HT_HVM_VALID_NIC_TYPES = ("e1000", "ne2k_isa", "ne2k_pci", "paravirtual", "rtl8139")
 HT_HVM_VALID_VIF_TYPES = ("ioemu", "vif")
@@ -78,43 +66,6 @@ class _ParametersOnly(hv_base.BaseHypervisor):
                          beparams: dict) -> hv_base.InstanceConsole:
     return hv_base.ConsoleMessage(instance, "Console not available for %s hypervisor"
                                   " on this cluster" % cls.NAME)
-
-
-class KvmHypervisor(_ParametersOnly):
-  NAME = constants.HT_KVM
-  CAN_MIGRATE = True
-  PARAMETERS = hv_base.ParametersFromDefaults(NAME, {
-    **_MIGRATION,
-    "boot_order": ParamCheck(True, OneOf(HT_KVM_VALID_BO_TYPES)),
-    "disk_type": ParamCheck(True, OneOf(HT_KVM_VALID_DISK_TYPES)),
-    "cdrom_disk_type": ParamCheck(False, OneOf(HT_KVM_VALID_DISK_TYPES)),
-    "nic_type": ParamCheck(True, OneOf(HT_KVM_VALID_NIC_TYPES)),
-    "security_model": ParamCheck(True, OneOf(HT_KVM_VALID_SM_TYPES)),
-    "disk_cache": ParamCheck(True, OneOf(HT_VALID_CACHE_TYPES)),
-    "disk_aio": ParamCheck(False, OneOf(HT_KVM_VALID_AIO_TYPES)),
-    "disk_discard": ParamCheck(False, OneOf(HT_VALID_DISCARD_TYPES)),
-    "scsi_controller_type": ParamCheck(False, OneOf(HT_KVM_VALID_SCSI_CONTROLLER_TYPES)),
-    "kvm_flag": ParamCheck(False, OneOf(HT_KVM_FLAG_VALUES)),
-    "usb_mouse": ParamCheck(False, OneOf(HT_KVM_VALID_MOUSE_TYPES)),
-    "kvm_path": ParamCheck(True, ABS_PATH_CHECK),
-    "kernel_path": ParamCheck(False, ABS_PATH_CHECK),
-    "initrd_path": ParamCheck(False, ABS_PATH_CHECK),
-    "cdrom_image_path": ParamCheck(False, ABS_PATH_CHECK),
-    "cdrom2_image_path": ParamCheck(False, ABS_PATH_CHECK),
-    "floppy_image_path": ParamCheck(False, ABS_PATH_CHECK),
-    "mem_path": ParamCheck(False, ABS_PATH_CHECK),
-    "vnc_password_file": ParamCheck(False, ABS_PATH_CHECK),
-    "vnc_x509_path": ParamCheck(False, ABS_PATH_CHECK),
-    "spice_password_file": ParamCheck(False, ABS_PATH_CHECK),
-    "cpu_cores": ParamCheck(False, NON_NEGATIVE_INT_CHECK),
-    "cpu_sockets": ParamCheck(False, NON_NEGATIVE_INT_CHECK),
-    "cpu_threads": ParamCheck(False, NON_NEGATIVE_INT_CHECK),
-    "migration_bandwidth": ParamCheck(True, NON_NEGATIVE_INT_CHECK),
-    "migration_downtime": ParamCheck(True, NON_NEGATIVE_INT_CHECK),
-    "serial_speed": ParamCheck(False, NON_NEGATIVE_INT_CHECK),
-    "kvm_pci_reservations": ParamCheck(False, NON_NEGATIVE_INT_CHECK),
-    "virtio_net_queues": ParamCheck(False, NON_NEGATIVE_INT_CHECK),
-  })
 
 
 class XenPvmHypervisor(_ParametersOnly):

@@ -239,7 +239,11 @@ def _AddLiveData(context: Any, what: str, query: Query, ctx: ConfigContext,
   """Adds to ctx the live data of the selected items, collected only when a
   field needs it (one RPC per node at most)."""
   rpc = getattr(context, "rpc", None)
-  if rpc is None or DATA_LIVE not in query.RequestedData():
+  requested = query.RequestedData()
+  # a console exists only for an instance running on its primary node
+  wanted = DATA_LIVE in requested or (what == constants.QR_INSTANCE
+                                      and DATA_CONSOLE in requested)
+  if rpc is None or not wanted:
     return
   if what == constants.QR_NODE:
     ctx.live_nodes = live.NodeLiveData(context.cfg, rpc, context.cfg.GetNodeList())
@@ -247,6 +251,8 @@ def _AddLiveData(context: Any, what: str, query: Query, ctx: ConfigContext,
     data = live.InstanceLiveData(context.cfg, rpc, items)
     ctx.live_instances = data["live_instances"]
     ctx.bad_nodes = frozenset(data["bad_nodes"])
+    if DATA_CONSOLE in requested:
+      ctx.consoles = live.InstanceConsoles(context.cfg, items, ctx.live_instances)
 
 
 def JobRows(queue: Any, job_ids: Optional[list], fields: list[str]) -> list[list]:

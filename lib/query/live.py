@@ -8,9 +8,10 @@ fields RS_NODATA.  Offline nodes are never asked.
 """
 
 import logging
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from ganeti import constants
+from ganeti import hypervisor
 
 # node_info hypervisor answer key -> node query field
 _HV_FIELDS = {
@@ -94,3 +95,23 @@ def InstanceLiveData(cfg: Any, rpc: Any, instances: Iterable[Any]) -> dict[str, 
         values["node"] = node_uuid  # the payload is ours to annotate
         live[inst_uuid] = values
   return {"live_instances": live, "bad_nodes": bad_nodes}
+
+
+def InstanceConsoles(cfg: Any, instances: Iterable[Any],
+                     live_instances: dict[str, Any]) -> dict[str, Optional[dict]]:
+  """{instance uuid: console description} for the instances running on their
+  primary node; None for the others."""
+  cluster = cfg.GetClusterInfo()
+  consoles: dict[str, Optional[dict]] = {}
+  for inst in instances:
+    running = live_instances.get(inst.uuid)
+    if not running or running.get("node") != inst.primary_node:
+      consoles[inst.uuid] = None
+      continue
+    pnode = cfg.GetNodeInfo(inst.primary_node)
+    hv_class = hypervisor.GetHypervisorClass(inst.hypervisor)
+    console = hv_class.GetInstanceConsole(inst, pnode, cfg.GetNodeGroup(pnode.group),
+                                          cluster.FillHV(inst), cluster.FillBE(inst))
+    console.Validate()
+    consoles[inst.uuid] = console.ToDict()
+  return consoles

@@ -189,8 +189,8 @@ def test_hotplug_and_parameters(nodes):
   assert success is False and "'bogus' is not supported" in message
   assert node1.call("hypervisor_validate_params", "nohv", {}) == \
     [False, "Unknown hypervisor type 'nohv'"]
-  success, message = node1.call("node_info", [], [["kvm", {}]])
-  assert success is False and "kvm is not supported by this node" in message
+  success, message = node1.call("node_info", [], [["xen-pvm", {}]])
+  assert success is False and "xen-pvm is not supported by this node" in message
 
 
 def test_instance_metadata(nodes):

@@ -50,8 +50,8 @@ def test_node_info_shape(node):
   assert fake["memory_dom0"] == fake["memory_total"] - fake["memory_free"]
   for key in ("cpu_nodes", "cpu_sockets", "cpu_dom0"):
     assert fake[key] >= 1
-  success, message = node.call("node_info", [], [["kvm", {}]])
-  assert success is False and "kvm" in message
+  success, message = node.call("node_info", [], [["xen-pvm", {}]])
+  assert success is False and "xen-pvm" in message
   success, message = node.call("node_info", [["diskless", None, []]], [])
   assert success is False
 

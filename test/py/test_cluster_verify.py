@@ -409,13 +409,13 @@ def test_handlers_registered():
 def test_node_verify_basic_answers():
   before = time.time()
   result = nv.NodeVerify({constants.NV_VERSION: None, constants.NV_TIME: None,
-                          constants.NV_HYPERVISOR: ["fake", "kvm"], "no-such-check": None},
+                          constants.NV_HYPERVISOR: ["fake", "xen-pvm"], "no-such-check": None},
                          "cluster", {})
   assert result[constants.NV_VERSION] == [constants.PROTOCOL_VERSION, constants.RELEASE_VERSION]
   seconds, micros = result[constants.NV_TIME]
   assert before - 1 <= seconds + micros / 1e6 <= time.time() + 1
   assert result[constants.NV_HYPERVISOR]["fake"] is None
-  assert "kvm" in result[constants.NV_HYPERVISOR]["kvm"]
+  assert "xen-pvm" in result[constants.NV_HYPERVISOR]["xen-pvm"]
   assert "no-such-check" not in result
 
 
