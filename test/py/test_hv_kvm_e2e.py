@@ -68,21 +68,24 @@ def _ReadSerial(vc, node, pattern, timeout=60):
   matches (returns the match), then disconnects."""
   path = os.path.join(_RunDir(vc, node), "ctrl", INSTANCE + ".serial")
   deadline = time.monotonic() + timeout
-  with socket.socket(socket.AF_UNIX) as sock:
-    sock.connect(path)
-    data = b""
-    while time.monotonic() < deadline:
-      sock.settimeout(max(0.1, deadline - time.monotonic()))
-      try:
-        chunk = sock.recv(4096)
-      except socket.timeout:
-        break
-      if not chunk:
-        break
-      data += chunk
-      match = pattern.search(data)
-      if match:
-        return match
+  data = b""
+  # a just-migrated qemu may drop the first client of its console: connect again
+  while time.monotonic() < deadline:
+    with socket.socket(socket.AF_UNIX) as sock:
+      sock.connect(path)
+      while time.monotonic() < deadline:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+          chunk = sock.recv(4096)
+        except socket.timeout:
+          break
+        if not chunk:
+          time.sleep(0.2)
+          break
+        data += chunk
+        match = pattern.search(data)
+        if match:
+          return match
   raise AssertionError("no %r on the serial console of %s on node%d; got %r" %
                        (pattern.pattern, INSTANCE, node, data[-300:]))
 
