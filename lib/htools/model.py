@@ -113,7 +113,7 @@ class Node:
   """A node's capacity and what its instances use of it."""
   __slots__ = ("name", "t_mem", "n_mem", "f_mem", "t_dsk", "f_dsk", "t_cpu", "n_cpu",
                "offline", "master", "group", "spindles", "tags", "excl_stor",
-               "free_spindles", "cpu_speed", "idx",
+               "free_spindles", "cpu_speed", "idx", "f_mem_loaded",
                # derived accounting
                "pri", "sec", "peers", "r_mem", "u_cpu", "down_mem", "i_mem",
                "pri_spindles", "sec_spindles", "pri_tags", "locations")
@@ -126,6 +126,7 @@ class Node:
     self.t_mem = t_mem
     self.n_mem = n_mem
     self.f_mem = f_mem
+    self.f_mem_loaded = f_mem   # as reported, before any simulated move
     self.t_dsk = t_dsk
     self.f_dsk = f_dsk
     self.t_cpu = t_cpu
