@@ -44,6 +44,8 @@ _W_OFF_PRI = 16.0
 _W_TAGS = 2.0
 _W_LOCATION = 1.0
 _W_LOC_EXCL = 1.0
+# bound on two-move escapes from local minima per run
+_MAX_ESCAPES = 50
 # scores closer than this are equal (they differ only by rounding)
 _TIE = 1e-10
 
@@ -89,7 +91,7 @@ class Options:
                excluded: Iterable[str] = (), selected: Optional[Iterable[str]] = None,
                evac_mode: bool = False, restricted_migration: bool = False,
                max_cpu: Optional[float] = None, min_disk: float = 0.0,
-               ignore_soft_errors: bool = False) -> None:
+               ignore_soft_errors: bool = False, lookahead: int = 10) -> None:
     self.max_length = max_length
     self.min_score = min_score
     self.min_gain = min_gain
@@ -103,6 +105,7 @@ class Options:
     self.max_cpu = max_cpu
     self.min_disk = min_disk
     self.ignore_soft_errors = ignore_soft_errors
+    self.lookahead = lookahead   # first moves tried when stuck (0: plain greedy)
 
 
 class Balancer:
@@ -135,6 +138,7 @@ class Balancer:
     self.n_sec = np.zeros(count)
     self.spin = np.zeros(count)
     self.down = np.zeros(count)
+    self.changed = np.zeros(count, dtype=bool)
     self.peers = np.zeros((count, count))   # [secondary, primary] -> failover memory
     self.tag_counts: dict[str, np.ndarray] = {}
     self.loc_share = np.zeros((count, count), dtype=bool)
@@ -160,6 +164,7 @@ class Balancer:
     self.n_sec[pos] = len(node.sec)
     self.spin[pos] = node.pri_spindles + node.sec_spindles
     self.down[pos] = node.down_mem
+    self.changed[pos] = node.changed
     row = self.peers[pos]
     row[:] = 0.0
     for peer, amount in node.peers.items():
@@ -198,8 +203,15 @@ class Balancer:
     variance = np.maximum(squares / count - mean * mean, 0.0)
     return np.sqrt(variance).T @ _ROW_WEIGHTS
 
-  def _N1(self, f_mem, r_mem, n_pri, n_sec):
-    return (n_pri + n_sec) * (f_mem < r_mem)
+  @staticmethod
+  def _N1(f_mem, r_mem, n_pri, n_sec):
+    """N+1 failure count of a node whose placement changes (see Node.FailsN1)."""
+    return (n_pri + n_sec) * (f_mem <= r_mem)
+
+  def _FailsNow(self, pos):
+    """Whether nodes fail N+1 in the current state (pos: index or slice)."""
+    f_mem, r_mem = self.f_mem[pos], self.r_mem[pos]
+    return (f_mem < r_mem) | (self.changed[pos] & (f_mem == r_mem))
 
   def _Candidates(self, inst: model.Instance):
     """(kind, fixed primary or None, fixed secondary or None) move families."""
@@ -254,8 +266,7 @@ class Balancer:
       if self.offline[pos]:
         continue
       old_col = values[:, pos]
-      other_sum -= self._NodeSums(pos, self.f_mem[pos], self.r_mem[pos], self.n_pri[pos],
-                                  self.n_sec[pos])
+      other_sum -= self._NodeSumsNow(pos)
       new_col = np.array(self._Columns(pos, *state))
       lifted_values[:, pos] = new_col
       sums_base += new_col - old_col
@@ -299,7 +310,7 @@ class Balancer:
           best = Move(inst.idx, kind, inst.pnode, inst.snode, self.nodes[fixed_p].idx,
                       self.nodes[fixed_s].idx, cand)
         continue
-      scores = self._EvalVector(fixed_p, fixed_s, _State, lifted_values, sums_base, squares_base,
+      scores = self._EvalVector(kind, fixed_p, fixed_s, _State, lifted_values, sums_base, squares_base,
                                 inst, mem_used, down, dsk, spin, fo_mem, vcpus, excl, targets)
       if scores is None:
         continue
@@ -357,7 +368,7 @@ class Balancer:
     u_cpu = st[2] + vcpus
     if f_mem < 0 or f_dsk < self.lo_dsk[pos]:
       return None
-    if f_mem < st[3] and not st[0] < st[3]:
+    if f_mem <= st[3] and not st[0] <= st[3]:
       return None
     if not self.options.ignore_soft_errors and u_cpu * self.inv_tcpu[pos] > self.max_cpu:
       return None
@@ -372,11 +383,11 @@ class Balancer:
     r_mem = max(st[3], peer_amount)
     if f_dsk < self.lo_dsk[pos]:
       return None
-    if st[0] < r_mem and not st[0] < st[3]:
+    if st[0] <= r_mem and not st[0] <= st[3]:
       return None
     return [st[0], f_dsk, st[2], r_mem, st[4], st[5] + 1, st[6] + spin, st[7]]
 
-  def _EvalVector(self, fixed_p, fixed_s, state_of, lifted_values, sums_base, squares_base, inst,
+  def _EvalVector(self, kind, fixed_p, fixed_s, state_of, lifted_values, sums_base, squares_base, inst,
                   mem_used, down, dsk, spin, fo_mem, vcpus, excl, targets) -> Optional[np.ndarray]:
     """Scores over all target nodes (inf where invalid), one side of the move fixed."""
     fm, fd, uc, rm = self.f_mem, self.f_dsk, self.u_cpu, self.r_mem
@@ -392,10 +403,12 @@ class Balancer:
       t_fdsk = fd - dsk
       t_rmem = np.maximum(rm, self.peers[:, fixed_p] + fo_mem)
       valid &= t_fdsk >= self.lo_dsk
-      valid &= ~((fm < t_rmem) & ~(fm < rm))
+      fails_now = self._FailsNow(slice(None))
+      valid &= ~((fm <= t_rmem) & ~fails_now)
       cols_new = np.array(self._Columns(slice(None), fm, t_fdsk, uc, t_rmem, self.n_pri,
                                         self.n_sec + 1, self.spin + spin, self.down))
-      t_extra = self._N1(fm, t_rmem, self.n_pri, self.n_sec + 1) - self._N1(fm, rm, self.n_pri, self.n_sec)
+      t_extra = (self._N1(fm, t_rmem, self.n_pri, self.n_sec + 1) -
+                 (self.n_pri + self.n_sec) * fails_now)
       t_extra = t_extra * _W_N1 + _W_RTOTAL * (t_rmem - rm) * self.inv_tmem
       if self.has_locations:
         t_extra = t_extra + _W_LOCATION * self.loc_share[fixed_p]
@@ -411,7 +424,8 @@ class Balancer:
       t_fdsk = fd - dsk
       t_ucpu = uc + vcpus
       valid &= (t_fmem >= 0) & (t_fdsk >= self.lo_dsk)
-      valid &= ~((t_fmem < rm) & ~(fm < rm))
+      fails_now = self._FailsNow(slice(None))
+      valid &= ~((t_fmem <= rm) & ~fails_now)
       if not self.options.ignore_soft_errors:
         valid &= t_ucpu * self.inv_tcpu <= self.max_cpu
       for tag in excl:
@@ -421,7 +435,7 @@ class Balancer:
       cols_new = np.array(self._Columns(slice(None), t_fmem, t_fdsk, t_ucpu, rm, self.n_pri + 1,
                                         self.n_sec, self.spin + spin, self.down + down))
       t_extra = _W_N1 * (self._N1(t_fmem, rm, self.n_pri + 1, self.n_sec) -
-                         self._N1(fm, rm, self.n_pri, self.n_sec))
+                         (self.n_pri + self.n_sec) * fails_now)
       if fixed_s == NO_NODE:
         fixed_pos = None
         fixed_extra = 0.0
@@ -437,7 +451,13 @@ class Balancer:
         if inst.snode == self.nodes[fixed_s].idx:
           s_peers[self.pos[inst.pnode]] -= fo_mem
         s_rmem = np.maximum(s_peers.max(), s_peers + fo_mem)
-        newly_failing = (ss[0] < s_rmem) & ~(ss[0] < ss[3])
+        newly_failing = (ss[0] <= s_rmem) & ~(ss[0] <= ss[3])
+        if kind == REPLACE_AND_FAILOVER:
+          # hbal checks the old primary as a secondary while it still runs
+          # the instance: with its memory and disk as they are now
+          if self.f_dsk[fixed_s] - dsk < self.lo_dsk[fixed_s]:
+            return None
+          newly_failing = (self.f_mem[fixed_s] <= s_rmem) & ~self._FailsNow(fixed_s)
         valid &= ~newly_failing
         s_cols = np.array([np.broadcast_to(col, (self.count,)) for col in self._Columns(
           fixed_s, ss[0], f_dsk_s, ss[2], s_rmem, ss[4], ss[5] + 1, ss[6] + spin, ss[7])])
@@ -469,9 +489,16 @@ class Balancer:
       return 0.0
     return _W_N1 * self._N1(f_mem, r_mem, n_pri, n_sec) + _W_RTOTAL * r_mem * self.inv_tmem[pos]
 
+  def _NodeSumsNow(self, pos: int) -> float:
+    """_NodeSums of a node in its current state."""
+    if self.offline[pos]:
+      return 0.0
+    return (_W_N1 * (self.n_pri[pos] + self.n_sec[pos]) * self._FailsNow(pos)
+            + _W_RTOTAL * self.r_mem[pos] * self.inv_tmem[pos])
+
   def _BaseSums(self) -> float:
     online = ~self.offline
-    n1 = ((self.n_pri + self.n_sec) * (self.f_mem < self.r_mem))[online].sum()
+    n1 = ((self.n_pri + self.n_sec) * self._FailsNow(slice(None)))[online].sum()
     return float(_W_N1 * n1 + _W_RTOTAL * (self.r_mem * self.inv_tmem)[online].sum())
 
   def _OfflineInstances(self) -> float:
@@ -522,7 +549,8 @@ class Balancer:
     opts = self.options
     result = []
     for inst in self.cluster.instances:
-      if inst.pnode not in self.pos or inst.name in opts.excluded:
+      # instances without auto_balance stay where they are, as in hbal
+      if inst.pnode not in self.pos or inst.name in opts.excluded or not inst.auto_balance:
         continue
       if opts.selected is not None and inst.name not in opts.selected:
         continue
@@ -543,6 +571,32 @@ class Balancer:
         best, best_score = move, move.score
     return best
 
+  def TopMoves(self, count: int) -> list[Move]:
+    """The best move of each instance, best first, even if none improves."""
+    self._PrepareStep()
+    moves = [move for move in (self.BestMove(inst, math.inf) for inst in self.Candidates())
+             if move is not None]
+    moves.sort(key=lambda move: move.score)
+    return moves[:count]
+
+  def _Undo(self, move: Move) -> None:
+    self.Apply(Move(move.inst, move.kind, move.new_p, move.new_s, move.old_p, move.old_s, 0.0))
+
+  def Escape(self, current: float) -> Optional[list[Move]]:
+    """Two moves that together lower the score where no single move does.
+
+    Greedy search stops in local minima; trying the few best (worsening)
+    first moves with the best follow-up each often finds a way out.
+    """
+    for first in self.TopMoves(self.options.lookahead):
+      self.Apply(first)
+      first.score = self.Score()
+      second = self.Step()
+      if second is not None and second.score < current - self.options.min_gain:
+        return [first, second]
+      self._Undo(first)
+    return None
+
   def Apply(self, move: Move) -> None:
     inst = self.cluster.instances[move.inst]
     self.cluster.Place(inst, move.new_p, move.new_s)
@@ -557,14 +611,30 @@ class Balancer:
     initial = self.Score()
     current = initial
     moves: list[Move] = []
+    escapes = 0
     while opts.max_length < 0 or len(moves) < opts.max_length:
       if current <= opts.min_score:
         break
       move = self.Step()
+      if current - (move.score if move else current) < opts.min_gain and \
+          current < opts.min_gain_limit:
+        break
       if move is None or move.score >= current:
-        break
-      if current - move.score < opts.min_gain and current < opts.min_gain_limit:
-        break
+        if opts.lookahead <= 0 or escapes >= _MAX_ESCAPES:
+          break
+        if opts.max_length >= 0 and len(moves) + 2 > opts.max_length:
+          break
+        pair = self.Escape(current)
+        if pair is None:
+          break
+        escapes += 1
+        for step in pair:
+          moves.append(step)
+          if report is not None:
+            report(step)
+        current = self.Score()
+        pair[-1].score = current
+        continue
       self.Apply(move)
       current = self.Score()
       move.score = current

@@ -113,7 +113,7 @@ class Node:
   """A node's capacity and what its instances use of it."""
   __slots__ = ("name", "t_mem", "n_mem", "f_mem", "t_dsk", "f_dsk", "t_cpu", "n_cpu",
                "offline", "master", "group", "spindles", "tags", "excl_stor",
-               "free_spindles", "cpu_speed", "idx", "f_mem_loaded",
+               "free_spindles", "cpu_speed", "idx", "f_mem_loaded", "changed",
                # derived accounting
                "pri", "sec", "peers", "r_mem", "u_cpu", "down_mem", "i_mem",
                "pri_spindles", "sec_spindles", "pri_tags", "locations")
@@ -127,6 +127,7 @@ class Node:
     self.n_mem = n_mem
     self.f_mem = f_mem
     self.f_mem_loaded = f_mem   # as reported, before any simulated move
+    self.changed = False        # placement changed since loading (see FailsN1)
     self.t_dsk = t_dsk
     self.f_dsk = f_dsk
     self.t_cpu = t_cpu
@@ -153,7 +154,12 @@ class Node:
     self.locations: frozenset = frozenset()
 
   def FailsN1(self) -> bool:
-    return self.f_mem < self.r_mem
+    """Whether the node lacks memory to take over its secondaries' primaries.
+
+    As in Ganeti's htools, a node whose placement changed also fails when
+    its free memory equals its reserve exactly; a node as loaded does not.
+    """
+    return self.f_mem < self.r_mem or (self.changed and self.f_mem == self.r_mem)
 
   def ConflictingPrimaries(self) -> int:
     return sum(count - 1 for count in self.pri_tags.values())
@@ -269,6 +275,8 @@ class Cluster:
         self._AccountPrimary(inst, 1)
       if inst.snode != NO_NODE:
         self._AccountSecondary(inst, 1)
+    for node in self.nodes:
+      node.changed = False
 
   def GroupIPolicy(self, group_idx: int) -> IPolicy:
     group = self.groups[group_idx] if self.groups else None
@@ -295,6 +303,7 @@ class Cluster:
   # Accounting primitives; sign is +1 to add, -1 to remove.
   def _AccountPrimary(self, inst: Instance, sign: int) -> None:
     node = self.nodes[inst.pnode]
+    node.changed = True
     if sign > 0:
       node.pri.append(inst.idx)
     else:
@@ -314,6 +323,7 @@ class Cluster:
 
   def _AccountSecondary(self, inst: Instance, sign: int) -> None:
     node = self.nodes[inst.snode]
+    node.changed = True
     if sign > 0:
       node.sec.append(inst.idx)
     else:
