@@ -13,7 +13,7 @@ tags, locations) are kept as sums the same way.
 """
 
 import math
-from typing import Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 
@@ -570,6 +570,64 @@ class Balancer:
       if move is not None:
         best, best_score = move, move.score
     return best
+
+  def BestPlacement(self, inst: model.Instance, exclude: frozenset = frozenset(),
+                    fixed_primary: Optional[int] = None) -> tuple[Optional[tuple], int, int]:
+    """((score, primary, secondary) or None, valid spots, spots tried) for an
+    unplaced instance (cluster node indices; secondary NO_NODE without mirroring)."""
+    self._PrepareStep()
+    mem_used = inst.mem if inst.uses_memory else 0
+    down = 0 if inst.uses_memory else inst.mem
+    args = (mem_used, down, inst.local_disk, inst.disk_spindle_use, inst.failover_mem,
+            inst.vcpus, inst.excl_tags)
+    base = (self._base_sums + _W_OFF_ALL * self._off_all + _W_OFF_PRI * self._off_pri
+            + self._sum_extra)
+    loc_counts = self._LocExclLifted(inst)
+    targets = ~self.offline
+    for idx in exclude:
+      if idx in self.pos:
+        targets[self.pos[idx]] = False
+
+    def _State(pos: int) -> list:
+      return [self.f_mem[pos], self.f_dsk[pos], self.u_cpu[pos], self.r_mem[pos],
+              self.n_pri[pos], self.n_sec[pos], self.spin[pos], self.down[pos]]
+
+    def _LocExcl(positions) -> Any:
+      if not loc_counts:
+        return 0.0
+      return np.array([self._LocExclAdd(inst, t, loc_counts) for t in positions])
+
+    best: Optional[tuple[float, int, int]] = None
+    valid = tried = 0
+    if inst.mirror == model.MIRROR_INTERNAL:
+      if fixed_primary is not None:
+        primaries = [self.pos[fixed_primary]] if fixed_primary in self.pos else []
+      else:
+        primaries = [pos for pos in range(self.count) if targets[pos]]
+      for p in primaries:
+        secondaries = targets.copy()
+        secondaries[p] = False
+        tried += int(secondaries.sum())
+        scores = self._EvalVector("allocate", p, None, _State, self.values, self._sums,
+                                  self._squares, inst, *args, secondaries)
+        if scores is None:
+          continue
+        scores = scores + base + _LocExcl([p])
+        valid += int(np.isfinite(scores).sum())
+        t = int(np.argmin(scores))
+        if np.isfinite(scores[t]) and (best is None or scores[t] < best[0]):
+          best = (float(scores[t]), self.nodes[p].idx, self.nodes[t].idx)
+      return best, valid, tried
+    tried = int(targets.sum())
+    scores = self._EvalVector("allocate", None, NO_NODE, _State, self.values, self._sums,
+                              self._squares, inst, *args, targets)
+    if scores is None:
+      return None, 0, tried
+    scores = scores + base + _LocExcl(range(self.count))
+    t = int(np.argmin(scores))
+    if not np.isfinite(scores[t]):
+      return None, 0, tried
+    return (float(scores[t]), self.nodes[t].idx, NO_NODE), int(np.isfinite(scores).sum()), tried
 
   def TopMoves(self, count: int) -> list[Move]:
     """The best move of each instance, best first, even if none improves."""

@@ -13,7 +13,7 @@ from ganeti.htools import model
 from ganeti.htools import textfmt
 
 # ipolicy keys of Ganeti's config, in ISpec field order
-_ISPEC_KEYS = ("memory-size", "cpu-count", "disk-size", "disk-count", "nic-count", "spindle-use")
+ISPEC_KEYS = ("memory-size", "cpu-count", "disk-size", "disk-count", "nic-count", "spindle-use")
 
 
 class LoadError(Exception):
@@ -67,7 +67,7 @@ def Simulate(specs: list[str]) -> model.Cluster:
 
 def _IPolicy(data: dict) -> model.IPolicy:
   def _Spec(values: dict) -> model.ISpec:
-    return model.ISpec(*[int(values.get(key, 0)) for key in _ISPEC_KEYS])
+    return model.ISpec(*[int(values.get(key, 0)) for key in ISPEC_KEYS])
   minmax = [(_Spec(entry["min"]), _Spec(entry["max"])) for entry in data.get("minmax", [])]
   return model.IPolicy(minmax, _Spec(data.get("std", {})), list(data.get("disk-templates", [])),
                        float(data.get("vcpu-ratio", 4.0)), float(data.get("spindle-ratio", 32.0)))
@@ -95,9 +95,11 @@ def FromIAllocator(data: dict) -> model.Cluster:
     if "total_memory" not in info:
       offline = True
     ndparams = info.get("ndparams", {})
+    # memory of instances marked down counts as used: they may start any time
+    down_memory = int(info.get("i_pri_memory", 0)) - int(info.get("i_pri_up_memory", 0))
     node = model.Node(
       name, int(info.get("total_memory", 0)), int(info.get("reserved_memory", 0)),
-      int(info.get("free_memory", 0)), int(info.get("total_disk", 0)),
+      int(info.get("free_memory", 0)) - down_memory, int(info.get("total_disk", 0)),
       int(info.get("free_disk", 0)), int(info.get("total_cpus", 0)), offline=offline,
       group=group_pos.get(info.get("group"), 0),
       spindles=int(info.get("total_spindles") or ndparams.get("spindle_count", 1) or 1),
@@ -112,7 +114,8 @@ def FromIAllocator(data: dict) -> model.Cluster:
     placed = [node_pos[n] for n in info.get("nodes", []) if n in node_pos]
     template = info.get("disk_template", "drbd")
     sizes = [int(disk["size"]) for disk in info.get("disks", [])]
-    status = "running" if info.get("admin_state", "up") == "up" else "ADMIN_down"
+    # down instances hold their memory here (see the nodes above)
+    status = "ADMIN_offline" if info.get("admin_state") == "offline" else "running"
     dsk = int(info.get("disk_space_total", _DiskTotal(template, sizes)))
     instances.append(model.Instance(
       name, int(info["memory"]), dsk, int(info["vcpus"]), status, True,
@@ -120,10 +123,7 @@ def FromIAllocator(data: dict) -> model.Cluster:
       template, list(info.get("tags", [])), int(info.get("spindle_use", 1)),
       disks=sizes, nics=len(info.get("nics", []))))
   ipolicy = _IPolicy(data["ipolicy"]) if data.get("ipolicy") else None
-  cluster = model.Cluster(groups, nodes, instances, data.get("cluster_tags", []), ipolicy)
-  # the request's free memory already accounts for running instances; the
-  # model keeps it, and counts down instances separately
-  return cluster
+  return model.Cluster(groups, nodes, instances, data.get("cluster_tags", []), ipolicy)
 
 
 def LoadIAllocatorFile(path: str) -> tuple[model.Cluster, dict]:
