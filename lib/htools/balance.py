@@ -279,9 +279,15 @@ class Balancer:
                             and self.tag_counts[tag][p] >= 2)
     loc_before = int(s != NO_NODE and self.loc_share[p, s])
     lifted_loc_excl = self._LocExclLifted(inst)
+    if self.offline[p]:
+      # an offline node's tags and locations do not count in the score
+      inst_tag_conflict = loc_before = 0
+      loc_excl_before = 0.0
+    else:
+      loc_excl_before = self._LocExclAdd(inst, p, lifted_loc_excl)
     lifted_other = (other_sum + _W_OFF_ALL * off_all + _W_OFF_PRI * off_pri
                     - _W_TAGS * inst_tag_conflict - _W_LOCATION * loc_before
-                    - self._LocExclAdd(inst, p, lifted_loc_excl) + self._sum_extra)
+                    - loc_excl_before + self._sum_extra)
 
     def _State(pos: int) -> list:
       return lift[pos] if pos in lift else [self.f_mem[pos], self.f_dsk[pos], self.u_cpu[pos],

@@ -76,6 +76,7 @@ def Generate(nodes: int, instances: int, seed: int = 1, skew: float = 1.0, group
         continue
       secondary = target.idx
     cluster.AddInstance(inst, primary.idx, secondary)
+  cluster.RecomputeAccounting()   # as if loaded: no node counts as changed
   return cluster
 
 
