@@ -82,7 +82,8 @@ class IPolicy:
     best: Optional[list[str]] = None
     for low, high in self.minmax:
       bad = [name for name, value, lo, hi in zip(ISpec.FIELDS, values, low.Values(), high.Values())
-             if not lo <= value <= hi and not (name == "disk" and template == "diskless")]
+             if not lo <= value <= hi
+             and not (name in ("disk", "disk_count") and template == "diskless")]
       if best is None or len(bad) < len(best):
         best = bad
     return best or []
