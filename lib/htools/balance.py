@@ -661,6 +661,13 @@ class Balancer:
       self._Undo(first)
     return None
 
+  def Refresh(self, node_indices: Iterable[int]) -> None:
+    """Reloads nodes whose placement changed in the model (cluster indices)."""
+    positions = [self.pos[idx] for idx in node_indices if idx in self.pos]
+    for pos in positions:
+      self._LoadNode(pos)
+    self._RefreshValues(positions)
+
   def Apply(self, move: Move) -> None:
     inst = self.cluster.instances[move.inst]
     self.cluster.Place(inst, move.new_p, move.new_s)

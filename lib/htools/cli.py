@@ -131,6 +131,8 @@ def ExpandOptional(argv: Iterable[str]) -> list[str]:
   """-L, -C and -p take an optional argument attached to them."""
   result = []
   for arg in argv:
+    if arg == "--machine-readable":
+      arg = "--machine-readable=yes"
     for short, long_name in _OPTIONAL_ARGS.items():
       if arg == short or arg == long_name:
         arg = long_name + "="

@@ -216,7 +216,7 @@ def _Evacuate(cluster: model.Cluster, inst: model.Instance, mode: str,
                           _ReplaceSecondary(inst, sname)]
 
 
-def _EvacuateAll(cluster: model.Cluster, names: list[str], mode: str,
+def EvacuateAll(cluster: model.Cluster, names: list[str], mode: str,
                  groups: Optional[list[int]]) -> tuple[str, Any]:
   moved, failed, jobs = [], [], []
   for name in names:
@@ -233,7 +233,7 @@ def _EvacuateAll(cluster: model.Cluster, names: list[str], mode: str,
 
 
 def NodeEvacuate(cluster: model.Cluster, request: dict) -> tuple[str, Any]:
-  return _EvacuateAll(cluster, list(request["instances"]), request.get("evac_mode", "all"), None)
+  return EvacuateAll(cluster, list(request["instances"]), request.get("evac_mode", "all"), None)
 
 
 def ChangeGroup(cluster: model.Cluster, request: dict) -> tuple[str, Any]:
@@ -243,7 +243,7 @@ def ChangeGroup(cluster: model.Cluster, request: dict) -> tuple[str, Any]:
   groups = [idx for idx in _Groups(cluster, targets or None) if idx not in homes or targets]
   if not groups:
     raise AllocError("No target node group available")
-  return _EvacuateAll(cluster, names, "all", groups)
+  return EvacuateAll(cluster, names, "all", groups)
 
 
 HANDLERS: dict[str, Callable[[model.Cluster, dict], tuple[str, Any]]] = {

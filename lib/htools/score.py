@@ -117,9 +117,11 @@ def Score(cluster: model.Cluster, nodes: Iterable[model.Node]) -> float:
 
 
 def FormatCoefficients(values: Sequence[float]) -> list[str]:
-  """The coefficient table as hbal, hcheck and hinfo print it."""
-  width = max(len(name) for name in METRIC_NAMES)
-  lines = ["   %-*s %12s Weight" % (width, "Field", "Value")]
-  for name, weight, value in zip(METRIC_NAMES, WEIGHTS, values):
-    lines.append("   %-*s %12.8f %6s" % (width, name, value, "x%.2f" % weight))
-  return lines
+  """The coefficient table as hbal, hcheck and hinfo print it (columns as
+  wide as their widest cell)."""
+  rows = [(name, "%.8f" % value, "x%.2f" % weight)
+          for name, weight, value in zip(METRIC_NAMES, WEIGHTS, values)]
+  widths = [max(len(cell) for cell in column) for column in zip(("Field", "Value", "Weight"),
+                                                                *rows)]
+  return ["   %s %s %s" % (name.ljust(widths[0]), value.rjust(widths[1]), weight.rjust(widths[2]))
+          for name, value, weight in [("Field", "Value", "Weight")] + rows]
