@@ -151,6 +151,8 @@ class Balancer:
       self._LoadNode(pos)
     self.values = np.zeros((8, count))
     self._RefreshValues(range(count))
+    # allocation never leaves a node failing N+1; balancing may keep one failing
+    self._strict = False
 
   # --- state kept from the model --------------------------------------------------------------
 
@@ -374,7 +376,7 @@ class Balancer:
     u_cpu = st[2] + vcpus
     if f_mem < 0 or f_dsk < self.lo_dsk[pos]:
       return None
-    if f_mem <= st[3] and not st[0] <= st[3]:
+    if f_mem <= st[3] and (self._strict or not st[0] <= st[3]):
       return None
     if not self.options.ignore_soft_errors and u_cpu * self.inv_tcpu[pos] > self.max_cpu:
       return None
@@ -389,7 +391,7 @@ class Balancer:
     r_mem = max(st[3], peer_amount)
     if f_dsk < self.lo_dsk[pos]:
       return None
-    if st[0] <= r_mem and not st[0] <= st[3]:
+    if st[0] <= r_mem and (self._strict or not st[0] <= st[3]):
       return None
     return [st[0], f_dsk, st[2], r_mem, st[4], st[5] + 1, st[6] + spin, st[7]]
 
@@ -410,7 +412,7 @@ class Balancer:
       t_rmem = np.maximum(rm, self.peers[:, fixed_p] + fo_mem)
       valid &= t_fdsk >= self.lo_dsk
       fails_now = self._FailsNow(slice(None))
-      valid &= ~((fm <= t_rmem) & ~fails_now)
+      valid &= ~((fm <= t_rmem) & (self._strict | ~fails_now))
       cols_new = np.array(self._Columns(slice(None), fm, t_fdsk, uc, t_rmem, self.n_pri,
                                         self.n_sec + 1, self.spin + spin, self.down))
       t_extra = (self._N1(fm, t_rmem, self.n_pri, self.n_sec + 1) -
@@ -431,7 +433,7 @@ class Balancer:
       t_ucpu = uc + vcpus
       valid &= (t_fmem >= 0) & (t_fdsk >= self.lo_dsk)
       fails_now = self._FailsNow(slice(None))
-      valid &= ~((t_fmem <= rm) & ~fails_now)
+      valid &= ~((t_fmem <= rm) & (self._strict | ~fails_now))
       if not self.options.ignore_soft_errors:
         valid &= t_ucpu * self.inv_tcpu <= self.max_cpu
       for tag in excl:
@@ -457,7 +459,7 @@ class Balancer:
         if inst.snode == self.nodes[fixed_s].idx:
           s_peers[self.pos[inst.pnode]] -= fo_mem
         s_rmem = np.maximum(s_peers.max(), s_peers + fo_mem)
-        newly_failing = (ss[0] <= s_rmem) & ~(ss[0] <= ss[3])
+        newly_failing = (ss[0] <= s_rmem) & (self._strict | ~(ss[0] <= ss[3]))
         if kind == REPLACE_AND_FAILOVER:
           # hbal checks the old primary as a secondary while it still runs
           # the instance: with its memory and disk as they are now
@@ -580,7 +582,16 @@ class Balancer:
   def BestPlacement(self, inst: model.Instance, exclude: frozenset = frozenset(),
                     fixed_primary: Optional[int] = None) -> tuple[Optional[tuple], int, int]:
     """((score, primary, secondary) or None, valid spots, spots tried) for an
-    unplaced instance (cluster node indices; secondary NO_NODE without mirroring)."""
+    unplaced instance (cluster node indices; secondary NO_NODE without mirroring).
+    Unlike a move, a new instance may not leave any node failing N+1."""
+    self._strict = True
+    try:
+      return self._BestPlacement(inst, exclude, fixed_primary)
+    finally:
+      self._strict = False
+
+  def _BestPlacement(self, inst: model.Instance, exclude: frozenset,
+                     fixed_primary: Optional[int]) -> tuple[Optional[tuple], int, int]:
     self._PrepareStep()
     mem_used = inst.mem if inst.uses_memory else 0
     down = 0 if inst.uses_memory else inst.mem
