@@ -38,7 +38,7 @@ def Main(argv: Optional[list[str]] = None) -> int:
   if args:
     cli.Die("This program doesn't take any arguments.")
   cluster = cli.LoadCluster(options)
-  sys.stderr.write("Loaded cluster tags: %s\n" % ",".join(cluster.tags))
+  print("Loaded cluster tags: %s" % ",".join(cluster.tags))
   print("Loaded %d nodes, %d instances, %d node group%s" % (
     len(cluster.nodes), len(cluster.instances), len(cluster.groups),
     "" if len(cluster.groups) == 1 else "s"))
