@@ -467,8 +467,11 @@ class Balancer:
             return None
           newly_failing = (self.f_mem[fixed_s] <= s_rmem) & ~self._FailsNow(fixed_s)
         valid &= ~newly_failing
-        s_cols = np.array([np.broadcast_to(col, (self.count,)) for col in self._Columns(
-          fixed_s, ss[0], f_dsk_s, ss[2], s_rmem, ss[4], ss[5] + 1, ss[6] + spin, ss[7])])
+        # only the reserve depends on the target; the other rows are one value
+        s_cols = np.repeat(np.array(self._Columns(
+          fixed_s, ss[0], f_dsk_s, ss[2], ss[3], ss[4], ss[5] + 1, ss[6] + spin, ss[7]))[:, None],
+          self.count, axis=1)
+        s_cols[_ROW_RES_MEM] = s_rmem * self.inv_tmem[fixed_s]
         fixed_pos = fixed_s
         fixed_new_cols = s_cols
         fixed_old = ss
