@@ -586,15 +586,21 @@ class Balancer:
                     fixed_primary: Optional[int] = None) -> tuple[Optional[tuple], int, int]:
     """((score, primary, secondary) or None, valid spots, spots tried) for an
     unplaced instance (cluster node indices; secondary NO_NODE without mirroring).
-    Unlike a move, a new instance may not leave any node failing N+1."""
+    Unlike a move, a new instance may not leave any node failing N+1: in a
+    group that already has such a node, as with Ganeti's hail, nothing fits."""
     self._strict = True
     try:
       return self._BestPlacement(inst, exclude, fixed_primary)
     finally:
       self._strict = False
 
+  def GroupFailsN1(self) -> bool:
+    return bool((self._FailsNow(slice(None)) & ~self.offline).any())
+
   def _BestPlacement(self, inst: model.Instance, exclude: frozenset,
                      fixed_primary: Optional[int]) -> tuple[Optional[tuple], int, int]:
+    if self.GroupFailsN1():
+      return None, 0, int((~self.offline).sum())
     self._PrepareStep()
     mem_used = inst.mem if inst.uses_memory else 0
     down = 0 if inst.uses_memory else inst.mem

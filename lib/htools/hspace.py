@@ -75,6 +75,8 @@ class Allocator:
 
   def _Reason(self, inst: model.Instance, group: int) -> str:
     """Why no node of the group takes the instance (the most common cause)."""
+    if self.balancers[group].GroupFailsN1():
+      return "FailN1"
     causes: collections.Counter = collections.Counter()
     ratio = self.balancers[group].max_cpu
     for node in self.cluster.GroupNodes(group):

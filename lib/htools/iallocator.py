@@ -69,7 +69,9 @@ def BestPlacement(cluster: model.Cluster, inst: model.Instance, groups: list[int
     found, valid, tried = balancer.BestPlacement(inst, exclude, fixed_primary)
     name = "Group %s (%s)" % (cluster.groups[group].name, cluster.groups[group].alloc_policy)
     if found is None:
-      reasons.append("%s: No valid allocation solutions, %d placements tried" % (name, tried))
+      why = " (the group is not N+1 happy)" if balancer.GroupFailsN1() else ""
+      reasons.append("%s: No valid allocation solutions, %d placements tried%s" %
+                     (name, tried, why))
       continue
     summary = "%s: score: %.8f, successes %d, failures %d () for node(s) %s" % (
       name, found[0], valid, tried - valid, "/".join(_Names(cluster, found[1], found[2])))

@@ -6,7 +6,8 @@
 
 For each size NODES:INSTANCES a cluster is generated (ganeti.htools.generator,
 skewed placement, fixed seed) into a text file; both implementations run on
-the same file (hail: on the same allocator request for one DRBD instance)
+the same file (hspace and hail on a lightly loaded cluster of the same size,
+hail on the same allocator request for one DRBD instance)
 as separate processes, measured for wall time and peak memory (RUSAGE of
 the child).  Each Haskell run is bounded by --timeout (shorter for the big
 sizes, see _HaskellTimeout) and reported as "did not finish" past it; ours
@@ -131,15 +132,17 @@ def main():
       theirs = (_Measure([HASKELL["hbal"], "-t", path], limit) if haskell_ok("hbal")
                 else (None, None, ""))
       _Report("hbal", size, ours, theirs, _HbalResult(ours[2]), _HbalResult(theirs[2]), limit)
+    # hspace and hail need room: a lightly loaded, N+1 happy cluster of the same size
+    light = generator.Generate(nodes=nodes, instances=instances, seed=1, fill=0.05, skew=0.3)
+    light_path = os.path.join(workdir, "light-%s.txt" % size.replace(":", "-"))
+    textfmt.Save(light, light_path)
     if "hspace" in programs:
-      ours = _Measure([OURS["hspace"], "-t", path], limit)
-      theirs = (_Measure([HASKELL["hspace"], "-t", path], limit) if haskell_ok("hspace")
+      ours = _Measure([OURS["hspace"], "-t", light_path], limit)
+      theirs = (_Measure([HASKELL["hspace"], "-t", light_path], limit) if haskell_ok("hspace")
                 else (None, None, ""))
       _Report("hspace", size, ours, theirs, _HspaceResult(ours[2]), _HspaceResult(theirs[2]),
               limit)
     if "hail" in programs:
-      # a lightly loaded cluster of the same size, so that a spot exists
-      light = generator.Generate(nodes=nodes, instances=instances, seed=1, fill=0.05, skew=0.3)
       request = {"type": "allocate", "name": "bench-new", "disk_template": "drbd",
                  "memory": 1024, "vcpus": 1, "disks": [{"size": 10240, "mode": "rw"}],
                  "disk_space_total": master_side.DiskSpaceTotal("drbd", [10240]),
