@@ -178,9 +178,9 @@ def _ResultLines(title: str, cluster: model.Cluster, alloc: Allocator, tiered: b
   lines += ["  - most likely failure reason: %s" % reason,
             "  - initial cluster score: %.8f" % _Score(cluster),
             "  -   final cluster score: %.8f" % _Score(alloc.cluster),
-            "  - memory usage efficiency: %.2f%%" % (mem * 100),
+            "  - memory usage efficiency: %5.2f%%" % (mem * 100),
             "  -   disk usage efficiency: %5.2f%%" % (dsk * 100),
-            "  -   vcpu usage efficiency: %.2f%%" % (cpu * 100)]
+            "  -   vcpu usage efficiency: %5.2f%%" % (cpu * 100)]
   return lines
 
 

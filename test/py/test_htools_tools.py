@@ -74,6 +74,20 @@ def test_hspace_standard_allocation_matches_haskell_on_empty_cluster():
   assert mr.strip().endswith("HTS_OK=1") and "HTS_ALLOC_INSTANCES=60" in mr
 
 
+def test_hspace_output_equals_haskell_on_an_n1_happy_cluster(tmp_path):
+  cluster = generator.Generate(nodes=12, instances=100, seed=1, fill=0.05, skew=0.3)
+  path = str(tmp_path / "c.txt")
+  textfmt.Save(cluster, path)
+  assert _Ours("hspace", "-t", path) == _Theirs("hspace", "-t", path)
+
+
+def test_hspace_places_nothing_while_a_node_fails_n1(crowded):
+  _, path = crowded
+  out = _Ours("hspace", "-t", path)
+  assert "  - no instances allocated" in out and "-   0 instances allocated" in out
+  assert "most likely failure reason: FailN1" in out
+
+
 def test_hinfo_matches_the_score(crowded):
   cluster, path = crowded
   out = _Ours("hinfo", "-t", path, "-v")
