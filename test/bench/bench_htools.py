@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -52,11 +53,13 @@ def _Measure(argv, timeout):
   this process would count this interpreter's pages too)."""
   start = time.monotonic()
   with tempfile.TemporaryFile("w+") as output, tempfile.TemporaryFile("w+") as errors:
-    proc = subprocess.Popen([TIME, "-f", "MAXRSS %M"] + argv, stdout=output, stderr=errors)
+    # a session of its own, so that a timeout ends the program and not only time(1)
+    proc = subprocess.Popen([TIME, "-f", "MAXRSS %M"] + argv, stdout=output, stderr=errors,
+                            start_new_session=True)
     try:
       proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-      proc.kill()
+      os.killpg(proc.pid, signal.SIGKILL)
       proc.wait()
       return None, None, ""
     elapsed = time.monotonic() - start
