@@ -122,12 +122,10 @@ def JobSets(moves: list[balance.Move]) -> list[list[balance.Move]]:
 
 def FormatCommands(cluster: model.Cluster, moves: list[balance.Move]) -> list[str]:
   lines = []
-  job = 0
   for number, jobset in enumerate(JobSets(moves), start=1):
     lines.append("  ")
     lines.append("  echo jobset %d, %d jobs" % (number, len(jobset)))
     for pos, move in enumerate(jobset, start=1):
-      job += 1
       lines.append("    echo job %d/%d" % (number, pos))
       lines.extend("    " + command for command in Commands(cluster, move))
   return lines

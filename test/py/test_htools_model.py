@@ -9,7 +9,6 @@ import pytest
 
 from ganeti.htools import generator
 from ganeti.htools import loader
-from ganeti.htools import model
 from ganeti.htools import score
 from ganeti.htools import textfmt
 
