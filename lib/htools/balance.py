@@ -411,12 +411,12 @@ class Balancer:
       t_fdsk = fd - dsk
       t_rmem = np.maximum(rm, self.peers[:, fixed_p] + fo_mem)
       valid &= t_fdsk >= self.lo_dsk
-      fails_now = self._FailsNow(slice(None))
+      fails_now = self._fails_now
       valid &= ~((fm <= t_rmem) & (self._strict | ~fails_now))
       cols_new = np.array(self._Columns(slice(None), fm, t_fdsk, uc, t_rmem, self.n_pri,
                                         self.n_sec + 1, self.spin + spin, self.down))
       t_extra = (self._N1(fm, t_rmem, self.n_pri, self.n_sec + 1) -
-                 (self.n_pri + self.n_sec) * fails_now)
+                 self._n1_now)
       t_extra = t_extra * _W_N1 + _W_RTOTAL * (t_rmem - rm) * self.inv_tmem
       if self.has_locations:
         t_extra = t_extra + _W_LOCATION * self.loc_share[fixed_p]
@@ -432,7 +432,7 @@ class Balancer:
       t_fdsk = fd - dsk
       t_ucpu = uc + vcpus
       valid &= (t_fmem >= 0) & (t_fdsk >= self.lo_dsk)
-      fails_now = self._FailsNow(slice(None))
+      fails_now = self._fails_now
       valid &= ~((t_fmem <= rm) & (self._strict | ~fails_now))
       if not self.options.ignore_soft_errors:
         valid &= t_ucpu * self.inv_tcpu <= self.max_cpu
@@ -443,7 +443,7 @@ class Balancer:
       cols_new = np.array(self._Columns(slice(None), t_fmem, t_fdsk, t_ucpu, rm, self.n_pri + 1,
                                         self.n_sec, self.spin + spin, self.down + down))
       t_extra = _W_N1 * (self._N1(t_fmem, rm, self.n_pri + 1, self.n_sec) -
-                         (self.n_pri + self.n_sec) * fails_now)
+                         self._n1_now)
       if fixed_s == NO_NODE:
         fixed_pos = None
         fixed_extra = 0.0
@@ -547,6 +547,8 @@ class Balancer:
     total = score.Score(self.cluster, self.nodes)
     self._sums = self.values.sum(axis=1)
     self._squares = (self.values * self.values).sum(axis=1)
+    self._fails_now = self._FailsNow(slice(None))
+    self._n1_now = (self.n_pri + self.n_sec) * self._fails_now
     self._base_sums = self._BaseSums()
     self._off_all = self._OfflineInstances()
     self._off_pri = self._OfflinePrimaries()
