@@ -3,6 +3,7 @@
 
   test/bench/bench_htools.py [--sizes 20:400,200:1000,1000:10000]
                              [--timeout 600] [--programs hbal,hspace,hail]
+                             [--max-length N]
 
 For each size NODES:INSTANCES a cluster is generated (ganeti.htools.generator,
 skewed placement, fixed seed) into a text file; both implementations run on
@@ -11,7 +12,8 @@ hail on the same allocator request for one DRBD instance)
 as separate processes, measured for wall time and peak memory (RUSAGE of
 the child).  Each Haskell run is bounded by --timeout (shorter for the big
 sizes, see _HaskellTimeout) and reported as "did not finish" past it; ours
-gets the same bound.  Printed per program and size: times, peak RSS, the
+gets the same bound.  --max-length N caps both hbal runs at N moves (-l N),
+which compares the cost per step on sizes where neither finishes.  Printed per program and size: times, peak RSS, the
 time ratio ours/Haskell, and the scores (hbal: final score and moves;
 hspace: instances placed; hail: score of the chosen spot).
 """
@@ -120,6 +122,7 @@ def main():
   parser.add_argument("--sizes", default="20:400,200:1000,1000:10000")
   parser.add_argument("--timeout", type=int, default=600)
   parser.add_argument("--programs", default="hbal,hspace,hail")
+  parser.add_argument("--max-length", type=int, default=None)
   args = parser.parse_args()
   programs = args.programs.split(",")
   workdir = tempfile.mkdtemp(prefix="bench-htools-")
@@ -131,8 +134,9 @@ def main():
     limit = _HaskellTimeout(args.timeout, nodes, instances)
     haskell_ok = lambda name: os.access(HASKELL[name], os.X_OK)  # noqa: E731
     if "hbal" in programs:
-      ours = _Measure([OURS["hbal"], "-t", path], limit)
-      theirs = (_Measure([HASKELL["hbal"], "-t", path], limit) if haskell_ok("hbal")
+      cap = ["-l", str(args.max_length)] if args.max_length is not None else []
+      ours = _Measure([OURS["hbal"], "-t", path] + cap, limit)
+      theirs = (_Measure([HASKELL["hbal"], "-t", path] + cap, limit) if haskell_ok("hbal")
                 else (None, None, ""))
       _Report("hbal", size, ours, theirs, _HbalResult(ours[2]), _HbalResult(theirs[2]), limit)
     # hspace and hail need room: a lightly loaded, N+1 happy cluster of the same size
