@@ -296,6 +296,8 @@ class Balancer:
                                             self.r_mem[pos], self.n_pri[pos], self.n_sec[pos],
                                             self.spin[pos], self.down[pos]]
 
+    pre_sums = sums_base[:, None] - lifted_values
+    pre_squares = squares_base[:, None] - lifted_values * lifted_values
     targets = ~self.offline.copy()
     targets[p] = False
     if s != NO_NODE:
@@ -318,7 +320,7 @@ class Balancer:
           best = Move(inst.idx, kind, inst.pnode, inst.snode, self.nodes[fixed_p].idx,
                       self.nodes[fixed_s].idx, cand)
         continue
-      scores = self._EvalVector(kind, fixed_p, fixed_s, _State, lifted_values, sums_base, squares_base,
+      scores = self._EvalVector(kind, fixed_p, fixed_s, _State, pre_sums, pre_squares,
                                 inst, mem_used, down, dsk, spin, fo_mem, vcpus, excl, targets)
       if scores is None:
         continue
@@ -395,7 +397,7 @@ class Balancer:
       return None
     return [st[0], f_dsk, st[2], r_mem, st[4], st[5] + 1, st[6] + spin, st[7]]
 
-  def _EvalVector(self, kind, fixed_p, fixed_s, state_of, lifted_values, sums_base, squares_base, inst,
+  def _EvalVector(self, kind, fixed_p, fixed_s, state_of, pre_sums, pre_squares, inst,
                   mem_used, down, dsk, spin, fo_mem, vcpus, excl, targets) -> Optional[np.ndarray]:
     """Scores over all target nodes (inf where invalid), one side of the move fixed."""
     fm, fd, uc, rm = self.f_mem, self.f_dsk, self.u_cpu, self.r_mem
@@ -482,13 +484,13 @@ class Balancer:
           t_extra = t_extra + _W_LOCATION * self.loc_share[:, fixed_s]
     if not valid.any():
       return None
-    cols_old = lifted_values
-    sums = sums_base[:, None] + (cols_new - cols_old)
-    squares = squares_base[:, None] + (cols_new * cols_new - cols_old * cols_old)
+    # pre_sums/pre_squares: the sums without each target's own column
+    sums = pre_sums + cols_new
+    squares = pre_squares + cols_new * cols_new
     if fixed_pos is not None:
       old_col = np.array(self._Columns(fixed_pos, *fixed_old))[:, None]
-      sums = sums + (fixed_new_cols - old_col)
-      squares = squares + (fixed_new_cols * fixed_new_cols - old_col * old_col)
+      sums += fixed_new_cols - old_col
+      squares += fixed_new_cols * fixed_new_cols - old_col * old_col
     result = self._Stddev(sums, squares) + t_extra + fixed_extra
     return np.where(valid, result, np.inf)
 
@@ -625,6 +627,8 @@ class Balancer:
         return 0.0
       return np.array([self._LocExclAdd(inst, t, loc_counts) for t in positions])
 
+    pre_sums = self._sums[:, None] - self.values
+    pre_squares = self._squares[:, None] - self.values * self.values
     best: Optional[tuple[float, int, int]] = None
     valid = tried = 0
     if inst.mirror == model.MIRROR_INTERNAL:
@@ -636,8 +640,8 @@ class Balancer:
         secondaries = targets.copy()
         secondaries[p] = False
         tried += int(secondaries.sum())
-        scores = self._EvalVector("allocate", p, None, _State, self.values, self._sums,
-                                  self._squares, inst, *args, secondaries)
+        scores = self._EvalVector("allocate", p, None, _State, pre_sums, pre_squares, inst,
+                                  *args, secondaries)
         if scores is None:
           continue
         scores = scores + base + _LocExcl([p])
@@ -647,8 +651,8 @@ class Balancer:
           best = (float(scores[t]), self.nodes[p].idx, self.nodes[t].idx)
       return best, valid, tried
     tried = int(targets.sum())
-    scores = self._EvalVector("allocate", None, NO_NODE, _State, self.values, self._sums,
-                              self._squares, inst, *args, targets)
+    scores = self._EvalVector("allocate", None, NO_NODE, _State, pre_sums, pre_squares, inst,
+                              *args, targets)
     if scores is None:
       return None, 0, tried
     scores = scores + base + _LocExcl(range(self.count))
