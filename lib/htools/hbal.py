@@ -4,7 +4,9 @@ import signal
 import sys
 from typing import Any, Optional
 
+from ganeti import cli as gnt_cli
 from ganeti import luxi
+from ganeti import opcodes
 from ganeti import pathutils
 from ganeti.htools import balance
 from ganeti.htools import cli
@@ -85,24 +87,23 @@ def Commands(cluster: model.Cluster, move: balance.Move) -> list[str]:
   return result
 
 
-def OpCodes(cluster: model.Cluster, move: balance.Move) -> list[dict]:
-  """The opcodes of one move (one job), as LUXI dictionaries."""
+def OpCodes(cluster: model.Cluster, move: balance.Move) -> list:
+  """The opcodes of one move (one job), with every parameter filled in."""
   inst = cluster.instances[move.inst]
-  result: list[dict] = []
+  result = []
   for kind, node in move.Actions(lambda idx: cluster.nodes[idx].name):
     if kind == "r":
-      result.append({"OP_ID": "OP_INSTANCE_REPLACE_DISKS", "instance_name": inst.name,
-                     "mode": "replace_new_secondary", "remote_node": node, "disks": [],
-                     "early_release": False, "ignore_ipolicy": False})
+      result.append(gnt_cli.MakeOpCode(opcodes.OpInstanceReplaceDisks, instance_name=inst.name,
+                                       mode="replace_new_secondary", remote_node=node,
+                                       disks=[]))
       continue
     target = {"target_node": node} if kind == "m" else {}
     if inst.uses_memory:
-      result.append(dict({"OP_ID": "OP_INSTANCE_MIGRATE", "instance_name": inst.name,
-                          "cleanup": False, "allow_failover": True, "ignore_ipolicy": False},
-                         **target))
+      result.append(gnt_cli.MakeOpCode(opcodes.OpInstanceMigrate, instance_name=inst.name,
+                                       cleanup=False, allow_failover=True, **target))
     else:
-      result.append(dict({"OP_ID": "OP_INSTANCE_FAILOVER", "instance_name": inst.name,
-                          "ignore_consistency": False, "ignore_ipolicy": False}, **target))
+      result.append(gnt_cli.MakeOpCode(opcodes.OpInstanceFailover, instance_name=inst.name,
+                                       **target))
   return result
 
 

@@ -6,6 +6,7 @@ a virtual cluster."""
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -204,3 +205,23 @@ def test_hbal_reads_the_cluster_over_luxi(vcluster):
   proc = vcluster.run("hbal", "-L", check=False)
   assert proc.returncode == 0, proc.stdout + proc.stderr
   assert "Loaded 2 nodes, " in proc.stdout and "Initial score:" in proc.stdout
+
+
+def test_hbal_executes_its_moves_as_jobs(vcluster):
+  for pos in range(4):
+    vcluster.run("gnt-instance", "add", "-n", "node1", "-t", "diskless", "-o", "minimal+default",
+                 "--no-name-check", "--no-ip-check", "--no-start", "-B", "maxmem=128",
+                 "--net", "0:ip=192.0.2.%d" % (50 + pos), "hb%d" % pos)
+  before = vcluster.run("gnt-instance", "list", "--no-headers", "-o", "name,pnode").stdout
+  assert before.count("node1") >= 4
+  proc = vcluster.run("hbal", "-L", "-X", "-C", check=False, timeout=600)
+  assert proc.returncode == 0, proc.stdout + proc.stderr
+  assert "Got job IDs" in proc.stdout and "gnt-instance failover -f -n node2" in proc.stdout
+  after = dict(line.split() for line in vcluster.run(
+    "gnt-instance", "list", "--no-headers", "-o", "name,pnode").stdout.splitlines())
+  counts = [list(after.values()).count(node) for node in ("node1", "node2")]
+  assert abs(counts[0] - counts[1]) <= 1, after
+  again = vcluster.run("hbal", "-L").stdout
+  final = float(re.search(r"improved from [\d.]+ to ([\d.]+)", proc.stdout).group(1))
+  assert float(re.search(r"Initial score: ([\d.]+)", again).group(1)) == pytest.approx(final,
+                                                                                        abs=1e-6)
