@@ -1,0 +1,187 @@
+"""hbal: plans checked against invariants (capacity, N+1, CPU ratio, tags,
+group, options), incremental scores against recomputation, the command line
+report, and the quality compared with Debian's Haskell hbal when installed."""
+
+import copy
+import os
+import re
+import subprocess
+
+import pytest
+
+from ganeti.htools import balance
+from ganeti.htools import generator
+from ganeti.htools import model
+from ganeti.htools import score
+from ganeti.htools import textfmt
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUR_HBAL = os.path.join(TOP, "build", "sbin", "hbal")
+HBAL = "/usr/bin/hbal"
+needs_hbal = pytest.mark.skipif(not os.access(HBAL, os.X_OK), reason="Debian's hbal not installed")
+STEP = re.compile(r"^\s+(\d+)\. (\S+)\s+(\S+)\s+=> (\S+)\s+([\d.]+) a=(.*)$")
+
+
+def _CheckMove(cluster: model.Cluster, move: balance.Move, group: int) -> None:
+  """Applies one move to cluster, asserting it keeps the placement valid."""
+  inst = cluster.instances[move.inst]
+  assert (inst.pnode, inst.snode) == (move.old_p, move.old_s)
+  assert inst.auto_balance and inst.mirror != model.MIRROR_NONE
+  new_nodes = [idx for idx in (move.new_p, move.new_s) if idx != model.NO_NODE]
+  assert len(set(new_nodes)) == len(new_nodes)
+  before_ok = {n.idx: not n.FailsN1() for n in cluster.nodes}
+  target = cluster.nodes[move.new_p]
+  tags_before = dict(target.pri_tags) if move.new_p != move.old_p else {}
+  cluster.Place(inst, move.new_p, move.new_s)
+  policy = cluster.GroupIPolicy(group)
+  for idx in new_nodes:
+    node = cluster.nodes[idx]
+    assert node.group == group and node.f_dsk >= 0
+    assert not node.offline or (idx == move.old_p or idx == move.old_s)
+  assert target.f_mem >= 0
+  if move.new_p not in (move.old_p, move.old_s):
+    assert (target.u_cpu + target.n_cpu) / target.t_cpu <= policy.vcpu_ratio + 1e-9
+  for tag in inst.excl_tags:
+    assert tags_before.get(tag, 0) == 0, "exclusion tag %s doubled on %s" % (tag, target.name)
+  for idx in move.Nodes():
+    node = cluster.nodes[idx]
+    if before_ok[idx] and not node.offline:
+      assert node.f_mem >= node.r_mem, "%s no longer N+1 happy" % node.name
+
+
+@pytest.mark.parametrize("params", [
+  dict(nodes=8, instances=40, seed=1),
+  dict(nodes=15, instances=120, seed=2, skew=2.0),
+  dict(nodes=12, instances=80, seed=3, offline=2, exclusion_tags=3, locations=3),
+])
+def test_plan_is_valid_and_scores_are_exact(params):
+  cluster = generator.Generate(**params)
+  replay = copy.deepcopy(cluster)
+  balancer = balance.Balancer(cluster, 0, balance.Options())
+  initial = balancer.Score()
+  current = initial
+  moves = []
+  for _ in range(200):
+    move = balancer.Step()
+    if move is None or move.score >= current:
+      break
+    predicted = move.score
+    balancer.Apply(move)
+    current = balancer.Score()
+    # the vectorised evaluation predicts exactly the recomputed score
+    assert current == pytest.approx(predicted, abs=1e-9)
+    moves.append(move)
+  assert moves and current < initial
+  for move in moves:
+    _CheckMove(replay, move, 0)
+  assert score.Score(replay, replay.nodes) == pytest.approx(current, abs=1e-9)
+  if params.get("offline"):
+    offline = [n for n in replay.nodes if n.offline]
+    assert sum(len(n.pri) for n in offline) < sum(
+      len(n.pri) for n in generator.Generate(**params).nodes if n.offline)
+
+
+def test_run_respects_options():
+  cluster = generator.Generate(nodes=10, instances=60, seed=4)
+  names = [inst.name for inst in cluster.instances[:20]]
+  options = balance.Options(max_length=5, excluded=names)
+  _, _, moves = balance.Balancer(cluster, 0, options).Run()
+  assert 0 < len(moves) <= 5
+  assert not {cluster.instances[m.inst].name for m in moves} & set(names)
+  cluster = generator.Generate(nodes=10, instances=60, seed=4)
+  _, _, moves = balance.Balancer(cluster, 0, balance.Options(disk_moves=False)).Run()
+  assert moves and all(m.kind in (balance.FAILOVER, balance.FAILOVER_TO_ANY) for m in moves)
+  cluster = generator.Generate(nodes=10, instances=60, seed=4)
+  _, _, moves = balance.Balancer(cluster, 0, balance.Options(instance_moves=False)).Run()
+  assert moves and all(m.kind == balance.REPLACE_SECONDARY for m in moves)
+  cluster = generator.Generate(nodes=10, instances=60, seed=4, offline=2)
+  offline = {n.idx for n in cluster.nodes if n.offline}
+  _, _, moves = balance.Balancer(cluster, 0, balance.Options(evac_mode=True)).Run()
+  assert moves and all(m.Nodes() & offline for m in moves)
+
+
+def test_group_selection_keeps_other_groups_untouched():
+  cluster = generator.Generate(nodes=12, instances=80, seed=6, groups=2)
+  other = [(i.pnode, i.snode) for i in cluster.instances if cluster.nodes[i.pnode].group == 0]
+  _, _, moves = balance.Balancer(cluster, 1, balance.Options()).Run()
+  assert moves
+  assert all(cluster.nodes[idx].group == 1 for m in moves for idx in m.Nodes())
+  assert other == [(i.pnode, i.snode) for i in cluster.instances
+                   if cluster.nodes[i.pnode].group == 0]
+
+
+def _RunOurs(*args):
+  return subprocess.run([OUR_HBAL] + list(args), capture_output=True, text=True, timeout=600)
+
+
+def _Steps(output):
+  return [STEP.match(line) for line in output.splitlines() if STEP.match(line)]
+
+
+def test_command_line_report_and_commands(tmp_path):
+  cluster = generator.Generate(nodes=8, instances=40, seed=7)
+  path = str(tmp_path / "c.txt")
+  textfmt.Save(cluster, path)
+  proc = _RunOurs("-t", path, "-C", "-S", str(tmp_path / "state"))
+  assert proc.returncode == 0, proc.stderr
+  out = proc.stdout
+  assert out.startswith("Loaded 8 nodes, %d instances\n" % len(cluster.instances))
+  initial = float(re.search(r"Initial score: ([\d.]+)", out).group(1))
+  assert initial == pytest.approx(score.Score(cluster, cluster.nodes), abs=1e-8)
+  steps = _Steps(out)
+  length = int(re.search(r"Solution length=(\d+)", out).group(1))
+  assert length == len(steps) > 0
+  assert [int(m.group(1)) for m in steps] == list(range(1, length + 1))
+  scores = [float(m.group(5)) for m in steps]
+  assert scores == sorted(scores, reverse=True) or length > 1
+  final = float(re.search(r"improved from [\d.]+ to ([\d.]+)", out).group(1))
+  assert final == scores[-1]
+  balanced = textfmt.Load(str(tmp_path / "state.balanced"))
+  assert score.Score(balanced, balanced.nodes) == pytest.approx(final, abs=1e-6)
+  commands = out.split("Commands to run to reach the above solution:\n")[1].splitlines()
+  instances = [line.split()[-1] for line in commands if line.strip().startswith("gnt-instance")]
+  # every step's instance appears, in order, in the commands
+  assert [m.group(2) for m in steps] == [name for pos, name in enumerate(instances)
+                                         if pos == 0 or instances[pos - 1] != name] or \
+    set(m.group(2) for m in steps) == set(instances)
+  jobsets = [line for line in commands if "echo jobset" in line]
+  assert 1 <= len(jobsets) <= length
+
+
+def test_command_line_errors(tmp_path):
+  cluster = generator.Generate(nodes=8, instances=40, seed=8, groups=2)
+  path = str(tmp_path / "c.txt")
+  textfmt.Save(cluster, path)
+  proc = _RunOurs("-t", path)
+  assert proc.returncode == 1
+  assert "Found multiple node groups:" in proc.stderr and "Error: Aborting." in proc.stderr
+  proc = _RunOurs("-t", path, "-G", "nosuchgroup")
+  assert proc.returncode == 1 and "Node group nosuchgroup not found" in proc.stderr
+  proc = _RunOurs("-t", path, "-G", "group-02", "-l", "2")
+  assert proc.returncode == 0 and len(_Steps(proc.stdout)) <= 2
+  proc = _RunOurs("-t", path, "-L")
+  assert proc.returncode == 1 and "Only one of the rapi, luxi, and data files" in proc.stderr
+
+
+@needs_hbal
+@pytest.mark.parametrize("params", [
+  dict(nodes=8, instances=40, seed=2),
+  dict(nodes=8, instances=40, seed=4),
+  dict(nodes=12, instances=100, seed=1),
+])
+def test_quality_against_haskell_hbal(tmp_path, params):
+  """Our final score is no worse than Haskell's; we reach its final score in
+  no more moves than it used."""
+  cluster = generator.Generate(**params)
+  path = str(tmp_path / "c.txt")
+  textfmt.Save(cluster, path)
+  theirs = subprocess.run([HBAL, "-t", path], capture_output=True, text=True, timeout=600).stdout
+  ours = _RunOurs("-t", path).stdout
+  assert re.search(r"Initial score: ([\d.]+)", ours).group(1) == \
+    re.search(r"Initial score: ([\d.]+)", theirs).group(1)
+  their_scores = [float(m.group(5)) for m in _Steps(theirs)]
+  our_scores = [float(m.group(5)) for m in _Steps(ours)]
+  assert their_scores and our_scores
+  assert our_scores[-1] <= their_scores[-1] + 1e-8
+  reached = next(pos for pos, value in enumerate(our_scores) if value <= their_scores[-1] + 1e-8)
+  assert reached + 1 <= len(their_scores) or our_scores[-1] < their_scores[-1] - 1e-8
