@@ -16,60 +16,41 @@ from typing import Any, Callable, Iterable, Optional
 
 import pycurl
 
+from ganeti import constants
 from ganeti import errors
+from ganeti import opcodes_defs
+from ganeti.rapi.resources import NODE_ROLES as _ROLE_NAMES
+# the error classifications of failed opcodes (an opresult error's second item)
+from ganeti.errors import (  # noqa: F401  (re-exported, as in Ganeti's client)
+  ECODE_ALL, ECODE_ENVIRON, ECODE_EXISTS, ECODE_FAULT, ECODE_INVAL, ECODE_NOENT, ECODE_NORES,
+  ECODE_NOTUNIQUE, ECODE_RESOLVER, ECODE_STATE, ECODE_TEMP_NORES)
 
-GANETI_RAPI_PORT = 5080
-GANETI_RAPI_VERSION = 2
+# The module constants of Ganeti's client, which scripts use by name; the
+# values come from this project's own definitions.
+GANETI_RAPI_PORT = constants.DEFAULT_RAPI_PORT
+GANETI_RAPI_VERSION = constants.RAPI_VERSION
 
-HTTP_DELETE = "DELETE"
-HTTP_GET = "GET"
-HTTP_PUT = "PUT"
-HTTP_POST = "POST"
-HTTP_OK = 200
-HTTP_NOT_FOUND = 404
+HTTP_GET, HTTP_PUT, HTTP_POST, HTTP_DELETE = "GET", "PUT", "POST", "DELETE"
+HTTP_OK, HTTP_NOT_FOUND = 200, 404
 HTTP_APP_JSON = "application/json"
 
-REPLACE_DISK_PRI = "replace_on_primary"
-REPLACE_DISK_SECONDARY = "replace_on_secondary"
-REPLACE_DISK_CHG = "replace_new_secondary"
-REPLACE_DISK_AUTO = "replace_auto"
+(REPLACE_DISK_AUTO, REPLACE_DISK_SECONDARY, REPLACE_DISK_PRI,
+ REPLACE_DISK_CHG) = opcodes_defs.REPLACE_MODES
+NODE_EVAC_PRI, NODE_EVAC_SEC, NODE_EVAC_ALL = opcodes_defs.EVAC_MODES
 
-NODE_EVAC_PRI = "primary-only"
-NODE_EVAC_SEC = "secondary-only"
-NODE_EVAC_ALL = "all"
+# the role names of /2/nodes/[name]/role
+(NODE_ROLE_MASTER, NODE_ROLE_MASTER_CANDIDATE, NODE_ROLE_REGULAR, NODE_ROLE_DRAINED,
+ NODE_ROLE_OFFLINE) = (_ROLE_NAMES[flag] for flag in "MCRDO")
 
-NODE_ROLE_DRAINED = "drained"
-NODE_ROLE_MASTER_CANDIDATE = "master-candidate"
-NODE_ROLE_MASTER = "master"
-NODE_ROLE_OFFLINE = "offline"
-NODE_ROLE_REGULAR = "regular"
-
-JOB_STATUS_QUEUED = "queued"
-JOB_STATUS_WAITING = "waiting"
-JOB_STATUS_CANCELING = "canceling"
-JOB_STATUS_RUNNING = "running"
-JOB_STATUS_CANCELED = "canceled"
-JOB_STATUS_SUCCESS = "success"
-JOB_STATUS_ERROR = "error"
-JOB_STATUS_PENDING = frozenset([JOB_STATUS_QUEUED, JOB_STATUS_WAITING, JOB_STATUS_CANCELING])
-JOB_STATUS_FINALIZED = frozenset([JOB_STATUS_CANCELED, JOB_STATUS_SUCCESS, JOB_STATUS_ERROR])
-JOB_STATUS_ALL = JOB_STATUS_PENDING | JOB_STATUS_FINALIZED | frozenset([JOB_STATUS_RUNNING])
-
-# the job status names Ganeti's client exported under their older names
-JOB_STATUS_WAITLOCK = JOB_STATUS_WAITING
-
-# Error classifications of failed opcodes (the second item of an opresult error)
-ECODE_RESOLVER = errors.ECODE_RESOLVER
-ECODE_NORES = errors.ECODE_NORES
-ECODE_TEMP_NORES = errors.ECODE_TEMP_NORES
-ECODE_INVAL = errors.ECODE_INVAL
-ECODE_STATE = errors.ECODE_STATE
-ECODE_NOENT = errors.ECODE_NOENT
-ECODE_EXISTS = errors.ECODE_EXISTS
-ECODE_NOTUNIQUE = errors.ECODE_NOTUNIQUE
-ECODE_FAULT = errors.ECODE_FAULT
-ECODE_ENVIRON = errors.ECODE_ENVIRON
-ECODE_ALL = errors.ECODE_ALL
+(JOB_STATUS_QUEUED, JOB_STATUS_WAITING, JOB_STATUS_CANCELING, JOB_STATUS_RUNNING,
+ JOB_STATUS_CANCELED, JOB_STATUS_SUCCESS, JOB_STATUS_ERROR) = (
+  constants.JOB_STATUS_QUEUED, constants.JOB_STATUS_WAITING, constants.JOB_STATUS_CANCELING,
+  constants.JOB_STATUS_RUNNING, constants.JOB_STATUS_CANCELED, constants.JOB_STATUS_SUCCESS,
+  constants.JOB_STATUS_ERROR)
+JOB_STATUS_PENDING = constants.JOBS_PENDING
+JOB_STATUS_FINALIZED = constants.JOBS_FINALIZED
+JOB_STATUS_ALL = constants.JOB_STATUS_ALL
+JOB_STATUS_WAITLOCK = JOB_STATUS_WAITING  # the older name of "waiting"
 
 # Features a server may announce in /2/features
 _REQ_DATA_VERSION_FIELD = "__version__"
