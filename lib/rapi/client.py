@@ -109,24 +109,24 @@ def GenericCurlConfig(verbose: bool = False, use_signal: bool = False,
   Without cafile, capath or use_curl_cabundle the server certificate is not
   verified (RAPI certificates are usually self-signed).
   """
+  verify_peer = bool(cafile or capath or use_curl_cabundle)
+  options: dict[int, Any] = {
+    pycurl.VERBOSE: verbose,
+    pycurl.NOSIGNAL: not use_signal,
+    pycurl.SSL_VERIFYHOST: 2 if verify_hostname else 0,
+    pycurl.SSL_VERIFYPEER: verify_peer,
+  }
+  # options set only when given, with the type curl wants
+  for option, value, kind in ((pycurl.CAINFO, cafile, str), (pycurl.CAPATH, capath, str),
+                              (pycurl.PROXY, proxy, str),
+                              (pycurl.CONNECTTIMEOUT, connect_timeout, int),
+                              (pycurl.TIMEOUT, timeout, int)):
+    if value is not None:  # "" is a value: an empty proxy disables the environment's
+      options[option] = kind(value)
+
   def Configure(curl: Any) -> None:
-    curl.setopt(pycurl.VERBOSE, verbose)
-    curl.setopt(pycurl.NOSIGNAL, not use_signal)
-    curl.setopt(pycurl.SSL_VERIFYHOST, 2 if verify_hostname else 0)
-    if cafile or capath or use_curl_cabundle:
-      curl.setopt(pycurl.SSL_VERIFYPEER, True)
-      if cafile:
-        curl.setopt(pycurl.CAINFO, str(cafile))
-      if capath:
-        curl.setopt(pycurl.CAPATH, str(capath))
-    else:
-      curl.setopt(pycurl.SSL_VERIFYPEER, False)
-    if proxy is not None:
-      curl.setopt(pycurl.PROXY, str(proxy))
-    if connect_timeout is not None:
-      curl.setopt(pycurl.CONNECTTIMEOUT, int(connect_timeout))
-    if timeout is not None:
-      curl.setopt(pycurl.TIMEOUT, int(timeout))
+    for option, value in options.items():
+      curl.setopt(option, value)
   return Configure
 
 
