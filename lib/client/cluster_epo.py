@@ -50,6 +50,17 @@ def _RunJobs(opts: Any, cl: Any, jobs: list[tuple[str, Any]]) -> int:
   return len([row for row in executor.GetResults() if not row[0]])
 
 
+def _OobPower(opts: Any, command: str, names: list[str]) -> list[str]:
+  """Runs an out-of-band power command for the nodes; the ones it failed for."""
+  if not names:
+    return []
+  result = SubmitOpCode(MakeOpCode(_Opcodes().OpOobCommand, node_names=names, command=command,
+                                   timeout=opts.oob_timeout, power_delay=opts.power_delay),
+                        opts=opts)
+  return [node_name for (_, node_name), (status, _) in result
+          if status != constants.RS_NORMAL]
+
+
 def _PowerOff(opts: Any, cl: Any, nodes: list[dict], master: list[dict]) -> int:
   opcodes = _Opcodes()
   names = [node["name"] for node in nodes]
@@ -71,15 +82,10 @@ def _PowerOff(opts: Any, cl: Any, nodes: list[dict], master: list[dict]) -> int:
     SubmitOpCode(MakeOpCode(opcodes.OpNodeSetParams, node_name=name, offline=True,
                             auto_promote=True), opts=opts)
   exit_code = EXIT_SUCCESS
-  if with_oob:
-    result = SubmitOpCode(MakeOpCode(opcodes.OpOobCommand, node_names=with_oob,
-                                     command=constants.OOB_POWER_OFF,
-                                     timeout=opts.oob_timeout), opts=opts)
-    failed = [node_name for (_, node_name), (status, _) in result
-              if status != constants.RS_NORMAL]
-    if failed:
-      ToStderr("Powering off failed for %s; switch them off by hand", ", ".join(failed))
-      exit_code = EXIT_FAILURE
+  failed = _OobPower(opts, constants.OOB_POWER_OFF, with_oob)
+  if failed:
+    ToStderr("Powering off failed for %s; switch them off by hand", ", ".join(failed))
+    exit_code = EXIT_FAILURE
   manual = [node["name"] for node in nodes if node["powered"] is None]
   if manual:
     ToStdout("Nodes without out-of-band support, switch them off by hand: %s",
@@ -112,15 +118,10 @@ def _PowerOn(opts: Any, cl: Any, nodes: list[dict]) -> int:
   opcodes = _Opcodes()
   with_oob = [node["name"] for node in nodes if node["powered"] is not None]
   exit_code = EXIT_SUCCESS
-  if with_oob:
-    result = SubmitOpCode(MakeOpCode(opcodes.OpOobCommand, node_names=with_oob,
-                                     command=constants.OOB_POWER_ON, timeout=opts.oob_timeout,
-                                     power_delay=opts.power_delay), opts=opts)
-    failed = [node_name for (_, node_name), (status, _) in result
-              if status != constants.RS_NORMAL]
-    if failed:
-      ToStderr("Powering on failed for %s", ", ".join(failed))
-      exit_code = EXIT_FAILURE
+  failed = _OobPower(opts, constants.OOB_POWER_ON, with_oob)
+  if failed:
+    ToStderr("Powering on failed for %s", ", ".join(failed))
+    exit_code = EXIT_FAILURE
   manual = [node["name"] for node in nodes if node["powered"] is None]
   if manual:
     ToStdout("Waiting for nodes without out-of-band support to be switched on by hand: %s",
