@@ -36,7 +36,7 @@ def _AffectedNodes(cl: Any, opts: Any, args: list[str]) -> list[dict]:
     names = sorted({node for (node_list,) in cl.QueryGroups(args, ["node_list"], False)
                     for node in node_list})
   else:
-    names = [] if opts.on_all else args
+    names = [] if opts.all_nodes else args
   return [dict(zip(_NODE_FIELDS, row)) for row in cl.QueryNodes(names, _NODE_FIELDS, False)]
 
 
@@ -143,19 +143,19 @@ def _PowerOn(opts: Any, cl: Any, nodes: list[dict]) -> int:
 
 
 def Epo(opts: Any, args: list[str]) -> int:
-  if opts.groups and opts.on_all:
+  if opts.groups and opts.all_nodes:
     ToStderr("Only one of --groups or --all are allowed")
     return EXIT_FAILURE
-  if args and opts.on_all:
+  if args and opts.all_nodes:
     ToStderr("Arguments in combination with --all are not allowed")
     return EXIT_FAILURE
-  if not args and not opts.on_all:
+  if not args and not opts.all_nodes:
     ToStderr("Give the nodes (or with --groups the node groups), or --all")
     return EXIT_FAILURE
   cl = GetClient()
   rows = _AffectedNodes(cl, opts, args)
   master = [row for row in rows if row["master"]]
-  if master and not opts.on_all:
+  if master and not opts.all_nodes:
     ToStderr("The master node %s is among the nodes; fail the master over to a node that"
              " stays up first", master[0]["name"])
     return EXIT_FAILURE
@@ -171,7 +171,7 @@ EPO_OPTS = [
             help="Recover from an emergency power-off"),
   CliOption("--groups", dest="groups", action="store_true", default=False,
             help="The arguments are node groups, not nodes"),
-  CliOption("--all", dest="on_all", action="store_true", default=False,
+  CliOption("--all", dest="all_nodes", action="store_true", default=False,
             help="Every node of the cluster (the master is left to the administrator)"),
   OOB_TIMEOUT_OPT, SHUTDOWN_TIMEOUT_OPT, POWER_DELAY_OPT,
 ]
