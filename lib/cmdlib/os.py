@@ -139,6 +139,7 @@ class LUExtStorageDiagnose(NoHooksLU):
 
   def Exec(self, feedback_fn: Any) -> list[list]:
     names = self.op.names or None
-    providers = query.Query(query.GetFieldSet(constants.QR_EXTSTORAGE),
-                            self.op.output_fields, qlang.MakeSimpleFilter("name", names))
+    # as in Ganeti 3.0, only this opcode queries providers (not Query/OpQuery)
+    providers = query.Query(extstorage.FIELDS, self.op.output_fields,
+                            qlang.MakeSimpleFilter("name", names))
     return providers.OldStyleQuery(None, extstorage.ProviderItems(self.cfg, self.rpc, names))

@@ -23,8 +23,7 @@ from typing import Any, Callable, Iterable, Optional
 from ganeti import constants
 from ganeti import errors
 from ganeti import jstore
-from ganeti.query import (extstorage, groups, instances, jobs, live, networks, nodes, oses,
-                          small)
+from ganeti.query import groups, instances, jobs, live, networks, nodes, oses, small
 from ganeti.query.common import (DATA_CONFIG, DATA_CONSOLE, DATA_LIVE, NODATA, OFFLINE,
                                  UNAVAIL, FieldDef, FieldSet, NiceSortKey)
 from ganeti.query.context import ConfigContext
@@ -48,12 +47,10 @@ FIELDSETS: dict[str, FieldSet] = {
   constants.QR_CLUSTER: small.CLUSTER_FIELDS,
   constants.QR_EXPORT: small.EXPORT_FIELDS,
   constants.QR_OS: small.OS_FIELDS,
-  constants.QR_EXTSTORAGE: extstorage.FIELDS,
 }
 
 # How the query daemon names the resources it only answers through opcodes
-_OPCODE_RESOURCE_NAMES = {constants.QR_CLUSTER: "QRCluster", constants.QR_OS: "QROs",
-                          constants.QR_EXTSTORAGE: "QRExtStorage"}
+_OPCODE_RESOURCE_NAMES = {constants.QR_CLUSTER: "QRCluster", constants.QR_OS: "QROs"}
 
 # What "not found" messages call the resources looked up by name
 _KIND_TITLES = {
@@ -205,10 +202,6 @@ def RunQuery(context: Any, what: str, fields: list[str], qfilter: Any) -> dict:
   elif what == constants.QR_OS:
     rpc = getattr(context, "rpc", None)
     items = [] if rpc is None else oses.OsItems(context.cfg, rpc, query.RequestedNames())
-  elif what == constants.QR_EXTSTORAGE:
-    rpc = getattr(context, "rpc", None)
-    items = [] if rpc is None else extstorage.ProviderItems(context.cfg, rpc,
-                                                            query.RequestedNames())
   else:
     ctx = ConfigContext.FromConfig(context.cfg)
     items, name_matches = _ConfigItems(what, query, _ConfigObjects(what, ctx))
