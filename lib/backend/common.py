@@ -4,10 +4,10 @@ import errno
 import logging
 import os
 import stat
-import subprocess
 from typing import Optional, Sequence
 
 from ganeti import pathutils
+from ganeti.utils.process import CommandResult, RunCommand  # noqa: F401 (used by backends)
 from ganeti import vcluster
 
 
@@ -79,55 +79,6 @@ def CheckDefinitionFile(directory: str, name: str, required: bool, executable: b
   if executable and not info.st_mode & stat.S_IXUSR:
     raise error("File '%s' under path '%s' is not executable" % (name, directory))
   return path
-
-
-class CommandResult:
-  """Exit status and output of a finished command."""
-
-  def __init__(self, argv: Sequence[str], exit_code: Optional[int], stdout: str,
-               stderr: str, fail_reason: Optional[str] = None) -> None:
-    self.argv = list(argv)
-    self.exit_code = exit_code
-    self.stdout = stdout
-    self.stderr = stderr
-    self.fail_reason = fail_reason
-
-  @property
-  def failed(self) -> bool:
-    return self.exit_code != 0
-
-  @property
-  def output(self) -> str:
-    return self.stdout + self.stderr
-
-  def Describe(self) -> str:
-    """Why the command failed, with its output, for error messages."""
-    reason = self.fail_reason or "exited with status %s" % self.exit_code
-    text = self.output.strip()
-    return "%s %s%s" % (self.argv[0], reason, "; output: " + text if text else "")
-
-
-def RunCommand(argv: Sequence[str], env: Optional[dict[str, str]] = None,
-               timeout: Optional[float] = None, cwd: str = "/",
-               input_text: Optional[str] = None) -> CommandResult:
-  """Runs a command without a shell; never raises for failures to start it."""
-  try:
-    proc = subprocess.run(list(argv), env=env, cwd=cwd, input=input_text,
-                          stdin=None if input_text is not None else subprocess.DEVNULL,
-                          capture_output=True, text=True, errors="replace",
-                          timeout=timeout, check=False)
-  except subprocess.TimeoutExpired as err:
-    return CommandResult(argv, None, _text(err.stdout), _text(err.stderr),
-                         "timed out after %s seconds" % timeout)
-  except OSError as err:
-    return CommandResult(argv, None, "", "", "could not be run: %s" % err)
-  return CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
-
-
-def _text(data) -> str:
-  if data is None:
-    return ""
-  return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
 
 def DaemonUtil(*args: str) -> CommandResult:

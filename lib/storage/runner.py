@@ -6,30 +6,18 @@ tool's name (tests give lvm2 a --config that confines it to their own
 physical volumes and disables activation).
 """
 
-import subprocess
 from typing import Optional, Sequence
 
 from ganeti import errors
+from ganeti.utils import process
 
 _TOOL_ENV = {"PATH": "/sbin:/bin:/usr/sbin:/usr/bin", "LC_ALL": "C",
              "LVM_SUPPRESS_FD_WARNINGS": "1"}
 _TIMEOUT = 300
 
 
-class ToolResult:
-  """How a storage command ended: its argv, exit code (None: did not run) and output."""
-
-  def __init__(self, argv: Sequence[str], exit_code: Optional[int], stdout: str, stderr: str,
-               fail_reason: Optional[str] = None) -> None:
-    self.argv = list(argv)
-    self.exit_code = exit_code
-    self.stdout = stdout
-    self.stderr = stderr
-    self.fail_reason = fail_reason
-
-  @property
-  def failed(self) -> bool:
-    return self.exit_code != 0
+class ToolResult(process.CommandResult):
+  """How a storage command ended (exit code None: it did not run)."""
 
   def Describe(self) -> str:
     """Why the command failed, with the tool's own words."""
@@ -49,15 +37,10 @@ class ToolRunner:
 
   def Run(self, argv: Sequence[str]) -> ToolResult:
     full = [argv[0]] + list(self.extra_args.get(argv[0], ())) + list(argv[1:])
-    try:
-      proc = subprocess.run(full, env=self.env, cwd="/", stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, errors="replace",
-                            timeout=_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-      return ToolResult(argv, None, "", "", "timed out after %s seconds" % _TIMEOUT)
-    except OSError as err:
-      return ToolResult(argv, None, "", "", "could not be run: %s" % err)
-    return ToolResult(argv, proc.returncode, proc.stdout, proc.stderr)
+    result = process.RunCommand(full, env=self.env, timeout=_TIMEOUT)
+    # reported under the command as the storage code wrote it
+    return ToolResult(argv, result.exit_code, result.stdout, result.stderr,
+                      result.fail_reason)
 
   def RunOrFail(self, argv: Sequence[str], what: str) -> ToolResult:
     """Runs a command; BlockDeviceError naming what was attempted if it fails."""

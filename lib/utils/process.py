@@ -1,0 +1,55 @@
+"""Running programs without a shell: the result of a finished command, and
+the runner every node-side caller shares (it never raises because a program
+could not start or timed out; the result says so)."""
+
+import subprocess
+from typing import Optional, Sequence
+
+
+class CommandResult:
+  """Exit status and output of a finished command."""
+
+  def __init__(self, argv: Sequence[str], exit_code: Optional[int], stdout: str,
+               stderr: str, fail_reason: Optional[str] = None) -> None:
+    self.argv = list(argv)
+    self.exit_code = exit_code
+    self.stdout = stdout
+    self.stderr = stderr
+    self.fail_reason = fail_reason
+
+  @property
+  def failed(self) -> bool:
+    return self.exit_code != 0
+
+  @property
+  def output(self) -> str:
+    return self.stdout + self.stderr
+
+  def Describe(self) -> str:
+    """Why the command failed, with its output, for error messages."""
+    reason = self.fail_reason or "exited with status %s" % self.exit_code
+    text = self.output.strip()
+    return "%s %s%s" % (self.argv[0], reason, "; output: " + text if text else "")
+
+
+def RunCommand(argv: Sequence[str], env: Optional[dict[str, str]] = None,
+               timeout: Optional[float] = None, cwd: str = "/",
+               input_text: Optional[str] = None) -> CommandResult:
+  """Runs a command without a shell; never raises for failures to start it."""
+  try:
+    proc = subprocess.run(list(argv), env=env, cwd=cwd, input=input_text,
+                          stdin=None if input_text is not None else subprocess.DEVNULL,
+                          capture_output=True, text=True, errors="replace",
+                          timeout=timeout, check=False)
+  except subprocess.TimeoutExpired as err:
+    return CommandResult(argv, None, _text(err.stdout), _text(err.stderr),
+                         "timed out after %s seconds" % timeout)
+  except OSError as err:
+    return CommandResult(argv, None, "", "", "could not be run: %s" % err)
+  return CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+def _text(data) -> str:
+  if data is None:
+    return ""
+  return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
