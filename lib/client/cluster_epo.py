@@ -50,15 +50,24 @@ def _RunJobs(opts: Any, cl: Any, jobs: list[tuple[str, Any]]) -> int:
   return len([row for row in executor.GetResults() if not row[0]])
 
 
-def _OobPower(opts: Any, command: str, names: list[str]) -> list[str]:
-  """Runs an out-of-band power command for the nodes; the ones it failed for."""
-  if not names:
-    return []
-  result = SubmitOpCode(MakeOpCode(_Opcodes().OpOobCommand, node_names=names, command=command,
-                                   timeout=opts.oob_timeout, power_delay=opts.power_delay),
-                        opts=opts)
-  return [node_name for (_, node_name), (status, _) in result
-          if status != constants.RS_NORMAL]
+def _SwitchPower(opts: Any, command: str, nodes: list[dict], failed_text: str,
+                 manual_text: str) -> int:
+  """Runs an out-of-band power command for the nodes that have a program and
+  names those it failed for (failed_text) and those without one
+  (manual_text); EXIT_FAILURE if it failed for any."""
+  with_oob = [node["name"] for node in nodes if node["powered"] is not None]
+  manual = [node["name"] for node in nodes if node["powered"] is None]
+  failed = []
+  if with_oob:
+    result = SubmitOpCode(MakeOpCode(_Opcodes().OpOobCommand, node_names=with_oob,
+                                     command=command, timeout=opts.oob_timeout,
+                                     power_delay=opts.power_delay), opts=opts)
+    failed = [name for (_, name), (status, _) in result if status != constants.RS_NORMAL]
+  if failed:
+    ToStderr(failed_text, ", ".join(failed))
+  if manual:
+    ToStdout(manual_text, ", ".join(manual))
+  return EXIT_FAILURE if failed else EXIT_SUCCESS
 
 
 def _PowerOff(opts: Any, cl: Any, nodes: list[dict], master: list[dict]) -> int:
@@ -81,15 +90,9 @@ def _PowerOff(opts: Any, cl: Any, nodes: list[dict], master: list[dict]) -> int:
   for name in names:
     SubmitOpCode(MakeOpCode(opcodes.OpNodeSetParams, node_name=name, offline=True,
                             auto_promote=True), opts=opts)
-  exit_code = EXIT_SUCCESS
-  failed = _OobPower(opts, constants.OOB_POWER_OFF, with_oob)
-  if failed:
-    ToStderr("Powering off failed for %s; switch them off by hand", ", ".join(failed))
-    exit_code = EXIT_FAILURE
-  manual = [node["name"] for node in nodes if node["powered"] is None]
-  if manual:
-    ToStdout("Nodes without out-of-band support, switch them off by hand: %s",
-             ", ".join(manual))
+  exit_code = _SwitchPower(opts, constants.OOB_POWER_OFF, nodes,
+                           "Powering off failed for %s; switch them off by hand",
+                           "Nodes without out-of-band support, switch them off by hand: %s")
   if master:
     ToStdout("The master node %s was left running; shut it down by hand", master[0]["name"])
   return exit_code
@@ -116,16 +119,9 @@ def _WaitForNodeDaemons(nodes: list[dict]) -> list[dict]:
 
 def _PowerOn(opts: Any, cl: Any, nodes: list[dict]) -> int:
   opcodes = _Opcodes()
-  with_oob = [node["name"] for node in nodes if node["powered"] is not None]
-  exit_code = EXIT_SUCCESS
-  failed = _OobPower(opts, constants.OOB_POWER_ON, with_oob)
-  if failed:
-    ToStderr("Powering on failed for %s", ", ".join(failed))
-    exit_code = EXIT_FAILURE
-  manual = [node["name"] for node in nodes if node["powered"] is None]
-  if manual:
-    ToStdout("Waiting for nodes without out-of-band support to be switched on by hand: %s",
-             ", ".join(manual))
+  exit_code = _SwitchPower(opts, constants.OOB_POWER_ON, nodes, "Powering on failed for %s",
+                           "Waiting for nodes without out-of-band support to be switched on"
+                           " by hand: %s")
   back = _WaitForNodeDaemons(nodes)
   if len(back) != len(nodes):
     exit_code = EXIT_FAILURE
