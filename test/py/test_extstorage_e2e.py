@@ -7,7 +7,7 @@ import re
 import pytest
 
 from test_ssh import SSHD
-from vcluster_harness import VirtualCluster
+from vcluster_harness import JoinedCluster
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SSHD) or os.geteuid() != 0,
                                 reason="needs OpenSSH's sshd and root")
@@ -30,13 +30,8 @@ def _provider(vc, node, name, scripts=SCRIPTS, parameters="size the size\npool t
 
 @pytest.fixture(scope="module")
 def cluster():
-  vc = VirtualCluster(nodes=2, ssh=True)
-  try:
-    vc.init()
-    vc.add_node(2)
+  with JoinedCluster(2) as vc:
     yield vc
-  finally:
-    vc.destroy()
 
 
 def _uuids(vc):

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from test_ssh import SSHD
-from vcluster_harness import VirtualCluster
+from vcluster_harness import JoinedCluster
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SSHD) or os.geteuid() != 0,
                                 reason="needs OpenSSH's sshd and root")
@@ -80,14 +80,8 @@ def _running_on(vc, node):
 
 @pytest.fixture(scope="module")
 def cluster():
-  vc = VirtualCluster(nodes=3, ssh=True)
-  try:
-    vc.init("--default-iallocator=hail")
-    vc.add_node(2)
-    vc.add_node(3)
+  with JoinedCluster(3, "--default-iallocator=hail") as vc:
     yield vc
-  finally:
-    vc.destroy()
 
 
 def test_create_instances(cluster):

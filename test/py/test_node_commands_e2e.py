@@ -12,7 +12,7 @@ import stat
 import pytest
 
 from test_ssh import SSHD
-from vcluster_harness import VirtualCluster
+from vcluster_harness import JoinedCluster
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SSHD) or os.geteuid() != 0,
                                 reason="needs OpenSSH's sshd and root")
@@ -42,18 +42,13 @@ def _table(text):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-  vc = VirtualCluster(nodes=2, ssh=True)
   program_dir = tmp_path_factory.mktemp("oob")
   program = program_dir / "oob-program"
   program.write_text(OOB_PROGRAM)
   program.chmod(stat.S_IRWXU)
-  try:
-    vc.init()
-    vc.add_node(2)
+  with JoinedCluster(2) as vc:
     vc.program_dir = program_dir
     yield vc
-  finally:
-    vc.destroy()
 
 
 def _calls(vc):

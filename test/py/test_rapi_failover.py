@@ -11,18 +11,13 @@ import pytest
 
 from rapi_harness import PORT
 
-from vcluster_harness import VirtualCluster
+from vcluster_harness import JoinedCluster
 
 
 @pytest.fixture(scope="module")
 def cluster():
-  vc = VirtualCluster(nodes=2, ssh=True)
-  try:
-    vc.init()
-    vc.add_node(2)
+  with JoinedCluster(2) as vc:
     yield vc
-  finally:
-    vc.destroy()
 
 
 def _Info(address: str) -> dict:

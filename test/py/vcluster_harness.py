@@ -4,6 +4,7 @@ Each test cluster gets its own directory and its own 127.x.y prefix so that
 clusters of concurrent test runs never meet.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Optional
+from typing import Iterator, Optional
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SBIN = os.path.join(TOP, "build", "sbin")
@@ -128,3 +129,17 @@ class VirtualCluster:
   def destroy(self) -> None:
     self.stop()
     shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def JoinedCluster(nodes: int, *init_args: str) -> Iterator[VirtualCluster]:
+  """A cluster of nodes virtual nodes with their own sshds: initialised on
+  node1 (with init_args), the others joined over SSH; destroyed on exit."""
+  vc = VirtualCluster(nodes=nodes, ssh=True)
+  try:
+    vc.init(*init_args)
+    for node in range(2, nodes + 1):
+      vc.add_node(node)
+    yield vc
+  finally:
+    vc.destroy()
