@@ -62,6 +62,12 @@ def _QmpStatus(files: InstanceFiles) -> Optional[str]:
     return None
 
 
+def _Resume(conn: Any) -> None:
+  """Lets a paused guest run again (after a migration's end or its rollback)."""
+  if conn.Execute("query-status").get("status") != "running":
+    conn.Execute("cont")
+
+
 def _QmpQuietly(files: InstanceFiles, command: str, arguments: Optional[dict] = None) -> None:
   try:
     qmp.Execute(files.qmp, command, arguments, timeout=5)
@@ -357,8 +363,7 @@ class KvmHypervisor(hv_base.BaseHypervisor):
       if conn.Execute("query-migrate").get("status") in ("active", "setup",
                                                          "postcopy-active"):
         conn.Execute("migrate_cancel")
-      if conn.Execute("query-status").get("status") != "running":
-        conn.Execute("cont")
+      _Resume(conn)
 
   def FinalizeMigrationDst(self, instance: objects.Instance, info: str,
                            success: bool) -> None:
@@ -374,8 +379,7 @@ class KvmHypervisor(hv_base.BaseHypervisor):
     if pid is None:
       raise errors.HypervisorError("Instance %s is not running on the target" % name)
     with qmp.QmpConnection(files.qmp) as conn:
-      if conn.Execute("query-status").get("status") != "running":
-        conn.Execute("cont")
+      _Resume(conn)
 
   # --- master side ---
 
