@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 from ganeti import constants
-from ganeti import netutils
 from ganeti.cli import (
   AskUser, CliOption, FORCE_OPT, GetClient, JobExecutor, MakeOpCode, OOB_TIMEOUT_OPT,
   POWER_DELAY_OPT, SHUTDOWN_TIMEOUT_OPT, SubmitOpCode, ToStderr, ToStdout)
@@ -100,6 +99,7 @@ def _PowerOff(opts: Any, cl: Any, nodes: list[dict], master: list[dict]) -> int:
 
 def _WaitForNodeDaemons(nodes: list[dict]) -> list[dict]:
   """The nodes whose node daemons answered before the timeout."""
+  from ganeti import netutils  # pylint: disable=import-outside-toplevel  (CLI start-up)
   waiting = list(nodes)
   answered: list[dict] = []
   deadline = time.monotonic() + _NODE_WAIT_TIMEOUT
