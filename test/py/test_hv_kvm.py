@@ -309,6 +309,16 @@ def test_console_descriptions():
   assert none.message == "No serial shell for instance inst1"
 
 
+def test_tap_names_are_unique_per_nic_only_in_a_node_namespace(monkeypatch):
+  uuid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+  monkeypatch.setattr(netdev.vcluster, "NetworkNamespace", lambda: None)
+  assert netdev.TapName(uuid, 0) == ""
+  monkeypatch.setattr(netdev.vcluster, "NetworkNamespace", lambda: "ns1")
+  names = {netdev.TapName(uuid, index) for index in range(10)}
+  assert len(names) == 10 and all(len(name) <= 15 for name in names)
+  assert netdev.TapName(uuid, 0) != netdev.TapName(uuid.replace("0f", "1f", 1), 0)
+
+
 def test_builtin_ifup_batches_ip_commands(tmp_path, monkeypatch):
   fake_ip = tmp_path / "ip"
   fake_ip.write_text("#!/bin/sh\necho \"ip $*\" >> %s/calls\n"

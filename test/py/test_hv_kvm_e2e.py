@@ -207,8 +207,11 @@ def test_console_command(env):
   assert "socat" in out and "UNIX-CONNECT:%s" % serial in out and "node1" in out
   # what ssh runs on the node, given a terminal as ssh -t does
   remote = shlex.split(out)[-1]
-  proc = subprocess.run(["script", "-q", "-c", "timeout 3 %s" % remote, "/dev/null"],
-                        stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False)
+  # --foreground: socat sets the terminal up, which a background process group
+  # may not do (SIGTTOU)
+  command = "timeout --foreground -k 2 3 %s" % remote
+  proc = subprocess.run(["script", "-q", "-c", command, "/dev/null"], stdin=subprocess.DEVNULL,
+                        capture_output=True, timeout=30, check=False)
   assert COUNTER.search(proc.stdout), proc.stdout[-300:] + proc.stderr[-300:]
 
 

@@ -138,9 +138,10 @@ class KvmHypervisor(hv_base.BaseHypervisor):
     accel = cmdline.ChooseAccelerator(hvp.get("kvm_flag") or "")
     taps: list[tuple[str, list[int]]] = []
     try:
-      for _ in runtime["nics"]:
+      for index in range(len(runtime["nics"])):
         taps.append(netdev.OpenTap(bool(hvp.get("vnet_hdr", True)),
-                                   hvp.get("virtio_net_queues") or 1))
+                                   hvp.get("virtio_net_queues") or 1,
+                                   netdev.TapName(runtime["uuid"], index)))
       argv = cmdline.BuildCommand(runtime, files, accel, [fds for _, fds in taps],
                                   incoming)
       runtime = dict(runtime, argv=argv, accel=accel, taps=[tap for tap, _ in taps])
