@@ -3,7 +3,8 @@ cluster (SSH-joined, fake hypervisor, OS "minimal").
 
 The tests run in file order against one cluster holding "mig1" (diskless,
 running) and "file1" (file disk, stopped); where mig1 runs is checked through
-the fake hypervisor's state files on the nodes.
+the fake hypervisor's state files on the nodes. The virtual nodes share their
+shared file storage directory, as real nodes share it over NFS.
 """
 
 import os
@@ -43,7 +44,7 @@ _FAILOVER_STEPS = [
 def cluster():
   vc = VirtualCluster(nodes=3, ssh=True)
   try:
-    vc.init("--default-iallocator=hail")
+    vc.init("--default-iallocator=hail", "--enabled-disk-templates=diskless,file,sharedfile")
     vc.add_node(2)
     vc.add_node(3)
     common = dict(os_type="minimal+default", name_check=False, ip_check=False,
@@ -226,6 +227,32 @@ def test_gnt_node_failover(cluster):
     assert proc.returncode == 0
     assert lines[-1] == "All 1 instance(s) failed over successfully."
   assert _Primary(cluster, "mig1") != src
+
+
+def test_sharedfile_disk_follows_the_instance(cluster):
+  _Ok(cluster, "OpInstanceCreate", instance_name="shared1", os_type="minimal+default",
+      name_check=False, ip_check=False, mode="create", nics=[{"ip": "192.0.2.51"}],
+      beparams={"memory": 128}, pnode="node1", disk_template="sharedfile",
+      disks=[{"size": 1024}])
+  directory = "/srv/ganeti/shared-file-storage/shared1"
+  (disk_file,) = os.listdir(cluster.path(directory, 1))
+  disk_path = os.path.join(directory, disk_file)
+  marker = b"written on node1 before the moves"
+  with open(cluster.path(disk_path, 1), "r+b") as disk:
+    disk.seek(512 * 1024 * 1024)
+    disk.write(marker)
+  _Ok(cluster, "OpInstanceMigrate", instance_name="shared1", target_node="node2")
+  assert _RunningOn(cluster, "shared1") == [2] and _Primary(cluster, "shared1") == "node2"
+  _Ok(cluster, "OpInstanceFailover", instance_name="shared1", target_node="node3")
+  assert _RunningOn(cluster, "shared1") == [3] and _Primary(cluster, "shared1") == "node3"
+  with open(cluster.path(disk_path, 3), "rb") as disk:
+    assert os.fstat(disk.fileno()).st_size == 1024 * 1024 * 1024
+    disk.seek(512 * 1024 * 1024)
+    assert disk.read(len(marker)) == marker
+  verify = cluster.run("gnt-cluster", "verify", check=False)
+  assert verify.returncode == 0 and "ERROR" not in verify.stdout, verify.stdout
+  _Ok(cluster, "OpInstanceRemove", instance_name="shared1")
+  assert not any(os.path.exists(cluster.path(directory, node)) for node in (1, 2, 3))
 
 
 def test_offline_target_refused_and_failover_from_offline_node(cluster):

@@ -50,7 +50,7 @@ def _Cmd(directory, node, *args, **kwargs):
 def test_creates_node_roots_and_scripts(cluster):
   directory, _, _ = cluster
   assert sorted(os.listdir(directory)) == ["node1", "node2", "node3", "restart-all",
-                                           "start-all", "stop-all"]
+                                           "shared", "start-all", "stop-all"]
   for entry in ("node1/cmd", "start-all", "stop-all", "restart-all"):
     assert os.access(directory / entry, os.X_OK), entry
 
@@ -85,6 +85,22 @@ def test_node_layout_directories(cluster):
   for node in ("node1", "node2", "node3"):
     result = _Cmd(directory, node, sys.executable, "-c", checker)
     assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
+
+
+def test_nodes_share_the_shared_file_storage(cluster):
+  directory, _, _ = cluster
+  writer = ("import os; from ganeti import pathutils\n"
+            "path = os.path.join(pathutils.DEFAULT_SHARED_FILE_STORAGE_DIR, 'probe')\n"
+            "open(path, 'w').write(os.environ['GANETI_HOSTNAME'])\n")
+  reader = ("import os; from ganeti import pathutils\n"
+            "print(open(os.path.join(pathutils.DEFAULT_SHARED_FILE_STORAGE_DIR, 'probe')).read())\n")
+  assert _Cmd(directory, "node2", sys.executable, "-c", writer).returncode == 0
+  for node in ("node1", "node3"):
+    result = _Cmd(directory, node, sys.executable, "-c", reader)
+    assert (result.returncode, result.stdout) == (0, "node2\n"), result.stderr
+  # the plain file storage stays each node's own
+  assert not os.path.samefile(directory / "node1/srv/ganeti/file-storage",
+                              directory / "node2/srv/ganeti/file-storage")
 
 
 def test_node_hosts_and_environment_files(cluster):
