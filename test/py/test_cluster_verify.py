@@ -570,3 +570,65 @@ def test_group_verify_disks_of_diskless_groups(tmp_path):
   op = opcodes.OpGroupVerifyDisks(group_name=cfg.GetNodeGroup(group).name)
   result, _, _ = _run(cv.LUGroupVerifyDisks, op, cfg)
   assert tuple(result) == ({}, [], {})
+
+
+# ---- DRBD minors -------------------------------------------------------------
+
+def _drbd_instance(cfg, disks_active):
+  """An instance with one DRBD disk on minor 0 of both nodes."""
+  def plain(name):
+    return objects.Disk(dev_type="plain", size=128, logical_id=["xenvg", name],
+                        nodes=[MASTER, NODE2], params={})
+  disk = objects.Disk(uuid="d1sk-0000", dev_type="drbd", size=128, mode="rw",
+                      iv_name="disk/0", logical_id=[MASTER, NODE2, 11000, 0, 0, "ab" * 20],
+                      children=[plain("x.disk0_data"), plain("x.disk0_meta")],
+                      nodes=[MASTER, NODE2], params={})
+  cfg.AddInstance(objects.Instance(name="inst1", primary_node=MASTER, os="lab+default",
+                                   hypervisor="fake", nics=[], disks=[disk],
+                                   disks_active=disks_active))
+
+
+def _enable_drbd(data):
+  data["cluster"]["enabled_disk_templates"].append("drbd")
+
+
+def test_verify_group_drbd_minors(tmp_path):
+  cfg = _config(tmp_path, _enable_drbd)
+  _drbd_instance(cfg, disks_active=True)
+  # the master lost its minor, node2 has one that nobody owns
+  _, lines, rpc, _ = _verify_group(cfg, _answers(cfg, master={constants.NV_DRBDLIST: []},
+                                                 node2={constants.NV_DRBDLIST: [0, 5]}))
+  (_, what, _), = rpc.calls
+  assert constants.NV_DRBDLIST in what
+  assert [line for line in _problems(lines) if "drbd" in line] == [
+    "  - ERROR: node node1.gnt.test: drbd minor 0 of disk d1sk-0000 (attached in instance"
+    " 'inst1') is not active",
+    "  - ERROR: node node2.gnt.test: unallocated drbd minor 5 is in use"]
+  _, lines, _, _ = _verify_group(cfg, _answers(
+    cfg, master={constants.NV_DRBDLIST: [0]},
+    node2={constants.NV_DRBDLIST: "Can't read /proc/drbd (is the drbd module loaded?)"}))
+  assert [line for line in _problems(lines) if "drbd" in line] == [
+    "  - ERROR: node node2.gnt.test: cannot parse drbd status file: Can't read /proc/drbd"
+    " (is the drbd module loaded?)"]
+
+
+def test_verify_group_inactive_drbd_disks_need_no_minor(tmp_path):
+  cfg = _config(tmp_path, _enable_drbd)
+  _drbd_instance(cfg, disks_active=False)
+  _, lines, _, _ = _verify_group(cfg, _answers(cfg, master={constants.NV_DRBDLIST: []},
+                                               node2={constants.NV_DRBDLIST: []}))
+  assert [line for line in _problems(lines) if "drbd" in line] == []
+
+
+def test_node_verify_reads_drbd_minors(tmp_path, monkeypatch):
+  from ganeti.storage import drbd_info
+  proc = tmp_path / "drbd"
+  proc.write_text("version: 8.4.11 (api:1/proto:86-101)\n"
+                  " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----\n"
+                  " 1: cs:Unconfigured\n"
+                  " 3: cs:StandAlone ro:Secondary/Unknown ds:UpToDate/DUnknown   r-----\n")
+  monkeypatch.setattr(drbd_info, "PROC_DRBD", str(proc))
+  assert nv.NodeVerify({constants.NV_DRBDLIST: None}, "c", {})[constants.NV_DRBDLIST] == [0, 3]
+  monkeypatch.setattr(drbd_info, "PROC_DRBD", str(tmp_path / "absent"))
+  answer = nv.NodeVerify({constants.NV_DRBDLIST: None}, "c", {})[constants.NV_DRBDLIST]
+  assert answer.startswith("Can't read %s" % (tmp_path / "absent"))
