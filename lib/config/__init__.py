@@ -351,6 +351,12 @@ class ConfigWriter(NodeMixin, InstanceMixin, DrbdMixin):
     self._WriteConfig()
     return port
 
+  @Locked
+  def AddTcpUdpPort(self, port: int) -> None:
+    """Returns a port no longer used to the cluster's pool."""
+    self._ReturnPorts([port])
+    self._WriteConfig()
+
   # Cluster
 
   @Locked

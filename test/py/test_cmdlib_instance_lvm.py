@@ -1,0 +1,249 @@
+"""Instances with plain and drbd disks, run by the real opcode processor on a
+real configuration; the RPC runner records the calls and answers from canned
+functions (no device-mapper or DRBD on the test machine)."""
+
+import pytest
+
+from ganeti import config
+from ganeti import errors
+from ganeti import mcpu
+from ganeti import objects
+from ganeti.cmdlib import instance_disks
+from test_cmdlib_node import Callbacks, Context, FakeRpc, _Run
+
+GIB = 1024
+
+
+@pytest.fixture(name="env")
+def fixture_env(tmp_path, monkeypatch):
+  config.InitConfig(str(tmp_path / "config.data"), cluster_name="cluster",
+                    master_name="node1", primary_ip="192.0.2.1", master_ip="192.0.2.100",
+                    master_netdev="eth0", enabled_hypervisors=["fake"],
+                    enabled_disk_templates=["plain", "drbd", "file"],
+                    volume_group_name="xenvg", modify_etc_hosts=False)
+  cfg = config.ConfigWriter(str(tmp_path / "config.data"))
+  for idx in (2, 3):
+    cfg.AddNode(objects.Node(name="node%d" % idx, primary_ip="192.0.2.%d" % idx,
+                             secondary_ip="198.51.100.%d" % idx, group=None))
+  rpc = FakeRpc()
+  rpc.free_space = {}
+  rpc.answers["node_info"] = lambda node, units, hv: [
+    "boot", [{"type": "lvm-vg", "name": units[0][1],
+              "storage_free": rpc.free_space.get(node, 100 * GIB)}], []]
+  # one mirror status per disk: in sync, unless a test scripts the progress
+  rpc.sync_script = []
+  rpc.answers["blockdev_getmirrorstatus"] = lambda node, disks_inst: (
+    rpc.sync_script.pop(0) if rpc.sync_script else
+    [objects.BlockDevStatus(sync_percent=None, estimated_time=None, is_degraded=False)
+     for _ in disks_inst[0]])
+  pauses = []
+  monkeypatch.setattr(instance_disks, "Sleep", pauses.append)
+  ctx = Context(cfg, rpc)
+  ctx.pauses = pauses
+  return ctx
+
+
+def _Uuid(ctx, name):
+  return ctx.cfg.GetNodeInfoByName(name).uuid
+
+
+def _Create(ctx, template, disks=({"size": GIB},), **params):
+  params.setdefault("pnode", "node1")
+  if template == "drbd":
+    params.setdefault("snode", "node2")
+  return _Run(ctx, "OpInstanceCreate", instance_name=params.pop("name", "inst1"),
+              disk_template=template, disks=[dict(disk) for disk in disks], nics=[],
+              mode="create", no_install=True, name_check=False, ip_check=False,
+              hypervisor="fake", ignore_ipolicy=True, **params)
+
+
+def _Calls(ctx, name):
+  return [(nodes, args) for call, nodes, args in ctx.rpc.calls if call == name]
+
+
+def _Failure(ctx, exc_class, *args, **params):
+  with pytest.raises(exc_class) as err:
+    _Create(ctx, *args, **params)
+  return err.value.args[0]
+
+
+def _InstanceDisks(ctx, name="inst1"):
+  return ctx.cfg.GetInstanceDisks(ctx.cfg.GetInstanceInfoByName(name).uuid)
+
+
+# --- plain --------------------------------------------------------------------------
+
+def test_create_plain_names_lvs_after_fresh_uuids(env):
+  result, messages = _Create(env, "plain", disks=[{"size": GIB}, {"size": 512, "vg": "fastvg"}])
+  assert result == ["node1"]
+  disk0, disk1 = _InstanceDisks(env)
+  node1 = _Uuid(env, "node1")
+  assert disk0.dev_type == "plain" and disk0.nodes == [node1] and disk0.iv_name == "disk/0"
+  vg, lv_name = disk0.logical_id
+  prefix, suffix = lv_name.split(".")
+  assert vg == "xenvg" and suffix == "disk0" and len(prefix) == 36
+  assert disk1.logical_id[0] == "fastvg" and disk1.logical_id[1].endswith(".disk1")
+  assert disk0.logical_id[1].split(".")[0] != disk1.logical_id[1].split(".")[0]
+  creates = _Calls(env, "blockdev_create")
+  assert [(nodes, args[0][0].uuid, args[1], args[3]) for nodes, args in creates] == [
+    (node1, disk0.uuid, GIB, True), (node1, disk1.uuid, 512, True)]
+  # each volume group is asked for the space its disks need
+  assert sorted(args[0][0][1] for _, args in _Calls(env, "node_info")) == ["fastvg", "xenvg"]
+  assert "* creating instance disks..." in messages
+  # a stopped instance keeps no active devices
+  assert len(_Calls(env, "blockdev_shutdown")) == 2
+
+
+def test_create_plain_refuses_a_full_volume_group(env):
+  env.rpc.free_space[_Uuid(env, "node1")] = 1000
+  assert _Failure(env, errors.OpPrereqError, "plain") == (
+    "Not enough disk space on target node node1 vg xenvg: required 1024 MiB,"
+    " available 1000 MiB")
+  env.rpc.answers["node_info"] = lambda node, units, hv: ["boot", [{"storage_free": None}], []]
+  assert _Failure(env, errors.OpPrereqError, "plain") == (
+    "Can't compute free disk space on node node1 for vg xenvg, result was 'None'")
+  assert env.cfg.GetInstanceList() == [] and _Calls(env, "blockdev_create") == []
+
+
+# --- drbd ---------------------------------------------------------------------------
+
+def test_create_drbd_layout_and_creation_order(env):
+  result, messages = _Create(env, "drbd", wait_for_sync=True)
+  assert result == ["node1", "node2"]
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  disk, = _InstanceDisks(env)
+  pnode, snode, port, pminor, sminor, secret = disk.logical_id
+  assert (pnode, snode, port, pminor, sminor) == (node1, node2, 11000, 0, 0)
+  assert len(secret) == 40 and int(secret, 16) >= 0
+  assert disk.nodes == [node1, node2] and disk.size == GIB
+  data, meta = disk.children
+  assert data.logical_id[1].endswith(".disk0_data") and data.size == GIB
+  assert meta.logical_id[1].endswith(".disk0_meta") and meta.size == 128
+  assert data.logical_id[1][:-5] == meta.logical_id[1][:-5]
+  # on each node (the primary first) the LVs before the DRBD device over them
+  creates = [(nodes, args[0][0].dev_type, args[0][0].logical_id[1] if args[0][0].dev_type ==
+              "plain" else None, args[3]) for nodes, args in _Calls(env, "blockdev_create")]
+  assert creates == [(node1, "plain", data.logical_id[1], True),
+                     (node1, "plain", meta.logical_id[1], True),
+                     (node1, "drbd", None, True),
+                     (node2, "plain", data.logical_id[1], False),
+                     (node2, "plain", meta.logical_id[1], False),
+                     (node2, "drbd", None, False)]
+  # both nodes are checked for data + metadata space
+  assert sorted(nodes for nodes, _ in _Calls(env, "node_info")) == [[node1, node2]]
+  assert " - INFO: Waiting for instance inst1 to sync disks" in messages
+  assert " - INFO: Instance inst1's disks are in sync" in messages
+  assert env.cfg.ComputeDRBDMap() == {node1: {0: disk.uuid}, node2: {0: disk.uuid},
+                                      _Uuid(env, "node3"): {}}
+  hook_nodes = [nodes for path, phase, nodes, _ in env.hooks if path == "instance-add"]
+  assert all(node2 in nodes for nodes in hook_nodes)
+
+
+def test_create_drbd_reports_sync_progress(env):
+  def status(percent, seconds, degraded=True):
+    return [objects.BlockDevStatus(sync_percent=percent, estimated_time=seconds,
+                                   is_degraded=degraded)]
+  env.rpc.sync_script = [status(45.2, 62), status(97.123, None),
+                         status(None, None, degraded=False)]
+  _, messages = _Create(env, "drbd", wait_for_sync=True)
+  progress = [line for line in messages if "- device" in line]
+  assert progress == [" - INFO: - device disk/0: 45.20% done, 1m 2s remaining (estimated)",
+                      " - INFO: - device disk/0: 97.12% done, no time estimate"]
+  # the pause follows the estimate, up to a minute
+  assert env.pauses == [60, 5]
+
+
+def test_create_drbd_without_wait_checks_mirrors_once(env):
+  _, messages = _Create(env, "drbd", wait_for_sync=False)
+  assert "* checking mirrors status" in messages
+  assert len(_Calls(env, "blockdev_getmirrorstatus")) == 1
+  assert " - INFO: Waiting for instance inst1 to sync disks" not in messages
+
+
+def test_minors_and_ports_of_concurrent_and_removed_instances(env):
+  _Create(env, "drbd", name="inst1")
+  _Create(env, "drbd", name="inst2", pnode="node2", snode="node3")
+  _Create(env, "drbd", name="inst3", pnode="node3", snode="node1")
+  node1, node2, node3 = (_Uuid(env, name) for name in ("node1", "node2", "node3"))
+  ids = {name: _InstanceDisks(env, name)[0].logical_id[:5]
+         for name in ("inst1", "inst2", "inst3")}
+  assert ids == {"inst1": [node1, node2, 11000, 0, 0],
+                 "inst2": [node2, node3, 11001, 1, 0],
+                 "inst3": [node3, node1, 11002, 1, 1]}
+  _Run(env, "OpInstanceRemove", instance_name="inst1", ignore_failures=False,
+       shutdown_timeout=120)
+  removes = {nodes for nodes, _ in _Calls(env, "blockdev_remove")}
+  assert removes == {node1, node2}
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000]
+  # the freed minor and port are handed out again
+  _Create(env, "drbd", name="inst4", pnode="node2", snode="node1")
+  assert _InstanceDisks(env, "inst4")[0].logical_id[:5] == [node2, node1, 11000, 0, 0]
+
+
+def test_failed_drbd_create_leaves_nothing_behind(env):
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.failing[("blockdev_create", node2)] = "Can't create block device: volume group full"
+  message = _Failure(env, errors.OpExecError, "drbd", disks=[{"size": GIB}, {"size": GIB}])
+  assert message == ("Can't create block device disk/0 on node node2 for instance inst1:"
+                     " Can't create block device: volume group full")
+  created = [(nodes, args[0][0].uuid) for nodes, args in _Calls(env, "blockdev_create")]
+  removed = [(nodes, args[0][0].uuid) for nodes, args in _Calls(env, "blockdev_remove")]
+  # everything created (disk 0 on the primary) is removed, parents first
+  assert len(created) == 4 and created[3][0] == node2
+  assert removed == list(reversed(created[:3]))
+  assert env.cfg.GetInstanceList() == []
+  assert env.cfg.GetAllDisksInfo() == {}
+  assert env.cfg.ComputeDRBDMap()[node1] == {}
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000, 11001]
+  # the next instance gets the same minors and the pooled ports
+  env.rpc.failing.clear()
+  _Create(env, "drbd")
+  assert _InstanceDisks(env)[0].logical_id[2:5] == [11000, 0, 0]
+
+
+def test_degraded_mirror_undoes_the_creation(env):
+  env.rpc.sync_script = [[objects.BlockDevStatus(sync_percent=None, estimated_time=None,
+                                                 is_degraded=True)]] * 20
+  assert _Failure(env, errors.OpExecError, "drbd", wait_for_sync=True) == \
+    "There are some degraded disks for this instance"
+  # a finished mirror still degraded is asked again a bounded number of times
+  assert env.pauses == [1] * 10
+  assert env.cfg.GetInstanceList() == [] and env.cfg.GetAllDisksInfo() == {}
+  assert {nodes for nodes, _ in _Calls(env, "blockdev_remove")} == {
+    _Uuid(env, "node1"), _Uuid(env, "node2")}
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000]
+
+
+def test_drbd_prerequisites(env):
+  assert _Failure(env, errors.OpPrereqError, "drbd", snode=None) == \
+    "The networked disk templates need a mirror node"
+  assert _Failure(env, errors.OpPrereqError, "drbd", snode="node1") == \
+    "The secondary node cannot be the primary node"
+  env.rpc.free_space[_Uuid(env, "node2")] = GIB
+  assert _Failure(env, errors.OpPrereqError, "drbd") == (
+    "Not enough disk space on target node node2 vg xenvg: required 1152 MiB,"
+    " available 1024 MiB")
+  _Run(env, "OpNodeSetParams", node_name="node2", offline=True)
+  assert _Failure(env, errors.OpPrereqError, "drbd").startswith(
+    "Can't use offline node: node2")
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == []
+  assert env.cfg.GetClusterInfo().highest_used_port == 10999
+
+
+def test_activate_and_deactivate_drbd_disks(env):
+  _Create(env, "drbd")
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.calls.clear()
+  env.rpc.answers["blockdev_assemble"] = lambda node, disk_inst, inst, primary, idx: (
+    ["/dev/drbd0", "/var/run/ganeti/instance-disks/inst1:0", None] if primary else
+    [True, True])
+  result, _ = _Run(env, "OpInstanceActivateDisks", instance_name="inst1")
+  assert result == [("node1", "disk/0", "/dev/drbd0")]
+  # the secondary is set up before the primary, which alone is opened
+  assert [(nodes, args[2]) for nodes, args in _Calls(env, "blockdev_assemble")] == [
+    (node2, False), (node1, True)]
+  assert env.cfg.GetInstanceInfoByName("inst1").disks_active
+  _Run(env, "OpInstanceDeactivateDisks", instance_name="inst1")
+  assert sorted(nodes for nodes, _ in _Calls(env, "blockdev_shutdown")) == sorted([node1,
+                                                                                    node2])
+  assert not env.cfg.GetInstanceInfoByName("inst1").disks_active
