@@ -253,3 +253,29 @@ def WaitForSync(lu: Any, inst: objects.Instance,
   if done:
     lu.LogInfo("Instance %s's disks are in sync", inst.name)
   return not degraded
+
+
+# --- consistency ---------------------------------------------------------------------
+
+def DiskConsistent(lu: Any, inst: objects.Instance, disk: objects.Disk, node_uuid: str,
+                   on_primary: bool, ldisk: bool = False) -> bool:
+  """Whether the disk's devices on node_uuid are healthy: not degraded (or,
+  with ldisk, with local storage in order).  On a secondary node only the
+  devices active there (mirrors) are asked."""
+  consistent = True
+  if on_primary or disk.dev_type in constants.DTS_INT_MIRROR:
+    node_name = lu.cfg.GetNodeName(node_uuid)
+    result = lu.rpc.call_blockdev_find(node_uuid, (disk, inst))
+    if result.fail_msg:
+      lu.LogWarning("Can't find disk on node %s: %s", node_name, result.fail_msg)
+      consistent = False
+    elif not result.payload:
+      lu.LogWarning("Can't find disk on node %s", node_name)
+      consistent = False
+    elif ldisk:
+      consistent = result.payload.ldisk_status == constants.LDS_OKAY
+    else:
+      consistent = not result.payload.is_degraded
+  for child in disk.children or ():
+    consistent = consistent and DiskConsistent(lu, inst, child, node_uuid, on_primary)
+  return consistent

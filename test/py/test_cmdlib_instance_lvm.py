@@ -5,6 +5,7 @@ functions (no device-mapper or DRBD on the test machine)."""
 import pytest
 
 from ganeti import config
+from ganeti import constants
 from ganeti import errors
 from ganeti import mcpu
 from ganeti import objects
@@ -28,8 +29,9 @@ def fixture_env(tmp_path, monkeypatch):
   rpc = FakeRpc()
   rpc.free_space = {}
   rpc.answers["node_info"] = lambda node, units, hv: [
-    "boot", [{"type": "lvm-vg", "name": units[0][1],
-              "storage_free": rpc.free_space.get(node, 100 * GIB)}], []]
+    "boot", [{"type": "lvm-vg", "name": unit[1],
+              "storage_free": rpc.free_space.get(node, 100 * GIB)} for unit in units],
+    [{"memory_free": 4096} for _ in hv or ()]]
   # one mirror status per disk: in sync, unless a test scripts the progress
   rpc.sync_script = []
   rpc.answers["blockdev_getmirrorstatus"] = lambda node, disks_inst: (
@@ -247,3 +249,159 @@ def test_activate_and_deactivate_drbd_disks(env):
   assert sorted(nodes for nodes, _ in _Calls(env, "blockdev_shutdown")) == sorted([node1,
                                                                                     node2])
   assert not env.cfg.GetInstanceInfoByName("inst1").disks_active
+
+
+# --- failover and migration of drbd instances ----------------------------------------
+
+def _RunningDrbdInstance(env, pnode="node1", snode="node2"):
+  _Create(env, "drbd", pnode=pnode, snode=snode)
+  env.cfg.MarkInstanceUp(env.cfg.GetInstanceInfoByName("inst1").uuid)
+  env.rpc.calls.clear()
+
+
+def _Move(env, op_class, **params):
+  """Fails over or migrates inst1 (the test instances have no NIC, against the policy)."""
+  return _Run(env, op_class, instance_name="inst1", ignore_ipolicy=True, **params)
+
+
+def _MirrorHealth(env, degraded):
+  env.rpc.answers["blockdev_find"] = lambda node, disk_inst: objects.BlockDevStatus(
+    is_degraded=degraded, ldisk_status=constants.LDS_OKAY)
+
+
+def _Primary(env):
+  return env.cfg.GetNodeName(env.cfg.GetInstanceInfoByName("inst1").primary_node)
+
+
+def test_failover_drbd_goes_to_the_secondary(env):
+  _RunningDrbdInstance(env)
+  _MirrorHealth(env, degraded=False)
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  _, messages = _Move(env, "OpInstanceFailover")
+  assert _Primary(env) == "node2"
+  assert "* checking disk consistency between source and target" in messages
+  # the mirror is checked on the target, then moved: secondary set up first
+  assert [nodes for nodes, _ in _Calls(env, "blockdev_find")] == [node2]
+  assert [(nodes, args[2]) for nodes, args in _Calls(env, "blockdev_assemble")] == [
+    (node1, False), (node2, True)]
+  assert [nodes for nodes, _ in _Calls(env, "instance_start")] == [node2]
+  # the DRBD disk keeps its logical id: minors stay with their nodes
+  disk, = _InstanceDisks(env)
+  assert disk.logical_id[:2] == [node1, node2]
+
+
+def test_failover_drbd_refuses_degraded_mirror_unless_told(env):
+  _RunningDrbdInstance(env)
+  _MirrorHealth(env, degraded=True)
+  with pytest.raises(errors.OpExecError) as err:
+    _Move(env, "OpInstanceFailover")
+  assert err.value.args[0] == "Disk disk/0 is degraded on target node, aborting failover"
+  assert _Primary(env) == "node1" and _Calls(env, "instance_shutdown") == []
+  _Move(env, "OpInstanceFailover", ignore_consistency=True)
+  assert _Primary(env) == "node2"
+
+
+def test_failover_drbd_from_offline_primary(env):
+  _RunningDrbdInstance(env, pnode="node2", snode="node3")
+  _MirrorHealth(env, degraded=True)
+  _Run(env, "OpNodeSetParams", node_name="node2", offline=True, auto_promote=True)
+  _, messages = _Move(env, "OpInstanceFailover", ignore_consistency=True)
+  assert "Node node2 is offline, ignoring degraded disk disk/0 on target node node3" in \
+    messages
+  assert _Primary(env) == "node3"
+
+
+def test_drbd_moves_only_to_its_secondary(env):
+  _RunningDrbdInstance(env)
+  for op_class, verb in (("OpInstanceFailover", "failed over"),
+                         ("OpInstanceMigrate", "migrated")):
+    with pytest.raises(errors.OpPrereqError) as err:
+      _Move(env, op_class, target_node="node3")
+    assert err.value.args[0] == (
+      "Instances with disk template drbd cannot be %s to arbitrary nodes (neither an"
+      " iallocator nor a target node can be passed)" % verb)
+  _MirrorHealth(env, degraded=False)
+  _Move(env, "OpInstanceFailover", target_node="node2")
+  assert _Primary(env) == "node2"
+
+
+def _MigrationAnswers(env, migrate_error=None):
+  _MirrorHealth(env, degraded=False)
+  answers = env.rpc.answers
+  answers["instance_info"] = lambda node, *args: {"memory": 128, "state": "running"}
+  answers["migration_info"] = lambda node, inst: "migration-info"
+  answers["instance_get_migration_status"] = lambda node, inst: objects.MigrationStatus(
+    status=constants.HV_MIGRATION_COMPLETED)
+  env.sync_answers = [[False, 40.0]]
+  answers["drbd_wait_sync"] = lambda node, disks: (
+    env.sync_answers.pop(0) if env.sync_answers and node == _Uuid(env, "node2") else
+    [True, 100.0])
+  if migrate_error:
+    env.rpc.failing[("instance_migrate", _Uuid(env, "node1"))] = migrate_error
+
+
+_DISK_STEPS = ("blockdev_close", "drbd_disconnect_net", "drbd_attach_net", "drbd_wait_sync",
+               "accept_instance", "instance_migrate", "instance_finalize_migration_src",
+               "instance_finalize_migration_dst")
+
+
+def _DiskSteps(env):
+  """The migration's disk and hand-over calls: (call, node names, multimaster)."""
+  steps = []
+  for call, nodes, args in env.rpc.calls:
+    if call not in _DISK_STEPS:
+      continue
+    names = tuple(sorted(env.cfg.GetNodeName(uuid) for uuid in
+                         (nodes if isinstance(nodes, list) else [nodes])))
+    steps.append((call, names) + ((args[1],) if call == "drbd_attach_net" else ()))
+  return steps
+
+
+def test_migrate_drbd_through_dual_master(env):
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env)
+  _, messages = _Move(env, "OpInstanceMigrate")
+  assert _Primary(env) == "node2"
+  both = ("node1", "node2")
+  assert _DiskSteps(env) == [
+    ("blockdev_close", ("node2",)), ("drbd_disconnect_net", both),
+    ("drbd_attach_net", both, True), ("drbd_wait_sync", both), ("drbd_wait_sync", both),
+    ("accept_instance", ("node2",)), ("instance_migrate", ("node1",)),
+    ("instance_finalize_migration_src", ("node1",)),
+    ("instance_finalize_migration_dst", ("node2",)),
+    ("blockdev_close", ("node1",)), ("drbd_wait_sync", both),
+    ("drbd_disconnect_net", both), ("drbd_attach_net", both, False),
+    ("drbd_wait_sync", both)]
+  assert "* changing disks into dual-master mode" in messages
+  assert "   - progress: 40.0%" in messages
+  assert "* changing disks into single-master mode" in messages
+  assert messages[-1] == "* done"
+
+
+def test_failed_drbd_migration_returns_to_single_master_on_source(env):
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env, migrate_error="migration refused")
+  with pytest.raises(errors.OpExecError) as err:
+    _Move(env, "OpInstanceMigrate")
+  assert err.value.args[0] == "Could not migrate instance inst1: migration refused"
+  assert _Primary(env) == "node1"
+  steps = _DiskSteps(env)
+  failed_at = steps.index(("instance_migrate", ("node1",)))
+  both = ("node1", "node2")
+  assert steps[failed_at + 1:] == [
+    ("instance_finalize_migration_dst", ("node2",)),
+    ("instance_finalize_migration_src", ("node1",)),
+    ("blockdev_close", ("node2",)), ("drbd_wait_sync", both),
+    ("drbd_disconnect_net", both), ("drbd_attach_net", both, False),
+    ("drbd_wait_sync", both)]
+
+
+def test_migrate_drbd_refuses_unsynced_target(env):
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env)
+  _MirrorHealth(env, degraded=True)
+  with pytest.raises(errors.OpExecError) as err:
+    _Move(env, "OpInstanceMigrate")
+  assert err.value.args[0] == ("Disk disk/0 is degraded or not fully synchronized on target"
+                               " node, aborting migration")
+  assert _DiskSteps(env) == []
