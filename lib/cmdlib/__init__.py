@@ -9,6 +9,7 @@ from ganeti.cmdlib import instance_create
 from ganeti.cmdlib import instance_multialloc
 from ganeti.cmdlib import instance_ops
 from ganeti.cmdlib import instance_set_params
+from ganeti.cmdlib import instance_replace_disks
 from ganeti.cmdlib import instance_storage
 from ganeti.cmdlib import instance_migration
 from ganeti.cmdlib import instance_query
@@ -91,7 +92,7 @@ LU_FOR_OPCODE = {
   "OP_INSTANCE_SET_PARAMS": instance_set_params.LUInstanceSetParams,
   "OP_INSTANCE_GROW_DISK": instance_storage.LUInstanceGrowDisk,
   "OP_INSTANCE_RECREATE_DISKS": instance_storage.LUInstanceRecreateDisks,
-  "OP_INSTANCE_REPLACE_DISKS": instance_storage.LUInstanceReplaceDisks,
+  "OP_INSTANCE_REPLACE_DISKS": instance_replace_disks.LUInstanceReplaceDisks,
   "OP_INSTANCE_CHANGE_GROUP": instance_storage.LUInstanceChangeGroup,
   "OP_TEST_ALLOCATOR": iallocator.LUTestAllocator,
   "OP_BACKUP_PREPARE": backup.LUBackupPrepare,

@@ -38,14 +38,15 @@ Sleep: Callable[[float], None] = time.sleep
 
 # --- layout ----------------------------------------------------------------------
 
-def _UniqueLvPrefixes(lu: Any, indices: Iterable[int]) -> list[str]:
+def UniqueLvPrefixes(lu: Any, indices: Iterable[int]) -> list[str]:
   """"<new uuid>.disk<N>" for each disk index."""
   ec_id = lu.proc.GetECId()
   return ["%s.disk%d" % (lu.cfg.GenerateUniqueID(ec_id), idx) for idx in indices]
 
 
-def _Lv(lu: Any, vg: str, name: str, size: int, nodes: list[str],
-        spindles: Optional[int] = None) -> objects.Disk:
+def NewLv(lu: Any, vg: str, name: str, size: int, nodes: list[str],
+          spindles: Optional[int] = None) -> objects.Disk:
+  """A logical volume's configuration object, with a new uuid."""
   return objects.Disk(dev_type=constants.DT_PLAIN, size=size, logical_id=[vg, name],
                       nodes=list(nodes), spindles=spindles, params={},
                       uuid=lu.cfg.GenerateUniqueID(lu.proc.GetECId()))
@@ -54,7 +55,7 @@ def _Lv(lu: Any, vg: str, name: str, size: int, nodes: list[str],
 def _PlainDisk(lu: Any, idx: int, spec: dict, lv_prefix: str, pnode: str,
                snode: Optional[str]) -> objects.Disk:
   del snode  # not mirrored
-  disk = _Lv(lu, spec["vg"], lv_prefix, spec["size"], [pnode], spec.get("spindles"))
+  disk = NewLv(lu, spec["vg"], lv_prefix, spec["size"], [pnode], spec.get("spindles"))
   disk.mode = spec["mode"]
   disk.name = spec.get("name")
   disk.iv_name = "disk/%d" % idx
@@ -70,9 +71,9 @@ def _DrbdDisk(lu: Any, idx: int, spec: dict, lv_prefix: str, pnode: str,
   pminor, sminor = cfg.AllocateDRBDMinor(nodes, disk_uuid, ec_id)
   port = cfg.AllocatePort()
   secret = cfg.GenerateDRBDSecret(ec_id)
-  children = [_Lv(lu, spec["vg"], lv_prefix + "_data", spec["size"], nodes,
+  children = [NewLv(lu, spec["vg"], lv_prefix + "_data", spec["size"], nodes,
                   spec.get("spindles")),
-              _Lv(lu, spec["metavg"], lv_prefix + "_meta", DRBD_META_SIZE, nodes)]
+              NewLv(lu, spec["metavg"], lv_prefix + "_meta", DRBD_META_SIZE, nodes)]
   return objects.Disk(dev_type=constants.DT_DRBD8, size=spec["size"], mode=spec["mode"],
                       name=spec.get("name"), spindles=spec.get("spindles"),
                       iv_name="disk/%d" % idx, children=children, nodes=nodes, params={},
@@ -105,7 +106,7 @@ def GenerateDisks(lu: Any, template: str, specs: list[dict], pnode: str,
   builder = _BUILDERS[template]
   indices = range(base_index, base_index + len(specs))
   return [builder(lu, idx, spec, prefix, pnode, snode)
-          for idx, spec, prefix in zip(indices, specs, _UniqueLvPrefixes(lu, indices))]
+          for idx, spec, prefix in zip(indices, specs, UniqueLvPrefixes(lu, indices))]
 
 
 def ReleaseDisks(lu: Any, disks: Iterable[objects.Disk]) -> None:
@@ -176,12 +177,28 @@ def CreateDisks(lu: Any, inst: objects.Instance, disks: list[objects.Disk]) -> N
                      (disk.iv_name, lu.cfg.GetNodeName(node_uuid), inst.name))
         created.append((node_uuid, device))
   except errors.OpExecError:
-    _UndoCreation(lu, inst, created)
+    UndoCreation(lu, inst, created)
     raise
 
 
-def _UndoCreation(lu: Any, inst: objects.Instance,
-                  created: list[tuple[str, objects.Disk]]) -> None:
+def CreateDevicesOn(lu: Any, inst: objects.Instance, node_uuid: str,
+                    devices: list[objects.Disk]) -> None:
+  """Creates devices (children before parents) on one node where the
+  instance is not primary; after a failure removes those created and raises
+  OpExecError."""
+  created: list[tuple[str, objects.Disk]] = []
+  info = "originstname+%s" % inst.name
+  for device in devices:
+    result = lu.rpc.call_blockdev_create(node_uuid, (device, inst), device.size, inst.name,
+                                         False, info, False)
+    if result.fail_msg:
+      UndoCreation(lu, inst, created)
+      raise errors.OpExecError("Can't create block device: %s" % result.fail_msg)
+    created.append((node_uuid, device))
+
+
+def UndoCreation(lu: Any, inst: objects.Instance,
+                 created: list[tuple[str, objects.Disk]]) -> None:
   """Removes created devices, parents before their children."""
   for node_uuid, device in reversed(created):
     result = lu.rpc.call_blockdev_remove(node_uuid, (device, inst))

@@ -1,5 +1,5 @@
-"""An instance's storage: growing and re-creating disks, replacing mirrors,
-and moving the instance to another node group."""
+"""An instance's storage: growing and re-creating disks, and moving the
+instance to another node group (replacing mirrors: instance_replace_disks)."""
 
 from typing import Any
 
@@ -23,7 +23,6 @@ _RECREATE_PARAMS = frozenset([pd.IDISK_SIZE, pd.IDISK_MODE, pd.IDISK_SPINDLES,
 _GROWABLE = frozenset([constants.DT_PLAIN, constants.DT_DRBD8, constants.DT_FILE,
                        constants.DT_SHARED_FILE, constants.DT_GLUSTER, constants.DT_RBD,
                        constants.DT_EXT])
-_REPLACE_NEW_SECONDARY = "replace_new_secondary"
 
 
 def _SyncMessages(lu: Any, inst_name: str) -> None:
@@ -214,43 +213,6 @@ class LUInstanceRecreateDisks(_InstanceLU):
                                                "originstname+%s" % inst.name, False)
         result.Raise("Can't create block device %s on node %s for instance %s" %
                      (disk.iv_name, node_name, inst.name))
-
-
-class LUInstanceReplaceDisks(_InstanceLU):
-  """Replaces the disks of a mirrored (DRBD) instance."""
-
-  HPATH = "mirrors-replace"
-
-  def CheckArguments(self) -> None:
-    op = self.op
-    if op.mode == _REPLACE_NEW_SECONDARY:
-      if op.remote_node and op.iallocator:
-        raise errors.OpPrereqError("Give either the iallocator or the new secondary,"
-                                   " not both", errors.ECODE_INVAL)
-      if not (op.remote_node or op.iallocator):
-        raise errors.OpPrereqError("When changing the secondary either an iallocator"
-                                   " script must be used or the new node given",
-                                   errors.ECODE_INVAL)
-    elif op.remote_node or op.iallocator:
-      raise errors.OpPrereqError("The iallocator and new node options can only be used"
-                                 " when changing the secondary node", errors.ECODE_INVAL)
-
-  def CheckPrereq(self) -> None:
-    super().CheckPrereq()
-    secondaries = self.cfg.GetInstanceSecondaryNodes(self.instance.uuid)
-    if len(secondaries) != 1:
-      raise errors.OpPrereqError("The instance has a strange layout, expected one secondary"
-                                 " but found %d" % len(secondaries), errors.ECODE_FAULT)
-    # only DRBD instances have a secondary, and DRBD has no devices here yet
-    raise errors.OpPrereqError("Replacing the disks of DRBD instances is not supported by"
-                               " this master yet", errors.ECODE_INVAL)
-
-  def HookOverrides(self) -> dict[str, Any]:
-    return {"MODE": self.op.mode, "NEW_SECONDARY": self.op.remote_node or "",
-            "OLD_SECONDARY": ""}
-
-  def Exec(self, feedback_fn: Any) -> None:
-    raise errors.ProgrammerError("CheckPrereq refuses every replace-disks for now")
 
 
 class LUInstanceChangeGroup(_InstanceLU):

@@ -1,6 +1,8 @@
 """Node logical units run by the real opcode processor on a real configuration,
 with a fake RPC runner answering canned results."""
 
+import copy
+
 import pytest
 
 from ganeti import config
@@ -44,7 +46,8 @@ class FakeRpc:
     call = name[5:]
 
     def method(nodes, *args):
-      self.calls.append((call, nodes, args))
+      # as sent: later changes to the objects passed are not part of the call
+      self.calls.append((call, nodes, copy.deepcopy(args)))
 
       def one(node):
         node = node[0] if isinstance(node, tuple) else node  # (name, address): by name
