@@ -10,6 +10,7 @@ from ganeti import opcodes
 from ganeti import paramdefs as pd
 from ganeti.utils.text import FormatUnit
 from ganeti.cmdlib import allocation
+from ganeti.cmdlib import instance_disks
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib import ipolicy
 from ganeti.cmdlib.base import CheckNodeUuidsExist, ResultWithJobs
@@ -23,13 +24,6 @@ _RECREATE_PARAMS = frozenset([pd.IDISK_SIZE, pd.IDISK_MODE, pd.IDISK_SPINDLES,
 _GROWABLE = frozenset([constants.DT_PLAIN, constants.DT_DRBD8, constants.DT_FILE,
                        constants.DT_SHARED_FILE, constants.DT_GLUSTER, constants.DT_RBD,
                        constants.DT_EXT])
-
-
-def _SyncMessages(lu: Any, inst_name: str) -> None:
-  """What Ganeti logs around waiting for disk synchronization (file disks
-  have nothing to synchronize)."""
-  lu.LogInfo("Waiting for instance %s to sync disks", inst_name)
-  lu.LogInfo("Instance %s's disks are in sync", inst_name)
 
 
 class LUInstanceGrowDisk(_InstanceLU):
@@ -65,6 +59,10 @@ class LUInstanceGrowDisk(_InstanceLU):
       self.target = disk.size + op.amount
     self._CheckPolicy([self.target if idx == op.disk else other.size
                        for idx, other in enumerate(disks)])
+    if disk.dev_type in instance_disks.LVM_TEMPLATES and self.delta:
+      data_lv = disk.children[0] if disk.dev_type == constants.DT_DRBD8 else disk
+      instance_disks.CheckFreeSpace(self, list(disk.nodes),
+                                    {data_lv.logical_id[0]: self.delta})
 
   def _CheckPolicy(self, sizes: list[int]) -> None:
     group = self.cfg.GetNodeGroup(self.cfg.GetNodeInfo(self.instance.primary_node).group)
@@ -110,11 +108,13 @@ class LUInstanceGrowDisk(_InstanceLU):
       disk = self.cfg.GetDiskInfo(self.disk.uuid).Copy()
       disk.RecordGrow(self.delta)
       self.cfg.Update(disk, feedback_fn)
+      # a mirror resyncs the added space while its devices are still active
+      if self.op.wait_for_sync and not instance_disks.WaitForSync(
+          self, self.cfg.GetInstanceInfo(inst.uuid), [self.cfg.GetDiskInfo(disk.uuid)]):
+        self.LogWarning("Disk syncing has not returned a good status; check the instance")
     finally:
       if not was_active:
         iu.ShutdownInstanceDisks(self, self.cfg.GetInstanceInfo(inst.uuid))
-    if self.op.wait_for_sync:
-      _SyncMessages(self, inst.name)
 
 
 class LUInstanceRecreateDisks(_InstanceLU):

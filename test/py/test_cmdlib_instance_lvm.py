@@ -405,3 +405,34 @@ def test_migrate_drbd_refuses_unsynced_target(env):
   assert err.value.args[0] == ("Disk disk/0 is degraded or not fully synchronized on target"
                                " node, aborting migration")
   assert _DiskSteps(env) == []
+
+
+# --- grow-disk -------------------------------------------------------------------------
+
+def test_grow_drbd_grows_both_backing_stores_then_the_device(env):
+  _Create(env, "drbd")
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.calls.clear()
+  env.rpc.sync_script = [[objects.BlockDevStatus(sync_percent=99.5, estimated_time=1,
+                                                 is_degraded=True)]]
+  _, messages = _Run(env, "OpInstanceGrowDisk", instance_name="inst1", disk=0, amount=512,
+                     wait_for_sync=True, ignore_ipolicy=True)
+  grows = [(nodes, args[2], args[3]) for nodes, args in _Calls(env, "blockdev_grow")]
+  # (node, dryrun, backingstore): a dry run of everything, then the real thing
+  assert grows == [(node1, True, True), (node2, True, True), (node1, True, False),
+                   (node1, False, True), (node2, False, True), (node1, False, False)]
+  disk, = _InstanceDisks(env)
+  assert disk.size == GIB + 512 and disk.children[0].size == GIB + 512
+  assert disk.children[1].size == 128
+  assert " - INFO: - device disk/0: 99.50% done, 1s remaining (estimated)" in messages
+  # the disks were inactive: activated for the grow and shut down after the resync
+  names = env.rpc.Names()
+  assert names.index("blockdev_getmirrorstatus") < len(names) - 1 - \
+    names[::-1].index("blockdev_shutdown")
+  # the space is checked on both nodes' volume group
+  env.rpc.free_space[node2] = 100
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Run(env, "OpInstanceGrowDisk", instance_name="inst1", disk=0, amount=512,
+         wait_for_sync=True, ignore_ipolicy=True)
+  assert err.value.args[0] == ("Not enough disk space on target node node2 vg xenvg:"
+                               " required 512 MiB, available 100 MiB")
