@@ -17,10 +17,13 @@ from ganeti import netutils
 from ganeti import objects
 from ganeti import paramdefs as pd
 from ganeti.utils.text import FormatUnit
+from ganeti.cmdlib import instance_conversion
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib import ipolicy
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.instance_create import NormalizeMac
+from ganeti.cmdlib.instance_query import CheckInstanceState
+from ganeti.cmdlib.node import ExpandNode
 from ganeti.storage import filestorage
 from ganeti.constants import (
   DDM_ADD, DDM_REMOVE, DDM_MODIFY, DDM_ATTACH, DDM_DETACH)
@@ -136,6 +139,9 @@ class LUInstanceSetParams(LogicalUnit):
       raise errors.OpPrereqError("Disk template conversion and other disk or NIC"
                                  " changes not supported at the same time",
                                  errors.ECODE_INVAL)
+    if op.disk_template in constants.DTS_INT_MIRROR and not op.remote_node:
+      raise errors.OpPrereqError("Changing the disk template to a mirrored one requires"
+                                 " specifying a secondary node", errors.ECODE_INVAL)
     if op.hvparams:
       globals_given = sorted(set(op.hvparams) & pd.HVC_GLOBALS)
       if globals_given:
@@ -146,10 +152,18 @@ class LUInstanceSetParams(LogicalUnit):
 
   def ExpandNames(self) -> None:
     iu.LockInstance(self, (locking.LEVEL_NODE, locking.LEVEL_NODE_RES))
+    self.new_secondary: Optional[str] = None
+    if self.op.disk_template in constants.DTS_INT_MIRROR:
+      self.new_secondary, self.op.remote_node = ExpandNode(self.cfg, self.op.remote_node,
+                                                           self.op.remote_node_uuid)
+      self.op.remote_node_uuid = self.new_secondary
 
   def DeclareLocks(self, level: int) -> None:
     if level in (locking.LEVEL_NODE, locking.LEVEL_NODE_RES):
       iu.DeclareInstanceNodeLocks(self, level)
+      if self.new_secondary:
+        self.needed_locks[level] = sorted(set(self.needed_locks[level]) |
+                                          {self.new_secondary})
 
   # --- checks ------------------------------------------------------------------
 
@@ -194,10 +208,11 @@ class LUInstanceSetParams(LogicalUnit):
     if (self.template, new) not in _CONVERSIONS:
       raise errors.OpPrereqError("Unsupported disk template conversion from %s to %s" %
                                  (self.template, new), errors.ECODE_INVAL)
-    # the LVM-based templates have no block devices in this master yet
-    raise errors.OpPrereqError("Disk template conversion from %s to %s is not supported"
-                               " by this master yet" % (self.template, new),
-                               errors.ECODE_INVAL)
+    CheckInstanceState(self, self.instance, frozenset([constants.ADMINST_DOWN]),
+                       "cannot change disk template")
+    if new in constants.DTS_INT_MIRROR:
+      instance_conversion.CheckConversionToDrbd(self, self.instance, self.new_secondary)
+    self.result.append(("disk_template", new))
 
   def _CheckHotplug(self) -> None:
     result = self.rpc.call_hotplug_supported(self.instance.primary_node, self.instance)
@@ -644,6 +659,11 @@ class LUInstanceSetParams(LogicalUnit):
   def Exec(self, feedback_fn: Any) -> list[tuple[str, Any]]:
     op = self.op
     uuid = self.instance.uuid
+    if op.disk_template == constants.DT_DRBD8:
+      instance_conversion.ConvertPlainToDrbd(self, self.instance, self.new_secondary,
+                                             feedback_fn)
+    elif op.disk_template == constants.DT_PLAIN:
+      instance_conversion.ConvertDrbdToPlain(self, self.instance, feedback_fn)
     self._ApplyDisks(feedback_fn)
     if op.runtime_mem:
       result = self.rpc.call_instance_balloon_memory(self.instance.primary_node,

@@ -436,3 +436,123 @@ def test_grow_drbd_grows_both_backing_stores_then_the_device(env):
          wait_for_sync=True, ignore_ipolicy=True)
   assert err.value.args[0] == ("Not enough disk space on target node node2 vg xenvg:"
                                " required 512 MiB, available 100 MiB")
+
+
+# --- template conversion -----------------------------------------------------------------
+
+def _Convert(env, template, **params):
+  env.rpc.answers["instance_list"] = lambda node, *args: []
+  return _Run(env, "OpInstanceSetParams", instance_name="inst1", disk_template=template,
+              ignore_ipolicy=True, **params)
+
+
+def test_convert_plain_to_drbd_reuses_the_data_lv(env):
+  _Create(env, "plain", disks=[{"size": GIB}, {"size": 512}])
+  old = _InstanceDisks(env)
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.calls.clear()
+  result, messages = _Convert(env, "drbd", remote_node="node2", wait_for_sync=True)
+  assert ("disk_template", "drbd") in result
+  new = _InstanceDisks(env)
+  assert [disk.dev_type for disk in new] == ["drbd", "drbd"]
+  assert [disk.size for disk in new] == [GIB, 512] and [d.iv_name for d in new] == \
+    ["disk/0", "disk/1"]
+  assert [disk.logical_id[:5] for disk in new] == [[node1, node2, 11000, 0, 0],
+                                                   [node1, node2, 11001, 1, 1]]
+  creates = [(nodes, args[0][0].logical_id[1] if args[0][0].dev_type == "plain" else "drbd")
+             for nodes, args in _Calls(env, "blockdev_create")]
+  data0, meta0 = _Names(new[0].children)
+  data1, meta1 = _Names(new[1].children)
+  # the primary only gets metadata LVs: its data LVs are the old ones, renamed
+  assert creates == [(node1, meta0), (node2, data0), (node2, meta0),
+                     (node1, meta1), (node2, data1), (node2, meta1),
+                     (node1, "drbd"), (node2, "drbd"), (node1, "drbd"), (node2, "drbd")]
+  (nodes, (renames,)), = _Calls(env, "blockdev_rename")
+  assert nodes == node1
+  assert [(disk.logical_id[1], new_id[1]) for disk, new_id in renames] == \
+    [(old[0].logical_id[1], data0), (old[1].logical_id[1], data1)]
+  assert "Renaming original volumes..." in messages
+  assert " - INFO: Instance inst1's disks are in sync" in messages
+  assert not env.cfg.GetInstanceInfoByName("inst1").disks_active
+
+
+def _Names(disks):
+  return [disk.logical_id[1] for disk in disks]
+
+
+def test_failed_conversion_to_drbd_restores_the_plain_disks(env):
+  _Create(env, "plain")
+  old = _InstanceDisks(env)
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.calls.clear()
+  env.rpc.failing[("blockdev_create", node2)] = "drbdmeta create-md failed"
+  # the secondary's LVs fail at once: nothing renamed, the meta LV removed
+  with pytest.raises(errors.OpExecError):
+    _Convert(env, "drbd", remote_node="node2")
+  assert [args[0][0].logical_id[1] for _, args in _Calls(env, "blockdev_remove")] == \
+    [_Names(args[0][0] for _, args in _Calls(env, "blockdev_create"))[0]]
+  assert _Calls(env, "blockdev_rename") == []
+  assert [disk.ToDict() for disk in _InstanceDisks(env)] == [d.ToDict() for d in old]
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000]
+  assert env.cfg.ComputeDRBDMap()[node1] == {}
+
+
+def test_failed_drbd_start_in_conversion_renames_the_data_lv_back(env):
+  _Create(env, "plain")
+  old = _InstanceDisks(env)
+  env.rpc.calls.clear()
+  env.rpc.failing[("blockdev_create", _Uuid(env, "node2"))] = lambda dev_inst, *args: (
+    "no such minor" if dev_inst[0].dev_type == "drbd" else None)
+  with pytest.raises(errors.OpExecError) as err:
+    _Convert(env, "drbd", remote_node="node2")
+  assert err.value.args[0].endswith("no such minor")
+  renames = [args[0] for _, args in _Calls(env, "blockdev_rename")]
+  assert len(renames) == 2
+  (renamed, new_name), = renames[0]
+  (back_from, back_to), = renames[1]
+  assert renamed.logical_id == old[0].logical_id
+  assert back_from.logical_id == new_name and back_to == old[0].logical_id
+  assert [disk.ToDict() for disk in _InstanceDisks(env)] == [d.ToDict() for d in old]
+  # every device made was removed again, the DRBD device before its LVs
+  made = [args[0][0].uuid for _, args in _Calls(env, "blockdev_create")][:-1]
+  assert [args[0][0].uuid for _, args in _Calls(env, "blockdev_remove")] == \
+    list(reversed(made))
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000]
+
+
+def test_convert_drbd_to_plain_keeps_the_primary_data(env):
+  _Create(env, "drbd")
+  drbd_disk, = _InstanceDisks(env)
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.calls.clear()
+  _, messages = _Convert(env, "plain")
+  disk, = _InstanceDisks(env)
+  assert disk.dev_type == "plain" and disk.nodes == [node1] and disk.iv_name == "disk/0"
+  assert disk.logical_id == drbd_disk.children[0].logical_id and disk.size == GIB
+  removes = [(nodes, args[0][0].dev_type, args[0][0].logical_id[-1])
+             for nodes, args in _Calls(env, "blockdev_remove")]
+  assert removes == [(node2, "drbd", drbd_disk.logical_id[-1]),
+                     (node1, "plain", drbd_disk.children[1].logical_id[1])]
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000]
+  assert env.cfg.ComputeDRBDMap() == {node1: {}, node2: {}, _Uuid(env, "node3"): {}}
+  assert "Removing volumes on the secondary node..." in messages
+
+
+def test_conversion_refusals(env):
+  _Create(env, "plain")
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Convert(env, "drbd")
+  assert err.value.args[0] == ("Changing the disk template to a mirrored one requires"
+                               " specifying a secondary node")
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Convert(env, "drbd", remote_node="node1")
+  assert err.value.args[0] == ("Given new secondary node node1 is the same as the primary"
+                               " node of the instance")
+  env.rpc.free_space[_Uuid(env, "node2")] = 500
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Convert(env, "drbd", remote_node="node2")
+  assert err.value.args[0].startswith("Not enough disk space on target node node2")
+  env.cfg.MarkInstanceUp(env.cfg.GetInstanceInfoByName("inst1").uuid)
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Convert(env, "drbd", remote_node="node2")
+  assert err.value.args[0] == "Instance 'inst1' is marked to be up, cannot change disk template"
