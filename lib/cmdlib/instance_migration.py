@@ -20,6 +20,7 @@ from ganeti import opcodes
 from ganeti import paramdefs as pd
 from ganeti.cmdlib import allocation
 from ganeti.cmdlib import instance_disks
+from ganeti.cmdlib import instance_replace_disks
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib import ipolicy
 from ganeti.cmdlib.base import LogicalUnit, ResultWithJobs
@@ -680,8 +681,10 @@ class LUNodeMigrate(_NodeLU):
 class LUNodeEvacuate(_NodeLU):
   """Moves the primary and/or secondary instances off a node.  Primary
   instances of externally mirrored templates migrate (falling back to
-  failover) to nodes the allocator picks; secondaries exist only for
-  internally mirrored (DRBD) disks, which this cluster cannot create."""
+  failover) to nodes the allocator picks.  A DRBD instance whose primary is
+  the node moves to its secondary, then gets a new secondary; one whose
+  secondary is the node gets a new secondary (the given node or the
+  allocator's choice)."""
 
   HPATH = "node-evacuate"
 
@@ -733,15 +736,40 @@ class LUNodeEvacuate(_NodeLU):
           free[uuid] = memory
     return free
 
+  def _MirrorMove(self, inst: objects.Instance) -> tuple[objects.Instance, str, list]:
+    """(instance, new node uuid, opcodes) evacuating a DRBD instance."""
+    replace = dict(mode=instance_replace_disks.REPLACE_NEW_SECONDARY,
+                   early_release=self.op.early_release, instance_name=inst.name)
+    if inst.primary_node != self.node_uuid and self.remote_uuid:
+      return inst, self.remote_uuid, self._Job(opcodes.OpInstanceReplaceDisks,
+                                               remote_node=self.op.remote_node, **replace)
+    iallocator = _IallocatorName(self, self.op.iallocator)
+    target = instance_replace_disks.RelocationTarget(self, inst, iallocator)
+    ops = self._Job(opcodes.OpInstanceReplaceDisks, remote_node=self.cfg.GetNodeName(target),
+                    **replace)
+    if inst.primary_node == self.node_uuid:
+      # the secondary takes over; the new secondary then replaces this node
+      ops = self._Job(opcodes.OpInstanceMigrate, instance_name=inst.name,
+                      allow_failover=True, allow_runtime_changes=False,
+                      ignore_hvversions=True) + ops
+    return inst, target, ops
+
   def _Place(self, instances: list[objects.Instance]
-             ) -> tuple[list[tuple[objects.Instance, str]], list[tuple[str, str]]]:
-    """(instance, target node uuid) for each movable instance, and (name,
-    reason) for the others.  Each placement uses up the target's memory."""
+             ) -> tuple[list[tuple[objects.Instance, str, list]], list[tuple[str, str]]]:
+    """(instance, target node uuid, opcodes) for each movable instance, and
+    (name, reason) for the others.  Each placement of an externally mirrored
+    instance uses up the target's memory."""
     moves, failed = [], []
     free_by_hv: dict[str, dict[str, int]] = {}
     cluster = self.cfg.GetClusterInfo()
     for inst in instances:
       template = self.cfg.GetInstanceDiskTemplate(inst.uuid)
+      if template in constants.DTS_INT_MIRROR:
+        try:
+          moves.append(self._MirrorMove(inst))
+        except errors.OpPrereqError as err:
+          failed.append((inst.name, err.args[0]))
+        continue
       if inst.primary_node != self.node_uuid or template not in constants.DTS_EXT_MIRROR:
         failed.append((inst.name, "Instances of type %s cannot be relocated" % template))
         continue
@@ -755,7 +783,10 @@ class LUNodeEvacuate(_NodeLU):
         continue
       target = max(fitting, key=lambda uuid: (free[uuid], self.cfg.GetNodeName(uuid)))
       free[target] -= needed
-      moves.append((inst, target))
+      moves.append((inst, target, self._Job(
+        opcodes.OpInstanceMigrate, instance_name=inst.name,
+        target_node=self.cfg.GetNodeName(target), allow_failover=True,
+        allow_runtime_changes=False, ignore_hvversions=True)))
     return moves, failed
 
   def Exec(self, feedback_fn: Any) -> ResultWithJobs:
@@ -773,9 +804,5 @@ class LUNodeEvacuate(_NodeLU):
       raise errors.OpExecError(message)
     self.LogInfo("Instances to be moved: %s",
                  ", ".join("%s (to %s)" % (inst.name, self.cfg.GetNodeName(target))
-                           for inst, target in moves))
-    return ResultWithJobs([
-      self._Job(opcodes.OpInstanceMigrate, instance_name=inst.name,
-                target_node=self.cfg.GetNodeName(target), allow_failover=True,
-                allow_runtime_changes=False, ignore_hvversions=True)
-      for inst, target in moves])
+                           for inst, target, _ in moves))
+    return ResultWithJobs([ops for _, _, ops in moves])

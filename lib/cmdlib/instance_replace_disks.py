@@ -17,7 +17,6 @@ from ganeti import constants
 from ganeti import errors
 from ganeti import locking
 from ganeti import objects
-from ganeti.cmdlib import allocation
 from ganeti.cmdlib import iallocator as ia
 from ganeti.cmdlib import instance_disks
 from ganeti.cmdlib import instance_utils as iu
@@ -31,6 +30,27 @@ REPLACE_ON_PRIMARY = "replace_on_primary"
 REPLACE_NEW_SECONDARY = "replace_new_secondary"
 
 _STEPS_TOTAL = 6
+
+
+def RelocationTarget(lu: Any, inst: objects.Instance, iallocator: Optional[str]) -> str:
+  """The new secondary node the allocator picks for a DRBD instance (never
+  one of its current nodes)."""
+  cfg = lu.cfg
+  name = ia.ResolveName(cfg, iallocator)
+  current = list(cfg.GetInstanceNodes(inst.uuid))
+  request = ia.RelocateRequest(cfg, inst.uuid, current[1:])
+  keep_off = cfg.GetNodeNames(current)
+  answer = ia.Run(cfg, lu.rpc, name, request, exclude=keep_off)
+  if not answer.success:
+    raise errors.OpPrereqError("Can't compute nodes using iallocator '%s': %s" %
+                               (name, answer.info), errors.ECODE_NORES)
+  if len(answer.result) != request["required_nodes"]:
+    raise errors.OpPrereqError("iallocator '%s' returned invalid number of nodes (%s),"
+                               " required %s" % (name, len(answer.result),
+                                                 request["required_nodes"]),
+                               errors.ECODE_FAULT)
+  uuid, = ia.NodeUuidsOf(cfg, name, answer.result, exclude=keep_off)
+  return uuid
 
 
 class _Replacement:
@@ -133,22 +153,9 @@ class LUInstanceReplaceDisks(_InstanceLU):
     iu.CheckNodeVmCapable(self, self.new_node_uuid)
 
   def _RelocationTarget(self) -> str:
-    """The new secondary the allocator picks for the instance."""
-    name = ia.ResolveName(self.cfg, self.op.iallocator)
-    request = ia.RelocateRequest(self.cfg, self.instance.uuid, [self.old_secondary])
-    keep_off = self.cfg.GetNodeNames([self.instance.primary_node, self.old_secondary])
-    answer = ia.Run(self.cfg, self.rpc, name, request, exclude=keep_off)
-    if not answer.success:
-      raise errors.OpPrereqError("Can't compute nodes using iallocator '%s': %s" %
-                                 (name, answer.info), errors.ECODE_NORES)
-    if len(answer.result) != request["required_nodes"]:
-      raise errors.OpPrereqError("iallocator '%s' returned invalid number of nodes (%s),"
-                                 " required %s" % (name, len(answer.result),
-                                                   request["required_nodes"]),
-                                 errors.ECODE_FAULT)
-    uuid, = ia.NodeUuidsOf(self.cfg, name, answer.result, exclude=keep_off)
+    uuid = RelocationTarget(self, self.instance, self.op.iallocator)
     self.LogInfo("Selected new secondary for instance '%s': %s", self.instance.name,
-                 answer.result[0])
+                 self.cfg.GetNodeName(uuid))
     return uuid
 
   def _FaultyDisks(self, node_uuid: str) -> list[int]:

@@ -207,3 +207,38 @@ def test_new_secondary_from_the_allocator(drbd):
   _, messages = _Replace(drbd, "replace_new_secondary", iallocator="no-such-allocator")
   assert " - INFO: Selected new secondary for instance 'inst1': node3" in messages
   assert drbd.cfg.GetInstanceSecondaryNodes(drbd.cfg.GetInstanceList()[0]) == (node3,)
+
+
+# --- gnt-node evacuate ---------------------------------------------------------------------
+
+def _Evacuate(env, node, mode, **params):
+  submitted = []
+  env.SubmitManyJobsFromLU = lambda jobs: submitted.extend(jobs) or [
+    [True, idx] for idx in range(len(jobs))]
+  env.rpc.answers["all_instances_info"] = lambda node, *args: {}
+  _, messages = _Run(env, "OpNodeEvacuate", node_name=node, mode=mode, **params)
+  return [[(op["OP_ID"], op.get("remote_node"), op.get("mode")) for op in job]
+          for job in submitted], messages
+
+
+def test_evacuate_secondary_to_given_node(drbd):
+  jobs, _ = _Evacuate(drbd, "node2", "secondary-only", remote_node="node3")
+  assert jobs == [[("OP_INSTANCE_REPLACE_DISKS", "node3", "replace_new_secondary")]]
+
+
+def test_evacuate_drbd_primary_moves_to_secondary_then_replaces_it(drbd):
+  jobs, messages = _Evacuate(drbd, "node1", "all", iallocator="no-such-allocator")
+  # node3 is the only node that is neither primary nor secondary
+  assert jobs == [[("OP_INSTANCE_MIGRATE", None, None),
+                   ("OP_INSTANCE_REPLACE_DISKS", "node3", "replace_new_secondary")]]
+  assert " - INFO: Instances to be moved: inst1 (to node3)" in messages
+  jobs, _ = _Evacuate(drbd, "node2", "secondary-only", iallocator="no-such-allocator")
+  assert jobs == [[("OP_INSTANCE_REPLACE_DISKS", "node3", "replace_new_secondary")]]
+
+
+def test_evacuate_without_room_for_a_new_secondary(drbd):
+  drbd.rpc.free_space[_Uuid(drbd, "node3")] = 10
+  with pytest.raises(errors.OpExecError) as err:
+    _Evacuate(drbd, "node2", "secondary-only", iallocator="no-such-allocator")
+  assert err.value.args[0].startswith("Unable to evacuate instances inst1 (Can't compute"
+                                      " nodes using iallocator 'no-such-allocator'")
