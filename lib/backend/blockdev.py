@@ -557,7 +557,24 @@ def DrbdWaitSync(disks: list) -> list:
   return [all_done, lowest]
 
 
+def DrbdNeedsActivation(disks: list) -> list[str]:
+  """Uuids of the DRBD disks whose device here is missing, without local
+  storage or off the network (activate-disks would repair them)."""
+  faulty = []
+  for data in disks:
+    disk = _Disk(data)
+    device = _Find(disk.local)
+    if device is None:
+      faulty.append(disk.wire.uuid)
+      continue
+    status = device.GetProcStatus()
+    if status.standalone or status.diskless:
+      faulty.append(disk.wire.uuid)
+  return faulty
+
+
 CALLS = {
+  "drbd_needs_activation": DrbdNeedsActivation,
   "drbd_disconnect_net": DrbdDisconnectNet,
   "drbd_attach_net": DrbdAttachNet,
   "drbd_wait_sync": DrbdWaitSync,

@@ -102,3 +102,18 @@ def test_wait_sync_reports_lowest_progress(devices):
   with pytest.raises(RPCFail, match="DRBD device /dev/drbd0 is not in sync: state"
                                     " StandAlone"):
     blockdev.DrbdWaitSync([{}])
+
+
+def test_needs_activation_lists_missing_standalone_and_diskless_minors(monkeypatch):
+  from ganeti import objects
+  states = {"ok": _Minor(0, [("Connected", None)]), "alone": _Minor(1, [("StandAlone", None)]),
+            "missing": None}
+  diskless = _Minor(2, [("Connected", None)])
+  diskless.GetProcStatus = lambda: drbd_info.MinorStatus(2, "Connected", disk="Diskless")
+  states["diskless"] = diskless
+  monkeypatch.setattr(blockdev, "_Find", lambda disk: states[disk.uuid])
+  disks = [objects.Disk(uuid=uuid, dev_type="drbd", size=128, params={}, children=[],
+                        logical_id=["n1", "n2", 11000, 0, 0, "secret"]).ToDict()
+           for uuid in ("ok", "alone", "missing", "diskless")]
+  assert blockdev.DrbdNeedsActivation(disks) == ["alone", "missing", "diskless"]
+  assert HANDLERS["drbd_needs_activation"] is blockdev.DrbdNeedsActivation

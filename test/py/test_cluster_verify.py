@@ -632,3 +632,55 @@ def test_node_verify_reads_drbd_minors(tmp_path, monkeypatch):
   monkeypatch.setattr(drbd_info, "PROC_DRBD", str(tmp_path / "absent"))
   answer = nv.NodeVerify({constants.NV_DRBDLIST: None}, "c", {})[constants.NV_DRBDLIST]
   assert answer.startswith("Can't read %s" % (tmp_path / "absent"))
+
+
+class _DiskRpc:
+  """lv_list and drbd_needs_activation answers per node."""
+
+  def __init__(self, volumes, needs_activation, failing=()):
+    self.volumes = volumes
+    self.needs_activation = needs_activation
+    self.failing = failing
+    self.calls = []
+
+  def call_lv_list(self, node_uuids, vg_name):
+    self.calls.append(("lv_list", sorted(node_uuids), vg_name))
+    return {uuid: RpcResult([False, "lvs failed"]) if uuid in self.failing else
+            RpcResult([True, self.volumes.get(uuid, {})]) for uuid in node_uuids}
+
+  def call_drbd_needs_activation(self, node_uuid, pairs):
+    self.calls.append(("drbd_needs_activation", node_uuid, [d.uuid for d, _ in pairs]))
+    return RpcResult([True, self.needs_activation.get(node_uuid, [])])
+
+
+def test_group_verify_disks_of_drbd_instances(tmp_path):
+  cfg = _config(tmp_path, _enable_drbd)
+  _drbd_instance(cfg, disks_active=True)
+  group = cfg.GetNodeGroup(cfg.GetNodeGroupList()[0]).name
+  op = opcodes.OpGroupVerifyDisks(group_name=group)
+  open_lv = (128.0, False, True)
+  # node2's metadata LV is gone, the master's data LV is closed
+  rpc = _DiskRpc({MASTER: {"xenvg/x.disk0_data": (128.0, False, False),
+                           "xenvg/x.disk0_meta": open_lv},
+                  NODE2: {"xenvg/x.disk0_data": open_lv}}, {})
+  result, _, _ = _run(cv.LUGroupVerifyDisks, op, cfg, rpc)
+  assert tuple(result) == ({}, ["inst1"], {"inst1": [["node2.gnt.test", "xenvg/x.disk0_meta"]]})
+  assert ("drbd_needs_activation", NODE2, ["d1sk-0000"]) in rpc.calls
+  # a standalone DRBD device needs activating too; a failing node is reported
+  rpc = _DiskRpc({MASTER: {"xenvg/x.disk0_data": open_lv, "xenvg/x.disk0_meta": open_lv}},
+                 {MASTER: ["d1sk-0000"]}, failing=[NODE2])
+  result, _, _ = _run(cv.LUGroupVerifyDisks, op, cfg, rpc)
+  # the volumes of a node that could not answer stay unaccounted for (the client
+  # reports them as on a broken node)
+  assert tuple(result) == ({"node2.gnt.test": "lvs failed"}, ["inst1"],
+                           {"inst1": [["node2.gnt.test", "xenvg/x.disk0_data"],
+                                      ["node2.gnt.test", "xenvg/x.disk0_meta"]]})
+
+
+def test_group_verify_disks_ignores_inactive_instances(tmp_path):
+  cfg = _config(tmp_path, _enable_drbd)
+  _drbd_instance(cfg, disks_active=False)
+  op = opcodes.OpGroupVerifyDisks(group_name=cfg.GetNodeGroup(cfg.GetNodeGroupList()[0]).name)
+  rpc = _DiskRpc({}, {})
+  result, _, _ = _run(cv.LUGroupVerifyDisks, op, cfg, rpc)
+  assert tuple(result) == ({}, [], {}) and rpc.calls == []
