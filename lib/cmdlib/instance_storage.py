@@ -6,6 +6,7 @@ from typing import Any
 from ganeti import constants
 from ganeti import errors
 from ganeti import locking
+from ganeti import objects
 from ganeti import opcodes
 from ganeti import paramdefs as pd
 from ganeti.utils.text import FormatUnit
@@ -177,8 +178,8 @@ class LUInstanceRecreateDisks(_InstanceLU):
         raise errors.OpPrereqError("Invalid disk index '%s'" % idx, errors.ECODE_INVAL)
     if op.iallocator:
       cluster = self.cfg.GetClusterInfo()
-      self.new_nodes = [allocation.PickNode(self, op.iallocator, cluster.FillBE(inst),
-                                            inst.hypervisor)]
+      self.new_nodes = allocation.PickNodes(self, op.iallocator, cluster.FillBE(inst),
+                                            inst.hypervisor)
     for node_uuid in self.new_nodes or old_nodes:
       iu.CheckNodeOnline(self, node_uuid)
     if self.new_nodes == old_nodes:
@@ -193,15 +194,17 @@ class LUInstanceRecreateDisks(_InstanceLU):
       self.cfg.SetInstancePrimaryNode(inst.uuid, self.new_nodes[0])
     for idx in self.indices:
       disk = self.cfg.GetInstanceDisks(inst.uuid)[idx].Copy()
-      for key, value in self.disk_changes.get(idx, {}).items():
-        setattr(disk, key, value)
+      _ApplyRecreateChanges(disk, self.disk_changes.get(idx, {}))
       if self.new_nodes is not None:
-        disk.nodes = list(self.new_nodes)
+        self._MoveDisk(disk)
       self.cfg.Update(disk, feedback_fn)
     inst = self.cfg.GetInstanceInfo(inst.uuid)
     disks = self.cfg.GetInstanceDisks(inst.uuid)
     for idx in self.indices:
       disk = disks[idx]
+      if disk.dev_type in instance_disks.LVM_TEMPLATES:
+        instance_disks.CreateDisks(self, inst, [disk])
+        continue
       for node_uuid in disk.nodes or [inst.primary_node]:
         node_name = self.cfg.GetNodeName(node_uuid)
         if disk.dev_type in (constants.DT_FILE, constants.DT_SHARED_FILE):
@@ -213,6 +216,33 @@ class LUInstanceRecreateDisks(_InstanceLU):
                                                "originstname+%s" % inst.name, False)
         result.Raise("Can't create block device %s on node %s for instance %s" %
                      (disk.iv_name, node_name, inst.name))
+
+  def _MoveDisk(self, disk: objects.Disk) -> None:
+    """Puts a disk (and its LVs) on the new nodes; a DRBD disk gets minors there."""
+    nodes = list(self.new_nodes)
+    disk.nodes = nodes
+    for child in disk.children or ():
+      child.nodes = list(nodes)
+    if disk.dev_type == constants.DT_DRBD8:
+      minors = self.cfg.AllocateDRBDMinor(nodes, disk.uuid, self.proc.GetECId())
+      _, _, port, _, _, secret = disk.logical_id
+      disk.logical_id = [nodes[0], nodes[1], port, minors[0], minors[1], secret]
+
+
+def _ApplyRecreateChanges(disk: objects.Disk, changes: dict) -> None:
+  """Sets recreate-disks' new disk parameters; volume groups change the LVs'
+  logical ids (a DRBD disk's data and metadata LVs)."""
+  data = disk.children[0] if disk.dev_type == constants.DT_DRBD8 else disk
+  for key, value in changes.items():
+    if key == pd.IDISK_VG:
+      data.logical_id = [value, data.logical_id[1]]
+    elif key == pd.IDISK_METAVG and disk.dev_type == constants.DT_DRBD8:
+      meta = disk.children[1]
+      meta.logical_id = [value, meta.logical_id[1]]
+    elif key in objects.Disk.FIELDS:
+      setattr(disk, key, value)
+  if pd.IDISK_SIZE in changes and data is not disk:
+    data.size = changes[pd.IDISK_SIZE]
 
 
 class LUInstanceChangeGroup(_InstanceLU):

@@ -556,3 +556,41 @@ def test_conversion_refusals(env):
   with pytest.raises(errors.OpPrereqError) as err:
     _Convert(env, "drbd", remote_node="node2")
   assert err.value.args[0] == "Instance 'inst1' is marked to be up, cannot change disk template"
+
+
+# --- recreate-disks ----------------------------------------------------------------------
+
+def test_recreate_drbd_disks_on_new_nodes(env):
+  _Create(env, "drbd", disks=[{"size": GIB}, {"size": 512}])
+  old = _InstanceDisks(env)
+  node1, node2, node3 = (_Uuid(env, name) for name in ("node1", "node2", "node3"))
+  env.rpc.calls.clear()
+  _, messages = _Run(env, "OpInstanceRecreateDisks", instance_name="inst1",
+                     nodes=["node2", "node3"])
+  assert " - WARNING: Changing the instance's nodes, you will have to remove any disks left" \
+    " on the older nodes manually" in messages
+  new = _InstanceDisks(env)
+  # the lowest minors free at each step: disk 0 finds node2's 0 and 1 taken (by
+  # the disks' old places), disk 1 finds 0 freed by disk 0's move
+  assert [disk.logical_id[:5] for disk in new] == [
+    [node2, node3, old[0].logical_id[2], 2, 0], [node2, node3, old[1].logical_id[2], 0, 1]]
+  assert all(lv.nodes == [node2, node3] for disk in new for lv in disk.children)
+  assert env.cfg.GetInstanceInfoByName("inst1").primary_node == node2
+  creates = [(nodes, args[0][0].dev_type, args[3]) for nodes, args in
+             _Calls(env, "blockdev_create")]
+  assert creates == [(node2, "plain", True), (node2, "plain", True), (node2, "drbd", True),
+                     (node3, "plain", False), (node3, "plain", False),
+                     (node3, "drbd", False)] * 2
+
+
+def test_recreate_one_plain_disk_with_a_new_size_and_vg(env):
+  _Create(env, "plain", disks=[{"size": GIB}, {"size": 512}])
+  name = _InstanceDisks(env)[1].logical_id[1]
+  env.rpc.calls.clear()
+  _Run(env, "OpInstanceRecreateDisks", instance_name="inst1",
+       disks=[[1, {"size": 2048, "vg": "fastvg"}]])
+  disk = _InstanceDisks(env)[1]
+  assert disk.size == 2048 and disk.logical_id == ["fastvg", name]
+  (nodes, args), = _Calls(env, "blockdev_create")
+  assert nodes == _Uuid(env, "node1") and args[0][0].logical_id == ["fastvg", name]
+  assert args[1] == 2048
