@@ -296,3 +296,14 @@ def DiskConsistent(lu: Any, inst: objects.Instance, disk: objects.Disk, node_uui
   for child in disk.children or ():
     consistent = consistent and DiskConsistent(lu, inst, child, node_uuid, on_primary)
   return consistent
+
+
+def FaultyDisks(lu: Any, inst: objects.Instance, node_uuid: str) -> list[int]:
+  """Indices of the instance's disks whose local storage on the node is
+  faulty; OpPrereqError when the node can't tell."""
+  disks = lu.cfg.GetInstanceDisks(inst.uuid)
+  result = lu.rpc.call_blockdev_getmirrorstatus(node_uuid, (disks, inst))
+  result.Raise("Failed to get disk status from node %s" % lu.cfg.GetNodeName(node_uuid),
+               prereq=True, ecode=errors.ECODE_ENVIRON)
+  return [idx for idx, status in enumerate(result.payload or ())
+          if status is not None and status.ldisk_status == constants.LDS_FAULTY]

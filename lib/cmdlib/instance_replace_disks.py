@@ -162,12 +162,7 @@ class LUInstanceReplaceDisks(_InstanceLU):
     """Indices of the disks whose local storage on the node is faulty."""
     if self.cfg.GetNodeInfo(node_uuid).offline:
       return []
-    disks = self.cfg.GetInstanceDisks(self.instance.uuid)
-    result = self.rpc.call_blockdev_getmirrorstatus(node_uuid, (disks, self.instance))
-    result.Raise("Failed to get disk status from node %s" % self.cfg.GetNodeName(node_uuid),
-                 prereq=True, ecode=errors.ECODE_ENVIRON)
-    return [idx for idx, status in enumerate(result.payload)
-            if status is not None and status.ldisk_status == constants.LDS_FAULTY]
+    return instance_disks.FaultyDisks(self, self.instance, node_uuid)
 
   def _ChooseFaultyNode(self) -> None:
     """-a: replaces the faulty disks of whichever node has some."""

@@ -242,3 +242,24 @@ def test_evacuate_without_room_for_a_new_secondary(drbd):
     _Evacuate(drbd, "node2", "secondary-only", iallocator="no-such-allocator")
   assert err.value.args[0].startswith("Unable to evacuate instances inst1 (Can't compute"
                                       " nodes using iallocator 'no-such-allocator'")
+
+
+# --- gnt-node repair-storage ----------------------------------------------------------------
+
+def test_repair_storage_refuses_while_the_peer_is_faulty(drbd):
+  faulty = objects.BlockDevStatus(is_degraded=True, ldisk_status=constants.LDS_FAULTY)
+  healthy = objects.BlockDevStatus(is_degraded=False, ldisk_status=constants.LDS_OKAY)
+  node1 = _Uuid(drbd, "node1")
+  drbd.rpc.answers["blockdev_getmirrorstatus"] = lambda node, disks_inst: (
+    [faulty, healthy] if node == node1 else [healthy, healthy])
+  params = dict(node_name="node2", storage_type="lvm-vg", name="xenvg")
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Run(drbd, "OpRepairNodeStorage", **params)
+  assert err.value.args[0] == "Instance 'inst1' has faulty disks on node 'node1'"
+  assert _Calls(drbd, "storage_execute") == []
+  _, messages = _Run(drbd, "OpRepairNodeStorage", ignore_consistency=True, **params)
+  assert " - WARNING: Instance 'inst1' has faulty disks on node 'node1'" in messages
+  (nodes, args), = _Calls(drbd, "storage_execute")
+  assert nodes == _Uuid(drbd, "node2") and args[-1] == "fix-consistency"
+  # the primary's own storage may be repaired when the secondary is fine
+  _Run(drbd, "OpRepairNodeStorage", node_name="node1", storage_type="lvm-vg", name="xenvg")
