@@ -594,3 +594,18 @@ def test_recreate_one_plain_disk_with_a_new_size_and_vg(env):
   (nodes, args), = _Calls(env, "blockdev_create")
   assert nodes == _Uuid(env, "node1") and args[0][0].logical_id == ["fastvg", name]
   assert args[1] == 2048
+
+
+def test_repair_disk_sizes_fixes_the_drbd_data_lv(env):
+  _Create(env, "drbd")
+  disk, = _InstanceDisks(env)
+  disk.children[0].size = 512
+  env.cfg.Update(disk)
+  env.rpc.answers["blockdev_getdimensions"] = lambda node, pairs: [[GIB << 20, None]]
+  result, messages = _Run(env, "OpClusterRepairDiskSizes", instances=["inst1"])
+  assert result == [("inst1", 0, "size", GIB)]
+  assert " - INFO: Child disk has size 512, parent 1024, fixing" in messages
+  assert _InstanceDisks(env)[0].children[0].size == GIB
+  # nothing left to fix
+  result, _ = _Run(env, "OpClusterRepairDiskSizes", instances=["inst1"])
+  assert result == []
