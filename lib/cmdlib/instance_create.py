@@ -428,13 +428,17 @@ class LUInstanceCreate(LogicalUnit):
   def _WaitForMirrors(self, inst: objects.Instance, feedback_fn: Any) -> None:
     """Waits for the disks' sync (or, without --wait-for-sync, checks that
     mirrors are not degraded); a degraded disk undoes the creation."""
-    if self.op.wait_for_sync:
-      in_sync = instance_disks.WaitForSync(self, inst)
-    elif self.disk_template in constants.DTS_INT_MIRROR:
-      feedback_fn("* checking mirrors status")
-      in_sync = instance_disks.WaitForSync(self, inst, oneshot=True)
-    else:
-      return
+    try:
+      if self.op.wait_for_sync:
+        in_sync = instance_disks.WaitForSync(self, inst)
+      elif self.disk_template in constants.DTS_INT_MIRROR:
+        feedback_fn("* checking mirrors status")
+        in_sync = instance_disks.WaitForSync(self, inst, oneshot=True)
+      else:
+        return
+    except (errors.OpExecError, errors.RemoteError):
+      self._Abandon(inst, configured=True)
+      raise
     if not in_sync:
       self._Abandon(inst, configured=True)
       raise errors.OpExecError("There are some degraded disks for this instance")

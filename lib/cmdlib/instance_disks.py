@@ -31,6 +31,8 @@ _MAX_POLL_PAUSE = 60
 _DEGRADED_RETRIES = 10
 # seconds to wait when a node gives no time estimate
 _NO_ESTIMATE_PAUSE = 5
+# seconds of waiting without any resync progress after which the wait fails
+_MAX_STALL = 3600
 
 # pauses go through here so that tests can count them instead of waiting
 Sleep: Callable[[float], None] = time.sleep
@@ -211,10 +213,10 @@ def UndoCreation(lu: Any, inst: objects.Instance,
 # --- synchronization ---------------------------------------------------------------
 
 def _ReportProgress(lu: Any, node_name: str, disks: list[objects.Disk],
-                    statuses: list) -> tuple[bool, bool, float]:
+                    statuses: list) -> tuple[bool, bool, float, float]:
   """Logs each resyncing disk's progress; (all in sync, some degraded without
-  resync, seconds until the next look)."""
-  done, degraded, pause = True, False, 0.0
+  resync, seconds until the next look, total percentage done)."""
+  done, degraded, pause, total = True, False, 0.0, 0.0
   for disk, status in zip(disks, statuses):
     if status is None:
       lu.LogWarning("Can't compute data for node %s/%s", node_name, disk.iv_name)
@@ -223,6 +225,7 @@ def _ReportProgress(lu: Any, node_name: str, disks: list[objects.Disk],
     if status.sync_percent is None:
       continue
     done = False
+    total += status.sync_percent
     if status.estimated_time is not None:
       remaining = "%s remaining (estimated)" % FormatSeconds(status.estimated_time)
       pause = max(pause, status.estimated_time)
@@ -231,7 +234,7 @@ def _ReportProgress(lu: Any, node_name: str, disks: list[objects.Disk],
       pause = max(pause, _NO_ESTIMATE_PAUSE)
     lu.LogInfo("- device %s: %5.2f%% done, %s", disk.iv_name, status.sync_percent,
                remaining)
-  return done, degraded, pause
+  return done, degraded, pause, total
 
 
 def WaitForSync(lu: Any, inst: objects.Instance,
@@ -247,6 +250,7 @@ def WaitForSync(lu: Any, inst: objects.Instance,
     lu.LogInfo("Waiting for instance %s to sync disks", inst.name)
   failures = 0
   degraded_retries = _DEGRADED_RETRIES
+  best, stalled_for = -1.0, 0.0
   while True:
     result = lu.rpc.call_blockdev_getmirrorstatus(node_uuid, (disks, inst))
     if result.fail_msg:
@@ -258,7 +262,7 @@ def WaitForSync(lu: Any, inst: objects.Instance,
       Sleep(_STATUS_RETRY_PAUSE)
       continue
     failures = 0
-    done, degraded, pause = _ReportProgress(lu, node_name, disks, result.payload)
+    done, degraded, pause, total = _ReportProgress(lu, node_name, disks, result.payload)
     if (done or oneshot) and degraded and degraded_retries > 0:
       # a mirror that just finished may report degraded for a moment
       degraded_retries -= 1
@@ -266,7 +270,14 @@ def WaitForSync(lu: Any, inst: objects.Instance,
       continue
     if done or oneshot:
       break
-    Sleep(min(_MAX_POLL_PAUSE, pause))
+    # the wait ends when the resync stops moving for too long
+    best, stalled_for = (total, 0.0) if total > best else (best, stalled_for)
+    if stalled_for >= _MAX_STALL:
+      raise errors.OpExecError("The disks of instance %s made no sync progress for %d"
+                               " seconds, aborting" % (inst.name, stalled_for))
+    pause = min(_MAX_POLL_PAUSE, pause)
+    stalled_for += pause
+    Sleep(pause)
   if done:
     lu.LogInfo("Instance %s's disks are in sync", inst.name)
   return not degraded

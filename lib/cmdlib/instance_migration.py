@@ -39,8 +39,10 @@ _MIGRATION_POLL_FIRST = 0.05
 _MIGRATION_POLL_INTERVAL = 0.2
 _MIGRATION_FEEDBACK_INTERVAL = 1.0
 _BOTH_GIVEN = "Do not specify both, iallocator and node"
-# seconds between questions about a DRBD resync during a migration
+# seconds between questions about a DRBD resync during a migration, and how
+# many answers without progress end the wait
 _DRBD_SYNC_POLL = 2
+_DRBD_SYNC_STALLED_POLLS = 900
 
 
 # --- shared checks ----------------------------------------------------------------
@@ -291,6 +293,7 @@ class _MigrationLU(_InstanceLU):
   def _WaitUntilSync(self) -> None:
     """Waits (reporting progress) until both nodes' DRBD devices are in sync."""
     self.feedback("* wait until resync is done")
+    best, stalled_polls = -1.0, 0
     while True:
       results = self._MirrorCall("call_drbd_wait_sync", [self.source_uuid, self.target_uuid],
                                  "Cannot resync disks on node %s: %s")
@@ -300,6 +303,10 @@ class _MigrationLU(_InstanceLU):
       lowest = min(percent for _, percent in answers if percent is not None)
       if lowest < 100:
         self.feedback("   - progress: %.1f%%" % lowest)
+      best, stalled_polls = (lowest, 0) if lowest > best else (best, stalled_polls + 1)
+      if stalled_polls >= _DRBD_SYNC_STALLED_POLLS:
+        raise errors.OpExecError("Cannot resync disks: no progress in %d seconds" %
+                                 (stalled_polls * _DRBD_SYNC_POLL))
       instance_disks.Sleep(_DRBD_SYNC_POLL)
 
   def _SharedDisks(self) -> None:

@@ -609,3 +609,25 @@ def test_repair_disk_sizes_fixes_the_drbd_data_lv(env):
   # nothing left to fix
   result, _ = _Run(env, "OpClusterRepairDiskSizes", instances=["inst1"])
   assert result == []
+
+
+def test_sync_wait_gives_up_when_the_resync_stops_moving(env):
+  stuck = [objects.BlockDevStatus(sync_percent=12.0, estimated_time=600, is_degraded=True)]
+  env.rpc.sync_script = [stuck] * 100
+  with pytest.raises(errors.OpExecError) as err:
+    _Create(env, "drbd", wait_for_sync=True)
+  assert err.value.args[0] == ("The disks of instance inst1 made no sync progress for 3600"
+                               " seconds, aborting")
+  # a minute between looks (the estimate is longer), for an hour
+  assert env.pauses == [60] * 60
+  assert env.cfg.GetInstanceList() == []
+
+
+def test_migration_resync_wait_is_bounded(env):
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env)
+  env.rpc.answers["drbd_wait_sync"] = lambda node, disks: [False, 40.0]
+  with pytest.raises(errors.OpExecError) as err:
+    _Move(env, "OpInstanceMigrate")
+  assert err.value.args[0] == "Cannot resync disks: no progress in 1800 seconds"
+  assert _Primary(env) == "node1" and _Calls(env, "instance_migrate") == []
