@@ -631,3 +631,15 @@ def test_migration_resync_wait_is_bounded(env):
     _Move(env, "OpInstanceMigrate")
   assert err.value.args[0] == "Cannot resync disks: no progress in 1800 seconds"
   assert _Primary(env) == "node1" and _Calls(env, "instance_migrate") == []
+
+
+def test_create_drbd_with_an_allocator_picks_two_nodes(env):
+  env.rpc.answers["all_instances_info"] = lambda node, *args: {}
+  env.rpc.free_space[_Uuid(env, "node1")] = 100  # too small for the disk
+  result, messages = _Create(env, "drbd", pnode=None, snode=None,
+                             iallocator="no-such-allocator")
+  assert sorted(result) == ["node2", "node3"]
+  disk, = _InstanceDisks(env)
+  assert set(disk.logical_id[:2]) == {_Uuid(env, "node2"), _Uuid(env, "node3")}
+  assert any(line.startswith(" - INFO: Selected nodes for instance inst1 via iallocator"
+                             " no-such-allocator: ") for line in messages)
