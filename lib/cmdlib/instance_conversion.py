@@ -67,6 +67,7 @@ def ConvertPlainToDrbd(lu: Any, inst: objects.Instance, snode_uuid: str,
   instance_disks.FillVolumeGroups(lu.cfg, specs)
   new_disks = instance_disks.GenerateDisks(lu, constants.DT_DRBD8, specs, pnode_uuid,
                                            snode_uuid)
+  instance_disks.AllocatePorts(lu, new_disks)
   created: list[tuple[str, objects.Disk]] = []
   renamed = False
   try:

@@ -469,6 +469,7 @@ class LUInstanceCreate(LogicalUnit):
   def Exec(self, feedback_fn: Any) -> list[str]:
     inst = self.instance
     op = self.op
+    instance_disks.AllocatePorts(self, self.new_disks)
     try:
       self._CreateDisks(inst, feedback_fn)
     except errors.OpExecError:

@@ -71,7 +71,6 @@ def _DrbdDisk(lu: Any, idx: int, spec: dict, lv_prefix: str, pnode: str,
   nodes = [pnode, snode]
   disk_uuid = cfg.GenerateUniqueID(ec_id)
   pminor, sminor = cfg.AllocateDRBDMinor(nodes, disk_uuid, ec_id)
-  port = cfg.AllocatePort()
   secret = cfg.GenerateDRBDSecret(ec_id)
   children = [NewLv(lu, spec["vg"], lv_prefix + "_data", spec["size"], nodes,
                   spec.get("spindles")),
@@ -79,7 +78,7 @@ def _DrbdDisk(lu: Any, idx: int, spec: dict, lv_prefix: str, pnode: str,
   return objects.Disk(dev_type=constants.DT_DRBD8, size=spec["size"], mode=spec["mode"],
                       name=spec.get("name"), spindles=spec.get("spindles"),
                       iv_name="disk/%d" % idx, children=children, nodes=nodes, params={},
-                      logical_id=[pnode, snode, port, pminor, sminor, secret],
+                      logical_id=[pnode, snode, None, pminor, sminor, secret],
                       uuid=disk_uuid)
 
 
@@ -103,12 +102,21 @@ def FillVolumeGroups(cfg: Any, specs: list[dict]) -> None:
 def GenerateDisks(lu: Any, template: str, specs: list[dict], pnode: str,
                   snode: Optional[str], base_index: int = 0) -> list[objects.Disk]:
   """New configuration objects for disks of template (plain or drbd); their
-  uuids, DRBD minors and secrets stay reserved for the job, their ports are
-  taken from the pool (ReleaseDisks gives them back if they are not used)."""
+  uuids, DRBD minors and secrets stay reserved for the job.  DRBD disks get
+  their ports from AllocatePorts, once they are about to be made."""
   builder = _BUILDERS[template]
   indices = range(base_index, base_index + len(specs))
   return [builder(lu, idx, spec, prefix, pnode, snode)
           for idx, spec, prefix in zip(indices, specs, UniqueLvPrefixes(lu, indices))]
+
+
+def AllocatePorts(lu: Any, disks: Iterable[objects.Disk]) -> None:
+  """Takes a port from the cluster's pool for each new DRBD disk (in the
+  configuration at once: ReleaseDisks gives them back if the disks are not
+  used)."""
+  for disk in disks:
+    if disk.dev_type == constants.DT_DRBD8 and disk.logical_id[2] is None:
+      disk.logical_id[2] = lu.cfg.AllocatePort()
 
 
 def ReleaseDisks(lu: Any, disks: Iterable[objects.Disk]) -> None:
@@ -117,7 +125,8 @@ def ReleaseDisks(lu: Any, disks: Iterable[objects.Disk]) -> None:
   for disk in disks:
     if disk.dev_type == constants.DT_DRBD8:
       lu.cfg.ReleaseDRBDMinors(disk.uuid)
-      lu.cfg.AddTcpUdpPort(disk.logical_id[2])
+      if disk.logical_id[2] is not None:
+        lu.cfg.AddTcpUdpPort(disk.logical_id[2])
 
 
 def SpacePerVolumeGroup(template: str, specs: Iterable[dict]) -> dict[str, int]:

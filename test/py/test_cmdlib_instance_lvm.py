@@ -643,3 +643,12 @@ def test_create_drbd_with_an_allocator_picks_two_nodes(env):
   assert set(disk.logical_id[:2]) == {_Uuid(env, "node2"), _Uuid(env, "node3")}
   assert any(line.startswith(" - INFO: Selected nodes for instance inst1 via iallocator"
                              " no-such-allocator: ") for line in messages)
+
+
+def test_dry_run_creation_takes_no_port(env):
+  _Create(env, "drbd", dry_run=True)
+  cluster = env.cfg.GetClusterInfo()
+  assert cluster.highest_used_port == 10999 and cluster.tcpudp_port_pool == []
+  assert env.cfg.ComputeDRBDMap()[_Uuid(env, "node1")] == {}
+  _Create(env, "drbd")
+  assert _InstanceDisks(env)[0].logical_id[2:5] == [11000, 0, 0]
