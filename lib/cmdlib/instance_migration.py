@@ -378,7 +378,9 @@ class _MigrationLU(_InstanceLU):
       self.LogWarning("Could not shutdown instance %s on node %s, proceeding anyway;"
                       " please make sure node %s is down; error details: %s", inst.name,
                       self._NodeName(source), self._NodeName(source), result.fail_msg)
-    self._CloseDisks(source, tolerate=tolerant)
+    if not self.internal_mirror:
+      # DRBD devices stop being primary when they are shut down just below
+      self._CloseDisks(source, tolerate=tolerant)
     self.feedback("* deactivating the instance's disks on source node")
     if not iu.ShutdownInstanceDisks(self, inst, ignore_primary=True):
       raise errors.OpExecError("Can't shut down the instance's disks")

@@ -285,6 +285,7 @@ def test_failover_drbd_goes_to_the_secondary(env):
   assert [(nodes, args[2]) for nodes, args in _Calls(env, "blockdev_assemble")] == [
     (node1, False), (node2, True)]
   assert [nodes for nodes, _ in _Calls(env, "instance_start")] == [node2]
+  assert _Calls(env, "blockdev_close") == []
   # the DRBD disk keeps its logical id: minors stay with their nodes
   disk, = _InstanceDisks(env)
   assert disk.logical_id[:2] == [node1, node2]
@@ -652,3 +653,13 @@ def test_dry_run_creation_takes_no_port(env):
   assert env.cfg.ComputeDRBDMap()[_Uuid(env, "node1")] == {}
   _Create(env, "drbd")
   assert _InstanceDisks(env)[0].logical_id[2:5] == [11000, 0, 0]
+
+
+def test_failover_of_a_stopped_drbd_instance(env):
+  _Create(env, "drbd")
+  env.rpc.calls.clear()
+  _, messages = _Move(env, "OpInstanceFailover")
+  assert _Primary(env) == "node2"
+  assert "* not checking disk consistency as instance is not running" in messages
+  assert _Calls(env, "blockdev_find") == [] and _Calls(env, "instance_start") == []
+  assert _Calls(env, "blockdev_assemble") == []
