@@ -4,6 +4,7 @@ from ganeti.cmdlib import backup
 from ganeti.cmdlib import cluster
 from ganeti.cmdlib import cluster_ops
 from ganeti.cmdlib import cluster_verify
+from ganeti.cmdlib import cluster_verify_disks
 from ganeti.cmdlib import group
 from ganeti.cmdlib import instance_create
 from ganeti.cmdlib import instance_multialloc
@@ -39,8 +40,8 @@ LU_FOR_OPCODE = {
   "OP_CLUSTER_VERIFY": cluster_verify.LUClusterVerify,
   "OP_CLUSTER_VERIFY_CONFIG": cluster_verify.LUClusterVerifyConfig,
   "OP_CLUSTER_VERIFY_GROUP": cluster_verify.LUClusterVerifyGroup,
-  "OP_CLUSTER_VERIFY_DISKS": cluster_verify.LUClusterVerifyDisks,
-  "OP_GROUP_VERIFY_DISKS": cluster_verify.LUGroupVerifyDisks,
+  "OP_CLUSTER_VERIFY_DISKS": cluster_verify_disks.LUClusterVerifyDisks,
+  "OP_GROUP_VERIFY_DISKS": cluster_verify_disks.LUGroupVerifyDisks,
   "OP_NODE_ADD": node.LUNodeAdd,
   "OP_NODE_REMOVE": node.LUNodeRemove,
   "OP_NODE_SET_PARAMS": node.LUNodeSetParams,

@@ -21,6 +21,7 @@ from ganeti import vcluster
 from ganeti.backend import HANDLERS
 from ganeti.backend import verify as nv
 from ganeti.cmdlib import cluster_verify as cv
+from ganeti.cmdlib import cluster_verify_disks as cvd
 from ganeti.rpc.client import RpcResult
 
 REAL_CONFIG = os.path.join(os.path.dirname(__file__), "..", "data", "ganeti-3.0", "config.data")
@@ -166,12 +167,12 @@ def test_cluster_verify_unknown_group(tmp_path):
 def test_verify_disks_only_groups_with_instances(tmp_path):
   cfg = _config(tmp_path)
   submitted: list = []
-  result, lines, _ = _run(cv.LUClusterVerifyDisks, opcodes.OpClusterVerifyDisks(), cfg,
+  result, lines, _ = _run(cvd.LUClusterVerifyDisks, opcodes.OpClusterVerifyDisks(), cfg,
                           submitted=submitted)
   assert result == {"jobs": []} and submitted == [] and lines == []
   cfg.AddInstance(objects.Instance(name="inst1", primary_node=MASTER, os="lab+default",
                                    hypervisor="fake", nics=[], disks=[]))
-  result, _, _ = _run(cv.LUClusterVerifyDisks, opcodes.OpClusterVerifyDisks(), cfg,
+  result, _, _ = _run(cvd.LUClusterVerifyDisks, opcodes.OpClusterVerifyDisks(), cfg,
                       submitted=submitted)
   assert result == {"jobs": [[True, 100]]}
   assert [(op.OP_ID, op.group_name) for job in submitted for op in job] == \
@@ -568,7 +569,7 @@ def test_group_verify_disks_of_diskless_groups(tmp_path):
   cfg = _config(tmp_path)
   group = cfg.GetNodeGroupList()[0]
   op = opcodes.OpGroupVerifyDisks(group_name=cfg.GetNodeGroup(group).name)
-  result, _, _ = _run(cv.LUGroupVerifyDisks, op, cfg)
+  result, _, _ = _run(cvd.LUGroupVerifyDisks, op, cfg)
   assert tuple(result) == ({}, [], {})
 
 
@@ -663,13 +664,13 @@ def test_group_verify_disks_of_drbd_instances(tmp_path):
   rpc = _DiskRpc({MASTER: {"xenvg/x.disk0_data": (128.0, False, False),
                            "xenvg/x.disk0_meta": open_lv},
                   NODE2: {"xenvg/x.disk0_data": open_lv}}, {})
-  result, _, _ = _run(cv.LUGroupVerifyDisks, op, cfg, rpc)
+  result, _, _ = _run(cvd.LUGroupVerifyDisks, op, cfg, rpc)
   assert tuple(result) == ({}, ["inst1"], {"inst1": [["node2.gnt.test", "xenvg/x.disk0_meta"]]})
   assert ("drbd_needs_activation", NODE2, ["d1sk-0000"]) in rpc.calls
   # a standalone DRBD device needs activating too; a failing node is reported
   rpc = _DiskRpc({MASTER: {"xenvg/x.disk0_data": open_lv, "xenvg/x.disk0_meta": open_lv}},
                  {MASTER: ["d1sk-0000"]}, failing=[NODE2])
-  result, _, _ = _run(cv.LUGroupVerifyDisks, op, cfg, rpc)
+  result, _, _ = _run(cvd.LUGroupVerifyDisks, op, cfg, rpc)
   # the volumes of a node that could not answer stay unaccounted for (the client
   # reports them as on a broken node)
   assert tuple(result) == ({"node2.gnt.test": "lvs failed"}, ["inst1"],
@@ -682,5 +683,5 @@ def test_group_verify_disks_ignores_inactive_instances(tmp_path):
   _drbd_instance(cfg, disks_active=False)
   op = opcodes.OpGroupVerifyDisks(group_name=cfg.GetNodeGroup(cfg.GetNodeGroupList()[0]).name)
   rpc = _DiskRpc({}, {})
-  result, _, _ = _run(cv.LUGroupVerifyDisks, op, cfg, rpc)
+  result, _, _ = _run(cvd.LUGroupVerifyDisks, op, cfg, rpc)
   assert tuple(result) == ({}, [], {}) and rpc.calls == []
