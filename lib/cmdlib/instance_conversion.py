@@ -41,8 +41,7 @@ def _Specs(disks: list[objects.Disk]) -> list[dict]:
 
 def _Create(lu: Any, inst: objects.Instance, node_uuid: str, device: objects.Disk,
             on_primary: bool, created: list[tuple[str, objects.Disk]]) -> None:
-  result = lu.rpc.call_blockdev_create(node_uuid, (device, inst), device.size, inst.name,
-                                       on_primary, "originstname+%s" % inst.name, False)
+  result = instance_disks.CreateDevice(lu, inst, node_uuid, device, on_primary)
   result.Raise("Can't create block device %s on node %s for instance %s" %
                (device.iv_name or device.logical_id[1], lu.cfg.GetNodeName(node_uuid),
                 inst.name))

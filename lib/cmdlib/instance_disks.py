@@ -163,6 +163,23 @@ def CheckFreeSpace(lu: Any, node_uuids: list[str], needed: dict[str, int]) -> No
 
 # --- creation --------------------------------------------------------------------
 
+def ExclusiveStorage(lu: Any, node_uuid: str, device: objects.Disk) -> bool:
+  """Whether the device is an LV on a node with exclusive storage (whole PVs
+  per LV); DRBD devices themselves never are."""
+  if device.dev_type != constants.DT_PLAIN:
+    return False
+  node = lu.cfg.GetNodeInfo(node_uuid)
+  return bool(lu.cfg.GetNdParams(node).get(pd.ND_EXCLUSIVE_STORAGE))
+
+
+def CreateDevice(lu: Any, inst: objects.Instance, node_uuid: str, device: objects.Disk,
+                 on_primary: bool) -> Any:
+  """Asks a node to create one device (its children must exist there)."""
+  return lu.rpc.call_blockdev_create(node_uuid, (device, inst), device.size, inst.name,
+                                     on_primary, "originstname+%s" % inst.name,
+                                     ExclusiveStorage(lu, node_uuid, device))
+
+
 def _CreationSteps(disk: objects.Disk, pnode: str) -> list[tuple[str, objects.Disk, bool]]:
   """(node, device, on primary) in creation order: on each node of the disk,
   the primary first, the children before their parent."""
@@ -178,12 +195,10 @@ def CreateDisks(lu: Any, inst: objects.Instance, disks: list[objects.Disk]) -> N
   """Creates the devices of disks on their nodes; after a failure removes
   every device created so far and raises OpExecError."""
   created: list[tuple[str, objects.Disk]] = []
-  info = "originstname+%s" % inst.name
   try:
     for disk in disks:
       for node_uuid, device, on_primary in _CreationSteps(disk, inst.primary_node):
-        result = lu.rpc.call_blockdev_create(node_uuid, (device, inst), device.size,
-                                             inst.name, on_primary, info, False)
+        result = CreateDevice(lu, inst, node_uuid, device, on_primary)
         result.Raise("Can't create block device %s on node %s for instance %s" %
                      (disk.iv_name, lu.cfg.GetNodeName(node_uuid), inst.name))
         created.append((node_uuid, device))
@@ -198,10 +213,8 @@ def CreateDevicesOn(lu: Any, inst: objects.Instance, node_uuid: str,
   instance is not primary; after a failure removes those created and raises
   OpExecError."""
   created: list[tuple[str, objects.Disk]] = []
-  info = "originstname+%s" % inst.name
   for device in devices:
-    result = lu.rpc.call_blockdev_create(node_uuid, (device, inst), device.size, inst.name,
-                                         False, info, False)
+    result = CreateDevice(lu, inst, node_uuid, device, False)
     if result.fail_msg:
       UndoCreation(lu, inst, created)
       raise errors.OpExecError("Can't create block device: %s" % result.fail_msg)

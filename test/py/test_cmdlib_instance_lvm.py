@@ -663,3 +663,12 @@ def test_failover_of_a_stopped_drbd_instance(env):
   assert "* not checking disk consistency as instance is not running" in messages
   assert _Calls(env, "blockdev_find") == [] and _Calls(env, "instance_start") == []
   assert _Calls(env, "blockdev_assemble") == []
+
+
+def test_exclusive_storage_reaches_the_lvs_only(env):
+  group = env.cfg.GetNodeGroup(env.cfg.GetNodeGroupList()[0])
+  group.ndparams["exclusive_storage"] = True
+  env.cfg.Update(group)
+  _Create(env, "drbd")
+  flags = {(args[0][0].dev_type, args[5]) for _, args in _Calls(env, "blockdev_create")}
+  assert flags == {("plain", True), ("drbd", False)}
