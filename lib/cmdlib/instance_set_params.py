@@ -18,6 +18,7 @@ from ganeti import objects
 from ganeti import paramdefs as pd
 from ganeti.utils.text import FormatUnit
 from ganeti.cmdlib import instance_conversion
+from ganeti.cmdlib import instance_disks
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib import ipolicy
 from ganeti.cmdlib.base import LogicalUnit
@@ -289,6 +290,8 @@ class LUInstanceSetParams(LogicalUnit):
       if not template:
         raise errors.OpPrereqError("Must specify disk type on diskless instance",
                                    errors.ECODE_INVAL)
+    if template in instance_disks.LVM_TEMPLATES:
+      return self._NewLvmDisk(idx, template, dict(params, size=size, mode=mode, name=name))
     if template not in _FILE_TEMPLATES:
       raise errors.OpPrereqError("Disk template '%s' is not supported by this master yet" %
                                  template, errors.ECODE_INVAL)
@@ -308,6 +311,25 @@ class LUInstanceSetParams(LogicalUnit):
                         logical_id=filestorage.FileLogicalId(driver, path),
                         nodes=[self.instance.primary_node], params={},
                         uuid=self.cfg.GenerateUniqueID(ec_id))
+
+  def _NewLvmDisk(self, idx: int, template: str, params: dict) -> objects.Disk:
+    """A plain or drbd disk to add at idx, on the instance's nodes, which must
+    have the room for it."""
+    inst = self.instance
+    spec = {"size": params[pd.IDISK_SIZE], "mode": params[pd.IDISK_MODE],
+            "name": params[pd.IDISK_NAME], "spindles": params.get(pd.IDISK_SPINDLES),
+            "vg": params.get(pd.IDISK_VG), "metavg": params.get(pd.IDISK_METAVG)}
+    instance_disks.FillVolumeGroups(self.cfg, [spec])
+    nodes = list(self.cfg.GetInstanceNodes(inst.uuid))
+    snode = nodes[1] if template == constants.DT_DRBD8 and len(nodes) > 1 else None
+    if template == constants.DT_DRBD8 and snode is None:
+      raise errors.OpPrereqError("The instance has a strange layout, expected one secondary"
+                                 " but found 0", errors.ECODE_FAULT)
+    instance_disks.CheckFreeSpace(self, nodes[:2 if snode else 1],
+                                  instance_disks.SpacePerVolumeGroup(template, [spec]))
+    disk, = instance_disks.GenerateDisks(self, template, [spec], inst.primary_node, snode,
+                                         base_index=idx)
+    return disk
 
   # --- NICs ----------------------------------------------------------------------
 
@@ -582,10 +604,38 @@ class LUInstanceSetParams(LogicalUnit):
 
   # --- execution ---------------------------------------------------------------------
 
+  def _AddLvmDisk(self, inst: objects.Instance, disk: objects.Disk, idx: int) -> None:
+    """Makes a new plain or drbd disk on its nodes and configures it; it is
+    left active only when the instance's disks are."""
+    instance_disks.AllocatePorts(self, [disk])
+    try:
+      instance_disks.CreateDisks(self, inst, [disk])
+    except errors.OpExecError:
+      instance_disks.ReleaseDisks(self, [disk])
+      raise
+    try:
+      self.cfg.AddInstanceDisk(inst.uuid, disk, idx, self.proc.GetECId())
+    except errors.GenericError:
+      iu.RemoveDisks(self, inst, disks=[disk])
+      instance_disks.ReleaseDisks(self, [disk])
+      raise
+    if not inst.disks_active:
+      iu.ShutdownInstanceDisks(self, inst, disks=[disk])
+      return
+    for node_uuid in sorted(disk.nodes, key=lambda uuid: uuid == inst.primary_node):
+      on_primary = node_uuid == inst.primary_node
+      result = self.rpc.call_blockdev_assemble(node_uuid, (disk, inst), inst, on_primary, idx)
+      if result.fail_msg:
+        self.LogWarning("Can't activate new disk %d on node %s: %s", idx,
+                        self.cfg.GetNodeName(node_uuid), result.fail_msg)
+
   def _AddDisk(self, inst: objects.Instance, disk: objects.Disk, idx: int,
                feedback_fn: Any) -> None:
     pnode = inst.primary_node
     feedback_fn("* disk %d, size %s" % (idx, FormatUnit(disk.size, "h")))
+    if disk.dev_type in instance_disks.LVM_TEMPLATES:
+      self._AddLvmDisk(inst, disk, idx)
+      return
     directory = filestorage.DiskFileDir(disk.logical_id)
     result = self.rpc.call_file_storage_dir_create(pnode, directory)
     result.Raise("Failed to create directory '%s' on node %s" %

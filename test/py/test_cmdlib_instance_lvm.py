@@ -672,3 +672,42 @@ def test_exclusive_storage_reaches_the_lvs_only(env):
   _Create(env, "drbd")
   flags = {(args[0][0].dev_type, args[5]) for _, args in _Calls(env, "blockdev_create")}
   assert flags == {("plain", True), ("drbd", False)}
+
+
+# --- gnt-instance modify --disk add/remove ---------------------------------------------------
+
+def test_add_and_remove_a_drbd_disk(env):
+  _Create(env, "drbd")
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.calls.clear()
+  env.rpc.answers["instance_list"] = lambda node, *args: []
+  result, _ = _Run(env, "OpInstanceSetParams", instance_name="inst1", ignore_ipolicy=True,
+                   disks=[["add", -1, {"size": 512}]])
+  assert ("disk/1", "add:size=512,mode=rw") in result
+  disk0, disk1 = _InstanceDisks(env)
+  assert disk1.dev_type == "drbd" and disk1.iv_name == "disk/1" and disk1.size == 512
+  assert disk1.logical_id[:5] == [node1, node2, 11001, 1, 1]
+  assert _Names(disk1.children)[0].endswith(".disk1_data")
+  assert [(nodes, args[0][0].dev_type) for nodes, args in _Calls(env, "blockdev_create")] == [
+    (node1, "plain"), (node1, "plain"), (node1, "drbd"),
+    (node2, "plain"), (node2, "plain"), (node2, "drbd")]
+  # the instance's disks are not active: nor is the new one
+  assert {nodes for nodes, _ in _Calls(env, "blockdev_shutdown")} == {node1, node2}
+  env.rpc.calls.clear()
+  _Run(env, "OpInstanceSetParams", instance_name="inst1", ignore_ipolicy=True,
+       disks=[["remove", 1, {}]])
+  assert [args[0][0].uuid for _, args in _Calls(env, "blockdev_remove")] == [disk1.uuid] * 2
+  assert [disk.uuid for disk in _InstanceDisks(env)] == [disk0.uuid]
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11001]
+  assert env.cfg.ComputeDRBDMap()[node1] == {0: disk0.uuid}
+
+
+def test_add_plain_disk_needs_room(env):
+  _Create(env, "plain")
+  env.rpc.answers["instance_list"] = lambda node, *args: []
+  env.rpc.free_space[_Uuid(env, "node1")] = 100
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Run(env, "OpInstanceSetParams", instance_name="inst1", ignore_ipolicy=True,
+         disks=[["add", -1, {"size": 512}]])
+  assert err.value.args[0] == ("Not enough disk space on target node node1 vg xenvg:"
+                               " required 512 MiB, available 100 MiB")
