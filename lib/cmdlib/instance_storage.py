@@ -12,6 +12,7 @@ from ganeti import paramdefs as pd
 from ganeti.utils.text import FormatUnit
 from ganeti.cmdlib import allocation
 from ganeti.cmdlib import instance_disks
+from ganeti.cmdlib import instance_replace_disks
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib import ipolicy
 from ganeti.cmdlib.base import CheckNodeUuidsExist, ResultWithJobs
@@ -281,8 +282,7 @@ class LUInstanceChangeGroup(_InstanceLU):
                     if node.group not in self.target_groups)
     template = self.cfg.GetInstanceDiskTemplate(inst.uuid)
     if template in constants.DTS_INT_MIRROR:
-      raise errors.OpPrereqError("Changing the group of DRBD instances is not supported by"
-                                 " this master yet", errors.ECODE_INVAL)
+      return ResultWithJobs([self._MirrorJob(iallocator, outside)])
     try:
       target = allocation.PickNode(self, iallocator, cluster.FillBE(inst), inst.hypervisor,
                                    exclude=outside)
@@ -298,3 +298,25 @@ class LUInstanceChangeGroup(_InstanceLU):
     else:
       op = opcodes.OpInstanceMove(instance_name=inst.name, target_node=node_name)
     return ResultWithJobs([[op]])
+
+  def _MirrorJob(self, iallocator: str, outside: tuple[str, ...]) -> list:
+    """A DRBD instance reaches the target groups in three steps: a secondary
+    there (the allocator's new primary), a move onto it, and the allocator's
+    new secondary."""
+    inst = self.instance
+    cluster = self.cfg.GetClusterInfo()
+    try:
+      primary, secondary = allocation.PickNodes(self, iallocator, cluster.FillBE(inst),
+                                                inst.hypervisor, exclude=outside)
+    except errors.OpPrereqError as err:
+      raise errors.OpPrereqError("Can't compute solution for changing group of instance"
+                                 " '%s' using iallocator '%s': %s" %
+                                 (inst.name, iallocator, err.args[0]),
+                                 errors.ECODE_NORES) from None
+    replace = dict(instance_name=inst.name,
+                   mode=instance_replace_disks.REPLACE_NEW_SECONDARY)
+    return [opcodes.OpInstanceReplaceDisks(remote_node=self.cfg.GetNodeName(primary),
+                                           **replace),
+            opcodes.OpInstanceMigrate(instance_name=inst.name, allow_failover=True),
+            opcodes.OpInstanceReplaceDisks(remote_node=self.cfg.GetNodeName(secondary),
+                                           **replace)]

@@ -5,6 +5,7 @@ import pytest
 
 from ganeti import constants
 from ganeti import errors
+from ganeti import locking
 from ganeti import objects
 from test_cmdlib_instance_lvm import _Calls, _Create, _InstanceDisks, _Uuid, fixture_env
 from test_cmdlib_node import _Run
@@ -263,3 +264,26 @@ def test_repair_storage_refuses_while_the_peer_is_faulty(drbd):
   assert nodes == _Uuid(drbd, "node2") and args[-1] == "fix-consistency"
   # the primary's own storage may be repaired when the secondary is fine
   _Run(drbd, "OpRepairNodeStorage", node_name="node1", storage_type="lvm-vg", name="xenvg")
+
+
+# --- gnt-instance change-group -------------------------------------------------------------
+
+def test_change_group_of_a_drbd_instance(drbd):
+  drbd.cfg.AddNodeGroup(objects.NodeGroup(name="g2", ndparams={}))
+  for idx in (4, 5):
+    drbd.cfg.AddNode(objects.Node(name="node%d" % idx, primary_ip="192.0.2.%d" % idx,
+                                  secondary_ip="198.51.100.%d" % idx, group="g2"))
+  drbd.glm = locking.GanetiLockManager(nodes=drbd.cfg.GetNodeList(),
+                                       nodegroups=drbd.cfg.GetNodeGroupList(),
+                                       instances=["inst1"])
+  submitted = []
+  drbd.SubmitManyJobsFromLU = lambda jobs: submitted.extend(jobs) or [[True, 1]]
+  drbd.rpc.answers["all_instances_info"] = lambda node, *args: {}
+  _Run(drbd, "OpInstanceChangeGroup", instance_name="inst1", target_groups=["g2"],
+       iallocator="no-such-allocator")
+  (job,) = submitted
+  steps = [(op["OP_ID"], op.get("remote_node")) for op in job]
+  assert [op_id for op_id, _ in steps] == ["OP_INSTANCE_REPLACE_DISKS", "OP_INSTANCE_MIGRATE",
+                                           "OP_INSTANCE_REPLACE_DISKS"]
+  # the first new secondary becomes the primary, the second the new secondary
+  assert {steps[0][1], steps[2][1]} == {"node4", "node5"}
