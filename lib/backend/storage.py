@@ -210,9 +210,11 @@ def StorageSpaceInfo(su_type: str, su_key: Optional[str], su_params: list) -> di
     info.update(storage_free=fs.f_bavail * fs.f_frsize // _MIB,
                 storage_size=fs.f_blocks * fs.f_frsize // _MIB)
   elif su_type in (ST_LVM_VG, ST_LVM_PV):
+    # exclusive storage (the unit's flag) counts whole PVs, like lvm-pv
+    exclusive = su_type == ST_LVM_PV or bool(su_params and su_params[0])
     # a missing group leaves the space unknown rather than failing the node
     try:
-      info.update(_LvmSpace(su_type, su_key))
+      info.update(_LvmSpace(ST_LVM_PV if exclusive else ST_LVM_VG, su_key))
     except RPCFail as err:
       logging.warning("No space information for %s %s: %s", su_type, su_key, err)
   else:

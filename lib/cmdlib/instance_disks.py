@@ -139,14 +139,19 @@ def SpacePerVolumeGroup(template: str, specs: Iterable[dict]) -> dict[str, int]:
   return needed
 
 
+def _NodeExclusiveStorage(lu: Any, node_uuid: str) -> bool:
+  return bool(lu.cfg.GetNdParams(lu.cfg.GetNodeInfo(node_uuid)).get(pd.ND_EXCLUSIVE_STORAGE))
+
+
 def CheckFreeSpace(lu: Any, node_uuids: list[str], needed: dict[str, int]) -> None:
-  """Refuses nodes whose volume groups lack the space needed."""
+  """Refuses nodes whose volume groups lack the space needed (under exclusive
+  storage the node counts the free space of whole PVs)."""
   cfg = lu.cfg
   for vg, size in sorted(needed.items()):
-    answers = lu.rpc.call_node_info(node_uuids, [(constants.ST_LVM_VG, vg, [False])], None)
     for node_uuid in node_uuids:
       name = cfg.GetNodeName(node_uuid)
-      result = answers[node_uuid]
+      unit = (constants.ST_LVM_VG, vg, [_NodeExclusiveStorage(lu, node_uuid)])
+      result = lu.rpc.call_node_info([node_uuid], [unit], None)[node_uuid]
       result.Raise("Cannot get current information from node %s" % name, prereq=True,
                    ecode=errors.ECODE_ENVIRON)
       storage = result.payload[1]
@@ -166,10 +171,7 @@ def CheckFreeSpace(lu: Any, node_uuids: list[str], needed: dict[str, int]) -> No
 def ExclusiveStorage(lu: Any, node_uuid: str, device: objects.Disk) -> bool:
   """Whether the device is an LV on a node with exclusive storage (whole PVs
   per LV); DRBD devices themselves never are."""
-  if device.dev_type != constants.DT_PLAIN:
-    return False
-  node = lu.cfg.GetNodeInfo(node_uuid)
-  return bool(lu.cfg.GetNdParams(node).get(pd.ND_EXCLUSIVE_STORAGE))
+  return device.dev_type == constants.DT_PLAIN and _NodeExclusiveStorage(lu, node_uuid)
 
 
 def CreateDevice(lu: Any, inst: objects.Instance, node_uuid: str, device: objects.Disk,

@@ -83,7 +83,8 @@ def test_lvm_reports_are_parsed(node):
                        ("storage_list", "lvm-vg", [], None, ["name", "size", "used", "free"]),
                        ("storage_list", "lvm-pv", [], None, ["name", "free", "allocatable"]),
                        ("node_info", [["lvm-vg", "xenvg", [False]],
-                                      ["lvm-pv", "xenvg", [True]]], []),
+                                      ["lvm-pv", "xenvg", [True]],
+                                      ["lvm-vg", "xenvg", [True]]], []),
                        prelude=prelude)
   assert [success for success, _ in results] == [True] * 6
   vgs, lvs, volumes, vg_rows, pv_rows, info = [payload for _, payload in results]
@@ -98,6 +99,9 @@ def test_lvm_reports_are_parsed(node):
   assert info[1] == [{"type": "lvm-vg", "name": "xenvg", "storage_free": 10236,
                       "storage_size": 20476},
                      {"type": "lvm-pv", "name": "xenvg", "storage_free": 10236,
+                      "storage_size": 20576},
+                     # exclusive storage: the best single PV's free space
+                     {"type": "lvm-vg", "name": "xenvg", "storage_free": 10236,
                       "storage_size": 20576}]
 
 

@@ -132,7 +132,7 @@ def test_create_drbd_layout_and_creation_order(env):
                      (node2, "plain", meta.logical_id[1], False),
                      (node2, "drbd", None, False)]
   # both nodes are checked for data + metadata space
-  assert sorted(nodes for nodes, _ in _Calls(env, "node_info")) == [[node1, node2]]
+  assert sorted(nodes for nodes, _ in _Calls(env, "node_info")) == sorted([[node1], [node2]])
   assert " - INFO: Waiting for instance inst1 to sync disks" in messages
   assert " - INFO: Instance inst1's disks are in sync" in messages
   assert env.cfg.ComputeDRBDMap() == {node1: {0: disk.uuid}, node2: {0: disk.uuid},
@@ -672,6 +672,8 @@ def test_exclusive_storage_reaches_the_lvs_only(env):
   _Create(env, "drbd")
   flags = {(args[0][0].dev_type, args[5]) for _, args in _Calls(env, "blockdev_create")}
   assert flags == {("plain", True), ("drbd", False)}
+  # the free space asked for is that of whole PVs
+  assert {tuple(args[0][0][2]) for _, args in _Calls(env, "node_info")} == {(True,)}
 
 
 # --- gnt-instance modify --disk add/remove ---------------------------------------------------
