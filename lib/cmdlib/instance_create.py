@@ -225,6 +225,7 @@ class LUInstanceCreate(LogicalUnit):
     if self.disk_template in instance_disks.LVM_TEMPLATES:
       instance_disks.FillVolumeGroups(cfg, self.disk_specs)
       nodes = [pnode.uuid] + ([op.snode_uuid] if op.snode_uuid else [])
+      instance_disks.CheckSpindles(self, nodes, self.disk_specs)
       instance_disks.CheckFreeSpace(self, nodes, instance_disks.SpacePerVolumeGroup(
         self.disk_template, self.disk_specs))
     group = cfg.GetNodeGroup(pnode.group)

@@ -143,6 +143,20 @@ def _NodeExclusiveStorage(lu: Any, node_uuid: str) -> bool:
   return bool(lu.cfg.GetNdParams(lu.cfg.GetNodeInfo(node_uuid)).get(pd.ND_EXCLUSIVE_STORAGE))
 
 
+def CheckSpindles(lu: Any, node_uuids: list[str], specs: Iterable[dict]) -> None:
+  """Spindles must be given for disks on nodes with exclusive storage, and
+  only there."""
+  exclusive = any(_NodeExclusiveStorage(lu, node_uuid) for node_uuid in node_uuids)
+  for spec in specs:
+    given = spec.get("spindles") is not None
+    if exclusive and not given:
+      raise errors.OpPrereqError("You must specify spindles in instance disks when"
+                                 " exclusive storage is active", errors.ECODE_INVAL)
+    if given and not exclusive:
+      raise errors.OpPrereqError("Spindles in instance disks cannot be specified when"
+                                 " exclusive storage is not active", errors.ECODE_INVAL)
+
+
 def CheckFreeSpace(lu: Any, node_uuids: list[str], needed: dict[str, int]) -> None:
   """Refuses nodes whose volume groups lack the space needed (under exclusive
   storage the node counts the free space of whole PVs)."""

@@ -666,10 +666,20 @@ def test_failover_of_a_stopped_drbd_instance(env):
 
 
 def test_exclusive_storage_reaches_the_lvs_only(env):
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Create(env, "plain", disks=[{"size": GIB, "spindles": 1}])
+  assert err.value.args[0] == ("Spindles in instance disks cannot be specified when"
+                               " exclusive storage is not active")
   group = env.cfg.GetNodeGroup(env.cfg.GetNodeGroupList()[0])
   group.ndparams["exclusive_storage"] = True
   env.cfg.Update(group)
-  _Create(env, "drbd")
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Create(env, "drbd")
+  assert err.value.args[0] == ("You must specify spindles in instance disks when exclusive"
+                               " storage is active")
+  env.rpc.calls.clear()
+  _Create(env, "drbd", disks=[{"size": GIB, "spindles": 2}])
+  assert _InstanceDisks(env)[0].children[0].spindles == 2
   flags = {(args[0][0].dev_type, args[5]) for _, args in _Calls(env, "blockdev_create")}
   assert flags == {("plain", True), ("drbd", False)}
   # the free space asked for is that of whole PVs
