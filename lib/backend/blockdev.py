@@ -8,6 +8,7 @@ must lie inside the node's allowed file storage paths.
 """
 
 import os
+import time
 import urllib.error
 import urllib.request
 from typing import Any, Optional
@@ -23,6 +24,8 @@ from ganeti.storage import base
 from ganeti.storage import filestorage
 
 _URL_SCHEMES = ("http://", "https://", "ftp://")
+# pauses go through here so that tests can count them instead of waiting
+Sleep = time.sleep
 _DOWNLOAD_TIMEOUT = 60
 
 
@@ -488,7 +491,93 @@ def BlockdevRemoveChildren(bdev: dict, ndevs: list) -> None:
     _FailWith("Can't remove children from %s" % parent, err)
 
 
+# --- DRBD networking (mirror reconfiguration for migrations and repairs) ----------
+
+# how long (seconds, polled each second) a minor may take to find its peer
+_DRBD_CONNECT_WAIT = 15
+
+
+def _DrbdDevices(disks: list) -> list[base.BlockDev]:
+  return _FindAll(disks, "Can't find device %s")
+
+
+def _WaitConnected(device: base.BlockDev, multimaster: bool) -> Any:
+  """The minor's state once it talks to its peer (or after the wait, as is)."""
+  status = device.GetProcStatus()
+  for _ in range(_DRBD_CONNECT_WAIT):
+    if status.connected or status.resyncing or (
+        not multimaster and status.waiting_for_peer):
+      break
+    Sleep(1)
+    status = device.GetProcStatus()
+  return status
+
+
+def DrbdDisconnectNet(disks: list) -> None:
+  """Takes a disk's DRBD devices off the network (standalone)."""
+  for device in _DrbdDevices(disks):
+    try:
+      device.DisconnectNet()
+    except errors.BlockDeviceError as err:
+      _FailWith("Can't change network configuration to standalone mode", err)
+
+
+def DrbdAttachNet(disks: list, multimaster: bool) -> None:
+  """Connects DRBD devices to their peers; with multimaster both nodes may be
+  primary, and this node becomes one (for a live migration)."""
+  devices = _DrbdDevices(disks)
+  for device in devices:
+    try:
+      device.AttachNet(bool(multimaster))
+    except errors.BlockDeviceError as err:
+      _FailWith("Can't change network configuration", err)
+  for device in devices:
+    status = _WaitConnected(device, bool(multimaster))
+    if multimaster and not (status.connected or status.resyncing):
+      Fail("Timeout in disk reconnecting")
+  if multimaster:
+    for device in devices:
+      try:
+        device.Open()
+      except errors.BlockDeviceError as err:
+        _FailWith("Can't change to primary mode", err)
+
+
+def DrbdWaitSync(disks: list) -> list:
+  """(all resyncs finished, lowest resync percentage) of the DRBD devices."""
+  all_done, lowest = True, 100.0
+  for device in _DrbdDevices(disks):
+    status = _WaitConnected(device, True)
+    if not (status.connected or status.resyncing):
+      Fail("DRBD device %s is not in sync: state %s", _Wire(device.dev_path),
+           status.connection)
+    all_done = all_done and not status.resyncing
+    if status.sync_percent is not None:
+      lowest = min(lowest, status.sync_percent)
+  return [all_done, lowest]
+
+
+def DrbdNeedsActivation(disks: list) -> list[str]:
+  """Uuids of the DRBD disks whose device here is missing, without local
+  storage or off the network (activate-disks would repair them)."""
+  faulty = []
+  for data in disks:
+    disk = _Disk(data)
+    device = _Find(disk.local)
+    if device is None:
+      faulty.append(disk.wire.uuid)
+      continue
+    status = device.GetProcStatus()
+    if status.standalone or status.diskless:
+      faulty.append(disk.wire.uuid)
+  return faulty
+
+
 CALLS = {
+  "drbd_needs_activation": DrbdNeedsActivation,
+  "drbd_disconnect_net": DrbdDisconnectNet,
+  "drbd_attach_net": DrbdAttachNet,
+  "drbd_wait_sync": DrbdWaitSync,
   "blockdev_create": BlockdevCreate,
   "blockdev_remove": BlockdevRemove,
   "blockdev_assemble": BlockdevAssemble,

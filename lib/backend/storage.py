@@ -1,9 +1,9 @@
 """Storage on a node: LVM volume groups, physical and logical volumes, file
 storage directories, block device sizes and the DRBD helper.
 
-LVM is asked through its command line tools (vgs, pvs, lvs, ...), run by the
-storage layer's tool runner; when they are missing or fail, the call fails
-with their error text.  Sizes are MiB.
+LVM is asked through the storage layer's reports (storage.lvm_report) and
+tools (pvchange, vgreduce) run by its tool runner; when they are missing or
+fail, the call fails with their error text.  Sizes are MiB.
 """
 
 import logging
@@ -23,65 +23,46 @@ from ganeti.constants import (
   ST_LVM_PV,
   ST_LVM_VG,
   ST_SHARED_FILE)
+from ganeti import errors
 from ganeti.backend import files
 from ganeti.backend.common import Fail, RPCFail
+from ganeti.storage import lvm_report
 from ganeti.storage import runner
 from ganeti.utils import io
 
 UNIT_FIELDS = frozenset([SF_NAME, SF_SIZE, SF_USED, SF_FREE, SF_ALLOCATABLE])
 DRBD_USERMODE_HELPER_FILE = "/sys/module/drbd/parameters/usermode_helper"
-_LVM_SEPARATOR = "|"
 _MIB = 1024 * 1024
 
 
-def _RunLvm(tool: str, columns: list[str], *args: str) -> list[list[str]]:
-  """The rows of an LVM report (vgs/pvs/lvs), sizes in MiB without suffix."""
-  argv = [tool, "--noheadings", "--nosuffix", "--units=m", "--unbuffered",
-          "--separator=" + _LVM_SEPARATOR, "--options=" + ",".join(columns)] + list(args)
-  result = runner.RUNNER.Run(argv)
-  if result.failed:
-    Fail("Error while running %s: %s", tool, result.Describe())
-  rows = []
-  for line in result.stdout.splitlines():
-    fields = [field.strip() for field in line.strip().split(_LVM_SEPARATOR)]
-    if len(fields) == len(columns):
-      rows.append(fields)
-  return rows
-
-
-def _MiB(text: str) -> float:
+def _Lvm(report: Callable[..., list], *args: Any) -> list:
+  """A report of the storage layer's LVM listings; the tool's error fails the call."""
   try:
-    return float(text)
-  except ValueError:
-    Fail("Invalid size '%s' in LVM output", text)
+    return report(*args)
+  except errors.BlockDeviceError as err:
+    Fail("%s", err)
 
 
 def ListVolumeGroups() -> dict[str, int]:
   """vg_list: volume group name -> size."""
-  return {name: int(round(_MiB(size)))
-          for name, size in _RunLvm("vgs", ["vg_name", "vg_size"])}
+  return {vg.name: int(round(vg.size)) for vg in _Lvm(lvm_report.ListVolumeGroups)}
 
 
 def ListLogicalVolumes(vg_name: str) -> dict[str, tuple[float, bool, bool]]:
   """lv_list: "vg/lv" -> (size, inactive, online) of a volume group's LVs."""
   volumes = {}
-  for vg, lv, size, attr in _RunLvm("lvs", ["vg_name", "lv_name", "lv_size", "lv_attr"],
-                                    vg_name):
-    if len(attr) < 6 or attr[0] == "v":  # virtual volumes hold no data
+  for lv in _Lvm(lvm_report.ListLogicalVolumes, vg_name):
+    if len(lv.attributes) < 6 or lv.virtual:  # virtual volumes hold no data
       continue
-    volumes["%s/%s" % (vg, lv)] = (_MiB(size), attr[4] == "-", attr[5] == "o")
+    volumes["%s/%s" % (lv.vg_name, lv.name)] = (lv.size, lv.attributes[4] == "-",
+                                                 lv.attributes[5] == "o")
   return volumes
 
 
 def NodeVolumes() -> list[dict[str, Any]]:
   """node_volumes: every logical volume with the physical device it lives on."""
-  volumes = []
-  for name, size, devices, vg in _RunLvm("lvs", ["lv_name", "lv_size", "devices",
-                                                 "vg_name"]):
-    for device in devices.split(","):
-      volumes.append({"name": name, "size": _MiB(size), "vg": vg,
-                      "dev": device.split("(")[0]})
-  return volumes
+  return [{"name": lv.name, "size": lv.size, "vg": lv.vg_name, "dev": pv_name}
+          for lv in _Lvm(lvm_report.ListLogicalVolumes) for pv_name in lv.pv_names]
 
 
 def BlockDeviceSizes(devices: list[str]) -> dict[str, int]:
@@ -138,23 +119,15 @@ def _FileUnitRows(su_args: list, name: Optional[str]) -> list[dict[str, Any]]:
 
 
 def _VgRows(_su_args: list, name: Optional[str]) -> list[dict[str, Any]]:
-  rows = []
-  for vg, size, free in _RunLvm("vgs", ["vg_name", "vg_size", "vg_free"],
-                                *([name] if name else [])):
-    size_mib, free_mib = _MiB(size), _MiB(free)
-    rows.append({SF_NAME: vg, SF_SIZE: size_mib, SF_FREE: free_mib,
-                 SF_USED: size_mib - free_mib, SF_ALLOCATABLE: True})
-  return rows
+  return [{SF_NAME: vg.name, SF_SIZE: vg.size, SF_FREE: vg.free, SF_USED: vg.size - vg.free,
+           SF_ALLOCATABLE: True} for vg in _Lvm(lvm_report.ListVolumeGroups, name)]
 
 
 def _PvRows(_su_args: list, name: Optional[str]) -> list[dict[str, Any]]:
-  rows = []
-  for pv, vg, size, used, free, attr in _RunLvm(
-      "pvs", ["pv_name", "vg_name", "pv_size", "pv_used", "pv_free", "pv_attr"],
-      *([name] if name else [])):
-    rows.append({SF_NAME: pv, SF_SIZE: _MiB(size), SF_USED: _MiB(used),
-                 SF_FREE: _MiB(free), SF_ALLOCATABLE: attr[:1] == "a", "vg": vg})
-  return rows
+  return [{SF_NAME: pv.name, SF_SIZE: pv.size, SF_USED: pv.size - pv.free, SF_FREE: pv.free,
+           SF_ALLOCATABLE: pv.allocatable, "vg": pv.vg_name}
+          for pv in _Lvm(lvm_report.ListPhysicalVolumes)
+          if name is None or pv.name == name]
 
 
 _UNIT_ROWS: dict[str, Callable[[list, Optional[str]], list[dict[str, Any]]]] = {
@@ -206,7 +179,7 @@ def ExecuteStorageOp(su_name: str, su_args: list, name: str, op: str) -> None:
     Fail("Failed to remove missing volumes from volume group %s: %s", name,
          result.Describe())
   # vgreduce may succeed while the group still is inconsistent
-  _RunLvm("vgs", ["vg_name"], name)
+  _Lvm(lvm_report.ListVolumeGroups, name)
 
 
 # --- space for node_info ------------------------------------------------------
@@ -237,9 +210,11 @@ def StorageSpaceInfo(su_type: str, su_key: Optional[str], su_params: list) -> di
     info.update(storage_free=fs.f_bavail * fs.f_frsize // _MIB,
                 storage_size=fs.f_blocks * fs.f_frsize // _MIB)
   elif su_type in (ST_LVM_VG, ST_LVM_PV):
+    # exclusive storage (the unit's flag) counts whole PVs, like lvm-pv
+    exclusive = su_type == ST_LVM_PV or bool(su_params and su_params[0])
     # a missing group leaves the space unknown rather than failing the node
     try:
-      info.update(_LvmSpace(su_type, su_key))
+      info.update(_LvmSpace(ST_LVM_PV if exclusive else ST_LVM_VG, su_key))
     except RPCFail as err:
       logging.warning("No space information for %s %s: %s", su_type, su_key, err)
   else:

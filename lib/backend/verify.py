@@ -420,6 +420,15 @@ def _check_drbd_absent(_arg: Any, _req: _Request) -> list:
   return []
 
 
+def _check_drbd_minors(_arg: Any, _req: _Request) -> list | str:
+  """The minors configured in the kernel; the error text if DRBD can't be read."""
+  from ganeti.storage import drbd_info  # pylint: disable=import-outside-toplevel
+  try:
+    return drbd_info.ReadProcDrbd(drbd_info.PROC_DRBD).UsedMinors()
+  except errors.BlockDeviceError as err:
+    return str(err)
+
+
 def _check_drbd_helper(_arg: Any, _req: _Request) -> Optional[str]:
   return None
 
@@ -506,7 +515,7 @@ _CHECKS: dict[str, Callable[[Any, _Request], Any]] = {
   NV_EXCLUSIVEPVS: lambda _arg, _req: None,
   NV_OSLIST: _check_oslist,
   NV_BRIDGES: _check_bridges,
-  NV_DRBDLIST: _check_drbd_absent,
+  NV_DRBDLIST: _check_drbd_minors,
   NV_DRBDVERSION: _check_drbd_absent,
   NV_DRBDHELPER: _check_drbd_helper,
   NV_USERSCRIPTS: _check_user_scripts,

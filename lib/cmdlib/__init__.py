@@ -4,11 +4,13 @@ from ganeti.cmdlib import backup
 from ganeti.cmdlib import cluster
 from ganeti.cmdlib import cluster_ops
 from ganeti.cmdlib import cluster_verify
+from ganeti.cmdlib import cluster_verify_disks
 from ganeti.cmdlib import group
 from ganeti.cmdlib import instance_create
 from ganeti.cmdlib import instance_multialloc
 from ganeti.cmdlib import instance_ops
 from ganeti.cmdlib import instance_set_params
+from ganeti.cmdlib import instance_replace_disks
 from ganeti.cmdlib import instance_storage
 from ganeti.cmdlib import instance_migration
 from ganeti.cmdlib import instance_query
@@ -38,8 +40,8 @@ LU_FOR_OPCODE = {
   "OP_CLUSTER_VERIFY": cluster_verify.LUClusterVerify,
   "OP_CLUSTER_VERIFY_CONFIG": cluster_verify.LUClusterVerifyConfig,
   "OP_CLUSTER_VERIFY_GROUP": cluster_verify.LUClusterVerifyGroup,
-  "OP_CLUSTER_VERIFY_DISKS": cluster_verify.LUClusterVerifyDisks,
-  "OP_GROUP_VERIFY_DISKS": cluster_verify.LUGroupVerifyDisks,
+  "OP_CLUSTER_VERIFY_DISKS": cluster_verify_disks.LUClusterVerifyDisks,
+  "OP_GROUP_VERIFY_DISKS": cluster_verify_disks.LUGroupVerifyDisks,
   "OP_NODE_ADD": node.LUNodeAdd,
   "OP_NODE_REMOVE": node.LUNodeRemove,
   "OP_NODE_SET_PARAMS": node.LUNodeSetParams,
@@ -91,7 +93,7 @@ LU_FOR_OPCODE = {
   "OP_INSTANCE_SET_PARAMS": instance_set_params.LUInstanceSetParams,
   "OP_INSTANCE_GROW_DISK": instance_storage.LUInstanceGrowDisk,
   "OP_INSTANCE_RECREATE_DISKS": instance_storage.LUInstanceRecreateDisks,
-  "OP_INSTANCE_REPLACE_DISKS": instance_storage.LUInstanceReplaceDisks,
+  "OP_INSTANCE_REPLACE_DISKS": instance_replace_disks.LUInstanceReplaceDisks,
   "OP_INSTANCE_CHANGE_GROUP": instance_storage.LUInstanceChangeGroup,
   "OP_TEST_ALLOCATOR": iallocator.LUTestAllocator,
   "OP_BACKUP_PREPARE": backup.LUBackupPrepare,

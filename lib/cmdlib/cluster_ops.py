@@ -298,9 +298,23 @@ class LUClusterRepairDiskSizes(NoHooksLU):
                    " %s, actual %s", index, inst.name, disk.spindles, spindles)
       disk.spindles = spindles
       changes.append((inst.name, index, "spindles", spindles))
+    if self._EnsureChildSizes(disk) and not changes:
+      changes.append((inst.name, index, "size", disk.size))
     if changes:
       self.cfg.Update(disk, self.LogInfo)
     return changes
+
+  def _EnsureChildSizes(self, disk: Any) -> bool:
+    """Gives a DRBD disk's data device (down its data chain) at least the disk's
+    size; whether something changed."""
+    if disk.dev_type != constants.DT_DRBD8 or not disk.children:
+      return False
+    data = disk.children[0]
+    mismatch = data.size < disk.size
+    if mismatch:
+      self.LogInfo("Child disk has size %d, parent %d, fixing", data.size, disk.size)
+      data.size = disk.size
+    return self._EnsureChildSizes(data) or mismatch
 
   def Exec(self, feedback_fn: Any) -> list[tuple[str, int, str, int]]:
     by_node: dict[str, list[tuple[Any, int, Any]]] = {}

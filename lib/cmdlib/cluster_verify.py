@@ -51,6 +51,7 @@ CV_ENODESHAREDFILESTORAGEPATHUNUSABLE = ("node", "ENODESHAREDFILESTORAGEPATHUNUS
                                          "Shared file storage path unusable")
 CV_ENODEGLUSTERSTORAGEPATHUNUSABLE = ("node", "ENODEGLUSTERSTORAGEPATHUNUSABLE",
                                       "Gluster storage path unusable")
+CV_ENODEDRBD = ("node", "ENODEDRBD", "Error parsing the DRBD status file")
 CV_ENODEHOOKS = ("node", "ENODEHOOKS", "Communication failure in hooks execution")
 CV_ENODEHV = ("node", "ENODEHV", "Hypervisor parameters verification failure")
 CV_ENODELVM = ("node", "ENODELVM", "LVM-related node error")
@@ -592,6 +593,29 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
     self._ErrorIf(nres.get(constants.NV_PVLIST) is None, CV_ENODELVM, name,
                   "Can't get PV list from node")
 
+  def _VerifyDrbd(self, node: objects.Node, nres: dict) -> None:
+    """The minors the configuration gives the node against those in use there:
+    an active instance's minor must be set up, and nothing else may be."""
+    used = nres.get(constants.NV_DRBDLIST)
+    if constants.NV_DRBDLIST not in self._what or not node.vm_capable:
+      return
+    if not isinstance(used, list):
+      self._Error(CV_ENODEDRBD, node.name, "cannot parse drbd status file: %s", used)
+      return
+    allocated = self.drbd_map.get(node.uuid, {})
+    for minor, disk_uuid in sorted(allocated.items()):
+      inst = self.disk_owners.get(disk_uuid)
+      if inst is None:
+        self._Error(CV_ENODEDRBD, node.name, "ghost disk '%s' in temporary DRBD map",
+                    disk_uuid)
+        continue
+      self._ErrorIf(inst.disks_active and minor not in used, CV_ENODEDRBD, node.name,
+                    "drbd minor %d of disk %s (attached in instance '%s') is not active",
+                    minor, disk_uuid, inst.name)
+    for minor in used:
+      self._ErrorIf(minor not in allocated, CV_ENODEDRBD, node.name,
+                    "unallocated drbd minor %d is in use", minor)
+
   def _VerifyInstanceList(self, node: objects.Node, nres: dict, image: _NodeImage) -> None:
     idata = nres.get(constants.NV_INSTANCELIST)
     if not isinstance(idata, list):
@@ -671,6 +695,16 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
     self._ErrorIf(missing, CV_ENODENET, node.name, "missing bridges: %s",
                   _CommaJoin(sorted(missing)))
 
+  def _PrepareDrbdMap(self) -> None:
+    """The DRBD minors per node and the instance owning each disk."""
+    self.disk_owners = {disk_uuid: inst for inst in self.cfg.GetAllInstancesInfo().values()
+                        for disk_uuid in inst.disks}
+    try:
+      self.drbd_map = self.cfg.ComputeDRBDMap()
+    except errors.ConfigurationError as err:
+      self._Error(CV_ECLUSTERCFG, None, str(err))
+      self.drbd_map = {}
+
   def _VerifyNode(self, node: objects.Node, nres: Any, image: _NodeImage) -> None:
     if not self._VerifyVersion(node, nres):
       return
@@ -680,6 +714,7 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
     self._VerifyNetwork(node, nres)
     self._VerifyScriptsAndPaths(node, nres)
     self._VerifyLvm(node, nres, image)
+    self._VerifyDrbd(node, nres)
     self._VerifyInstanceList(node, nres, image)
     self._VerifyHvInfo(node, nres, image)
     self._VerifyOs(node, nres, image)
@@ -801,6 +836,7 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
     self._VerifySshSetup(results)
     self._VerifyFiles(results, files)
     feedback_fn("* Verifying node status")
+    self._PrepareDrbdMap()
     images: dict[str, _NodeImage] = {}
     offline_nodes = drained_nodes = 0
     for node in self.nodes:
@@ -853,47 +889,3 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
           feedback_fn(_HOOKS_INDENT_RE.sub("      ", output))
           lu_result = False
     return lu_result
-
-
-class LUClusterVerifyDisks(NoHooksLU):
-  """Submits one disk check (OpGroupVerifyDisks) per node group with instances."""
-
-  REQ_BGL = False
-
-  def ExpandNames(self) -> None:
-    self.needed_locks = {}
-    self.share_locks = dict.fromkeys(locking.LEVELS, 1)
-    if self.op.group_name:
-      self.groups = [self.cfg.LookupNodeGroup(self.op.group_name)]
-    else:
-      self.groups = self.cfg.GetNodeGroupList()
-
-  def Exec(self, feedback_fn: Any) -> ResultWithJobs:
-    return ResultWithJobs([[opcodes.OpGroupVerifyDisks(group_name=group)]
-                           for group in self.groups if self.cfg.GetNodeGroupInstances(group)])
-
-
-class LUGroupVerifyDisks(NoHooksLU):
-  """Finds a group's instances whose disks need activating.
-
-  Answers (nodes that could not be asked, instances needing activate-disks,
-  missing volumes).  Instances without disks have nothing to check; the
-  block device status of instances with disks comes with the block device
-  backend, and until then such groups are refused rather than reported clean.
-  """
-
-  REQ_BGL = False
-
-  def ExpandNames(self) -> None:
-    self.group_uuid = self.cfg.LookupNodeGroup(self.op.group_name)
-    self.share_locks = dict.fromkeys(locking.LEVELS, 1)
-    self.needed_locks = {locking.LEVEL_NODEGROUP: [self.group_uuid]}
-
-  def Exec(self, feedback_fn: Any) -> tuple[dict, list, dict]:
-    with_disks = [self.cfg.GetInstanceName(uuid)
-                  for uuid in self.cfg.GetNodeGroupInstances(self.group_uuid)
-                  if self.cfg.GetInstanceDisks(uuid)]
-    if with_disks:
-      raise errors.OpExecError("Cannot check the disks of %s yet: this master has no block"
-                               " device backend" % ", ".join(sorted(with_disks)))
-    return {}, [], {}

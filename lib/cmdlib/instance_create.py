@@ -11,6 +11,7 @@ from ganeti import netutils
 from ganeti import objects
 from ganeti import paramdefs as pd
 from ganeti.cmdlib import ipolicy
+from ganeti.cmdlib import instance_disks
 from ganeti.cmdlib import instance_import
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib.base import LogicalUnit
@@ -24,7 +25,8 @@ _FILE_TEMPLATES = {constants.DT_FILE: "file_storage_dir",
                    constants.DT_SHARED_FILE: "shared_file_storage_dir"}
 # disk templates this master can create so far
 _CREATABLE_TEMPLATES = frozenset([constants.DT_DISKLESS, constants.DT_FILE,
-                                  constants.DT_SHARED_FILE])
+                                  constants.DT_SHARED_FILE, constants.DT_PLAIN,
+                                  constants.DT_DRBD8])
 
 
 def NormalizeMac(mac: str) -> str:
@@ -88,7 +90,8 @@ def ParseDisks(op: Any) -> list[dict]:
     if mode not in _DISK_ACCESS:
       raise errors.OpPrereqError("Invalid disk access mode '%s'" % mode, errors.ECODE_INVAL)
     disks.append({"size": size, "mode": mode, "name": spec.get(pd.IDISK_NAME),
-                  "spindles": spec.get(pd.IDISK_SPINDLES)})
+                  "spindles": spec.get(pd.IDISK_SPINDLES), "vg": spec.get(pd.IDISK_VG),
+                  "metavg": spec.get(pd.IDISK_METAVG)})
   return disks
 
 
@@ -175,13 +178,15 @@ class LUInstanceCreate(LogicalUnit):
                                  errors.ECODE_STATE)
     return hvname
 
-  def _PickPrimaryNode(self) -> None:
-    """Until the iallocator protocol runs scripts: the vm-capable online node
-    with the most free memory among those the instance fits on."""
+  def _PickNodes(self) -> None:
+    """The primary (and for drbd the secondary) node the iallocator chooses."""
     from ganeti.cmdlib import allocation  # pylint: disable=import-outside-toplevel
-    self.op.pnode_uuid = allocation.PickNode(self, self.op.iallocator, self.be_full,
-                                             self.hvname)
+    uuids = allocation.PickNodes(self, self.op.iallocator, self.be_full, self.hvname)
+    self.op.pnode_uuid = uuids[0]
     self.op.pnode = self.cfg.GetNodeName(self.op.pnode_uuid)
+    if len(uuids) > 1:
+      self.op.snode_uuid = uuids[1]
+      self.op.snode = self.cfg.GetNodeName(self.op.snode_uuid)
 
   def CheckPrereq(self) -> None:
     op = self.op
@@ -208,7 +213,7 @@ class LUInstanceCreate(LogicalUnit):
                                                    self.be_full[pd.BE_MAXMEM]),
                                  errors.ECODE_INVAL)
     if op.iallocator:
-      self._PickPrimaryNode()
+      self._PickNodes()
     pnode = cfg.GetNodeInfo(op.pnode_uuid)
     iu.CheckNodeOnline(self, pnode.uuid)
     iu.CheckNodeNotDrained(self, pnode.uuid)
@@ -216,6 +221,13 @@ class LUInstanceCreate(LogicalUnit):
     if op.snode_uuid and self.disk_template not in constants.DTS_INT_MIRROR:
       self.LogWarning("Secondary node will be ignored on non-mirrored disk template")
       op.snode_uuid = None
+    self._CheckSecondaryNode()
+    if self.disk_template in instance_disks.LVM_TEMPLATES:
+      instance_disks.FillVolumeGroups(cfg, self.disk_specs)
+      nodes = [pnode.uuid] + ([op.snode_uuid] if op.snode_uuid else [])
+      instance_disks.CheckSpindles(self, nodes, self.disk_specs)
+      instance_disks.CheckFreeSpace(self, nodes, instance_disks.SpacePerVolumeGroup(
+        self.disk_template, self.disk_specs))
     group = cfg.GetNodeGroup(pnode.group)
     spec = ipolicy.InstanceSpec(self.be_full[pd.BE_MAXMEM], self.be_full[pd.BE_VCPUS],
                                 [disk["size"] for disk in self.disk_specs],
@@ -235,6 +247,21 @@ class LUInstanceCreate(LogicalUnit):
       iu.CheckNodeFreeMemory(self, pnode.uuid, "creating instance %s" % op.instance_name,
                              self.be_full[pd.BE_MAXMEM], self.hvname)
     self.instance = self._BuildInstance(cluster)
+
+  def _CheckSecondaryNode(self) -> None:
+    """A mirrored template needs a usable secondary node apart from the primary."""
+    op = self.op
+    if self.disk_template not in constants.DTS_INT_MIRROR:
+      return
+    if not op.snode_uuid:
+      raise errors.OpPrereqError("The networked disk templates need a mirror node",
+                                 errors.ECODE_INVAL)
+    if op.snode_uuid == op.pnode_uuid:
+      raise errors.OpPrereqError("The secondary node cannot be the primary node",
+                                 errors.ECODE_INVAL)
+    iu.CheckNodeOnline(self, op.snode_uuid)
+    iu.CheckNodeNotDrained(self, op.snode_uuid)
+    iu.CheckNodeVmCapable(self, op.snode_uuid)
 
   def _CheckOs(self, cluster: Any, pnode: objects.Node) -> None:
     op = self.op
@@ -309,6 +336,9 @@ class LUInstanceCreate(LogicalUnit):
   def _BuildDisks(self, cluster: Any) -> list[objects.Disk]:
     if self.disk_template == constants.DT_DISKLESS:
       return []
+    if self.disk_template in instance_disks.LVM_TEMPLATES:
+      return instance_disks.GenerateDisks(self, self.disk_template, self.disk_specs,
+                                          self.op.pnode_uuid, self.op.snode_uuid)
     ec_id = self.proc.GetECId()
     storage_dir = getattr(cluster, _FILE_TEMPLATES[self.disk_template])
     instance_dir = filestorage.InstanceFileStorageDir(storage_dir, self.op.instance_name,
@@ -353,6 +383,8 @@ class LUInstanceCreate(LogicalUnit):
 
   def BuildHooksNodes(self) -> tuple[list[str], list[str]]:
     nodes = [self.cfg.GetMasterNode(), self.op.pnode_uuid]
+    if self.op.snode_uuid:
+      nodes.append(self.op.snode_uuid)
     return nodes, nodes
 
   # --- execution ---------------------------------------------------------------
@@ -362,6 +394,9 @@ class LUInstanceCreate(LogicalUnit):
       feedback_fn("* disk %d, size %s" % (idx, FormatUnit(disk.size, "h")))
     feedback_fn("* creating instance disks...")
     if not self.new_disks:
+      return
+    if self.disk_template in instance_disks.LVM_TEMPLATES:
+      instance_disks.CreateDisks(self, inst, self.new_disks)
       return
     pnode = inst.primary_node
     directory = filestorage.DiskFileDir(self.new_disks[0].logical_id)
@@ -380,23 +415,78 @@ class LUInstanceCreate(LogicalUnit):
       iu.RemoveDisks(self, inst, disks=self.new_disks)
       raise
 
+  def _Abandon(self, inst: objects.Instance, configured: bool) -> None:
+    """Undoes a creation after its disks were made: devices, configuration
+    entry, ports and DRBD minors."""
+    iu.RemoveDisks(self, inst, disks=self.new_disks)
+    if configured:
+      self.cfg.RemoveInstance(inst.uuid)
+      return
+    instance_disks.ReleaseDisks(self, self.new_disks)
+    if inst.network_port is not None:
+      self.cfg.AddTcpUdpPort(inst.network_port)
+
+  def _WaitForMirrors(self, inst: objects.Instance, feedback_fn: Any) -> None:
+    """Waits for the disks' sync (or, without --wait-for-sync, checks that
+    mirrors are not degraded); a degraded disk undoes the creation."""
+    try:
+      if self.op.wait_for_sync:
+        in_sync = instance_disks.WaitForSync(self, inst)
+      elif self.disk_template in constants.DTS_INT_MIRROR:
+        feedback_fn("* checking mirrors status")
+        in_sync = instance_disks.WaitForSync(self, inst, oneshot=True)
+      else:
+        return
+    except (errors.OpExecError, errors.RemoteError):
+      self._Abandon(inst, configured=True)
+      raise
+    if not in_sync:
+      self._Abandon(inst, configured=True)
+      raise errors.OpExecError("There are some degraded disks for this instance")
+
+  def _PauseSync(self, inst: objects.Instance, pause: bool) -> None:
+    """Pauses (or resumes) a mirror's resync around the OS installation."""
+    result = self.rpc.call_blockdev_pause_resume_sync(
+      inst.primary_node, (self.cfg.GetInstanceDisks(inst.uuid), inst), pause)
+    if result.fail_msg:
+      self.LogWarning("Failed to %s disk sync: %s", "pause" if pause else "resume",
+                      result.fail_msg)
+
+  def _InstallOs(self, inst: objects.Instance, feedback_fn: Any) -> None:
+    op = self.op
+    pause_sync = not op.wait_for_sync and self.disk_template in constants.DTS_INT_MIRROR
+    if pause_sync:
+      feedback_fn("* pausing disk sync to install instance OS")
+      self._PauseSync(inst, True)
+    feedback_fn("* running the instance OS create scripts...")
+    result = self.rpc.call_instance_os_add(inst.primary_node, (inst, None), False,
+                                           op.debug_level or 0)
+    if pause_sync:
+      feedback_fn("* resuming disk sync")
+      self._PauseSync(inst, False)
+    result.Raise("Could not add os for instance %s on node %s" %
+                 (inst.name, self.cfg.GetNodeName(inst.primary_node)))
+
   def Exec(self, feedback_fn: Any) -> list[str]:
     inst = self.instance
     op = self.op
-    self._CreateDisks(inst, feedback_fn)
+    instance_disks.AllocatePorts(self, self.new_disks)
+    try:
+      self._CreateDisks(inst, feedback_fn)
+    except errors.OpExecError:
+      instance_disks.ReleaseDisks(self, self.new_disks)
+      raise
     feedback_fn("adding instance %s to cluster config" % inst.name)
     inst.disks = list(self.new_disks)
     try:
       self.cfg.AddInstance(inst, self.proc.GetECId())
     except errors.GenericError:
-      iu.RemoveDisks(self, inst, disks=self.new_disks)
+      self._Abandon(inst, configured=False)
       raise
     if self.new_disks:
       feedback_fn("adding disks to cluster config")
     inst = self.cfg.GetInstanceInfo(inst.uuid)
-    if self.new_disks and op.wait_for_sync:
-      self.LogInfo("Waiting for instance %s to sync disks", inst.name)
-      self.LogInfo("Instance %s's disks are in sync", inst.name)
+    self._WaitForMirrors(inst, feedback_fn)
     if self.new_disks and self.export_info is not None:
       iu.StartInstanceDisks(self, inst)
       try:
@@ -405,16 +495,15 @@ class LUInstanceCreate(LogicalUnit):
         if not op.start:
           iu.ShutdownInstanceDisks(self, inst)
     elif self.new_disks and not op.no_install and op.os_type:
-      feedback_fn("* running the instance OS create scripts...")
       iu.StartInstanceDisks(self, inst)
       try:
-        result = self.rpc.call_instance_os_add(inst.primary_node, (inst, None), False,
-                                               op.debug_level or 0)
-        result.Raise("Could not add os for instance %s on node %s" %
-                     (inst.name, self.cfg.GetNodeName(inst.primary_node)))
+        self._InstallOs(inst, feedback_fn)
       finally:
         if not op.start:
           iu.ShutdownInstanceDisks(self, inst)
+    elif self.disk_template in instance_disks.LVM_TEMPLATES and not op.start:
+      # creation left the devices active; a stopped instance keeps none
+      iu.ShutdownInstanceDisks(self, inst)
     if op.start:
       feedback_fn("* starting instance...")
       self.cfg.MarkInstanceUp(inst.uuid)

@@ -1,10 +1,12 @@
 """Moving instances between nodes: failover, live migration, move, and the
 node-wide evacuations built on them.
 
-Only externally mirrored disk templates (diskless, sharedfile, ...) can
-change their primary node without copying data: their storage is reachable
-from every node, so a failover or migration only hands the running instance
-over and re-opens its disks on the other side.
+Externally mirrored disk templates (diskless, sharedfile, ...) reach the
+same storage from every node: a failover or migration hands the running
+instance over and re-opens its disks on the other side.  DRBD disks move
+only to their secondary node; a live migration makes both nodes DRBD
+primaries while the memory moves (dual-master), then the old primary
+becomes the secondary again.
 """
 
 import time
@@ -17,6 +19,8 @@ from ganeti import objects
 from ganeti import opcodes
 from ganeti import paramdefs as pd
 from ganeti.cmdlib import allocation
+from ganeti.cmdlib import instance_disks
+from ganeti.cmdlib import instance_replace_disks
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib import ipolicy
 from ganeti.cmdlib.base import LogicalUnit, ResultWithJobs
@@ -35,6 +39,10 @@ _MIGRATION_POLL_FIRST = 0.05
 _MIGRATION_POLL_INTERVAL = 0.2
 _MIGRATION_FEEDBACK_INTERVAL = 1.0
 _BOTH_GIVEN = "Do not specify both, iallocator and node"
+# seconds between questions about a DRBD resync during a migration, and how
+# many answers without progress end the wait
+_DRBD_SYNC_POLL = 2
+_DRBD_SYNC_STALLED_POLLS = 900
 
 
 # --- shared checks ----------------------------------------------------------------
@@ -126,7 +134,8 @@ class _MigrationLU(_InstanceLU):
     self.failover = self.FAILOVER
     self.cleanup = bool(self.op.cleanup)
     template = self.cfg.GetInstanceDiskTemplate(inst.uuid)
-    if template not in constants.DTS_EXT_MIRROR:
+    self.internal_mirror = template in constants.DTS_INT_MIRROR
+    if template not in constants.DTS_EXT_MIRROR and not self.internal_mirror:
       raise errors.OpPrereqError("Instance's disk layout '%s' does not allow %s" %
                                  (template, "failovers" if self.failover else "migrations"),
                                  errors.ECODE_STATE)
@@ -144,6 +153,8 @@ class _MigrationLU(_InstanceLU):
     self.hook_nodes = (nodes, nodes)
 
   def _ChooseTarget(self, inst: objects.Instance) -> str:
+    if self.internal_mirror:
+      return self._MirrorTarget(inst)
     if self.target_uuid is None:
       be_full = self.cfg.GetClusterInfo().FillBE(inst)
       return allocation.PickNode(self, _IallocatorName(self, self.op.iallocator), be_full,
@@ -153,6 +164,20 @@ class _MigrationLU(_InstanceLU):
                                  (inst.name, self.cfg.GetNodeName(inst.primary_node)),
                                  errors.ECODE_STATE)
     return self.target_uuid
+
+  def _MirrorTarget(self, inst: objects.Instance) -> str:
+    """A DRBD instance can only move to its secondary node."""
+    secondaries = self.cfg.GetInstanceSecondaryNodes(inst.uuid)
+    if not secondaries:
+      raise errors.ConfigurationError("No secondary node but using %s disk template" %
+                                      self.cfg.GetInstanceDiskTemplate(inst.uuid))
+    if self.op.iallocator or (self.target_uuid and self.target_uuid != secondaries[0]):
+      raise errors.OpPrereqError("Instances with disk template %s cannot be %s to arbitrary"
+                                 " nodes (neither an iallocator nor a target node can be"
+                                 " passed)" % (self.cfg.GetInstanceDiskTemplate(inst.uuid),
+                                               "failed over" if self.failover else
+                                               "migrated"), errors.ECODE_INVAL)
+    return secondaries[0]
 
   def _CheckMemoryAndState(self, inst: objects.Instance) -> None:
     bep = self.cfg.GetClusterInfo().FillBE(inst)
@@ -227,6 +252,92 @@ class _MigrationLU(_InstanceLU):
                                          (disks, self.instance), exclusive)
     result.Raise("Cannot open instance disks on node %s" % self._NodeName(node_uuid))
 
+  # DRBD disks: one primary normally, both during a live migration
+
+  def _DegradedMirrors(self, node_uuid: str) -> list[objects.Disk]:
+    """The instance's DRBD disks whose mirror on node_uuid is degraded."""
+    return [disk for disk in self.cfg.GetInstanceDisks(self.instance.uuid)
+            if disk.dev_type in constants.DTS_INT_MIRROR and
+            not instance_disks.DiskConsistent(self, self.instance, disk, node_uuid, False)]
+
+  def _MirrorCall(self, call: str, node_uuids: list[str], message: str, *args: Any) -> dict:
+    """A drbd_* call on nodes; any failure raises OpExecError with message."""
+    disks = self.cfg.GetInstanceDisks(self.instance.uuid)
+    results = getattr(self.rpc, call)(node_uuids, (disks, self.instance), *args)
+    for node_uuid in node_uuids:
+      result = results[node_uuid]
+      if result.fail_msg:
+        raise errors.OpExecError(message % (self._NodeName(node_uuid), result.fail_msg))
+    return results
+
+  def _EnsureSecondary(self, node_uuid: str) -> None:
+    self.feedback("* switching node %s to secondary mode" % self._NodeName(node_uuid))
+    disks = self.cfg.GetInstanceDisks(self.instance.uuid)
+    result = self.rpc.call_blockdev_close(node_uuid, self.instance.name,
+                                          (disks, self.instance))
+    if result.fail_msg:
+      raise errors.OpExecError("Cannot change disk to secondary on node %s, error %s" %
+                               (self._NodeName(node_uuid), result.fail_msg))
+
+  def _GoStandalone(self) -> None:
+    self.feedback("* changing into standalone mode")
+    self._MirrorCall("call_drbd_disconnect_net", [self.source_uuid, self.target_uuid],
+                     "Cannot disconnect disks node %s, error %s")
+
+  def _GoReconnect(self, multimaster: bool) -> None:
+    self.feedback("* changing disks into %s mode" %
+                  ("dual-master" if multimaster else "single-master"))
+    self._MirrorCall("call_drbd_attach_net", [self.source_uuid, self.target_uuid],
+                     "Cannot change disks config on node %s, error: %s", multimaster)
+
+  def _WaitUntilSync(self) -> None:
+    """Waits (reporting progress) until both nodes' DRBD devices are in sync."""
+    self.feedback("* wait until resync is done")
+    best, stalled_polls = -1.0, 0
+    while True:
+      results = self._MirrorCall("call_drbd_wait_sync", [self.source_uuid, self.target_uuid],
+                                 "Cannot resync disks on node %s: %s")
+      answers = [results[uuid].payload for uuid in (self.source_uuid, self.target_uuid)]
+      if all(done for done, _ in answers):
+        return
+      lowest = min(percent for _, percent in answers if percent is not None)
+      if lowest < 100:
+        self.feedback("   - progress: %.1f%%" % lowest)
+      best, stalled_polls = (lowest, 0) if lowest > best else (best, stalled_polls + 1)
+      if stalled_polls >= _DRBD_SYNC_STALLED_POLLS:
+        raise errors.OpExecError("Cannot resync disks: no progress in %d seconds" %
+                                 (stalled_polls * _DRBD_SYNC_POLL))
+      instance_disks.Sleep(_DRBD_SYNC_POLL)
+
+  def _SharedDisks(self) -> None:
+    """Makes the disks usable on both nodes for the memory transfer."""
+    if self.internal_mirror:
+      self._EnsureSecondary(self.target_uuid)
+      self._GoStandalone()
+      self._GoReconnect(True)
+      self._WaitUntilSync()
+    else:
+      self._CloseDisks(self.target_uuid)
+      self._OpenDisks(self.source_uuid, exclusive=False)
+      self._OpenDisks(self.target_uuid, exclusive=False)
+
+  def _ExclusiveDisks(self, node_uuid: str, other_uuid: str,
+                      tolerate_unsynced: bool = False) -> None:
+    """Leaves the disks open on node_uuid alone (DRBD: the only primary)."""
+    if not self.internal_mirror:
+      self._CloseDisks(other_uuid)
+      self._OpenDisks(node_uuid, exclusive=True)
+      return
+    self._EnsureSecondary(other_uuid)
+    try:
+      self._WaitUntilSync()
+    except errors.OpExecError:
+      if not tolerate_unsynced:
+        raise
+    self._GoStandalone()
+    self._GoReconnect(False)
+    self._WaitUntilSync()
+
   def Exec(self, feedback_fn: Any) -> None:
     self.feedback = feedback_fn
     if self.failover:
@@ -244,9 +355,16 @@ class _MigrationLU(_InstanceLU):
     source_offline = self.cfg.GetNodeInfo(source).offline
     tolerant = getattr(self.op, "ignore_consistency", False) or source_offline
     if inst.disks_active:
-      # externally mirrored disks are the same storage on both nodes: there is
-      # no second copy that could lag behind
+      # externally mirrored disks are the same storage on both nodes: only
+      # DRBD has a second copy that could lag behind
       self.feedback("* checking disk consistency between source and target")
+      for disk in self._DegradedMirrors(target):
+        if source_offline:
+          self.feedback("Node %s is offline, ignoring degraded disk %s on target node %s" %
+                        (self._NodeName(source), disk.iv_name, self._NodeName(target)))
+        elif not getattr(self.op, "ignore_consistency", False):
+          raise errors.OpExecError("Disk %s is degraded on target node, aborting failover" %
+                                   disk.iv_name)
     else:
       self.feedback("* not checking disk consistency as instance is not running")
     self.feedback("* shutting down instance on source node")
@@ -260,7 +378,9 @@ class _MigrationLU(_InstanceLU):
       self.LogWarning("Could not shutdown instance %s on node %s, proceeding anyway;"
                       " please make sure node %s is down; error details: %s", inst.name,
                       self._NodeName(source), self._NodeName(source), result.fail_msg)
-    self._CloseDisks(source, tolerate=tolerant)
+    if not self.internal_mirror:
+      # DRBD devices stop being primary when they are shut down just below
+      self._CloseDisks(source, tolerate=tolerant)
     self.feedback("* deactivating the instance's disks on source node")
     if not iu.ShutdownInstanceDisks(self, inst, ignore_primary=True):
       raise errors.OpExecError("Can't shut down the instance's disks")
@@ -307,13 +427,11 @@ class _MigrationLU(_InstanceLU):
       self.feedback("* instance running on secondary node (%s), updating config" %
                     self._NodeName(target))
       self.instance = _SetPrimaryNode(self, inst, target)
-      self._CloseDisks(source)
-      self._OpenDisks(target, exclusive=True)
+      self._ExclusiveDisks(target, source, tolerate_unsynced=True)
     else:
       self.feedback("* instance confirmed to be running on its primary node (%s)" %
                     self._NodeName(source))
-      self._CloseDisks(target)
-      self._OpenDisks(source, exclusive=True)
+      self._ExclusiveDisks(source, target, tolerate_unsynced=True)
     self.feedback("* done")
 
   def _Abort(self, info: str, live: bool) -> None:
@@ -329,15 +447,19 @@ class _MigrationLU(_InstanceLU):
       self.LogWarning("Source node %s failed to abort the migration: %s",
                       self._NodeName(source), result.fail_msg)
     try:
-      self._CloseDisks(target)
-      self._OpenDisks(source, exclusive=True)
+      self._ExclusiveDisks(source, target)
     except errors.OpExecError as err:
-      self.LogWarning("Could not revert the disk status: %s", err)
+      self.LogWarning("Migration failed and I can't reconnect the drives, please try to"
+                      " recover the instance manually: %s", err)
 
   def _Migrate(self) -> None:
     inst, source, target = self.instance, self.source_uuid, self.target_uuid
     live = self._Live()
     self.feedback("* checking disk consistency between source and target")
+    degraded = self._DegradedMirrors(target)
+    if degraded:
+      raise errors.OpExecError("Disk %s is degraded or not fully synchronized on target"
+                               " node, aborting migration" % degraded[0].iv_name)
     if self.balloon_to is not None:
       self.feedback("* setting instance memory to %s" % self.balloon_to)
       result = self.rpc.call_instance_balloon_memory(source, inst, self.balloon_to)
@@ -346,9 +468,7 @@ class _MigrationLU(_InstanceLU):
     result.Raise("Failed fetching source migration information from %s" %
                  self._NodeName(source))
     info = result.payload
-    self._CloseDisks(target)
-    self._OpenDisks(source, exclusive=False)
-    self._OpenDisks(target, exclusive=False)
+    self._SharedDisks()
     self.feedback("* preparing %s to accept the instance" % self._NodeName(target))
     result = self.rpc.call_accept_instance(target, inst, info, self._NodeAddress(target))
     if result.fail_msg:
@@ -372,8 +492,7 @@ class _MigrationLU(_InstanceLU):
     self.instance = inst = _SetPrimaryNode(self, inst, target)
     result = self.rpc.call_instance_finalize_migration_dst(target, inst, info, True)
     result.Raise("Could not finalize instance migration")
-    self._CloseDisks(source)
-    self._OpenDisks(target, exclusive=True)
+    self._ExclusiveDisks(target, source)
     self.feedback("* done")
 
   def _WaitForMemoryTransfer(self, info: str, live: bool) -> None:
@@ -571,8 +690,10 @@ class LUNodeMigrate(_NodeLU):
 class LUNodeEvacuate(_NodeLU):
   """Moves the primary and/or secondary instances off a node.  Primary
   instances of externally mirrored templates migrate (falling back to
-  failover) to nodes the allocator picks; secondaries exist only for
-  internally mirrored (DRBD) disks, which this cluster cannot create."""
+  failover) to nodes the allocator picks.  A DRBD instance whose primary is
+  the node moves to its secondary, then gets a new secondary; one whose
+  secondary is the node gets a new secondary (the given node or the
+  allocator's choice)."""
 
   HPATH = "node-evacuate"
 
@@ -624,15 +745,40 @@ class LUNodeEvacuate(_NodeLU):
           free[uuid] = memory
     return free
 
+  def _MirrorMove(self, inst: objects.Instance) -> tuple[objects.Instance, str, list]:
+    """(instance, new node uuid, opcodes) evacuating a DRBD instance."""
+    replace = dict(mode=instance_replace_disks.REPLACE_NEW_SECONDARY,
+                   early_release=self.op.early_release, instance_name=inst.name)
+    if inst.primary_node != self.node_uuid and self.remote_uuid:
+      return inst, self.remote_uuid, self._Job(opcodes.OpInstanceReplaceDisks,
+                                               remote_node=self.op.remote_node, **replace)
+    iallocator = _IallocatorName(self, self.op.iallocator)
+    target = instance_replace_disks.RelocationTarget(self, inst, iallocator)
+    ops = self._Job(opcodes.OpInstanceReplaceDisks, remote_node=self.cfg.GetNodeName(target),
+                    **replace)
+    if inst.primary_node == self.node_uuid:
+      # the secondary takes over; the new secondary then replaces this node
+      ops = self._Job(opcodes.OpInstanceMigrate, instance_name=inst.name,
+                      allow_failover=True, allow_runtime_changes=False,
+                      ignore_hvversions=True) + ops
+    return inst, target, ops
+
   def _Place(self, instances: list[objects.Instance]
-             ) -> tuple[list[tuple[objects.Instance, str]], list[tuple[str, str]]]:
-    """(instance, target node uuid) for each movable instance, and (name,
-    reason) for the others.  Each placement uses up the target's memory."""
+             ) -> tuple[list[tuple[objects.Instance, str, list]], list[tuple[str, str]]]:
+    """(instance, target node uuid, opcodes) for each movable instance, and
+    (name, reason) for the others.  Each placement of an externally mirrored
+    instance uses up the target's memory."""
     moves, failed = [], []
     free_by_hv: dict[str, dict[str, int]] = {}
     cluster = self.cfg.GetClusterInfo()
     for inst in instances:
       template = self.cfg.GetInstanceDiskTemplate(inst.uuid)
+      if template in constants.DTS_INT_MIRROR:
+        try:
+          moves.append(self._MirrorMove(inst))
+        except errors.OpPrereqError as err:
+          failed.append((inst.name, err.args[0]))
+        continue
       if inst.primary_node != self.node_uuid or template not in constants.DTS_EXT_MIRROR:
         failed.append((inst.name, "Instances of type %s cannot be relocated" % template))
         continue
@@ -646,7 +792,10 @@ class LUNodeEvacuate(_NodeLU):
         continue
       target = max(fitting, key=lambda uuid: (free[uuid], self.cfg.GetNodeName(uuid)))
       free[target] -= needed
-      moves.append((inst, target))
+      moves.append((inst, target, self._Job(
+        opcodes.OpInstanceMigrate, instance_name=inst.name,
+        target_node=self.cfg.GetNodeName(target), allow_failover=True,
+        allow_runtime_changes=False, ignore_hvversions=True)))
     return moves, failed
 
   def Exec(self, feedback_fn: Any) -> ResultWithJobs:
@@ -664,9 +813,5 @@ class LUNodeEvacuate(_NodeLU):
       raise errors.OpExecError(message)
     self.LogInfo("Instances to be moved: %s",
                  ", ".join("%s (to %s)" % (inst.name, self.cfg.GetNodeName(target))
-                           for inst, target in moves))
-    return ResultWithJobs([
-      self._Job(opcodes.OpInstanceMigrate, instance_name=inst.name,
-                target_node=self.cfg.GetNodeName(target), allow_failover=True,
-                allow_runtime_changes=False, ignore_hvversions=True)
-      for inst, target in moves])
+                           for inst, target, _ in moves))
+    return ResultWithJobs([ops for _, _, ops in moves])

@@ -17,10 +17,14 @@ from ganeti import netutils
 from ganeti import objects
 from ganeti import paramdefs as pd
 from ganeti.utils.text import FormatUnit
+from ganeti.cmdlib import instance_conversion
+from ganeti.cmdlib import instance_disks
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib import ipolicy
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.instance_create import NormalizeMac
+from ganeti.cmdlib.instance_query import CheckInstanceState
+from ganeti.cmdlib.node import ExpandNode
 from ganeti.storage import filestorage
 from ganeti.constants import (
   DDM_ADD, DDM_REMOVE, DDM_MODIFY, DDM_ATTACH, DDM_DETACH)
@@ -136,6 +140,9 @@ class LUInstanceSetParams(LogicalUnit):
       raise errors.OpPrereqError("Disk template conversion and other disk or NIC"
                                  " changes not supported at the same time",
                                  errors.ECODE_INVAL)
+    if op.disk_template in constants.DTS_INT_MIRROR and not op.remote_node:
+      raise errors.OpPrereqError("Changing the disk template to a mirrored one requires"
+                                 " specifying a secondary node", errors.ECODE_INVAL)
     if op.hvparams:
       globals_given = sorted(set(op.hvparams) & pd.HVC_GLOBALS)
       if globals_given:
@@ -146,10 +153,18 @@ class LUInstanceSetParams(LogicalUnit):
 
   def ExpandNames(self) -> None:
     iu.LockInstance(self, (locking.LEVEL_NODE, locking.LEVEL_NODE_RES))
+    self.new_secondary: Optional[str] = None
+    if self.op.disk_template in constants.DTS_INT_MIRROR:
+      self.new_secondary, self.op.remote_node = ExpandNode(self.cfg, self.op.remote_node,
+                                                           self.op.remote_node_uuid)
+      self.op.remote_node_uuid = self.new_secondary
 
   def DeclareLocks(self, level: int) -> None:
     if level in (locking.LEVEL_NODE, locking.LEVEL_NODE_RES):
       iu.DeclareInstanceNodeLocks(self, level)
+      if self.new_secondary:
+        self.needed_locks[level] = sorted(set(self.needed_locks[level]) |
+                                          {self.new_secondary})
 
   # --- checks ------------------------------------------------------------------
 
@@ -194,10 +209,11 @@ class LUInstanceSetParams(LogicalUnit):
     if (self.template, new) not in _CONVERSIONS:
       raise errors.OpPrereqError("Unsupported disk template conversion from %s to %s" %
                                  (self.template, new), errors.ECODE_INVAL)
-    # the LVM-based templates have no block devices in this master yet
-    raise errors.OpPrereqError("Disk template conversion from %s to %s is not supported"
-                               " by this master yet" % (self.template, new),
-                               errors.ECODE_INVAL)
+    CheckInstanceState(self, self.instance, frozenset([constants.ADMINST_DOWN]),
+                       "cannot change disk template")
+    if new in constants.DTS_INT_MIRROR:
+      instance_conversion.CheckConversionToDrbd(self, self.instance, self.new_secondary)
+    self.result.append(("disk_template", new))
 
   def _CheckHotplug(self) -> None:
     result = self.rpc.call_hotplug_supported(self.instance.primary_node, self.instance)
@@ -274,6 +290,8 @@ class LUInstanceSetParams(LogicalUnit):
       if not template:
         raise errors.OpPrereqError("Must specify disk type on diskless instance",
                                    errors.ECODE_INVAL)
+    if template in instance_disks.LVM_TEMPLATES:
+      return self._NewLvmDisk(idx, template, dict(params, size=size, mode=mode, name=name))
     if template not in _FILE_TEMPLATES:
       raise errors.OpPrereqError("Disk template '%s' is not supported by this master yet" %
                                  template, errors.ECODE_INVAL)
@@ -293,6 +311,25 @@ class LUInstanceSetParams(LogicalUnit):
                         logical_id=filestorage.FileLogicalId(driver, path),
                         nodes=[self.instance.primary_node], params={},
                         uuid=self.cfg.GenerateUniqueID(ec_id))
+
+  def _NewLvmDisk(self, idx: int, template: str, params: dict) -> objects.Disk:
+    """A plain or drbd disk to add at idx, on the instance's nodes, which must
+    have the room for it."""
+    inst = self.instance
+    spec = {"size": params[pd.IDISK_SIZE], "mode": params[pd.IDISK_MODE],
+            "name": params[pd.IDISK_NAME], "spindles": params.get(pd.IDISK_SPINDLES),
+            "vg": params.get(pd.IDISK_VG), "metavg": params.get(pd.IDISK_METAVG)}
+    instance_disks.FillVolumeGroups(self.cfg, [spec])
+    nodes = list(self.cfg.GetInstanceNodes(inst.uuid))
+    snode = nodes[1] if template == constants.DT_DRBD8 and len(nodes) > 1 else None
+    if template == constants.DT_DRBD8 and snode is None:
+      raise errors.OpPrereqError("The instance has a strange layout, expected one secondary"
+                                 " but found 0", errors.ECODE_FAULT)
+    instance_disks.CheckFreeSpace(self, nodes[:2 if snode else 1],
+                                  instance_disks.SpacePerVolumeGroup(template, [spec]))
+    disk, = instance_disks.GenerateDisks(self, template, [spec], inst.primary_node, snode,
+                                         base_index=idx)
+    return disk
 
   # --- NICs ----------------------------------------------------------------------
 
@@ -567,10 +604,38 @@ class LUInstanceSetParams(LogicalUnit):
 
   # --- execution ---------------------------------------------------------------------
 
+  def _AddLvmDisk(self, inst: objects.Instance, disk: objects.Disk, idx: int) -> None:
+    """Makes a new plain or drbd disk on its nodes and configures it; it is
+    left active only when the instance's disks are."""
+    instance_disks.AllocatePorts(self, [disk])
+    try:
+      instance_disks.CreateDisks(self, inst, [disk])
+    except errors.OpExecError:
+      instance_disks.ReleaseDisks(self, [disk])
+      raise
+    try:
+      self.cfg.AddInstanceDisk(inst.uuid, disk, idx, self.proc.GetECId())
+    except errors.GenericError:
+      iu.RemoveDisks(self, inst, disks=[disk])
+      instance_disks.ReleaseDisks(self, [disk])
+      raise
+    if not inst.disks_active:
+      iu.ShutdownInstanceDisks(self, inst, disks=[disk])
+      return
+    for node_uuid in sorted(disk.nodes, key=lambda uuid: uuid == inst.primary_node):
+      on_primary = node_uuid == inst.primary_node
+      result = self.rpc.call_blockdev_assemble(node_uuid, (disk, inst), inst, on_primary, idx)
+      if result.fail_msg:
+        self.LogWarning("Can't activate new disk %d on node %s: %s", idx,
+                        self.cfg.GetNodeName(node_uuid), result.fail_msg)
+
   def _AddDisk(self, inst: objects.Instance, disk: objects.Disk, idx: int,
                feedback_fn: Any) -> None:
     pnode = inst.primary_node
     feedback_fn("* disk %d, size %s" % (idx, FormatUnit(disk.size, "h")))
+    if disk.dev_type in instance_disks.LVM_TEMPLATES:
+      self._AddLvmDisk(inst, disk, idx)
+      return
     directory = filestorage.DiskFileDir(disk.logical_id)
     result = self.rpc.call_file_storage_dir_create(pnode, directory)
     result.Raise("Failed to create directory '%s' on node %s" %
@@ -644,6 +709,11 @@ class LUInstanceSetParams(LogicalUnit):
   def Exec(self, feedback_fn: Any) -> list[tuple[str, Any]]:
     op = self.op
     uuid = self.instance.uuid
+    if op.disk_template == constants.DT_DRBD8:
+      instance_conversion.ConvertPlainToDrbd(self, self.instance, self.new_secondary,
+                                             feedback_fn)
+    elif op.disk_template == constants.DT_PLAIN:
+      instance_conversion.ConvertDrbdToPlain(self, self.instance, feedback_fn)
     self._ApplyDisks(feedback_fn)
     if op.runtime_mem:
       result = self.rpc.call_instance_balloon_memory(self.instance.primary_node,

@@ -1,15 +1,18 @@
-"""An instance's storage: growing and re-creating disks, replacing mirrors,
-and moving the instance to another node group."""
+"""An instance's storage: growing and re-creating disks, and moving the
+instance to another node group (replacing mirrors: instance_replace_disks)."""
 
 from typing import Any
 
 from ganeti import constants
 from ganeti import errors
 from ganeti import locking
+from ganeti import objects
 from ganeti import opcodes
 from ganeti import paramdefs as pd
 from ganeti.utils.text import FormatUnit
 from ganeti.cmdlib import allocation
+from ganeti.cmdlib import instance_disks
+from ganeti.cmdlib import instance_replace_disks
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib import ipolicy
 from ganeti.cmdlib.base import CheckNodeUuidsExist, ResultWithJobs
@@ -23,14 +26,6 @@ _RECREATE_PARAMS = frozenset([pd.IDISK_SIZE, pd.IDISK_MODE, pd.IDISK_SPINDLES,
 _GROWABLE = frozenset([constants.DT_PLAIN, constants.DT_DRBD8, constants.DT_FILE,
                        constants.DT_SHARED_FILE, constants.DT_GLUSTER, constants.DT_RBD,
                        constants.DT_EXT])
-_REPLACE_NEW_SECONDARY = "replace_new_secondary"
-
-
-def _SyncMessages(lu: Any, inst_name: str) -> None:
-  """What Ganeti logs around waiting for disk synchronization (file disks
-  have nothing to synchronize)."""
-  lu.LogInfo("Waiting for instance %s to sync disks", inst_name)
-  lu.LogInfo("Instance %s's disks are in sync", inst_name)
 
 
 class LUInstanceGrowDisk(_InstanceLU):
@@ -66,6 +61,10 @@ class LUInstanceGrowDisk(_InstanceLU):
       self.target = disk.size + op.amount
     self._CheckPolicy([self.target if idx == op.disk else other.size
                        for idx, other in enumerate(disks)])
+    if disk.dev_type in instance_disks.LVM_TEMPLATES and self.delta:
+      data_lv = disk.children[0] if disk.dev_type == constants.DT_DRBD8 else disk
+      instance_disks.CheckFreeSpace(self, list(disk.nodes),
+                                    {data_lv.logical_id[0]: self.delta})
 
   def _CheckPolicy(self, sizes: list[int]) -> None:
     group = self.cfg.GetNodeGroup(self.cfg.GetNodeInfo(self.instance.primary_node).group)
@@ -111,11 +110,13 @@ class LUInstanceGrowDisk(_InstanceLU):
       disk = self.cfg.GetDiskInfo(self.disk.uuid).Copy()
       disk.RecordGrow(self.delta)
       self.cfg.Update(disk, feedback_fn)
+      # a mirror resyncs the added space while its devices are still active
+      if self.op.wait_for_sync and not instance_disks.WaitForSync(
+          self, self.cfg.GetInstanceInfo(inst.uuid), [self.cfg.GetDiskInfo(disk.uuid)]):
+        self.LogWarning("Disk syncing has not returned a good status; check the instance")
     finally:
       if not was_active:
         iu.ShutdownInstanceDisks(self, self.cfg.GetInstanceInfo(inst.uuid))
-    if self.op.wait_for_sync:
-      _SyncMessages(self, inst.name)
 
 
 class LUInstanceRecreateDisks(_InstanceLU):
@@ -178,8 +179,8 @@ class LUInstanceRecreateDisks(_InstanceLU):
         raise errors.OpPrereqError("Invalid disk index '%s'" % idx, errors.ECODE_INVAL)
     if op.iallocator:
       cluster = self.cfg.GetClusterInfo()
-      self.new_nodes = [allocation.PickNode(self, op.iallocator, cluster.FillBE(inst),
-                                            inst.hypervisor)]
+      self.new_nodes = allocation.PickNodes(self, op.iallocator, cluster.FillBE(inst),
+                                            inst.hypervisor)
     for node_uuid in self.new_nodes or old_nodes:
       iu.CheckNodeOnline(self, node_uuid)
     if self.new_nodes == old_nodes:
@@ -194,15 +195,17 @@ class LUInstanceRecreateDisks(_InstanceLU):
       self.cfg.SetInstancePrimaryNode(inst.uuid, self.new_nodes[0])
     for idx in self.indices:
       disk = self.cfg.GetInstanceDisks(inst.uuid)[idx].Copy()
-      for key, value in self.disk_changes.get(idx, {}).items():
-        setattr(disk, key, value)
+      _ApplyRecreateChanges(disk, self.disk_changes.get(idx, {}))
       if self.new_nodes is not None:
-        disk.nodes = list(self.new_nodes)
+        self._MoveDisk(disk)
       self.cfg.Update(disk, feedback_fn)
     inst = self.cfg.GetInstanceInfo(inst.uuid)
     disks = self.cfg.GetInstanceDisks(inst.uuid)
     for idx in self.indices:
       disk = disks[idx]
+      if disk.dev_type in instance_disks.LVM_TEMPLATES:
+        instance_disks.CreateDisks(self, inst, [disk])
+        continue
       for node_uuid in disk.nodes or [inst.primary_node]:
         node_name = self.cfg.GetNodeName(node_uuid)
         if disk.dev_type in (constants.DT_FILE, constants.DT_SHARED_FILE):
@@ -215,42 +218,32 @@ class LUInstanceRecreateDisks(_InstanceLU):
         result.Raise("Can't create block device %s on node %s for instance %s" %
                      (disk.iv_name, node_name, inst.name))
 
+  def _MoveDisk(self, disk: objects.Disk) -> None:
+    """Puts a disk (and its LVs) on the new nodes; a DRBD disk gets minors there."""
+    nodes = list(self.new_nodes)
+    disk.nodes = nodes
+    for child in disk.children or ():
+      child.nodes = list(nodes)
+    if disk.dev_type == constants.DT_DRBD8:
+      minors = self.cfg.AllocateDRBDMinor(nodes, disk.uuid, self.proc.GetECId())
+      _, _, port, _, _, secret = disk.logical_id
+      disk.logical_id = [nodes[0], nodes[1], port, minors[0], minors[1], secret]
 
-class LUInstanceReplaceDisks(_InstanceLU):
-  """Replaces the disks of a mirrored (DRBD) instance."""
 
-  HPATH = "mirrors-replace"
-
-  def CheckArguments(self) -> None:
-    op = self.op
-    if op.mode == _REPLACE_NEW_SECONDARY:
-      if op.remote_node and op.iallocator:
-        raise errors.OpPrereqError("Give either the iallocator or the new secondary,"
-                                   " not both", errors.ECODE_INVAL)
-      if not (op.remote_node or op.iallocator):
-        raise errors.OpPrereqError("When changing the secondary either an iallocator"
-                                   " script must be used or the new node given",
-                                   errors.ECODE_INVAL)
-    elif op.remote_node or op.iallocator:
-      raise errors.OpPrereqError("The iallocator and new node options can only be used"
-                                 " when changing the secondary node", errors.ECODE_INVAL)
-
-  def CheckPrereq(self) -> None:
-    super().CheckPrereq()
-    secondaries = self.cfg.GetInstanceSecondaryNodes(self.instance.uuid)
-    if len(secondaries) != 1:
-      raise errors.OpPrereqError("The instance has a strange layout, expected one secondary"
-                                 " but found %d" % len(secondaries), errors.ECODE_FAULT)
-    # only DRBD instances have a secondary, and DRBD has no devices here yet
-    raise errors.OpPrereqError("Replacing the disks of DRBD instances is not supported by"
-                               " this master yet", errors.ECODE_INVAL)
-
-  def HookOverrides(self) -> dict[str, Any]:
-    return {"MODE": self.op.mode, "NEW_SECONDARY": self.op.remote_node or "",
-            "OLD_SECONDARY": ""}
-
-  def Exec(self, feedback_fn: Any) -> None:
-    raise errors.ProgrammerError("CheckPrereq refuses every replace-disks for now")
+def _ApplyRecreateChanges(disk: objects.Disk, changes: dict) -> None:
+  """Sets recreate-disks' new disk parameters; volume groups change the LVs'
+  logical ids (a DRBD disk's data and metadata LVs)."""
+  data = disk.children[0] if disk.dev_type == constants.DT_DRBD8 else disk
+  for key, value in changes.items():
+    if key == pd.IDISK_VG:
+      data.logical_id = [value, data.logical_id[1]]
+    elif key == pd.IDISK_METAVG and disk.dev_type == constants.DT_DRBD8:
+      meta = disk.children[1]
+      meta.logical_id = [value, meta.logical_id[1]]
+    elif key in objects.Disk.FIELDS:
+      setattr(disk, key, value)
+  if pd.IDISK_SIZE in changes and data is not disk:
+    data.size = changes[pd.IDISK_SIZE]
 
 
 class LUInstanceChangeGroup(_InstanceLU):
@@ -289,8 +282,7 @@ class LUInstanceChangeGroup(_InstanceLU):
                     if node.group not in self.target_groups)
     template = self.cfg.GetInstanceDiskTemplate(inst.uuid)
     if template in constants.DTS_INT_MIRROR:
-      raise errors.OpPrereqError("Changing the group of DRBD instances is not supported by"
-                                 " this master yet", errors.ECODE_INVAL)
+      return ResultWithJobs([self._MirrorJob(iallocator, outside)])
     try:
       target = allocation.PickNode(self, iallocator, cluster.FillBE(inst), inst.hypervisor,
                                    exclude=outside)
@@ -306,3 +298,25 @@ class LUInstanceChangeGroup(_InstanceLU):
     else:
       op = opcodes.OpInstanceMove(instance_name=inst.name, target_node=node_name)
     return ResultWithJobs([[op]])
+
+  def _MirrorJob(self, iallocator: str, outside: tuple[str, ...]) -> list:
+    """A DRBD instance reaches the target groups in three steps: a secondary
+    there (the allocator's new primary), a move onto it, and the allocator's
+    new secondary."""
+    inst = self.instance
+    cluster = self.cfg.GetClusterInfo()
+    try:
+      primary, secondary = allocation.PickNodes(self, iallocator, cluster.FillBE(inst),
+                                                inst.hypervisor, exclude=outside)
+    except errors.OpPrereqError as err:
+      raise errors.OpPrereqError("Can't compute solution for changing group of instance"
+                                 " '%s' using iallocator '%s': %s" %
+                                 (inst.name, iallocator, err.args[0]),
+                                 errors.ECODE_NORES) from None
+    replace = dict(instance_name=inst.name,
+                   mode=instance_replace_disks.REPLACE_NEW_SECONDARY)
+    return [opcodes.OpInstanceReplaceDisks(remote_node=self.cfg.GetNodeName(primary),
+                                           **replace),
+            opcodes.OpInstanceMigrate(instance_name=inst.name, allow_failover=True),
+            opcodes.OpInstanceReplaceDisks(remote_node=self.cfg.GetNodeName(secondary),
+                                           **replace)]

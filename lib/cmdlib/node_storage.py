@@ -20,6 +20,7 @@ from ganeti.constants import (
   ST_SHARED_FILE)
 from ganeti import errors
 from ganeti import locking
+from ganeti.cmdlib import instance_disks
 from ganeti.cmdlib.base import NoHooksLU
 from ganeti.cmdlib.node import ExpandNode
 
@@ -237,6 +238,28 @@ class LURepairNodeStorage(_OneNodeStorageLU):
     if SO_FIX_CONSISTENCY not in VALID_STORAGE_OPERATIONS.get(self.op.storage_type, ()):
       raise errors.OpPrereqError("Storage units of type '%s' can not be repaired" %
                                  self.op.storage_type, errors.ECODE_INVAL)
+
+  def CheckPrereq(self) -> None:
+    """Refuses (or, ignoring consistency, warns) while an active instance of
+    the node has faulty disks on another node: its data may live only here."""
+    super().CheckPrereq()
+    node_uuid = self.op.node_uuid
+    primary, secondary = self.cfg.GetNodeInstances(node_uuid)
+    for _, inst in self.cfg.GetMultiInstanceInfo(primary + secondary):
+      if inst is None or not inst.disks_active:
+        continue
+      for other in self.cfg.GetInstanceNodes(inst.uuid):
+        if other == node_uuid:
+          continue
+        try:
+          if instance_disks.FaultyDisks(self, inst, other):
+            raise errors.OpPrereqError("Instance '%s' has faulty disks on node '%s'" %
+                                       (inst.name, self.cfg.GetNodeName(other)),
+                                       errors.ECODE_STATE)
+        except errors.OpPrereqError as err:
+          if not self.op.ignore_consistency:
+            raise
+          self.LogWarning(str(err.args[0]))
 
   def Exec(self, feedback_fn: Any) -> Any:
     feedback_fn("Repairing storage unit '%s' on %s ..." % (self.op.name, self.op.node_name))

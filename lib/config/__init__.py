@@ -32,6 +32,7 @@ from ganeti import serializer
 from ganeti import ssconf
 from ganeti.config import temporary
 from ganeti.config.common import DT_MIXED, CopyOrNone, Locked, MatchNameComponent
+from ganeti.config.drbd import DrbdMixin
 from ganeti.config.initial import MakeInitialConfig
 from ganeti.config.instances import InstanceMixin
 from ganeti.config.nodes import NodeMixin, RebuildGroupMembers
@@ -58,7 +59,7 @@ _CONTAINERS = {
 }
 
 
-class ConfigWriter(NodeMixin, InstanceMixin):
+class ConfigWriter(NodeMixin, InstanceMixin, DrbdMixin):
   """The cluster configuration held in memory and saved to cfg_file.
 
   ssconf files are written to ssconf_dir, by default the directory of
@@ -349,6 +350,12 @@ class ConfigWriter(NodeMixin, InstanceMixin):
       port = cluster.highest_used_port = cluster.highest_used_port + 1
     self._WriteConfig()
     return port
+
+  @Locked
+  def AddTcpUdpPort(self, port: int) -> None:
+    """Returns a port no longer used to the cluster's pool."""
+    self._ReturnPorts([port])
+    self._WriteConfig()
 
   # Cluster
 

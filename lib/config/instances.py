@@ -166,10 +166,12 @@ class InstanceMixin:
 
   @Locked
   def RemoveInstance(self, inst_uuid: str) -> None:
-    """Removes an instance together with its disks."""
+    """Removes an instance together with its disks; their ports (and the
+    instance's network port) go back to the cluster's pool."""
     inst = self._Instance(inst_uuid)
-    for disk_uuid in inst.disks:
-      self._config_data.disks.pop(disk_uuid, None)
+    disks = [self._config_data.disks.pop(disk_uuid) for disk_uuid in inst.disks
+             if disk_uuid in self._config_data.disks]
+    self._ReturnPorts(self._DrbdPorts(disks) + [inst.network_port])
     del self._config_data.instances[inst_uuid]
     self._WriteConfig()
 
@@ -301,7 +303,7 @@ class InstanceMixin:
       raise errors.ConfigurationError("Unknown disk %s" % disk_uuid)
     if disk_uuid in inst.disks:
       self._WritableInstance(inst_uuid, time.time()).disks.remove(disk_uuid)
-    del self._config_data.disks[disk_uuid]
+    self._ReturnPorts(self._DrbdPorts([self._config_data.disks.pop(disk_uuid)]))
     self._WriteConfig()
 
   @Locked

@@ -51,6 +51,14 @@ class TemporaryReservations:
       return set(by_ec.get(ec_id, ()))
     return set().union(*by_ec.values())
 
+  def HeldByContext(self, kind: str) -> dict[Hashable, set]:
+    """The values of one kind per execution context holding them."""
+    return {ec_id: set(values) for ec_id, values in self._reserved.get(kind, {}).items()}
+
+  def Release(self, kind: str, ec_id: Hashable, value: Any) -> None:
+    """Ends one reservation before its job ends (absent ones are fine)."""
+    self._reserved.get(kind, {}).get(ec_id, set()).discard(value)
+
   def Drop(self, ec_id: Hashable, kind: Optional[str] = None) -> None:
     """Ends the reservations of one execution context (of one kind or all)."""
     for reserved_kind, by_ec in self._reserved.items():

@@ -8,6 +8,7 @@ from ganeti import constants
 from ganeti import errors
 from ganeti import objects
 from ganeti import paramdefs
+from ganeti.config.drbd import DrbdMap, DrbdMinorClaims
 
 _MAC_PREFIX_RE = re.compile(r"[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}")
 
@@ -116,6 +117,17 @@ def VerifyConfigData(data: objects.ConfigData) -> list[str]:
         result.append("disk %s is on unknown node %s" % (disk.uuid, node_uuid))
   for mac in _Duplicates(macs):
     result.append("duplicate MAC address %s" % mac)
+  drbd_disks = [disk for disk in data.disks.values()
+                if disk.dev_type == constants.DT_DRBD8 and disk.logical_id]
+  ports.extend(disk.logical_id[2] for disk in drbd_disks)
   for port in _Duplicates(ports):
     result.append("duplicate network port %s" % port)
+  if ports and max(ports) > cluster.highest_used_port:
+    result.append("Highest used port mismatch, saved %s, computed %s" %
+                  (cluster.highest_used_port, max(ports)))
+  _, duplicates = DrbdMap(data.nodes, DrbdMinorClaims(drbd_disks))
+  for node_uuid, minor, disk_a, disk_b in duplicates:
+    node = data.nodes.get(node_uuid)
+    result.append("DRBD minor %d on node %s is assigned twice to disks %s and %s" %
+                  (minor, node.name if node else node_uuid, disk_a, disk_b))
   return result

@@ -199,6 +199,10 @@ class DRBD8(base.BlockDev):
     self._Require("make secondary")
     self._Run(drbd_cmd.SecondaryArgv(self._minor), "Making secondary")
 
+  def GetProcStatus(self) -> drbd_info.MinorStatus:
+    """The minor's state as /proc/drbd shows it now."""
+    return self._Status()
+
   def _Require(self, action: str) -> drbd_info.MinorStatus:
     status = self._Status()
     if not status.configured:

@@ -69,3 +69,18 @@ def FormatUnit(value: float, units: str) -> str:
   if units == "t":
     return "%0.1f" % (value / MIB_PER_TIB)
   raise errors.ProgrammerError("Invalid unit specified '%s'" % units)
+
+
+_DURATION_UNITS = (("d", 24 * 60 * 60), ("h", 60 * 60), ("m", 60))
+
+
+def FormatSeconds(seconds: float) -> str:
+  """A duration as "1d 0h 3m 2s": units from the largest non-zero one down."""
+  remaining = int(round(seconds))
+  parts = []
+  for suffix, length in _DURATION_UNITS if remaining > 0 else ():
+    count, remaining = divmod(remaining, length)
+    if count or parts:
+      parts.append("%d%s" % (count, suffix))
+  parts.append("%ds" % remaining)
+  return " ".join(parts)

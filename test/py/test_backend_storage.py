@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from ganeti.storage import lvm_report
 from test_backend_common import FreshNode
 
 
@@ -19,18 +20,17 @@ def node():
 
 FILE_DIR = "/srv/ganeti/file-storage"
 
-# fake LVM tools: fixed reports per --options value asked for
+# fake LVM tools: fixed reports for the columns storage.lvm_report asks for
 _FAKE_TOOLS = {
-  "vgs": {"vg_name,vg_size": "  xenvg|20476.00\n",
-          "vg_name,vg_size,vg_free": "  xenvg|20476.00|10236.00\n"},
-  "pvs": {"pv_name,vg_name,pv_size,pv_used,pv_free,pv_attr":
-          "  /dev/sda3|xenvg|20476.00|10240.00|10236.00|a--\n"
-          "  /dev/sdb1|xenvg|100.00|0.00|100.00|---\n"},
-  "lvs": {"vg_name,lv_name,lv_size,lv_attr":
-          "  xenvg|disk0|1024.00|-wi-ao----\n  xenvg|snap|512.00|vwi-a-----\n"
-          "  xenvg|disk1|2048.00|-wi-------\n",
-          "lv_name,lv_size,devices,vg_name":
-          "  disk0|1024.00|/dev/sda3(0)|xenvg\n  disk1|2048.00|/dev/sda3(256),/dev/sdb1(0)|xenvg\n"},
+  "vgs": {",".join(lvm_report.VG_COLUMNS): "  xenvg|20476.00|10236.00|4.00|2\n"},
+  "pvs": {",".join(lvm_report.PV_COLUMNS):
+          "  /dev/sda3|xenvg|20476.00|10236.00|a--|\n"
+          "  /dev/sdb1|xenvg|100.00|100.00|---|\n"},
+  "lvs": {",".join(lvm_report.LV_COLUMNS):
+          "  xenvg|disk0|1024.00|-wi-ao----|1|/dev/sda3(0)|253|0|\n"
+          "  xenvg|snap|512.00|vwi-a-----|0||253|2|\n"
+          "  xenvg|disk1|2048.00|-wi-------|1|/dev/sda3(256)|-1|-1|\n"
+          "  xenvg|disk1|2048.00|-wi-------|1|/dev/sdb1(0)|-1|-1|\n"},
 }
 
 
@@ -39,9 +39,9 @@ def _FakeLvm(node):
   bindir = node.path("/fakebin")
   os.makedirs(bindir)
   for tool, reports in _FAKE_TOOLS.items():
-    cases = "".join("  *--options=%s\\ *|*--options=%s) printf '%s' ;;\n"
-                    % (options, options, output.replace("\n", "\\n"))
-                    for options, output in reports.items())
+    cases = "".join("  *'-o %s'|*'-o %s '*) printf '%s' ;;\n"
+                    % (columns, columns, output.replace("\n", "\\n"))
+                    for columns, output in reports.items())
     path = os.path.join(bindir, tool)
     with open(path, "w") as handle:
       handle.write("#!/bin/sh\ncase \"$*\" in\n%s  *) echo \"bad options: $*\" >&2; "
@@ -83,7 +83,8 @@ def test_lvm_reports_are_parsed(node):
                        ("storage_list", "lvm-vg", [], None, ["name", "size", "used", "free"]),
                        ("storage_list", "lvm-pv", [], None, ["name", "free", "allocatable"]),
                        ("node_info", [["lvm-vg", "xenvg", [False]],
-                                      ["lvm-pv", "xenvg", [True]]], []),
+                                      ["lvm-pv", "xenvg", [True]],
+                                      ["lvm-vg", "xenvg", [True]]], []),
                        prelude=prelude)
   assert [success for success, _ in results] == [True] * 6
   vgs, lvs, volumes, vg_rows, pv_rows, info = [payload for _, payload in results]
@@ -98,6 +99,9 @@ def test_lvm_reports_are_parsed(node):
   assert info[1] == [{"type": "lvm-vg", "name": "xenvg", "storage_free": 10236,
                       "storage_size": 20476},
                      {"type": "lvm-pv", "name": "xenvg", "storage_free": 10236,
+                      "storage_size": 20576},
+                     # exclusive storage: the best single PV's free space
+                     {"type": "lvm-vg", "name": "xenvg", "storage_free": 10236,
                       "storage_size": 20576}]
 
 

@@ -21,6 +21,7 @@ from ganeti import vcluster
 from ganeti.backend import HANDLERS
 from ganeti.backend import verify as nv
 from ganeti.cmdlib import cluster_verify as cv
+from ganeti.cmdlib import cluster_verify_disks as cvd
 from ganeti.rpc.client import RpcResult
 
 REAL_CONFIG = os.path.join(os.path.dirname(__file__), "..", "data", "ganeti-3.0", "config.data")
@@ -166,12 +167,12 @@ def test_cluster_verify_unknown_group(tmp_path):
 def test_verify_disks_only_groups_with_instances(tmp_path):
   cfg = _config(tmp_path)
   submitted: list = []
-  result, lines, _ = _run(cv.LUClusterVerifyDisks, opcodes.OpClusterVerifyDisks(), cfg,
+  result, lines, _ = _run(cvd.LUClusterVerifyDisks, opcodes.OpClusterVerifyDisks(), cfg,
                           submitted=submitted)
   assert result == {"jobs": []} and submitted == [] and lines == []
   cfg.AddInstance(objects.Instance(name="inst1", primary_node=MASTER, os="lab+default",
                                    hypervisor="fake", nics=[], disks=[]))
-  result, _, _ = _run(cv.LUClusterVerifyDisks, opcodes.OpClusterVerifyDisks(), cfg,
+  result, _, _ = _run(cvd.LUClusterVerifyDisks, opcodes.OpClusterVerifyDisks(), cfg,
                       submitted=submitted)
   assert result == {"jobs": [[True, 100]]}
   assert [(op.OP_ID, op.group_name) for job in submitted for op in job] == \
@@ -568,5 +569,119 @@ def test_group_verify_disks_of_diskless_groups(tmp_path):
   cfg = _config(tmp_path)
   group = cfg.GetNodeGroupList()[0]
   op = opcodes.OpGroupVerifyDisks(group_name=cfg.GetNodeGroup(group).name)
-  result, _, _ = _run(cv.LUGroupVerifyDisks, op, cfg)
+  result, _, _ = _run(cvd.LUGroupVerifyDisks, op, cfg)
   assert tuple(result) == ({}, [], {})
+
+
+# ---- DRBD minors -------------------------------------------------------------
+
+def _drbd_instance(cfg, disks_active):
+  """An instance with one DRBD disk on minor 0 of both nodes."""
+  def plain(name):
+    return objects.Disk(dev_type="plain", size=128, logical_id=["xenvg", name],
+                        nodes=[MASTER, NODE2], params={})
+  disk = objects.Disk(uuid="d1sk-0000", dev_type="drbd", size=128, mode="rw",
+                      iv_name="disk/0", logical_id=[MASTER, NODE2, 11000, 0, 0, "ab" * 20],
+                      children=[plain("x.disk0_data"), plain("x.disk0_meta")],
+                      nodes=[MASTER, NODE2], params={})
+  cfg.AddInstance(objects.Instance(name="inst1", primary_node=MASTER, os="lab+default",
+                                   hypervisor="fake", nics=[], disks=[disk],
+                                   disks_active=disks_active))
+
+
+def _enable_drbd(data):
+  data["cluster"]["enabled_disk_templates"].append("drbd")
+
+
+def test_verify_group_drbd_minors(tmp_path):
+  cfg = _config(tmp_path, _enable_drbd)
+  _drbd_instance(cfg, disks_active=True)
+  # the master lost its minor, node2 has one that nobody owns
+  _, lines, rpc, _ = _verify_group(cfg, _answers(cfg, master={constants.NV_DRBDLIST: []},
+                                                 node2={constants.NV_DRBDLIST: [0, 5]}))
+  (_, what, _), = rpc.calls
+  assert constants.NV_DRBDLIST in what
+  assert [line for line in _problems(lines) if "drbd" in line] == [
+    "  - ERROR: node node1.gnt.test: drbd minor 0 of disk d1sk-0000 (attached in instance"
+    " 'inst1') is not active",
+    "  - ERROR: node node2.gnt.test: unallocated drbd minor 5 is in use"]
+  _, lines, _, _ = _verify_group(cfg, _answers(
+    cfg, master={constants.NV_DRBDLIST: [0]},
+    node2={constants.NV_DRBDLIST: "Can't read /proc/drbd (is the drbd module loaded?)"}))
+  assert [line for line in _problems(lines) if "drbd" in line] == [
+    "  - ERROR: node node2.gnt.test: cannot parse drbd status file: Can't read /proc/drbd"
+    " (is the drbd module loaded?)"]
+
+
+def test_verify_group_inactive_drbd_disks_need_no_minor(tmp_path):
+  cfg = _config(tmp_path, _enable_drbd)
+  _drbd_instance(cfg, disks_active=False)
+  _, lines, _, _ = _verify_group(cfg, _answers(cfg, master={constants.NV_DRBDLIST: []},
+                                               node2={constants.NV_DRBDLIST: []}))
+  assert [line for line in _problems(lines) if "drbd" in line] == []
+
+
+def test_node_verify_reads_drbd_minors(tmp_path, monkeypatch):
+  from ganeti.storage import drbd_info
+  proc = tmp_path / "drbd"
+  proc.write_text("version: 8.4.11 (api:1/proto:86-101)\n"
+                  " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----\n"
+                  " 1: cs:Unconfigured\n"
+                  " 3: cs:StandAlone ro:Secondary/Unknown ds:UpToDate/DUnknown   r-----\n")
+  monkeypatch.setattr(drbd_info, "PROC_DRBD", str(proc))
+  assert nv.NodeVerify({constants.NV_DRBDLIST: None}, "c", {})[constants.NV_DRBDLIST] == [0, 3]
+  monkeypatch.setattr(drbd_info, "PROC_DRBD", str(tmp_path / "absent"))
+  answer = nv.NodeVerify({constants.NV_DRBDLIST: None}, "c", {})[constants.NV_DRBDLIST]
+  assert answer.startswith("Can't read %s" % (tmp_path / "absent"))
+
+
+class _DiskRpc:
+  """lv_list and drbd_needs_activation answers per node."""
+
+  def __init__(self, volumes, needs_activation, failing=()):
+    self.volumes = volumes
+    self.needs_activation = needs_activation
+    self.failing = failing
+    self.calls = []
+
+  def call_lv_list(self, node_uuids, vg_name):
+    self.calls.append(("lv_list", sorted(node_uuids), vg_name))
+    return {uuid: RpcResult([False, "lvs failed"]) if uuid in self.failing else
+            RpcResult([True, self.volumes.get(uuid, {})]) for uuid in node_uuids}
+
+  def call_drbd_needs_activation(self, node_uuid, pairs):
+    self.calls.append(("drbd_needs_activation", node_uuid, [d.uuid for d, _ in pairs]))
+    return RpcResult([True, self.needs_activation.get(node_uuid, [])])
+
+
+def test_group_verify_disks_of_drbd_instances(tmp_path):
+  cfg = _config(tmp_path, _enable_drbd)
+  _drbd_instance(cfg, disks_active=True)
+  group = cfg.GetNodeGroup(cfg.GetNodeGroupList()[0]).name
+  op = opcodes.OpGroupVerifyDisks(group_name=group)
+  open_lv = (128.0, False, True)
+  # node2's metadata LV is gone, the master's data LV is closed
+  rpc = _DiskRpc({MASTER: {"xenvg/x.disk0_data": (128.0, False, False),
+                           "xenvg/x.disk0_meta": open_lv},
+                  NODE2: {"xenvg/x.disk0_data": open_lv}}, {})
+  result, _, _ = _run(cvd.LUGroupVerifyDisks, op, cfg, rpc)
+  assert tuple(result) == ({}, ["inst1"], {"inst1": [["node2.gnt.test", "xenvg/x.disk0_meta"]]})
+  assert ("drbd_needs_activation", NODE2, ["d1sk-0000"]) in rpc.calls
+  # a standalone DRBD device needs activating too; a failing node is reported
+  rpc = _DiskRpc({MASTER: {"xenvg/x.disk0_data": open_lv, "xenvg/x.disk0_meta": open_lv}},
+                 {MASTER: ["d1sk-0000"]}, failing=[NODE2])
+  result, _, _ = _run(cvd.LUGroupVerifyDisks, op, cfg, rpc)
+  # the volumes of a node that could not answer stay unaccounted for (the client
+  # reports them as on a broken node)
+  assert tuple(result) == ({"node2.gnt.test": "lvs failed"}, ["inst1"],
+                           {"inst1": [["node2.gnt.test", "xenvg/x.disk0_data"],
+                                      ["node2.gnt.test", "xenvg/x.disk0_meta"]]})
+
+
+def test_group_verify_disks_ignores_inactive_instances(tmp_path):
+  cfg = _config(tmp_path, _enable_drbd)
+  _drbd_instance(cfg, disks_active=False)
+  op = opcodes.OpGroupVerifyDisks(group_name=cfg.GetNodeGroup(cfg.GetNodeGroupList()[0]).name)
+  rpc = _DiskRpc({}, {})
+  result, _, _ = _run(cvd.LUGroupVerifyDisks, op, cfg, rpc)
+  assert tuple(result) == ({}, [], {}) and rpc.calls == []

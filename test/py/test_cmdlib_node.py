@@ -1,6 +1,8 @@
 """Node logical units run by the real opcode processor on a real configuration,
 with a fake RPC runner answering canned results."""
 
+import copy
+
 import pytest
 
 from ganeti import config
@@ -26,7 +28,9 @@ _DIGEST = "AB:CD:EF"
 
 
 class FakeRpc:
-  """Records calls; answers from per-call functions (node, *args) -> payload."""
+  """Records calls; answers from per-call functions (node, *args) -> payload.
+  failing[(call, node)] is an error message, or a function of the call's
+  arguments giving one (or None to answer normally)."""
 
   def __init__(self) -> None:
     self.calls = []
@@ -44,12 +48,16 @@ class FakeRpc:
     call = name[5:]
 
     def method(nodes, *args):
-      self.calls.append((call, nodes, args))
+      # as sent: later changes to the objects passed are not part of the call
+      self.calls.append((call, nodes, copy.deepcopy(args)))
 
       def one(node):
         node = node[0] if isinstance(node, tuple) else node  # (name, address): by name
-        if (call, node) in self.failing:
-          return RpcResult(data=[False, self.failing[(call, node)]], call=call, node=node)
+        failure = self.failing.get((call, node))
+        if callable(failure):  # fails only for some arguments
+          failure = failure(*args)
+        if failure:
+          return RpcResult(data=[False, failure], call=call, node=node)
         answer = self.answers.get(call, lambda *_: None)
         return RpcResult(data=[True, answer(node, *args)], call=call, node=node)
       if isinstance(nodes, list):

@@ -1,0 +1,119 @@
+"""The node's drbd_* calls that rewire DRBD mirrors (migrations, repairs),
+over devices whose /proc/drbd state the test scripts."""
+
+import pytest
+
+from ganeti import errors
+from ganeti.backend import HANDLERS
+from ganeti.backend import blockdev
+from ganeti.backend.common import RPCFail
+from ganeti.storage import drbd_info
+
+
+class _Minor:
+  """A DRBD device: records what it is told, reports scripted states."""
+
+  def __init__(self, minor, states, fail=()):
+    self.dev_path = "/dev/drbd%d" % minor
+    self.minor = minor
+    self.states = list(states)
+    self.fail = set(fail)
+    self.actions = []
+
+  def _Do(self, action):
+    self.actions.append(action)
+    if action[0] in self.fail:
+      raise errors.BlockDeviceError("drbdsetup %s failed" % action[0])
+
+  def AttachNet(self, multimaster):
+    self._Do(("connect", multimaster))
+
+  def DisconnectNet(self):
+    self._Do(("disconnect",))
+
+  def Open(self, force=False, exclusive=True):
+    self._Do(("primary",))
+
+  def GetProcStatus(self):
+    connection, percent = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+    return drbd_info.MinorStatus(self.minor, connection, sync_percent=percent)
+
+
+class _Found(list):
+  """The devices the call finds, and the pauses it made."""
+  pauses: list
+
+
+@pytest.fixture(name="devices")
+def fixture_devices(monkeypatch):
+  found = _Found()
+  monkeypatch.setattr(blockdev, "_FindAll", lambda disks, message: found)
+  found.pauses = []
+  monkeypatch.setattr(blockdev, "Sleep", found.pauses.append)
+  return found
+
+
+def test_calls_are_registered():
+  assert HANDLERS["drbd_attach_net"] is blockdev.DrbdAttachNet
+  assert HANDLERS["drbd_disconnect_net"] is blockdev.DrbdDisconnectNet
+  assert HANDLERS["drbd_wait_sync"] is blockdev.DrbdWaitSync
+
+
+def test_dual_master_waits_for_the_peer_then_makes_every_minor_primary(devices):
+  devices.extend([_Minor(0, [("WFConnection", None), ("Connected", None)]),
+                  _Minor(1, [("SyncSource", 12.5)])])
+  blockdev.DrbdAttachNet([{}, {}], True)
+  assert [dev.actions for dev in devices] == [[("connect", True), ("primary",)],
+                                              [("connect", True), ("primary",)]]
+  assert devices.pauses == [1]
+
+
+def test_single_master_does_not_wait_for_an_absent_peer(devices):
+  devices.append(_Minor(0, [("WFConnection", None)]))
+  blockdev.DrbdAttachNet([{}], False)
+  assert devices[0].actions == [("connect", False)] and devices.pauses == []
+
+
+def test_dual_master_gives_up_on_a_missing_peer(devices):
+  devices.append(_Minor(0, [("WFConnection", None)]))
+  with pytest.raises(RPCFail, match="Timeout in disk reconnecting"):
+    blockdev.DrbdAttachNet([{}], True)
+  assert devices.pauses == [1] * blockdev._DRBD_CONNECT_WAIT
+  assert devices[0].actions == [("connect", True)]
+
+
+def test_network_errors_name_the_step(devices):
+  devices.append(_Minor(0, [("Connected", None)], fail=["disconnect", "connect"]))
+  with pytest.raises(RPCFail, match="Can't change network configuration to standalone"
+                                    " mode: drbdsetup disconnect failed"):
+    blockdev.DrbdDisconnectNet([{}])
+  with pytest.raises(RPCFail, match="Can't change network configuration: drbdsetup"
+                                    " connect failed"):
+    blockdev.DrbdAttachNet([{}], False)
+
+
+def test_wait_sync_reports_lowest_progress(devices):
+  devices.extend([_Minor(0, [("Connected", None)]), _Minor(1, [("SyncTarget", 40.0)]),
+                  _Minor(2, [("SyncSource", 75.5)])])
+  assert blockdev.DrbdWaitSync([{}] * 3) == [False, 40.0]
+  devices[1:] = []
+  assert blockdev.DrbdWaitSync([{}]) == [True, 100.0]
+  devices[0] = _Minor(0, [("StandAlone", None)])
+  with pytest.raises(RPCFail, match="DRBD device /dev/drbd0 is not in sync: state"
+                                    " StandAlone"):
+    blockdev.DrbdWaitSync([{}])
+
+
+def test_needs_activation_lists_missing_standalone_and_diskless_minors(monkeypatch):
+  from ganeti import objects
+  states = {"ok": _Minor(0, [("Connected", None)]), "alone": _Minor(1, [("StandAlone", None)]),
+            "missing": None}
+  diskless = _Minor(2, [("Connected", None)])
+  diskless.GetProcStatus = lambda: drbd_info.MinorStatus(2, "Connected", disk="Diskless")
+  states["diskless"] = diskless
+  monkeypatch.setattr(blockdev, "_Find", lambda disk: states[disk.uuid])
+  disks = [objects.Disk(uuid=uuid, dev_type="drbd", size=128, params={}, children=[],
+                        logical_id=["n1", "n2", 11000, 0, 0, "secret"]).ToDict()
+           for uuid in ("ok", "alone", "missing", "diskless")]
+  assert blockdev.DrbdNeedsActivation(disks) == ["alone", "missing", "diskless"]
+  assert HANDLERS["drbd_needs_activation"] is blockdev.DrbdNeedsActivation

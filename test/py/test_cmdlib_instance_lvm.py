@@ -1,0 +1,725 @@
+"""Instances with plain and drbd disks, run by the real opcode processor on a
+real configuration; the RPC runner records the calls and answers from canned
+functions (no device-mapper or DRBD on the test machine)."""
+
+import pytest
+
+from ganeti import config
+from ganeti import constants
+from ganeti import errors
+from ganeti import mcpu
+from ganeti import objects
+from ganeti.cmdlib import instance_disks
+from test_cmdlib_node import Callbacks, Context, FakeRpc, _Run
+
+GIB = 1024
+
+
+@pytest.fixture(name="env")
+def fixture_env(tmp_path, monkeypatch):
+  config.InitConfig(str(tmp_path / "config.data"), cluster_name="cluster",
+                    master_name="node1", primary_ip="192.0.2.1", master_ip="192.0.2.100",
+                    master_netdev="eth0", enabled_hypervisors=["fake"],
+                    enabled_disk_templates=["plain", "drbd", "file"],
+                    volume_group_name="xenvg", modify_etc_hosts=False)
+  cfg = config.ConfigWriter(str(tmp_path / "config.data"))
+  for idx in (2, 3):
+    cfg.AddNode(objects.Node(name="node%d" % idx, primary_ip="192.0.2.%d" % idx,
+                             secondary_ip="198.51.100.%d" % idx, group=None))
+  rpc = FakeRpc()
+  rpc.free_space = {}
+  rpc.answers["node_info"] = lambda node, units, hv: [
+    "boot", [{"type": "lvm-vg", "name": unit[1],
+              "storage_free": rpc.free_space.get(node, 100 * GIB)} for unit in units],
+    [{"memory_free": 4096} for _ in hv or ()]]
+  # one mirror status per disk: in sync, unless a test scripts the progress
+  rpc.sync_script = []
+  rpc.answers["blockdev_getmirrorstatus"] = lambda node, disks_inst: (
+    rpc.sync_script.pop(0) if rpc.sync_script else
+    [objects.BlockDevStatus(sync_percent=None, estimated_time=None, is_degraded=False)
+     for _ in disks_inst[0]])
+  pauses = []
+  monkeypatch.setattr(instance_disks, "Sleep", pauses.append)
+  ctx = Context(cfg, rpc)
+  ctx.pauses = pauses
+  return ctx
+
+
+def _Uuid(ctx, name):
+  return ctx.cfg.GetNodeInfoByName(name).uuid
+
+
+def _Create(ctx, template, disks=({"size": GIB},), **params):
+  params.setdefault("pnode", "node1")
+  if template == "drbd":
+    params.setdefault("snode", "node2")
+  return _Run(ctx, "OpInstanceCreate", instance_name=params.pop("name", "inst1"),
+              disk_template=template, disks=[dict(disk) for disk in disks], nics=[],
+              mode="create", no_install=True, name_check=False, ip_check=False,
+              hypervisor="fake", ignore_ipolicy=True, **params)
+
+
+def _Calls(ctx, name):
+  return [(nodes, args) for call, nodes, args in ctx.rpc.calls if call == name]
+
+
+def _Failure(ctx, exc_class, *args, **params):
+  with pytest.raises(exc_class) as err:
+    _Create(ctx, *args, **params)
+  return err.value.args[0]
+
+
+def _InstanceDisks(ctx, name="inst1"):
+  return ctx.cfg.GetInstanceDisks(ctx.cfg.GetInstanceInfoByName(name).uuid)
+
+
+# --- plain --------------------------------------------------------------------------
+
+def test_create_plain_names_lvs_after_fresh_uuids(env):
+  result, messages = _Create(env, "plain", disks=[{"size": GIB}, {"size": 512, "vg": "fastvg"}])
+  assert result == ["node1"]
+  disk0, disk1 = _InstanceDisks(env)
+  node1 = _Uuid(env, "node1")
+  assert disk0.dev_type == "plain" and disk0.nodes == [node1] and disk0.iv_name == "disk/0"
+  vg, lv_name = disk0.logical_id
+  prefix, suffix = lv_name.split(".")
+  assert vg == "xenvg" and suffix == "disk0" and len(prefix) == 36
+  assert disk1.logical_id[0] == "fastvg" and disk1.logical_id[1].endswith(".disk1")
+  assert disk0.logical_id[1].split(".")[0] != disk1.logical_id[1].split(".")[0]
+  creates = _Calls(env, "blockdev_create")
+  assert [(nodes, args[0][0].uuid, args[1], args[3]) for nodes, args in creates] == [
+    (node1, disk0.uuid, GIB, True), (node1, disk1.uuid, 512, True)]
+  # each volume group is asked for the space its disks need
+  assert sorted(args[0][0][1] for _, args in _Calls(env, "node_info")) == ["fastvg", "xenvg"]
+  assert "* creating instance disks..." in messages
+  # a stopped instance keeps no active devices
+  assert len(_Calls(env, "blockdev_shutdown")) == 2
+
+
+def test_create_plain_refuses_a_full_volume_group(env):
+  env.rpc.free_space[_Uuid(env, "node1")] = 1000
+  assert _Failure(env, errors.OpPrereqError, "plain") == (
+    "Not enough disk space on target node node1 vg xenvg: required 1024 MiB,"
+    " available 1000 MiB")
+  env.rpc.answers["node_info"] = lambda node, units, hv: ["boot", [{"storage_free": None}], []]
+  assert _Failure(env, errors.OpPrereqError, "plain") == (
+    "Can't compute free disk space on node node1 for vg xenvg, result was 'None'")
+  assert env.cfg.GetInstanceList() == [] and _Calls(env, "blockdev_create") == []
+
+
+# --- drbd ---------------------------------------------------------------------------
+
+def test_create_drbd_layout_and_creation_order(env):
+  result, messages = _Create(env, "drbd", wait_for_sync=True)
+  assert result == ["node1", "node2"]
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  disk, = _InstanceDisks(env)
+  pnode, snode, port, pminor, sminor, secret = disk.logical_id
+  assert (pnode, snode, port, pminor, sminor) == (node1, node2, 11000, 0, 0)
+  assert len(secret) == 40 and int(secret, 16) >= 0
+  assert disk.nodes == [node1, node2] and disk.size == GIB
+  data, meta = disk.children
+  assert data.logical_id[1].endswith(".disk0_data") and data.size == GIB
+  assert meta.logical_id[1].endswith(".disk0_meta") and meta.size == 128
+  assert data.logical_id[1][:-5] == meta.logical_id[1][:-5]
+  # on each node (the primary first) the LVs before the DRBD device over them
+  creates = [(nodes, args[0][0].dev_type, args[0][0].logical_id[1] if args[0][0].dev_type ==
+              "plain" else None, args[3]) for nodes, args in _Calls(env, "blockdev_create")]
+  assert creates == [(node1, "plain", data.logical_id[1], True),
+                     (node1, "plain", meta.logical_id[1], True),
+                     (node1, "drbd", None, True),
+                     (node2, "plain", data.logical_id[1], False),
+                     (node2, "plain", meta.logical_id[1], False),
+                     (node2, "drbd", None, False)]
+  # both nodes are checked for data + metadata space
+  assert sorted(nodes for nodes, _ in _Calls(env, "node_info")) == sorted([[node1], [node2]])
+  assert " - INFO: Waiting for instance inst1 to sync disks" in messages
+  assert " - INFO: Instance inst1's disks are in sync" in messages
+  assert env.cfg.ComputeDRBDMap() == {node1: {0: disk.uuid}, node2: {0: disk.uuid},
+                                      _Uuid(env, "node3"): {}}
+  hook_nodes = [nodes for path, phase, nodes, _ in env.hooks if path == "instance-add"]
+  assert all(node2 in nodes for nodes in hook_nodes)
+
+
+def test_create_drbd_reports_sync_progress(env):
+  def status(percent, seconds, degraded=True):
+    return [objects.BlockDevStatus(sync_percent=percent, estimated_time=seconds,
+                                   is_degraded=degraded)]
+  env.rpc.sync_script = [status(45.2, 62), status(97.123, None),
+                         status(None, None, degraded=False)]
+  _, messages = _Create(env, "drbd", wait_for_sync=True)
+  progress = [line for line in messages if "- device" in line]
+  assert progress == [" - INFO: - device disk/0: 45.20% done, 1m 2s remaining (estimated)",
+                      " - INFO: - device disk/0: 97.12% done, no time estimate"]
+  # the pause follows the estimate, up to a minute
+  assert env.pauses == [60, 5]
+
+
+def test_create_drbd_without_wait_checks_mirrors_once(env):
+  _, messages = _Create(env, "drbd", wait_for_sync=False)
+  assert "* checking mirrors status" in messages
+  assert len(_Calls(env, "blockdev_getmirrorstatus")) == 1
+  assert " - INFO: Waiting for instance inst1 to sync disks" not in messages
+
+
+def test_minors_and_ports_of_concurrent_and_removed_instances(env):
+  _Create(env, "drbd", name="inst1")
+  _Create(env, "drbd", name="inst2", pnode="node2", snode="node3")
+  _Create(env, "drbd", name="inst3", pnode="node3", snode="node1")
+  node1, node2, node3 = (_Uuid(env, name) for name in ("node1", "node2", "node3"))
+  ids = {name: _InstanceDisks(env, name)[0].logical_id[:5]
+         for name in ("inst1", "inst2", "inst3")}
+  assert ids == {"inst1": [node1, node2, 11000, 0, 0],
+                 "inst2": [node2, node3, 11001, 1, 0],
+                 "inst3": [node3, node1, 11002, 1, 1]}
+  _Run(env, "OpInstanceRemove", instance_name="inst1", ignore_failures=False,
+       shutdown_timeout=120)
+  removes = {nodes for nodes, _ in _Calls(env, "blockdev_remove")}
+  assert removes == {node1, node2}
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000]
+  # the freed minor and port are handed out again
+  _Create(env, "drbd", name="inst4", pnode="node2", snode="node1")
+  assert _InstanceDisks(env, "inst4")[0].logical_id[:5] == [node2, node1, 11000, 0, 0]
+
+
+def test_failed_drbd_create_leaves_nothing_behind(env):
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.failing[("blockdev_create", node2)] = "Can't create block device: volume group full"
+  message = _Failure(env, errors.OpExecError, "drbd", disks=[{"size": GIB}, {"size": GIB}])
+  assert message == ("Can't create block device disk/0 on node node2 for instance inst1:"
+                     " Can't create block device: volume group full")
+  created = [(nodes, args[0][0].uuid) for nodes, args in _Calls(env, "blockdev_create")]
+  removed = [(nodes, args[0][0].uuid) for nodes, args in _Calls(env, "blockdev_remove")]
+  # everything created (disk 0 on the primary) is removed, parents first
+  assert len(created) == 4 and created[3][0] == node2
+  assert removed == list(reversed(created[:3]))
+  assert env.cfg.GetInstanceList() == []
+  assert env.cfg.GetAllDisksInfo() == {}
+  assert env.cfg.ComputeDRBDMap()[node1] == {}
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000, 11001]
+  # the next instance gets the same minors and the pooled ports
+  env.rpc.failing.clear()
+  _Create(env, "drbd")
+  assert _InstanceDisks(env)[0].logical_id[2:5] == [11000, 0, 0]
+
+
+def test_degraded_mirror_undoes_the_creation(env):
+  env.rpc.sync_script = [[objects.BlockDevStatus(sync_percent=None, estimated_time=None,
+                                                 is_degraded=True)]] * 20
+  assert _Failure(env, errors.OpExecError, "drbd", wait_for_sync=True) == \
+    "There are some degraded disks for this instance"
+  # a finished mirror still degraded is asked again a bounded number of times
+  assert env.pauses == [1] * 10
+  assert env.cfg.GetInstanceList() == [] and env.cfg.GetAllDisksInfo() == {}
+  assert {nodes for nodes, _ in _Calls(env, "blockdev_remove")} == {
+    _Uuid(env, "node1"), _Uuid(env, "node2")}
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000]
+
+
+def test_drbd_prerequisites(env):
+  assert _Failure(env, errors.OpPrereqError, "drbd", snode=None) == \
+    "The networked disk templates need a mirror node"
+  assert _Failure(env, errors.OpPrereqError, "drbd", snode="node1") == \
+    "The secondary node cannot be the primary node"
+  env.rpc.free_space[_Uuid(env, "node2")] = GIB
+  assert _Failure(env, errors.OpPrereqError, "drbd") == (
+    "Not enough disk space on target node node2 vg xenvg: required 1152 MiB,"
+    " available 1024 MiB")
+  _Run(env, "OpNodeSetParams", node_name="node2", offline=True)
+  assert _Failure(env, errors.OpPrereqError, "drbd").startswith(
+    "Can't use offline node: node2")
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == []
+  assert env.cfg.GetClusterInfo().highest_used_port == 10999
+
+
+def test_activate_and_deactivate_drbd_disks(env):
+  _Create(env, "drbd")
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.calls.clear()
+  env.rpc.answers["blockdev_assemble"] = lambda node, disk_inst, inst, primary, idx: (
+    ["/dev/drbd0", "/var/run/ganeti/instance-disks/inst1:0", None] if primary else
+    [True, True])
+  result, _ = _Run(env, "OpInstanceActivateDisks", instance_name="inst1")
+  assert result == [("node1", "disk/0", "/dev/drbd0")]
+  # the secondary is set up before the primary, which alone is opened
+  assert [(nodes, args[2]) for nodes, args in _Calls(env, "blockdev_assemble")] == [
+    (node2, False), (node1, True)]
+  assert env.cfg.GetInstanceInfoByName("inst1").disks_active
+  _Run(env, "OpInstanceDeactivateDisks", instance_name="inst1")
+  assert sorted(nodes for nodes, _ in _Calls(env, "blockdev_shutdown")) == sorted([node1,
+                                                                                    node2])
+  assert not env.cfg.GetInstanceInfoByName("inst1").disks_active
+
+
+# --- failover and migration of drbd instances ----------------------------------------
+
+def _RunningDrbdInstance(env, pnode="node1", snode="node2"):
+  _Create(env, "drbd", pnode=pnode, snode=snode)
+  env.cfg.MarkInstanceUp(env.cfg.GetInstanceInfoByName("inst1").uuid)
+  env.rpc.calls.clear()
+
+
+def _Move(env, op_class, **params):
+  """Fails over or migrates inst1 (the test instances have no NIC, against the policy)."""
+  return _Run(env, op_class, instance_name="inst1", ignore_ipolicy=True, **params)
+
+
+def _MirrorHealth(env, degraded):
+  env.rpc.answers["blockdev_find"] = lambda node, disk_inst: objects.BlockDevStatus(
+    is_degraded=degraded, ldisk_status=constants.LDS_OKAY)
+
+
+def _Primary(env):
+  return env.cfg.GetNodeName(env.cfg.GetInstanceInfoByName("inst1").primary_node)
+
+
+def test_failover_drbd_goes_to_the_secondary(env):
+  _RunningDrbdInstance(env)
+  _MirrorHealth(env, degraded=False)
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  _, messages = _Move(env, "OpInstanceFailover")
+  assert _Primary(env) == "node2"
+  assert "* checking disk consistency between source and target" in messages
+  # the mirror is checked on the target, then moved: secondary set up first
+  assert [nodes for nodes, _ in _Calls(env, "blockdev_find")] == [node2]
+  assert [(nodes, args[2]) for nodes, args in _Calls(env, "blockdev_assemble")] == [
+    (node1, False), (node2, True)]
+  assert [nodes for nodes, _ in _Calls(env, "instance_start")] == [node2]
+  assert _Calls(env, "blockdev_close") == []
+  # the DRBD disk keeps its logical id: minors stay with their nodes
+  disk, = _InstanceDisks(env)
+  assert disk.logical_id[:2] == [node1, node2]
+
+
+def test_failover_drbd_refuses_degraded_mirror_unless_told(env):
+  _RunningDrbdInstance(env)
+  _MirrorHealth(env, degraded=True)
+  with pytest.raises(errors.OpExecError) as err:
+    _Move(env, "OpInstanceFailover")
+  assert err.value.args[0] == "Disk disk/0 is degraded on target node, aborting failover"
+  assert _Primary(env) == "node1" and _Calls(env, "instance_shutdown") == []
+  _Move(env, "OpInstanceFailover", ignore_consistency=True)
+  assert _Primary(env) == "node2"
+
+
+def test_failover_drbd_from_offline_primary(env):
+  _RunningDrbdInstance(env, pnode="node2", snode="node3")
+  _MirrorHealth(env, degraded=True)
+  _Run(env, "OpNodeSetParams", node_name="node2", offline=True, auto_promote=True)
+  _, messages = _Move(env, "OpInstanceFailover", ignore_consistency=True)
+  assert "Node node2 is offline, ignoring degraded disk disk/0 on target node node3" in \
+    messages
+  assert _Primary(env) == "node3"
+
+
+def test_drbd_moves_only_to_its_secondary(env):
+  _RunningDrbdInstance(env)
+  for op_class, verb in (("OpInstanceFailover", "failed over"),
+                         ("OpInstanceMigrate", "migrated")):
+    with pytest.raises(errors.OpPrereqError) as err:
+      _Move(env, op_class, target_node="node3")
+    assert err.value.args[0] == (
+      "Instances with disk template drbd cannot be %s to arbitrary nodes (neither an"
+      " iallocator nor a target node can be passed)" % verb)
+  _MirrorHealth(env, degraded=False)
+  _Move(env, "OpInstanceFailover", target_node="node2")
+  assert _Primary(env) == "node2"
+
+
+def _MigrationAnswers(env, migrate_error=None):
+  _MirrorHealth(env, degraded=False)
+  answers = env.rpc.answers
+  answers["instance_info"] = lambda node, *args: {"memory": 128, "state": "running"}
+  answers["migration_info"] = lambda node, inst: "migration-info"
+  answers["instance_get_migration_status"] = lambda node, inst: objects.MigrationStatus(
+    status=constants.HV_MIGRATION_COMPLETED)
+  env.sync_answers = [[False, 40.0]]
+  answers["drbd_wait_sync"] = lambda node, disks: (
+    env.sync_answers.pop(0) if env.sync_answers and node == _Uuid(env, "node2") else
+    [True, 100.0])
+  if migrate_error:
+    env.rpc.failing[("instance_migrate", _Uuid(env, "node1"))] = migrate_error
+
+
+_DISK_STEPS = ("blockdev_close", "drbd_disconnect_net", "drbd_attach_net", "drbd_wait_sync",
+               "accept_instance", "instance_migrate", "instance_finalize_migration_src",
+               "instance_finalize_migration_dst")
+
+
+def _DiskSteps(env):
+  """The migration's disk and hand-over calls: (call, node names, multimaster)."""
+  steps = []
+  for call, nodes, args in env.rpc.calls:
+    if call not in _DISK_STEPS:
+      continue
+    names = tuple(sorted(env.cfg.GetNodeName(uuid) for uuid in
+                         (nodes if isinstance(nodes, list) else [nodes])))
+    steps.append((call, names) + ((args[1],) if call == "drbd_attach_net" else ()))
+  return steps
+
+
+def test_migrate_drbd_through_dual_master(env):
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env)
+  _, messages = _Move(env, "OpInstanceMigrate")
+  assert _Primary(env) == "node2"
+  both = ("node1", "node2")
+  assert _DiskSteps(env) == [
+    ("blockdev_close", ("node2",)), ("drbd_disconnect_net", both),
+    ("drbd_attach_net", both, True), ("drbd_wait_sync", both), ("drbd_wait_sync", both),
+    ("accept_instance", ("node2",)), ("instance_migrate", ("node1",)),
+    ("instance_finalize_migration_src", ("node1",)),
+    ("instance_finalize_migration_dst", ("node2",)),
+    ("blockdev_close", ("node1",)), ("drbd_wait_sync", both),
+    ("drbd_disconnect_net", both), ("drbd_attach_net", both, False),
+    ("drbd_wait_sync", both)]
+  assert "* changing disks into dual-master mode" in messages
+  assert "   - progress: 40.0%" in messages
+  assert "* changing disks into single-master mode" in messages
+  assert messages[-1] == "* done"
+
+
+def test_failed_drbd_migration_returns_to_single_master_on_source(env):
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env, migrate_error="migration refused")
+  with pytest.raises(errors.OpExecError) as err:
+    _Move(env, "OpInstanceMigrate")
+  assert err.value.args[0] == "Could not migrate instance inst1: migration refused"
+  assert _Primary(env) == "node1"
+  steps = _DiskSteps(env)
+  failed_at = steps.index(("instance_migrate", ("node1",)))
+  both = ("node1", "node2")
+  assert steps[failed_at + 1:] == [
+    ("instance_finalize_migration_dst", ("node2",)),
+    ("instance_finalize_migration_src", ("node1",)),
+    ("blockdev_close", ("node2",)), ("drbd_wait_sync", both),
+    ("drbd_disconnect_net", both), ("drbd_attach_net", both, False),
+    ("drbd_wait_sync", both)]
+
+
+def test_migrate_drbd_refuses_unsynced_target(env):
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env)
+  _MirrorHealth(env, degraded=True)
+  with pytest.raises(errors.OpExecError) as err:
+    _Move(env, "OpInstanceMigrate")
+  assert err.value.args[0] == ("Disk disk/0 is degraded or not fully synchronized on target"
+                               " node, aborting migration")
+  assert _DiskSteps(env) == []
+
+
+# --- grow-disk -------------------------------------------------------------------------
+
+def test_grow_drbd_grows_both_backing_stores_then_the_device(env):
+  _Create(env, "drbd")
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.calls.clear()
+  env.rpc.sync_script = [[objects.BlockDevStatus(sync_percent=99.5, estimated_time=1,
+                                                 is_degraded=True)]]
+  _, messages = _Run(env, "OpInstanceGrowDisk", instance_name="inst1", disk=0, amount=512,
+                     wait_for_sync=True, ignore_ipolicy=True)
+  grows = [(nodes, args[2], args[3]) for nodes, args in _Calls(env, "blockdev_grow")]
+  # (node, dryrun, backingstore): a dry run of everything, then the real thing
+  assert grows == [(node1, True, True), (node2, True, True), (node1, True, False),
+                   (node1, False, True), (node2, False, True), (node1, False, False)]
+  disk, = _InstanceDisks(env)
+  assert disk.size == GIB + 512 and disk.children[0].size == GIB + 512
+  assert disk.children[1].size == 128
+  assert " - INFO: - device disk/0: 99.50% done, 1s remaining (estimated)" in messages
+  # the disks were inactive: activated for the grow and shut down after the resync
+  names = env.rpc.Names()
+  assert names.index("blockdev_getmirrorstatus") < len(names) - 1 - \
+    names[::-1].index("blockdev_shutdown")
+  # the space is checked on both nodes' volume group
+  env.rpc.free_space[node2] = 100
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Run(env, "OpInstanceGrowDisk", instance_name="inst1", disk=0, amount=512,
+         wait_for_sync=True, ignore_ipolicy=True)
+  assert err.value.args[0] == ("Not enough disk space on target node node2 vg xenvg:"
+                               " required 512 MiB, available 100 MiB")
+
+
+# --- template conversion -----------------------------------------------------------------
+
+def _Convert(env, template, **params):
+  env.rpc.answers["instance_list"] = lambda node, *args: []
+  return _Run(env, "OpInstanceSetParams", instance_name="inst1", disk_template=template,
+              ignore_ipolicy=True, **params)
+
+
+def test_convert_plain_to_drbd_reuses_the_data_lv(env):
+  _Create(env, "plain", disks=[{"size": GIB}, {"size": 512}])
+  old = _InstanceDisks(env)
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.calls.clear()
+  result, messages = _Convert(env, "drbd", remote_node="node2", wait_for_sync=True)
+  assert ("disk_template", "drbd") in result
+  new = _InstanceDisks(env)
+  assert [disk.dev_type for disk in new] == ["drbd", "drbd"]
+  assert [disk.size for disk in new] == [GIB, 512] and [d.iv_name for d in new] == \
+    ["disk/0", "disk/1"]
+  assert [disk.logical_id[:5] for disk in new] == [[node1, node2, 11000, 0, 0],
+                                                   [node1, node2, 11001, 1, 1]]
+  creates = [(nodes, args[0][0].logical_id[1] if args[0][0].dev_type == "plain" else "drbd")
+             for nodes, args in _Calls(env, "blockdev_create")]
+  data0, meta0 = _Names(new[0].children)
+  data1, meta1 = _Names(new[1].children)
+  # the primary only gets metadata LVs: its data LVs are the old ones, renamed
+  assert creates == [(node1, meta0), (node2, data0), (node2, meta0),
+                     (node1, meta1), (node2, data1), (node2, meta1),
+                     (node1, "drbd"), (node2, "drbd"), (node1, "drbd"), (node2, "drbd")]
+  (nodes, (renames,)), = _Calls(env, "blockdev_rename")
+  assert nodes == node1
+  assert [(disk.logical_id[1], new_id[1]) for disk, new_id in renames] == \
+    [(old[0].logical_id[1], data0), (old[1].logical_id[1], data1)]
+  assert "Renaming original volumes..." in messages
+  assert " - INFO: Instance inst1's disks are in sync" in messages
+  assert not env.cfg.GetInstanceInfoByName("inst1").disks_active
+
+
+def _Names(disks):
+  return [disk.logical_id[1] for disk in disks]
+
+
+def test_failed_conversion_to_drbd_restores_the_plain_disks(env):
+  _Create(env, "plain")
+  old = _InstanceDisks(env)
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.calls.clear()
+  env.rpc.failing[("blockdev_create", node2)] = "drbdmeta create-md failed"
+  # the secondary's LVs fail at once: nothing renamed, the meta LV removed
+  with pytest.raises(errors.OpExecError):
+    _Convert(env, "drbd", remote_node="node2")
+  assert [args[0][0].logical_id[1] for _, args in _Calls(env, "blockdev_remove")] == \
+    [_Names(args[0][0] for _, args in _Calls(env, "blockdev_create"))[0]]
+  assert _Calls(env, "blockdev_rename") == []
+  assert [disk.ToDict() for disk in _InstanceDisks(env)] == [d.ToDict() for d in old]
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000]
+  assert env.cfg.ComputeDRBDMap()[node1] == {}
+
+
+def test_failed_drbd_start_in_conversion_renames_the_data_lv_back(env):
+  _Create(env, "plain")
+  old = _InstanceDisks(env)
+  env.rpc.calls.clear()
+  env.rpc.failing[("blockdev_create", _Uuid(env, "node2"))] = lambda dev_inst, *args: (
+    "no such minor" if dev_inst[0].dev_type == "drbd" else None)
+  with pytest.raises(errors.OpExecError) as err:
+    _Convert(env, "drbd", remote_node="node2")
+  assert err.value.args[0].endswith("no such minor")
+  renames = [args[0] for _, args in _Calls(env, "blockdev_rename")]
+  assert len(renames) == 2
+  (renamed, new_name), = renames[0]
+  (back_from, back_to), = renames[1]
+  assert renamed.logical_id == old[0].logical_id
+  assert back_from.logical_id == new_name and back_to == old[0].logical_id
+  assert [disk.ToDict() for disk in _InstanceDisks(env)] == [d.ToDict() for d in old]
+  # every device made was removed again, the DRBD device before its LVs
+  made = [args[0][0].uuid for _, args in _Calls(env, "blockdev_create")][:-1]
+  assert [args[0][0].uuid for _, args in _Calls(env, "blockdev_remove")] == \
+    list(reversed(made))
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000]
+
+
+def test_convert_drbd_to_plain_keeps_the_primary_data(env):
+  _Create(env, "drbd")
+  drbd_disk, = _InstanceDisks(env)
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.calls.clear()
+  _, messages = _Convert(env, "plain")
+  disk, = _InstanceDisks(env)
+  assert disk.dev_type == "plain" and disk.nodes == [node1] and disk.iv_name == "disk/0"
+  assert disk.logical_id == drbd_disk.children[0].logical_id and disk.size == GIB
+  removes = [(nodes, args[0][0].dev_type, args[0][0].logical_id[-1])
+             for nodes, args in _Calls(env, "blockdev_remove")]
+  assert removes == [(node2, "drbd", drbd_disk.logical_id[-1]),
+                     (node1, "plain", drbd_disk.children[1].logical_id[1])]
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000]
+  assert env.cfg.ComputeDRBDMap() == {node1: {}, node2: {}, _Uuid(env, "node3"): {}}
+  assert "Removing volumes on the secondary node..." in messages
+
+
+def test_conversion_refusals(env):
+  _Create(env, "plain")
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Convert(env, "drbd")
+  assert err.value.args[0] == ("Changing the disk template to a mirrored one requires"
+                               " specifying a secondary node")
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Convert(env, "drbd", remote_node="node1")
+  assert err.value.args[0] == ("Given new secondary node node1 is the same as the primary"
+                               " node of the instance")
+  env.rpc.free_space[_Uuid(env, "node2")] = 500
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Convert(env, "drbd", remote_node="node2")
+  assert err.value.args[0].startswith("Not enough disk space on target node node2")
+  env.cfg.MarkInstanceUp(env.cfg.GetInstanceInfoByName("inst1").uuid)
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Convert(env, "drbd", remote_node="node2")
+  assert err.value.args[0] == "Instance 'inst1' is marked to be up, cannot change disk template"
+
+
+# --- recreate-disks ----------------------------------------------------------------------
+
+def test_recreate_drbd_disks_on_new_nodes(env):
+  _Create(env, "drbd", disks=[{"size": GIB}, {"size": 512}])
+  old = _InstanceDisks(env)
+  node1, node2, node3 = (_Uuid(env, name) for name in ("node1", "node2", "node3"))
+  env.rpc.calls.clear()
+  _, messages = _Run(env, "OpInstanceRecreateDisks", instance_name="inst1",
+                     nodes=["node2", "node3"])
+  assert " - WARNING: Changing the instance's nodes, you will have to remove any disks left" \
+    " on the older nodes manually" in messages
+  new = _InstanceDisks(env)
+  # the lowest minors free at each step: disk 0 finds node2's 0 and 1 taken (by
+  # the disks' old places), disk 1 finds 0 freed by disk 0's move
+  assert [disk.logical_id[:5] for disk in new] == [
+    [node2, node3, old[0].logical_id[2], 2, 0], [node2, node3, old[1].logical_id[2], 0, 1]]
+  assert all(lv.nodes == [node2, node3] for disk in new for lv in disk.children)
+  assert env.cfg.GetInstanceInfoByName("inst1").primary_node == node2
+  creates = [(nodes, args[0][0].dev_type, args[3]) for nodes, args in
+             _Calls(env, "blockdev_create")]
+  assert creates == [(node2, "plain", True), (node2, "plain", True), (node2, "drbd", True),
+                     (node3, "plain", False), (node3, "plain", False),
+                     (node3, "drbd", False)] * 2
+
+
+def test_recreate_one_plain_disk_with_a_new_size_and_vg(env):
+  _Create(env, "plain", disks=[{"size": GIB}, {"size": 512}])
+  name = _InstanceDisks(env)[1].logical_id[1]
+  env.rpc.calls.clear()
+  _Run(env, "OpInstanceRecreateDisks", instance_name="inst1",
+       disks=[[1, {"size": 2048, "vg": "fastvg"}]])
+  disk = _InstanceDisks(env)[1]
+  assert disk.size == 2048 and disk.logical_id == ["fastvg", name]
+  (nodes, args), = _Calls(env, "blockdev_create")
+  assert nodes == _Uuid(env, "node1") and args[0][0].logical_id == ["fastvg", name]
+  assert args[1] == 2048
+
+
+def test_repair_disk_sizes_fixes_the_drbd_data_lv(env):
+  _Create(env, "drbd")
+  disk, = _InstanceDisks(env)
+  disk.children[0].size = 512
+  env.cfg.Update(disk)
+  env.rpc.answers["blockdev_getdimensions"] = lambda node, pairs: [[GIB << 20, None]]
+  result, messages = _Run(env, "OpClusterRepairDiskSizes", instances=["inst1"])
+  assert result == [("inst1", 0, "size", GIB)]
+  assert " - INFO: Child disk has size 512, parent 1024, fixing" in messages
+  assert _InstanceDisks(env)[0].children[0].size == GIB
+  # nothing left to fix
+  result, _ = _Run(env, "OpClusterRepairDiskSizes", instances=["inst1"])
+  assert result == []
+
+
+def test_sync_wait_gives_up_when_the_resync_stops_moving(env):
+  stuck = [objects.BlockDevStatus(sync_percent=12.0, estimated_time=600, is_degraded=True)]
+  env.rpc.sync_script = [stuck] * 100
+  with pytest.raises(errors.OpExecError) as err:
+    _Create(env, "drbd", wait_for_sync=True)
+  assert err.value.args[0] == ("The disks of instance inst1 made no sync progress for 3600"
+                               " seconds, aborting")
+  # a minute between looks (the estimate is longer), for an hour
+  assert env.pauses == [60] * 60
+  assert env.cfg.GetInstanceList() == []
+
+
+def test_migration_resync_wait_is_bounded(env):
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env)
+  env.rpc.answers["drbd_wait_sync"] = lambda node, disks: [False, 40.0]
+  with pytest.raises(errors.OpExecError) as err:
+    _Move(env, "OpInstanceMigrate")
+  assert err.value.args[0] == "Cannot resync disks: no progress in 1800 seconds"
+  assert _Primary(env) == "node1" and _Calls(env, "instance_migrate") == []
+
+
+def test_create_drbd_with_an_allocator_picks_two_nodes(env):
+  env.rpc.answers["all_instances_info"] = lambda node, *args: {}
+  env.rpc.free_space[_Uuid(env, "node1")] = 100  # too small for the disk
+  result, messages = _Create(env, "drbd", pnode=None, snode=None,
+                             iallocator="no-such-allocator")
+  assert sorted(result) == ["node2", "node3"]
+  disk, = _InstanceDisks(env)
+  assert set(disk.logical_id[:2]) == {_Uuid(env, "node2"), _Uuid(env, "node3")}
+  assert any(line.startswith(" - INFO: Selected nodes for instance inst1 via iallocator"
+                             " no-such-allocator: ") for line in messages)
+
+
+def test_dry_run_creation_takes_no_port(env):
+  _Create(env, "drbd", dry_run=True)
+  cluster = env.cfg.GetClusterInfo()
+  assert cluster.highest_used_port == 10999 and cluster.tcpudp_port_pool == []
+  assert env.cfg.ComputeDRBDMap()[_Uuid(env, "node1")] == {}
+  _Create(env, "drbd")
+  assert _InstanceDisks(env)[0].logical_id[2:5] == [11000, 0, 0]
+
+
+def test_failover_of_a_stopped_drbd_instance(env):
+  _Create(env, "drbd")
+  env.rpc.calls.clear()
+  _, messages = _Move(env, "OpInstanceFailover")
+  assert _Primary(env) == "node2"
+  assert "* not checking disk consistency as instance is not running" in messages
+  assert _Calls(env, "blockdev_find") == [] and _Calls(env, "instance_start") == []
+  assert _Calls(env, "blockdev_assemble") == []
+
+
+def test_exclusive_storage_reaches_the_lvs_only(env):
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Create(env, "plain", disks=[{"size": GIB, "spindles": 1}])
+  assert err.value.args[0] == ("Spindles in instance disks cannot be specified when"
+                               " exclusive storage is not active")
+  group = env.cfg.GetNodeGroup(env.cfg.GetNodeGroupList()[0])
+  group.ndparams["exclusive_storage"] = True
+  env.cfg.Update(group)
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Create(env, "drbd")
+  assert err.value.args[0] == ("You must specify spindles in instance disks when exclusive"
+                               " storage is active")
+  env.rpc.calls.clear()
+  _Create(env, "drbd", disks=[{"size": GIB, "spindles": 2}])
+  assert _InstanceDisks(env)[0].children[0].spindles == 2
+  flags = {(args[0][0].dev_type, args[5]) for _, args in _Calls(env, "blockdev_create")}
+  assert flags == {("plain", True), ("drbd", False)}
+  # the free space asked for is that of whole PVs
+  assert {tuple(args[0][0][2]) for _, args in _Calls(env, "node_info")} == {(True,)}
+
+
+# --- gnt-instance modify --disk add/remove ---------------------------------------------------
+
+def test_add_and_remove_a_drbd_disk(env):
+  _Create(env, "drbd")
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.calls.clear()
+  env.rpc.answers["instance_list"] = lambda node, *args: []
+  result, _ = _Run(env, "OpInstanceSetParams", instance_name="inst1", ignore_ipolicy=True,
+                   disks=[["add", -1, {"size": 512}]])
+  assert ("disk/1", "add:size=512,mode=rw") in result
+  disk0, disk1 = _InstanceDisks(env)
+  assert disk1.dev_type == "drbd" and disk1.iv_name == "disk/1" and disk1.size == 512
+  assert disk1.logical_id[:5] == [node1, node2, 11001, 1, 1]
+  assert _Names(disk1.children)[0].endswith(".disk1_data")
+  assert [(nodes, args[0][0].dev_type) for nodes, args in _Calls(env, "blockdev_create")] == [
+    (node1, "plain"), (node1, "plain"), (node1, "drbd"),
+    (node2, "plain"), (node2, "plain"), (node2, "drbd")]
+  # the instance's disks are not active: nor is the new one
+  assert {nodes for nodes, _ in _Calls(env, "blockdev_shutdown")} == {node1, node2}
+  env.rpc.calls.clear()
+  _Run(env, "OpInstanceSetParams", instance_name="inst1", ignore_ipolicy=True,
+       disks=[["remove", 1, {}]])
+  assert [args[0][0].uuid for _, args in _Calls(env, "blockdev_remove")] == [disk1.uuid] * 2
+  assert [disk.uuid for disk in _InstanceDisks(env)] == [disk0.uuid]
+  assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11001]
+  assert env.cfg.ComputeDRBDMap()[node1] == {0: disk0.uuid}
+
+
+def test_add_plain_disk_needs_room(env):
+  _Create(env, "plain")
+  env.rpc.answers["instance_list"] = lambda node, *args: []
+  env.rpc.free_space[_Uuid(env, "node1")] = 100
+  with pytest.raises(errors.OpPrereqError) as err:
+    _Run(env, "OpInstanceSetParams", instance_name="inst1", ignore_ipolicy=True,
+         disks=[["add", -1, {"size": 512}]])
+  assert err.value.args[0] == ("Not enough disk space on target node node1 vg xenvg:"
+                               " required 512 MiB, available 100 MiB")
