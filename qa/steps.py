@@ -1,0 +1,213 @@
+"""The QA steps: real commands over SSH on the nodes, each with its output checked.
+
+A step is a list of commands (data: where it runs, the command line, what
+its output must and must not show) or a function for steps that move data
+between nodes.  Command lines are templates over the QA config: {cluster},
+{vg}, {master}, {node2}, {node3}, {nodes}, {templates}, {hypervisors}, and
+per instance {instance}, {template}, {disk_size}, {os}, {pnode}, {snode}.
+"""
+
+import os
+import re
+import shlex
+from typing import Optional
+
+from qa import nodes as nodes_mod
+from qa import util
+
+STORAGE_SCRIPT = os.path.join(os.path.dirname(__file__), "node", "storage_exercise.py")
+STORAGE_SCRIPT_ON_NODE = "/root/qa-storage-exercise.py"
+DRBD_TEST_MIB = 32
+DRBD_SYNC_TIMEOUT = 120
+
+
+class Command:
+  """One command: on "master", "others", "all" or a node index (1-based)."""
+
+  def __init__(self, command: str, on: object = "master", expect: tuple = (),
+               reject: tuple = (r"^ERROR:", r"Traceback"), timeout: float = 600) -> None:
+    self.command = command
+    self.on = on
+    self.expect = expect
+    self.reject = reject
+    self.timeout = timeout
+
+
+class Context:
+  """What a step sees: the VMs, the QA config and the names commands use."""
+
+  def __init__(self, cluster: nodes_mod.Cluster, config: dict) -> None:
+    self.cluster = cluster
+    self.config = config
+    setup = config["cluster"]
+    names = [node.name for node in cluster.nodes]
+    self.values = {
+      "cluster": setup["name"], "vg": setup["vg"], "master": names[0],
+      "node2": names[1] if len(names) > 1 else "", "node3": names[2] if len(names) > 2 else "",
+      "nodes": ",".join(names), "templates": ",".join(setup["enabled-disk-templates"]),
+      "hypervisors": ",".join(setup["enabled-hypervisors"]),
+      "master_netdev": setup.get("master-netdev", "eth0"),
+      "drbd_helper": setup.get("drbd-usermode-helper", "/bin/true"),
+    }
+
+  def Targets(self, on: object) -> list[nodes_mod.Node]:
+    nodes = self.cluster.nodes
+    if on == "master":
+      return nodes[:1]
+    if on == "others":
+      return nodes[1:]
+    if on == "all":
+      return nodes
+    return [nodes[int(on) - 1]]
+
+  def Run(self, command: Command, extra: Optional[dict] = None) -> list[str]:
+    """Runs a command on its nodes, checks its output; the outputs."""
+    text = command.command.format(**dict(self.values, **(extra or {})))
+    outputs = []
+    for node in self.Targets(command.on):
+      util.Log("%s: %s" % (node.short_name, text))
+      result = self.cluster.Ssh(node, text, timeout=command.timeout, check=False)
+      output = (result.stdout + result.stderr).decode(errors="replace")
+      problem = None
+      if result.returncode != 0:
+        problem = "exit code %d" % result.returncode
+      for pattern in command.expect:
+        if not re.search(pattern, output, re.M):
+          problem = problem or "output lacks /%s/" % pattern
+      for pattern in command.reject:
+        if re.search(pattern, output, re.M):
+          problem = problem or "output shows /%s/" % pattern
+      if problem:
+        raise util.QAError("%s on %s: %s\n%s" % (text, node.name, problem, output[-4000:]))
+      outputs.append(output)
+    return outputs
+
+
+# --- steps that are functions -------------------------------------------------------
+
+def _Exercise(ctx: Context, node_index: int, *args: object) -> str:
+  command = " ".join(["python3", STORAGE_SCRIPT_ON_NODE] + [shlex.quote(str(a)) for a in args])
+  return ctx.Run(Command(command, on=node_index, expect=(r"^OK ",)))[0]
+
+
+def StorageLv(ctx: Context) -> None:
+  """ganeti.storage.lvm on a real VG: create, grow (dry run and real), tag, remove."""
+  _PushScript(ctx)
+  _Exercise(ctx, 1, "lv-cycle", ctx.values["vg"])
+
+
+def StorageDrbd(ctx: Context) -> None:
+  """ganeti.storage.drbd on two nodes: protocol C pair, write, switch primary, same data."""
+  _PushScript(ctx)
+  vg = ctx.values["vg"]
+  first, second = ctx.cluster.nodes[0], ctx.cluster.nodes[1]
+  port, secret = 11000, "qa-secret-%d" % os.getpid()
+  size = 64
+  try:
+    _Exercise(ctx, 1, "drbd-up", vg, 0, 1, port, first.address, second.address, secret, size)
+    _Exercise(ctx, 2, "drbd-up", vg, 1, 0, port, second.address, first.address, secret, size)
+    _Exercise(ctx, 1, "primary", 0, "--force")
+    _Exercise(ctx, 1, "wait-sync", 0, DRBD_SYNC_TIMEOUT)
+    written = _Exercise(ctx, 1, "write", 0, DRBD_TEST_MIB).split()[-1]
+    _Exercise(ctx, 1, "secondary", 0)
+    _Exercise(ctx, 2, "primary", 1)
+    read = _Exercise(ctx, 2, "checksum", 1, DRBD_TEST_MIB).split()[-1]
+    if read != written:
+      raise util.QAError("DRBD data differs after switching primary: wrote %s, read %s" %
+                         (written, read))
+    util.Log("DRBD: %d MiB identical on the new primary (sha256 %s)" % (DRBD_TEST_MIB, read))
+    _Exercise(ctx, 2, "secondary", 1)
+  finally:
+    for index, minor in ((1, 0), (2, 1)):
+      ctx.cluster.Ssh(ctx.cluster.nodes[index - 1],
+                      "python3 %s drbd-down %s %d" % (STORAGE_SCRIPT_ON_NODE, vg, minor),
+                      check=False)
+
+
+def _PushScript(ctx: Context) -> None:
+  with open(STORAGE_SCRIPT, "rb") as handle:
+    data = handle.read()
+  for node in ctx.cluster.nodes[:2]:
+    ctx.cluster.Push(node, data, STORAGE_SCRIPT_ON_NODE, "0755")
+
+
+# --- the steps, in the order a run takes them ---------------------------------------
+
+STEPS: list[tuple[str, object]] = [
+  ("node-setup", [
+    Command("pvcreate -q -y /dev/vdb && vgcreate -q {vg} /dev/vdb && vgs --noheadings -o name",
+            on="all", expect=(r"^\s*{vg}\s*$",)),
+    Command("grep -E '^(dm_mod|drbd|kvm_amd|kvm_intel) ' /proc/modules; cat /proc/drbd",
+            on="all", expect=(r"^drbd ", r"^dm_mod ", r"version: 8\.4\.")),
+  ]),
+  ("storage-lv", StorageLv),
+  ("storage-drbd", StorageDrbd),
+  ("cluster-init", [
+    Command("gnt-cluster init --enabled-hypervisors={hypervisors}"
+            " --enabled-disk-templates={templates} --vg-name={vg}"
+            " --drbd-usermode-helper={drbd_helper} --master-netdev={master_netdev}"
+            " --no-etc-hosts {cluster}"),
+    Command("gnt-cluster getmaster", expect=(r"^{master}$",)),
+  ]),
+  ("node-add", [
+    Command("gnt-node add {node2}"),
+    Command("gnt-node add {node3}"),
+    Command("gnt-node list --no-headers -o name", expect=(r"^{node2}$", r"^{node3}$")),
+  ]),
+  ("cluster-verify", [
+    Command("gnt-cluster verify", reject=(r"ERROR", r"Traceback")),
+  ]),
+  ("node-storage", [
+    Command("gnt-node list-storage --no-headers -t lvm-vg", expect=(r"{vg}",)),
+    Command("gnt-node volumes"),
+  ]),
+]
+
+# Instance steps: their commands are data of the config's instances; they wait
+# for the master side of plain/drbd (see the config's "pending")
+INSTANCE_STEPS: dict[str, list[Command]] = {
+  "instance-add": [Command("gnt-instance add -t {template} -s {disk_size} -o {os}"
+                           " -n {nodes_arg} --no-name-check --no-ip-check {instance}"),
+                   Command("gnt-instance list --no-headers -o name,status {instance}",
+                           expect=(r"running",))],
+  "instance-add-iallocator": [Command("gnt-instance add -t {template} -s {disk_size} -o {os}"
+                                      " -I hail --no-name-check --no-ip-check {instance}")],
+  "instance-migrate": [Command("gnt-instance migrate -f {instance}")],
+  "instance-failover": [Command("gnt-instance failover -f {instance}")],
+  "instance-replace-disks": [Command("gnt-instance replace-disks -s {instance}"),
+                             Command("gnt-instance replace-disks -p {instance}")],
+  "instance-grow-disk": [Command("gnt-instance grow-disk {instance} 0 64M")],
+  "instance-remove": [Command("gnt-instance remove -f {instance}")],
+}
+
+
+def StepNames() -> list[str]:
+  return [name for name, _ in STEPS] + list(INSTANCE_STEPS)
+
+
+def RunStep(ctx: Context, name: str) -> None:
+  body: object = dict(STEPS).get(name)
+  if callable(body):
+    body(ctx)
+    return
+  if body is not None:
+    for command in body:
+      ctx.Run(_Expanded(command, ctx.values))
+    return
+  for instance in ctx.config.get("instances", []):
+    if name in instance.get("tests", []):
+      nodes = [ctx.cluster.Node(node).name for node in instance.get("nodes", [])]
+      extra = {"instance": instance["name"], "template": instance["template"],
+               "disk_size": instance.get("disk-size", "256M"),
+               "os": instance.get("os", "minimal"), "nodes_arg": ":".join(nodes)}
+      for command in INSTANCE_STEPS[name]:
+        ctx.Run(command, extra)
+
+
+def _Expanded(command: Command, values: dict) -> Command:
+  """The command with its expected/rejected patterns filled in (escaped names)."""
+  escaped = {key: re.escape(value) for key, value in values.items()}
+  return Command(command.command, command.on,
+                 tuple(pattern.format(**escaped) for pattern in command.expect),
+                 command.reject, command.timeout)
+
