@@ -121,6 +121,7 @@ SSH_CLIENT_CONFIG = """Host *
 # LVM and DRBD without udev (nothing runs udevd on a node)
 LVM_SETTINGS = {"devices": ["obtain_device_list_from_udev = 0"],
                 "activation": ["udev_sync = 0", "udev_rules = 0"]}
+FILE_STORAGE_DIRS = ("/srv/ganeti/file-storage", "/srv/ganeti/shared-file-storage")
 DRBD_GLOBAL = "global { usage-count no; }\ncommon { }\n"
 
 
@@ -189,16 +190,30 @@ def _Write(root: str, path: str, text: str, mode: int = 0o644) -> None:
 
 
 def _ConfigureLvm(root: str) -> None:
-  """Adds LVM_SETTINGS right after their sections' openings in lvm.conf."""
+  """Sets LVM_SETTINGS in lvm.conf: a setting already there is replaced (one copy
+  kept: LVM warns about duplicates), a missing one goes after its section's opening."""
   path = os.path.join(root, "etc/lvm/lvm.conf")
   with open(path) as handle:
     lines = handle.read().splitlines()
-  out = []
+  wanted = {setting.split("=")[0].strip(): setting
+            for settings in LVM_SETTINGS.values() for setting in settings}
+  present: set[str] = set()
+  kept = []
   for line in lines:
+    match = re.match(r"^\s*(\w+)\s*=", line)
+    if match and match.group(1) in wanted:
+      if match.group(1) in present:
+        continue
+      line = "\t" + wanted[match.group(1)]
+      present.add(match.group(1))
+    kept.append(line)
+  out = []
+  for line in kept:
     out.append(line)
     match = re.match(r"^(\w+) \{", line)
     if match and match.group(1) in LVM_SETTINGS:
-      out += ["\t" + setting for setting in LVM_SETTINGS[match.group(1)]]
+      out += ["\t" + setting for setting in LVM_SETTINGS[match.group(1)]
+              if setting.split("=")[0].strip() not in present]
   _Write(root, "/etc/lvm/lvm.conf", "\n".join(out) + "\n")
 
 
@@ -212,6 +227,15 @@ def _SetUpNode(root: str, key_dir: str) -> None:
   _Write(root, "/etc/resolv.conf", "")
   _Write(root, "/etc/fstab", "")
   _ConfigureLvm(root)
+  # where Ganeti's defaults look: the KVM instance kernel, the file storage dirs
+  kernels = sorted(os.path.basename(path) for path in glob.glob(os.path.join(root, "boot/vmlinuz-*"))
+                   if not path.endswith("-kvmU"))
+  link = os.path.join(root, "boot/vmlinuz-3-kvmU")
+  if kernels and not os.path.lexists(link):
+    os.symlink(kernels[-1], link)
+  _Write(root, "/etc/ganeti/file-storage-paths", "\n".join(FILE_STORAGE_DIRS) + "\n")
+  for directory in FILE_STORAGE_DIRS:
+    os.makedirs(os.path.join(root, directory.lstrip("/")), exist_ok=True)
   # one host key and one root key for all nodes: they are throwaway test machines
   for kind in ("ed25519", "rsa"):
     host_key = os.path.join(root, "etc/ssh/ssh_host_%s_key" % kind)
@@ -284,12 +308,13 @@ def _SetupDigest() -> str:
 class Image:
   """Paths of a built node image."""
 
-  def __init__(self, directory: str) -> None:
+  def __init__(self, directory: str, key_dir: str) -> None:
     self.directory = directory
     self.base = os.path.join(directory, "base.raw")
     self.kernel = os.path.join(directory, "vmlinuz")
     self.initrd = os.path.join(directory, "initrd.gz")
-    self.ssh_key = os.path.join(directory, "id_rsa")
+    # shared by all images of the cache: running nodes outlive a rebuilt image
+    self.ssh_key = os.path.join(key_dir, "id_rsa")
 
 
 def Build(cache: Optional[str] = None) -> Image:
@@ -298,11 +323,11 @@ def Build(cache: Optional[str] = None) -> Image:
   os.makedirs(cache, exist_ok=True)
   mirror = DebianMirror()
   key = _Key(RootfsKey(mirror), _SetupDigest())
-  image = Image(os.path.join(cache, "image-" + key))
+  key_dir = os.path.join(cache, "keys")
+  image = Image(os.path.join(cache, "image-" + key), key_dir)
   if os.path.exists(os.path.join(image.directory, ".qa-complete")):
     return image
   root = _BuildRootfs(cache, mirror)
-  key_dir = os.path.join(cache, "keys")
   if not os.path.exists(os.path.join(key_dir, "id_rsa")):
     os.makedirs(key_dir, mode=0o700, exist_ok=True)
     util.Run(["ssh-keygen", "-q", "-t", "rsa", "-b", "3072", "-N", "", "-C", "qa-cluster",
@@ -312,18 +337,14 @@ def Build(cache: Optional[str] = None) -> Image:
   shutil.rmtree(work, ignore_errors=True)
   os.makedirs(work)
   util.Log("making the node image (ext4 %s)" % IMAGE_SIZE)
-  kernels = sorted(glob.glob(os.path.join(root, "boot/vmlinuz-*")))
+  kernels = sorted(path for path in glob.glob(os.path.join(root, "boot/vmlinuz-*"))
+                   if not path.endswith("-kvmU"))
   if not kernels:
     raise util.QAError("No kernel in %s/boot" % root)
   shutil.copy(kernels[-1], os.path.join(work, "vmlinuz"))
   _BuildInitramfs(root, os.path.join(work, "initrd.gz"))
-  shutil.copy(os.path.join(key_dir, "id_rsa"), os.path.join(work, "id_rsa"))
   util.Run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "qa-root", "-d", root,
             os.path.join(work, "base.raw"), IMAGE_SIZE], timeout=900)
   open(os.path.join(work, ".qa-complete"), "w").close()
   os.rename(work, image.directory)
-  # images of older node setups are not used again
-  for old in glob.glob(os.path.join(cache, "image-*")):
-    if old != image.directory:
-      shutil.rmtree(old, ignore_errors=True)
   return image

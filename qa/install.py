@@ -57,5 +57,10 @@ def Push(cluster: nodes_mod.Cluster, tarball: bytes, stage_dir: str) -> None:
   command = ("tar -C / -xzf - && echo %s > $(python3 -c 'import sysconfig;"
              " print(sysconfig.get_path(\"purelib\"))')/ganeti-py.pth && "
              "mkdir -p /var/lib/ganeti /var/log/ganeti /var/run/ganeti" % python_dir)
+  # a node of a running cluster restarts its daemons on the new code
+  restart = ("if {du} check ganeti-noded; then {du} stop-all && {du} start-all; fi"
+             .format(du="/usr/local/lib/ganeti/daemon-util"))
   for node in cluster.nodes:
     cluster.Ssh(node, command, stdin=tarball, timeout=300)
+  for node in cluster.nodes:
+    cluster.Ssh(node, restart, timeout=300)

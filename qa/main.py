@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import time
+from typing import Optional
 
 from qa import image as image_mod
 from qa import install
@@ -44,11 +45,11 @@ def CheckHost() -> None:
 
 
 def RunSuite(cluster: nodes_mod.Cluster, config: dict, subset: str,
-             timer: util.Timer) -> bool:
+             timer: util.Timer, only: Optional[list[str]] = None) -> bool:
   """Runs the subset's steps in order; stops at the first failure.  Whether all passed."""
   if subset not in config["subsets"]:
     raise util.QAError("No subset %s (known: %s)" % (subset, ", ".join(config["subsets"])))
-  wanted = config["subsets"][subset]
+  wanted = [name for name in config["subsets"][subset] if only is None or name in only]
   pending = config.get("pending", {})
   ctx = steps_mod.Context(cluster, config)
   results = []
@@ -84,6 +85,9 @@ def Main(argv: list[str]) -> int:
   parser.add_argument("--run-dir", default=DEFAULT_RUN_DIR)
   parser.add_argument("--subset", default="full")
   parser.add_argument("--keep", action="store_true", help="run: leave the nodes up")
+  parser.add_argument("--no-install", action="store_true",
+                      help="run: nodes already up and installed; go straight to the steps")
+  parser.add_argument("--only", help="run: just these steps (comma-separated) of the subset")
   options = parser.parse_args(argv)
   try:
     config = LoadConfig(options.config)
@@ -114,17 +118,20 @@ def _Run(options: argparse.Namespace, config: dict, cluster: nodes_mod.Cluster) 
     return 0
   stage_dir = os.path.join(options.run_dir, "stage")
   passed = False
+  # run on nodes that are already up: they stay up (whoever started them stops them)
+  reuse = options.command == "run" and bool(cluster.state.get("netns"))
   try:
-    if options.command in ("up", "run"):
-      timer.Measure("boot 3 nodes to ssh", cluster.Up, image)
-    if options.command in ("install", "run"):
+    if options.command == "up" or (options.command == "run" and not reuse):
+      timer.Measure("boot %d nodes to ssh" % len(cluster.nodes), cluster.Up, image)
+    if options.command == "install" or (options.command == "run" and not options.no_install):
       tarball = timer.Measure("make install (staged on the host)", install.Stage, CHECKOUT,
                               stage_dir, os.path.join(options.run_dir, "src"))
       timer.Measure("install into the nodes", install.Push, cluster, tarball, stage_dir)
     if options.command == "run":
-      passed = RunSuite(cluster, config, options.subset, timer)
+      only = options.only.split(",") if options.only else None
+      passed = RunSuite(cluster, config, options.subset, timer, only)
   finally:
-    if options.command == "run" and not options.keep:
+    if options.command == "run" and not (options.keep or reuse):
       timer.Measure("teardown", cluster.Down)
     print("\nTimings:\n" + timer.Table())
   return 0 if passed or options.command != "run" else 1

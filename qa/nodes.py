@@ -155,7 +155,7 @@ class Cluster:
     data = os.path.join(self.run_dir, "%s-data.qcow2" % node.short_name)
     util.Run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", image.base, "-F", "raw",
               overlay])
-    util.Run(["qemu-img", "create", "-q", "-f", "qcow2", data, vm.get("data-disk", "2G")])
+    util.Run(["qemu-img", "create", "-q", "-f", "qcow2", data, vm.get("data-disk", "24G")])
     pidfile = os.path.join(self.run_dir, "%s.pid" % node.short_name)
     append = ("console=ttyS0 panic=-1 qa_name=%s qa_addr=%s/%d qa_hosts=%s" %
               (node.name, node.address, node.prefix, self.HostsParam()))

@@ -86,8 +86,10 @@ class Context:
 # --- steps that are functions -------------------------------------------------------
 
 def _Exercise(ctx: Context, node_index: int, *args: object) -> str:
+  """Runs an action of the node's storage script; its "OK ..." line."""
   command = " ".join(["python3", STORAGE_SCRIPT_ON_NODE] + [shlex.quote(str(a)) for a in args])
-  return ctx.Run(Command(command, on=node_index, expect=(r"^OK ",)))[0]
+  output = ctx.Run(Command(command, on=node_index, expect=(r"^OK ",)))[0]
+  return re.findall(r"^OK .*$", output, re.M)[-1]
 
 
 def StorageLv(ctx: Context) -> None:
@@ -108,10 +110,10 @@ def StorageDrbd(ctx: Context) -> None:
     _Exercise(ctx, 2, "drbd-up", vg, 1, 0, port, second.address, first.address, secret, size)
     _Exercise(ctx, 1, "primary", 0, "--force")
     _Exercise(ctx, 1, "wait-sync", 0, DRBD_SYNC_TIMEOUT)
-    written = _Exercise(ctx, 1, "write", 0, DRBD_TEST_MIB).split()[-1]
+    written = _Digest(_Exercise(ctx, 1, "write", 0, DRBD_TEST_MIB))
     _Exercise(ctx, 1, "secondary", 0)
     _Exercise(ctx, 2, "primary", 1)
-    read = _Exercise(ctx, 2, "checksum", 1, DRBD_TEST_MIB).split()[-1]
+    read = _Digest(_Exercise(ctx, 2, "checksum", 1, DRBD_TEST_MIB))
     if read != written:
       raise util.QAError("DRBD data differs after switching primary: wrote %s, read %s" %
                          (written, read))
@@ -122,6 +124,13 @@ def StorageDrbd(ctx: Context) -> None:
       ctx.cluster.Ssh(ctx.cluster.nodes[index - 1],
                       "python3 %s drbd-down %s %d" % (STORAGE_SCRIPT_ON_NODE, vg, minor),
                       check=False)
+
+
+def _Digest(ok_line: str) -> str:
+  match = re.match(r"^OK sha256 ([0-9a-f]{64})$", ok_line)
+  if not match:
+    raise util.QAError("No checksum in %r" % ok_line)
+  return match.group(1)
 
 
 def _PushScript(ctx: Context) -> None:
@@ -150,8 +159,9 @@ STEPS: list[tuple[str, object]] = [
     Command("gnt-cluster getmaster", expect=(r"^{master}$",)),
   ]),
   ("node-add", [
-    Command("gnt-node add {node2}"),
-    Command("gnt-node add {node3}"),
+    # the nodes' host keys are not in the cluster's known_hosts yet (as in Ganeti's QA)
+    Command("gnt-node add --no-ssh-key-check {node2}"),
+    Command("gnt-node add --no-ssh-key-check {node3}"),
     Command("gnt-node list --no-headers -o name", expect=(r"^{node2}$", r"^{node3}$")),
   ]),
   ("cluster-verify", [

@@ -108,3 +108,15 @@ def test_commands_without_a_cluster_fail_clearly(tmp_path):
     cluster.SshArgv(cluster.nodes[0], "true")
   cluster.Down()  # nothing up: a no-op that leaves nothing behind
   assert os.listdir(str(tmp_path)) == []
+
+
+def test_lvm_settings_are_set_once_however_often_the_setup_runs(tmp_path):
+  _Write(str(tmp_path / "etc/lvm/lvm.conf"),
+         "devices {\n\t# obtain_device_list_from_udev = 1\n\tobtain_device_list_from_udev = 1\n"
+         "}\nactivation {\n\t# udev_sync = 1\n}\n")
+  for _ in range(2):
+    image._ConfigureLvm(str(tmp_path))
+  with open(str(tmp_path / "etc/lvm/lvm.conf")) as handle:
+    lines = [line.strip() for line in handle if "=" in line and not line.strip().startswith("#")]
+  assert sorted(lines) == ["obtain_device_list_from_udev = 0", "udev_rules = 0",
+                           "udev_sync = 0"]
