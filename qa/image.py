@@ -95,8 +95,13 @@ done
 modprobe drbd usermode_helper=/bin/true
 modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
 ip link set lo up
-ip addr add "$addr" dev eth0
+# eth0 in Ganeti's default bridge, which holds the node's address (instances
+# and the master IP use the bridge, as on a usual Ganeti node)
+ip link add xen-br0 type bridge
+ip link set eth0 master xen-br0
 ip link set eth0 up
+ip addr add "$addr" dev xen-br0
+ip link set xen-br0 up
 mkdir -p /run/sshd /run/lock /var/lock
 echo "QA-NODE-UP $name" > /dev/console
 """
