@@ -38,8 +38,9 @@ def LoadConfig(path: str) -> dict:
 def CheckHost() -> None:
   missing = sorted({package for program, package in HOST_PROGRAMS.items()
                     if not shutil.which(program)})
-  if not os.path.exists("/usr/bin/python3"):
-    missing.append("python3")
+  # the staged install runs configure and the man pages with the nodes' interpreter
+  if util.Run(["/usr/bin/python3", "-c", "import docutils"], check=False).returncode:
+    missing.append("python3-docutils")
   if missing:
     raise util.QAError("The QA cluster needs: apt-get install %s" % " ".join(missing))
 
@@ -51,7 +52,10 @@ def RunSuite(cluster: nodes_mod.Cluster, config: dict, subset: str,
     raise util.QAError("No subset %s (known: %s)" % (subset, ", ".join(config["subsets"])))
   wanted = [name for name in config["subsets"][subset] if only is None or name in only]
   pending = config.get("pending", {})
-  ctx = steps_mod.Context(cluster, config)
+  log_path = os.path.join(cluster.run_dir, "steps.log")
+  with open(log_path, "a") as handle:
+    handle.write("=== %s: subset %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), subset))
+  ctx = steps_mod.Context(cluster, config, log_path)
   results = []
   failed = False
   for name in steps_mod.StepNames():

@@ -36,9 +36,11 @@ class Command:
 class Context:
   """What a step sees: the VMs, the QA config and the names commands use."""
 
-  def __init__(self, cluster: nodes_mod.Cluster, config: dict) -> None:
+  def __init__(self, cluster: nodes_mod.Cluster, config: dict,
+               log_path: Optional[str] = None) -> None:
     self.cluster = cluster
     self.config = config
+    self.log_path = log_path
     setup = config["cluster"]
     names = [node.name for node in cluster.nodes]
     self.values = {
@@ -68,6 +70,7 @@ class Context:
       util.Log("%s: %s" % (node.short_name, text))
       result = self.cluster.Ssh(node, text, timeout=command.timeout, check=False)
       output = (result.stdout + result.stderr).decode(errors="replace")
+      self._Log(node, text, result.returncode, output)
       problem = None
       if result.returncode != 0:
         problem = "exit code %d" % result.returncode
@@ -81,6 +84,13 @@ class Context:
         raise util.QAError("%s on %s: %s\n%s" % (text, node.name, problem, output[-4000:]))
       outputs.append(output)
     return outputs
+
+
+  def _Log(self, node: nodes_mod.Node, command: str, code: int, output: str) -> None:
+    """Keeps every command's full output (the console shows only failures)."""
+    if self.log_path:
+      with open(self.log_path, "a") as handle:
+        handle.write("### %s on %s: exit %d\n%s\n" % (command, node.name, code, output))
 
 
 # --- steps that are functions -------------------------------------------------------
