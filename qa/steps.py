@@ -109,18 +109,23 @@ def StorageLv(ctx: Context) -> None:
 
 
 def StorageDrbd(ctx: Context) -> None:
-  """ganeti.storage.drbd on two nodes: protocol C pair, write, switch primary, same data."""
+  """ganeti.storage.drbd on two nodes, protocol C: initial sync, writes while the
+  peer is away then resync, primary switch with the same data, online grow."""
   _PushScript(ctx)
   vg = ctx.values["vg"]
   first, second = ctx.cluster.nodes[0], ctx.cluster.nodes[1]
   port, secret = 11000, "qa-secret-%d" % os.getpid()
-  size = 64
   try:
-    _Exercise(ctx, 1, "drbd-up", vg, 0, 1, port, first.address, second.address, secret, size)
-    _Exercise(ctx, 2, "drbd-up", vg, 1, 0, port, second.address, first.address, secret, size)
+    _Exercise(ctx, 1, "drbd-up", vg, 0, 1, port, first.address, second.address, secret, 64)
+    _Exercise(ctx, 2, "drbd-up", vg, 1, 0, port, second.address, first.address, secret, 64)
     _Exercise(ctx, 1, "primary", 0, "--force")
-    _Exercise(ctx, 1, "wait-sync", 0, DRBD_SYNC_TIMEOUT)
+    util.Log(_Exercise(ctx, 1, "wait-sync", 0, DRBD_SYNC_TIMEOUT))
+    _Exercise(ctx, 1, "write", 0, DRBD_TEST_MIB)
+    # the secondary goes away; the primary writes on; the resync brings it back
+    _Exercise(ctx, 2, "disconnect", 1)
     written = _Digest(_Exercise(ctx, 1, "write", 0, DRBD_TEST_MIB))
+    _Exercise(ctx, 2, "connect", 1)
+    util.Log(_Exercise(ctx, 1, "wait-sync", 0, DRBD_SYNC_TIMEOUT))
     _Exercise(ctx, 1, "secondary", 0)
     _Exercise(ctx, 2, "primary", 1)
     read = _Digest(_Exercise(ctx, 2, "checksum", 1, DRBD_TEST_MIB))
@@ -128,12 +133,17 @@ def StorageDrbd(ctx: Context) -> None:
       raise util.QAError("DRBD data differs after switching primary: wrote %s, read %s" %
                          (written, read))
     util.Log("DRBD: %d MiB identical on the new primary (sha256 %s)" % (DRBD_TEST_MIB, read))
+    _Exercise(ctx, 1, "grow-backing", 0, 32)
+    _Exercise(ctx, 2, "grow-backing", 1, 32)
+    _Exercise(ctx, 2, "grow", 1, 32)
+    util.Log(_Exercise(ctx, 2, "wait-sync", 1, DRBD_SYNC_TIMEOUT))
+    if _Digest(_Exercise(ctx, 2, "checksum", 1, DRBD_TEST_MIB)) != written:
+      raise util.QAError("DRBD data changed by growing the device")
     _Exercise(ctx, 2, "secondary", 1)
   finally:
     for index, minor in ((1, 0), (2, 1)):
       ctx.cluster.Ssh(ctx.cluster.nodes[index - 1],
-                      "python3 %s drbd-down %s %d" % (STORAGE_SCRIPT_ON_NODE, vg, minor),
-                      check=False)
+                      "python3 %s drbd-down %d" % (STORAGE_SCRIPT_ON_NODE, minor), check=False)
 
 
 def _Digest(ok_line: str) -> str:

@@ -2,19 +2,25 @@
 """Runs on a QA node: drives the installed ganeti.storage classes against real LVM and DRBD.
 
 One action per call, so the host can interleave the two nodes of a DRBD pair:
-  lv-cycle VG                      create an LV, grow it, check sizes, remove it
+  lv-cycle VG                      create an LV, grow it, tag, rename, snapshot, remove
   drbd-up VG MINOR PEER_MINOR PORT LOCAL_IP PEER_IP SECRET SIZE
                                    data+meta LVs, DRBD metadata, attach, connect
+                                   (the pair's parameters are kept for the actions below)
   primary MINOR [--force]          this node becomes primary
-  wait-sync MINOR SECONDS          until the pair is connected and UpToDate
+  wait-sync MINOR SECONDS          until the pair is connected and UpToDate; prints
+                                   the lowest sync percentage seen on the way
   write MINOR MIB                  random data on the device; prints its sha256
   checksum MINOR MIB               prints the sha256 of the device's first MIB
   secondary MINOR
-  drbd-down VG MINOR               shut the minor down, remove its LVs
+  disconnect MINOR / connect MINOR drop and re-establish the link to the peer
+  grow-backing MINOR MIB           grows the local data LV
+  grow MINOR MIB                   resizes the DRBD device (both data LVs grown first)
+  drbd-down MINOR                  shut the minor down, remove its LVs
 Prints "OK ..." on success; any failure ends with a traceback and exit code 1.
 """
 
 import hashlib
+import json
 import os
 import sys
 import time
@@ -41,36 +47,49 @@ def LvCycle(vg: str) -> None:
   device.Grow(32, False, True, False)
   assert device.GetActualSize() == 96 * MIB, device.GetActualSize()
   device.SetInfo("originstname+qa.example")
+  assert _Lv(vg, name).volume.tags == ["originstname+qa.example"], _Lv(vg, name).volume
+  device.Rename((vg, name + ".renamed"))
+  assert not _Lv(vg, name).attached and _Lv(vg, name + ".renamed").attached
+  snapshot = device.Snapshot(None, 16)
+  assert _Lv(*snapshot).attached, snapshot
+  _Lv(*snapshot).Remove()
   device.Remove()
-  assert not _Lv(vg, name).attached
-  print("OK lv-cycle %s/%s 64 MiB -> 96 MiB -> removed" % (vg, name))
+  assert not _Lv(vg, name + ".renamed").attached
+  print("OK lv-cycle %s/%s 64 MiB -> 96 MiB, tagged, renamed, snapshot, removed" % (vg, name))
 
 
-def _Drbd(vg: str, minor: int, peer_minor: int, port: int, local_ip: str, peer_ip: str,
-          secret: str, size: int) -> drbd.DRBD8:
-  children = [_Lv(vg, "qa-drbd%d.data" % minor, size), _Lv(vg, "qa-drbd%d.meta" % minor,
-                                                           drbd.META_SIZE)]
-  dyn = {constants.DDP_LOCAL_IP: local_ip, constants.DDP_REMOTE_IP: peer_ip,
-         constants.DDP_LOCAL_MINOR: minor, constants.DDP_REMOTE_MINOR: peer_minor}
+def _StatePath(minor: int) -> str:
+  return "/root/qa-drbd%d.json" % minor
+
+
+def _Drbd(minor: int) -> drbd.DRBD8:
+  """The minor as drbd-up set it up (its pair parameters were saved then)."""
+  with open(_StatePath(minor)) as handle:
+    saved = json.load(handle)
+  vg, size = saved["vg"], saved["size"]
+  children = [_Lv(vg, "qa-drbd%d.data" % minor, size),
+              _Lv(vg, "qa-drbd%d.meta" % minor, drbd.META_SIZE)]
+  dyn = {constants.DDP_LOCAL_IP: saved["local_ip"], constants.DDP_REMOTE_IP: saved["peer_ip"],
+         constants.DDP_LOCAL_MINOR: minor, constants.DDP_REMOTE_MINOR: saved["peer_minor"]}
   params = dict(paramdefs.DISK_DT_DEFAULTS[constants.DT_DRBD8])
-  return drbd.DRBD8(("a", "b", port, minor, peer_minor, secret), children, size, params, dyn)
+  return drbd.DRBD8(("a", "b", saved["port"], minor, saved["peer_minor"], saved["secret"]),
+                    children, size, params, dyn)
 
 
-def _Known(minor: int) -> drbd.DRBD8:
-  """A handle on a configured minor for the actions that need no peer details."""
-  return drbd.DRBD8(("a", "b", 0, minor, minor, ""), [], 0, {},
-                    {constants.DDP_LOCAL_MINOR: minor, constants.DDP_REMOTE_MINOR: minor})
+def _Save(minor: int, **values: object) -> None:
+  with open(_StatePath(minor), "w") as handle:
+    json.dump(values, handle)
 
 
 def DrbdUp(vg: str, minor: str, peer_minor: str, port: str, local_ip: str, peer_ip: str,
            secret: str, size: str) -> None:
-  size_mib = int(size)
-  for name, lv_size in (("data", size_mib), ("meta", drbd.META_SIZE)):
+  _Save(int(minor), vg=vg, size=int(size), peer_minor=int(peer_minor), port=int(port),
+        local_ip=local_ip, peer_ip=peer_ip, secret=secret)
+  for name, lv_size in (("data", int(size)), ("meta", drbd.META_SIZE)):
     lvm.LogicalVolume.Create((vg, "qa-drbd%s.%s" % (minor, name)), [], lv_size, None, {},
                              False, {})
-  device = _Drbd(vg, int(minor), int(peer_minor), int(port), local_ip, peer_ip, secret,
-                 size_mib)
-  created = drbd.DRBD8.Create(device.unique_id, device.children, size_mib, None,
+  device = _Drbd(int(minor))
+  created = drbd.DRBD8.Create(device.unique_id, device.children, device.size, None,
                               device.params, False, device.dyn_params)
   created.Assemble()
   assert created.attached, created
@@ -78,26 +97,65 @@ def DrbdUp(vg: str, minor: str, peer_minor: str, port: str, local_ip: str, peer_
 
 
 def Primary(minor: str, *flags: str) -> None:
-  _Known(int(minor)).Open(force="--force" in flags)
+  _Drbd(int(minor)).Open(force="--force" in flags)
   print("OK primary")
 
 
 def Secondary(minor: str) -> None:
-  _Known(int(minor)).Close()
+  _Drbd(int(minor)).Close()
   print("OK secondary")
 
 
 def WaitSync(minor: str, seconds: str) -> None:
-  device = _Known(int(minor))
+  device = _Drbd(int(minor))
   deadline = time.monotonic() + float(seconds)
+  lowest = None
   while True:
     status = device.GetSyncStatus()
+    if status.sync_percent is not None:
+      lowest = status.sync_percent if lowest is None else min(lowest, status.sync_percent)
     if not status.is_degraded and status.sync_percent is None:
       break
     if time.monotonic() > deadline:
       raise SystemExit("still degraded after %ss: %s" % (seconds, status.ToDict()))
-    time.sleep(0.5)
-  print("OK wait-sync in sync, ldisk %s" % status.ldisk_status)
+    time.sleep(0.2)
+  seen = "%.1f%%" % lowest if lowest is not None else "none"
+  print("OK wait-sync in sync, ldisk %s, lowest progress seen %s" % (status.ldisk_status, seen))
+
+
+def Disconnect(minor: str) -> None:
+  device = _Drbd(int(minor))
+  device.DisconnectNet()
+  status = device.GetSyncStatus()
+  assert status.is_degraded, status.ToDict()
+  print("OK disconnect (degraded)")
+
+
+def Connect(minor: str) -> None:
+  _Drbd(int(minor)).AttachNet(False)
+  print("OK connect")
+
+
+def GrowBacking(minor: str, mib: str) -> None:
+  device = _Drbd(int(minor))
+  before = device.children[0].GetActualSize()
+  device.Grow(int(mib), False, True, False)
+  after = _Drbd(int(minor)).children[0].GetActualSize()
+  assert after == before + int(mib) * MIB, (before, after)
+  print("OK grow-backing data LV %d -> %d MiB" % (before // MIB, after // MIB))
+
+
+def Grow(minor: str, mib: str) -> None:
+  device = _Drbd(int(minor))
+  before = device.GetActualSize()
+  device.Grow(int(mib), False, False, False)
+  after = device.GetActualSize()
+  assert after == before + int(mib) * MIB, (before, after)
+  with open(_StatePath(int(minor))) as handle:
+    saved = json.load(handle)
+  saved["size"] += int(mib)
+  _Save(int(minor), **saved)
+  print("OK grow %d -> %d MiB" % (before // MIB, after // MIB))
 
 
 def _Digest(path: str, mib: int, data: bytes = b"") -> str:
@@ -116,23 +174,30 @@ def _Digest(path: str, mib: int, data: bytes = b"") -> str:
 
 def Write(minor: str, mib: str) -> None:
   data = os.urandom(int(mib) * MIB)
-  print("OK sha256 %s" % _Digest(_Known(int(minor)).dev_path, int(mib), data))
+  print("OK sha256 %s" % _Digest(_Drbd(int(minor)).dev_path, int(mib), data))
 
 
 def Checksum(minor: str, mib: str) -> None:
-  print("OK sha256 %s" % _Digest(_Known(int(minor)).dev_path, int(mib)))
+  print("OK sha256 %s" % _Digest(_Drbd(int(minor)).dev_path, int(mib)))
 
 
-def DrbdDown(vg: str, minor: str) -> None:
-  _Known(int(minor)).Shutdown()
-  for name in ("data", "meta"):
-    _Lv(vg, "qa-drbd%s.%s" % (minor, name)).Remove()
-  assert not _Known(int(minor)).attached
+def DrbdDown(minor: str) -> None:
+  if not os.path.exists(_StatePath(int(minor))):
+    print("OK drbd-down (nothing set up)")
+    return
+  device = _Drbd(int(minor))
+  device.Shutdown()
+  assert not _Drbd(int(minor)).attached
+  for child in device.children:
+    child.Remove()
+  os.unlink(_StatePath(int(minor)))
   print("OK drbd-down")
 
 
 ACTIONS = {"lv-cycle": LvCycle, "drbd-up": DrbdUp, "primary": Primary, "secondary": Secondary,
-           "wait-sync": WaitSync, "write": Write, "checksum": Checksum, "drbd-down": DrbdDown}
+           "wait-sync": WaitSync, "write": Write, "checksum": Checksum,
+           "disconnect": Disconnect, "connect": Connect, "grow-backing": GrowBacking,
+           "grow": Grow, "drbd-down": DrbdDown}
 
 
 if __name__ == "__main__":
