@@ -51,6 +51,10 @@ class Context:
       "master_netdev": setup.get("master-netdev", "xen-br0"),
       "drbd_helper": setup.get("drbd-usermode-helper", "/bin/true"),
     }
+    file_instance = config.get("file-instance", {})
+    self.values.update(file_instance=file_instance.get("name", "file1.qa.test"),
+                       file_disk_size=file_instance.get("disk-size", "1G"),
+                       file_memory=file_instance.get("memory", "128M"))
 
   def Targets(self, on: object) -> list[nodes_mod.Node]:
     nodes = self.cluster.nodes
@@ -190,6 +194,19 @@ STEPS: list[tuple[str, object]] = [
   ("cluster-verify", [
     Command("gnt-cluster verify", reject=(r"ERROR", r"Traceback")),
   ]),
+  ("instance-file-kvm", [
+    # a KVM instance inside a node (nested KVM: the node's /dev/kvm over TCG);
+    # its guest never handles ACPI, hence no shutdown timeout on removal
+    Command("gnt-instance add -t file -s {file_disk_size} -o minimal+default"
+            " -B memory={file_memory} -n {master} --no-name-check --no-ip-check"
+            " {file_instance}"),
+    Command("gnt-instance list --no-headers -o name,status,oper_state {file_instance}",
+            expect=(r"^{file_instance}\s+running\s+Y\s*$",)),
+    Command("ps -o args= -p \"$(cat /var/run/ganeti/kvm-hypervisor/pid/{file_instance})\"",
+            expect=(r"^\S*(kvm|qemu-system-x86_64) -name {file_instance} .*accel=kvm",)),
+    Command("gnt-instance remove -f --shutdown-timeout=0 {file_instance}"),
+    Command("gnt-instance list --no-headers -o name", reject=(r"{file_instance}",)),
+  ]),
   ("node-storage", [
     Command("gnt-node list-storage --no-headers -t lvm-vg", expect=(r"{vg}",)),
     Command("gnt-node volumes"),
@@ -242,5 +259,6 @@ def _Expanded(command: Command, values: dict) -> Command:
   escaped = {key: re.escape(value) for key, value in values.items()}
   return Command(command.command, command.on,
                  tuple(pattern.format(**escaped) for pattern in command.expect),
-                 command.reject, command.timeout)
+                 tuple(pattern.format(**escaped) for pattern in command.reject),
+                 command.timeout)
 
