@@ -123,7 +123,10 @@ def _Run(options: argparse.Namespace, config: dict, cluster: nodes_mod.Cluster) 
   stage_dir = os.path.join(options.run_dir, "stage")
   passed = False
   # run on nodes that are already up: they stay up (whoever started them stops them)
-  reuse = options.command == "run" and bool(cluster.state.get("netns"))
+  reuse = options.command == "run" and cluster.Running()
+  if options.command in ("up", "run") and cluster.state and not cluster.Running():
+    util.Log("cleaning up a run whose VMs are gone")
+    cluster.Down()
   try:
     if options.command == "up" or (options.command == "run" and not reuse):
       timer.Measure("boot %d nodes to ssh" % len(cluster.nodes), cluster.Up, image)

@@ -124,8 +124,9 @@ class Cluster:
     for node in self.nodes:
       self._StartVm(node, image)
     for node in self.nodes:
-      waited = util.WaitFor("ssh to %s" % node.name, lambda: self._Reachable(node),
-                            BOOT_TIMEOUT, interval=2)
+      console = os.path.join(self.run_dir, "%s-console.log" % node.short_name)
+      waited = util.WaitFor("ssh to %s (its console: %s)" % (node.name, console),
+                            lambda: self._Reachable(node), BOOT_TIMEOUT, interval=2)
       util.Log("%s up (ssh after %.0f s more)" % (node.name, waited))
 
   def _MakeNetwork(self) -> None:
@@ -184,6 +185,12 @@ class Cluster:
     return result.returncode == 0
 
   # --- down -----------------------------------------------------------------------
+
+  def Running(self) -> bool:
+    """Whether this run's VMs are all up (not merely recorded in the state)."""
+    pids = self.state.get("pids", {})
+    return (bool(self.state.get("netns")) and len(pids) == len(self.nodes) and
+            all(self._OurQemu(pid) for pid in pids.values()))
 
   def _OurQemu(self, pid: int) -> bool:
     """Whether pid is still a qemu this run started (pids get reused)."""

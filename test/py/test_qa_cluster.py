@@ -120,3 +120,13 @@ def test_lvm_settings_are_set_once_however_often_the_setup_runs(tmp_path):
     lines = [line.strip() for line in handle if "=" in line and not line.strip().startswith("#")]
   assert sorted(lines) == ["obtain_device_list_from_udev = 0", "udev_rules = 0",
                            "udev_sync = 0"]
+
+
+def test_recorded_but_dead_vms_are_not_running(tmp_path):
+  config = main.LoadConfig(main.DEFAULT_CONFIG)
+  cluster = nodes.Cluster(config, str(tmp_path))
+  assert not cluster.Running()
+  # a state left behind (say, by a reboot): pids that are not this run's qemu
+  cluster.state = {"netns": "qa-gone", "ssh_key": "/k",
+                   "pids": {node.name: os.getpid() for node in cluster.nodes}}
+  assert not cluster.Running()
