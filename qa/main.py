@@ -39,7 +39,9 @@ def CheckHost() -> None:
   missing = sorted({package for program, package in HOST_PROGRAMS.items()
                     if not shutil.which(program)})
   # the staged install runs configure and the man pages with the nodes' interpreter
-  if util.Run(["/usr/bin/python3", "-c", "import docutils"], check=False).returncode:
+  if not os.path.exists("/usr/bin/python3"):
+    missing.append("python3")
+  elif util.Run(["/usr/bin/python3", "-c", "import docutils"], check=False).returncode:
     missing.append("python3-docutils")
   if missing:
     raise util.QAError("The QA cluster needs: apt-get install %s" % " ".join(missing))
