@@ -9,7 +9,10 @@ per instance {instance}, {template}, {disk_size}, {os}, {pnode}, {snode}.
 
 import os
 import re
+import select
 import shlex
+import subprocess
+import time
 from typing import Optional
 
 from qa import nodes as nodes_mod
@@ -19,6 +22,8 @@ STORAGE_SCRIPT = os.path.join(os.path.dirname(__file__), "node", "storage_exerci
 STORAGE_SCRIPT_ON_NODE = "/root/qa-storage-exercise.py"
 DRBD_TEST_MIB = 32
 DRBD_SYNC_TIMEOUT = 120
+CRASH_BLOCKS = 64
+CRASH_AFTER_ACKS = 8
 
 
 class Command:
@@ -150,6 +155,68 @@ def StorageDrbd(ctx: Context) -> None:
                       "python3 %s drbd-down %d" % (STORAGE_SCRIPT_ON_NODE, minor), check=False)
 
 
+def StorageDrbdCrash(ctx: Context) -> None:
+  """The DRBD primary's VM is killed while it writes; the secondary, made primary,
+  holds every write the primary acknowledged.  Leaves that node dead: run last."""
+  _PushScript(ctx, ctx.cluster.nodes[1:3])
+  vg = ctx.values["vg"]
+  primary, secondary = ctx.cluster.nodes[1], ctx.cluster.nodes[2]
+  port, secret = 11010, "qa-crash-%d" % os.getpid()
+  _Exercise(ctx, 2, "drbd-up", vg, 10, 11, port, primary.address, secondary.address, secret, 64)
+  _Exercise(ctx, 3, "drbd-up", vg, 11, 10, port, secondary.address, primary.address, secret, 64)
+  _Exercise(ctx, 2, "primary", 10, "--force")
+  _Exercise(ctx, 2, "wait-sync", 10, DRBD_SYNC_TIMEOUT)
+  acked = _WriteUntilKilled(ctx, primary, "python3 %s write-blocks 10 %d" %
+                            (STORAGE_SCRIPT_ON_NODE, CRASH_BLOCKS))
+  if not acked:
+    raise util.QAError("The primary acknowledged no write before it was killed")
+  _Exercise(ctx, 3, "primary", 11, "--force")
+  output = ctx.Run(Command("python3 %s block-sums 11 %d" % (STORAGE_SCRIPT_ON_NODE, len(acked)),
+                           on=3, expect=(r"^OK block-sums",)))[0]
+  sums = dict(re.findall(r"^SUM (\d+) ([0-9a-f]{64})$", output, re.M))
+  lost = [index for index, digest in acked.items() if sums.get(index) != digest]
+  if lost:
+    raise util.QAError("Acknowledged blocks missing on the secondary: %s" % lost)
+  util.Log("DRBD crash: all %d acknowledged blocks on the secondary" % len(acked))
+  _Exercise(ctx, 3, "secondary", 11)
+  ctx.cluster.Ssh(secondary, "python3 %s drbd-down 11" % STORAGE_SCRIPT_ON_NODE, check=False)
+
+
+def _WriteUntilKilled(ctx: Context, node: nodes_mod.Node, command: str) -> dict[str, str]:
+  """Runs the writer, kills the node's VM after CRASH_AFTER_ACKS acknowledgements;
+  the acknowledged blocks (index -> sha256) the host received."""
+  util.Log("%s: %s (killed after %d acknowledged writes)" % (node.short_name, command,
+                                                             CRASH_AFTER_ACKS))
+  process = subprocess.Popen(ctx.cluster.SshArgv(node, command), stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+  acked: dict[str, str] = {}
+  deadline = time.monotonic() + 300
+  try:
+    while len(acked) < CRASH_AFTER_ACKS and time.monotonic() < deadline:
+      ready, _, _ = select.select([process.stdout], [], [], 5)
+      if not ready:
+        continue
+      line = process.stdout.readline().decode(errors="replace")
+      if not line:
+        break  # the writer ended before the crash
+      match = re.match(r"^ACK (\d+) ([0-9a-f]{64})$", line.strip())
+      if match:
+        acked[match.group(1)] = match.group(2)
+    ctx.cluster.Kill(node)
+    # what the host got before the VM died still counts as acknowledged
+    while select.select([process.stdout], [], [], 2)[0]:
+      line = process.stdout.readline().decode(errors="replace")
+      if not line:
+        break
+      match = re.match(r"^ACK (\d+) ([0-9a-f]{64})$", line.strip())
+      if match:
+        acked[match.group(1)] = match.group(2)
+  finally:
+    process.kill()
+    process.wait()
+  return acked
+
+
 def _Digest(ok_line: str) -> str:
   match = re.match(r"^OK sha256 ([0-9a-f]{64})$", ok_line)
   if not match:
@@ -157,10 +224,10 @@ def _Digest(ok_line: str) -> str:
   return match.group(1)
 
 
-def _PushScript(ctx: Context) -> None:
+def _PushScript(ctx: Context, nodes: Optional[list[nodes_mod.Node]] = None) -> None:
   with open(STORAGE_SCRIPT, "rb") as handle:
     data = handle.read()
-  for node in ctx.cluster.nodes[:2]:
+  for node in nodes or ctx.cluster.nodes[:2]:
     ctx.cluster.Push(node, data, STORAGE_SCRIPT_ON_NODE, "0755")
 
 
@@ -231,12 +298,17 @@ INSTANCE_STEPS: dict[str, list[Command]] = {
 }
 
 
+# Steps that leave a node dead: after everything else
+LAST_STEPS: list[tuple[str, object]] = [("storage-drbd-crash", StorageDrbdCrash)]
+
+
 def StepNames() -> list[str]:
-  return [name for name, _ in STEPS] + list(INSTANCE_STEPS)
+  return ([name for name, _ in STEPS] + list(INSTANCE_STEPS) +
+          [name for name, _ in LAST_STEPS])
 
 
 def RunStep(ctx: Context, name: str) -> None:
-  body: object = dict(STEPS).get(name)
+  body: object = dict(STEPS + LAST_STEPS).get(name)
   if callable(body):
     body(ctx)
     return

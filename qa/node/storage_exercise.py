@@ -15,6 +15,9 @@ One action per call, so the host can interleave the two nodes of a DRBD pair:
   disconnect MINOR / connect MINOR drop and re-establish the link to the peer
   grow-backing MINOR MIB           grows the local data LV
   grow MINOR MIB                   resizes the DRBD device (both data LVs grown first)
+  write-blocks MINOR COUNT         writes COUNT 1 MiB blocks one by one, each flushed, and
+                                   prints "ACK n sha256" after each (acknowledged writes)
+  block-sums MINOR COUNT           prints "SUM n sha256" of the first COUNT blocks
   drbd-down MINOR                  shut the minor down, remove its LVs
 Prints "OK ..." on success; any failure ends with a traceback and exit code 1.
 """
@@ -181,6 +184,26 @@ def Checksum(minor: str, mib: str) -> None:
   print("OK sha256 %s" % _Digest(_Drbd(int(minor)).dev_path, int(mib)))
 
 
+def WriteBlocks(minor: str, count: str) -> None:
+  descriptor = os.open(_Drbd(int(minor)).dev_path, os.O_WRONLY)
+  try:
+    for index in range(int(count)):
+      block = os.urandom(MIB)
+      os.pwrite(descriptor, block, index * MIB)
+      os.fsync(descriptor)  # protocol C: done once the peer has it on disk
+      print("ACK %d %s" % (index, hashlib.sha256(block).hexdigest()), flush=True)
+  finally:
+    os.close(descriptor)
+  print("OK write-blocks")
+
+
+def BlockSums(minor: str, count: str) -> None:
+  with open(_Drbd(int(minor)).dev_path, "rb") as handle:
+    for index in range(int(count)):
+      print("SUM %d %s" % (index, hashlib.sha256(handle.read(MIB)).hexdigest()))
+  print("OK block-sums")
+
+
 def DrbdDown(minor: str) -> None:
   if not os.path.exists(_StatePath(int(minor))):
     print("OK drbd-down (nothing set up)")
@@ -197,7 +220,8 @@ def DrbdDown(minor: str) -> None:
 ACTIONS = {"lv-cycle": LvCycle, "drbd-up": DrbdUp, "primary": Primary, "secondary": Secondary,
            "wait-sync": WaitSync, "write": Write, "checksum": Checksum,
            "disconnect": Disconnect, "connect": Connect, "grow-backing": GrowBacking,
-           "grow": Grow, "drbd-down": DrbdDown}
+           "grow": Grow, "write-blocks": WriteBlocks, "block-sums": BlockSums,
+           "drbd-down": DrbdDown}
 
 
 if __name__ == "__main__":
