@@ -152,6 +152,10 @@ def Grow(minor: str, mib: str) -> None:
   device = _Drbd(int(minor))
   before = device.GetActualSize()
   device.Grow(int(mib), False, False, False)
+  # drbdsetup resize can return before the device shows the new size
+  deadline = time.monotonic() + 30
+  while device.GetActualSize() == before and time.monotonic() < deadline:
+    time.sleep(0.2)
   after = device.GetActualSize()
   assert after == before + int(mib) * MIB, (before, after)
   with open(_StatePath(int(minor))) as handle:
