@@ -236,6 +236,8 @@ SSCONF_FILEPREFIX = "ssconf_"
 ENABLE_FILE_STORAGE = True
 ENABLE_SHARED_FILE_STORAGE = True
 DEFAULT_VG = "xenvg"
+# cluster verify reports a volume group smaller than this (MiB)
+MIN_VG_SIZE = 20480
 DEFAULT_BRIDGE = "xen-br0"
 DEFAULT_MAC_PREFIX = "aa:00:00"
 MAX_NET_SIZE = 2 ** 16

@@ -142,12 +142,15 @@ class DRBD8(base.BlockDev):
       if created_here:
         self._Run(drbd_cmd.NewResourceArgv(self._minor), "Creating the resource")
         self._Run(drbd_cmd.NewMinorArgv(self._minor), "Creating the minor")
-        status = self._Status()
+        # a new minor (diskless, standalone) still reads "Unconfigured" in
+        # /proc/drbd, so its state says nothing yet: set it all up
+        needs_disk = needs_net = True
       else:
         self._CheckOwnership()
-      if status.diskless and self.children and all(self.children):
+        needs_disk, needs_net = status.diskless, status.standalone
+      if needs_disk and self.children and all(self.children):
         self._AttachLocal()
-      if self._HasNetwork() and status.standalone:
+      if self._HasNetwork() and needs_net:
         self.AttachNet(False)
     except errors.BlockDeviceError:
       if created_here:  # leave no half-configured minor behind

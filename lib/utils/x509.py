@@ -133,13 +133,22 @@ def VerifyCertificate(path: str, warn_days: int = 30,
       cert = cryptography_x509.load_pem_x509_certificate(handle.read())
   except Exception as err:  # pylint: disable=broad-except
     return CERT_ERROR, "Failed to load X509 certificate %s: %s" % (path, err)
-  not_before = cert.not_valid_before_utc.timestamp()
-  not_after = cert.not_valid_after_utc.timestamp()
+  not_before = _ValidityBound(cert, "not_valid_before")
+  not_after = _ValidityBound(cert, "not_valid_after")
   severity, problem = _CertificateValidity(not_before, not_after, time.time(),
                                            warn_days, error_days)
   if severity is None:
     return None, None
   return severity, "While verifying %s: %s" % (path, problem)
+
+
+def _ValidityBound(cert: Any, bound: str) -> float:
+  """A validity bound of a certificate as a timestamp.  cryptography before 42
+  (Debian 12 has 38) only has the naive attribute, in UTC."""
+  aware = getattr(cert, bound + "_utc", None)
+  if aware is None:
+    aware = getattr(cert, bound).replace(tzinfo=datetime.timezone.utc)
+  return aware.timestamp()
 
 
 def _CertificateValidity(not_before: float, not_after: float, now: float, warn_days: int,

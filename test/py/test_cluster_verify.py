@@ -502,6 +502,16 @@ def test_certificate_validity_rules():
   assert errcode == "ERROR" and message.startswith("Certificate is expired (valid from ")
 
 
+def test_certificate_bounds_with_and_without_cryptography_42_attributes():
+  import datetime
+  naive = datetime.datetime(2026, 1, 2, 3, 4, 5)
+  aware = naive.replace(tzinfo=datetime.timezone.utc)
+  old_api = types.SimpleNamespace(not_valid_before=naive)  # cryptography 38 (Debian 12)
+  new_api = types.SimpleNamespace(not_valid_before=naive, not_valid_before_utc=aware)
+  assert x509._ValidityBound(old_api, "not_valid_before") == aware.timestamp()
+  assert x509._ValidityBound(new_api, "not_valid_before") == aware.timestamp()
+
+
 def test_storage_paths(tmp_path, monkeypatch):
   allowed = tmp_path / "storage"
   allowed.mkdir()

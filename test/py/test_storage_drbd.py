@@ -268,7 +268,12 @@ class _FakeKernel(runner.ToolRunner):
   def Publish(self):
     lines = ["version: %s (api:1/proto:86-101)" % self.version]
     for minor, (cs, ro, ds) in sorted(self.minors.items()):
-      lines.append(" %d: cs:%s ro:%s ds:%s C r-----" % (minor, cs, ro, ds))
+      if cs == "StandAlone" and ro.startswith("Secondary/") and ds.startswith("Diskless/"):
+        # what DRBD 8.4 prints for a minor with neither disk nor network (seen on
+        # the QA cluster's nodes)
+        lines.append(" %d: cs:Unconfigured" % minor)
+      else:
+        lines.append(" %d: cs:%s ro:%s ds:%s C r-----" % (minor, cs, ro, ds))
     with open(self.proc_path, "w") as handle:
       handle.write("\n".join(lines) + "\n")
 

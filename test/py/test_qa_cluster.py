@@ -1,0 +1,132 @@
+"""The host side of tools/qa-cluster that runs without VMs: sources, modules, config, steps.
+
+The VMs themselves are exercised by `tools/qa-cluster run --subset ci`.
+"""
+
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+
+from qa import image  # noqa: E402
+from qa import main  # noqa: E402
+from qa import nodes  # noqa: E402
+from qa import steps  # noqa: E402
+from qa import util  # noqa: E402
+
+
+def _Write(path, text):
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, "w") as handle:
+    handle.write(text)
+
+
+def test_mirror_from_deb822_skips_security_and_other_repos(tmp_path):
+  _Write(str(tmp_path / "d/a.sources"),
+         "Types: deb\nURIs: https://example.org/other\nSuites: nodistro\nComponents: main\n")
+  _Write(str(tmp_path / "d/debian.sources"),
+         "Types: deb\nURIs: http://security.example/debian-security\n"
+         "Suites: bookworm-security\nComponents: main\n\n"
+         "Types: deb deb-src\n# comment\nURIs: http://mirror.example/debian\n"
+         "Suites: bookworm bookworm-updates\nComponents: main contrib\n")
+  assert image.DebianMirror((str(tmp_path / "none.list"), str(tmp_path / "d"))) == \
+    "http://mirror.example/debian"
+
+
+def test_mirror_from_one_line_sources(tmp_path):
+  _Write(str(tmp_path / "sources.list"),
+         "# deb http://commented.example/debian bookworm main\n"
+         "deb [arch=amd64 signed-by=/k.gpg] http://one.example/debian bookworm main\n")
+  assert image.DebianMirror((str(tmp_path / "sources.list"),)) == "http://one.example/debian"
+
+
+def test_mirror_missing_is_an_error(tmp_path):
+  _Write(str(tmp_path / "sources.list"), "deb http://x.example/debian trixie main\n")
+  with pytest.raises(util.QAError, match="No apt source for Debian bookworm"):
+    image.DebianMirror((str(tmp_path / "sources.list"),))
+
+
+def test_module_order_loads_dependencies_first(tmp_path):
+  _Write(str(tmp_path / "modules.dep"),
+         "kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko\n"
+         "kernel/fs/jbd2/jbd2.ko:\nkernel/fs/mbcache.ko:\nkernel/lib/crc16.ko:\n"
+         "kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko"
+         " kernel/drivers/virtio/virtio_ring.ko\n"
+         "kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko\n"
+         "kernel/drivers/virtio/virtio_ring.ko:\n")
+  order = image._ModuleOrder(str(tmp_path), ("virtio_blk", "not_a_module", "ext4"))
+  names = [os.path.basename(path) for path in order]
+  assert names.index("virtio_ring.ko") < names.index("virtio.ko") < names.index("virtio_blk.ko")
+  assert set(names[names.index("virtio_blk.ko") + 1:-1]) == {"crc16.ko", "mbcache.ko",
+                                                             "jbd2.ko"}
+  assert names[-1] == "ext4.ko" and len(names) == len(set(names)) == 7
+
+
+def test_shipped_config_is_valid_and_ci_is_a_subset():
+  config = main.LoadConfig(main.DEFAULT_CONFIG)
+  assert set(config["subsets"]["ci"]) <= set(config["subsets"]["full"])
+  assert not set(config["subsets"]["ci"]) & set(config["pending"])
+  cluster = nodes.Cluster(config, "/nonexistent/run")
+  assert len(cluster.nodes) == 3 and str(cluster.network) == "192.168.77.0/24"
+
+
+def test_config_naming_unknown_steps_is_refused(tmp_path):
+  with open(main.DEFAULT_CONFIG) as handle:
+    config = json.load(handle)
+  config["subsets"]["ci"].append("no-such-step")
+  _Write(str(tmp_path / "c.json"), json.dumps(config))
+  with pytest.raises(util.QAError, match="unknown steps: no-such-step"):
+    main.LoadConfig(str(tmp_path / "c.json"))
+
+
+def test_nodes_on_two_networks_are_refused():
+  config = {"nodes": [{"name": "a.t", "address": "10.0.0.1/24"},
+                      {"name": "b.t", "address": "10.0.1.1/24"}]}
+  with pytest.raises(util.QAError, match="share one network"):
+    nodes.Cluster(config, "/nonexistent/run")
+
+
+def test_hosts_and_step_values_come_from_the_config():
+  config = main.LoadConfig(main.DEFAULT_CONFIG)
+  cluster = nodes.Cluster(config, "/nonexistent/run")
+  assert cluster.HostsParam() == ("node1.qa.test=192.168.77.11,node2.qa.test=192.168.77.12,"
+                                  "node3.qa.test=192.168.77.13,cluster.qa.test=192.168.77.100")
+  ctx = steps.Context(cluster, config)
+  assert [node.short_name for node in ctx.Targets("others")] == ["node2", "node3"]
+  assert [node.short_name for node in ctx.Targets(2)] == ["node2"]
+  expanded = steps._Expanded(steps.Command("x", expect=(r"^{node2}$",)), ctx.values)
+  assert expanded.expect == (r"^node2\.qa\.test$",)
+
+
+def test_commands_without_a_cluster_fail_clearly(tmp_path):
+  config = main.LoadConfig(main.DEFAULT_CONFIG)
+  cluster = nodes.Cluster(config, str(tmp_path))
+  with pytest.raises(util.QAError, match="No QA cluster is up"):
+    cluster.SshArgv(cluster.nodes[0], "true")
+  cluster.Down()  # nothing up: a no-op that leaves nothing behind
+  assert os.listdir(str(tmp_path)) == []
+
+
+def test_lvm_settings_are_set_once_however_often_the_setup_runs(tmp_path):
+  _Write(str(tmp_path / "etc/lvm/lvm.conf"),
+         "devices {\n\t# obtain_device_list_from_udev = 1\n\tobtain_device_list_from_udev = 1\n"
+         "}\nactivation {\n\t# udev_sync = 1\n}\n")
+  for _ in range(2):
+    image._ConfigureLvm(str(tmp_path))
+  with open(str(tmp_path / "etc/lvm/lvm.conf")) as handle:
+    lines = [line.strip() for line in handle if "=" in line and not line.strip().startswith("#")]
+  assert sorted(lines) == ["obtain_device_list_from_udev = 0", "udev_rules = 0",
+                           "udev_sync = 0"]
+
+
+def test_recorded_but_dead_vms_are_not_running(tmp_path):
+  config = main.LoadConfig(main.DEFAULT_CONFIG)
+  cluster = nodes.Cluster(config, str(tmp_path))
+  assert not cluster.Running()
+  # a state left behind (say, by a reboot): pids that are not this run's qemu
+  cluster.state = {"netns": "qa-gone", "ssh_key": "/k",
+                   "pids": {node.name: os.getpid() for node in cluster.nodes}}
+  assert not cluster.Running()
