@@ -84,6 +84,9 @@ def test_accelerator_choice():
   assert cmdline.ChooseAccelerator("", kvm_usable=False) == "tcg"
   assert cmdline.ChooseAccelerator("enabled", kvm_usable=False) == "tcg"
   assert cmdline.ChooseAccelerator("", kvm_usable=True) == "kvm"
+  files = runtime.InstanceFiles.For("inst1", "/r")
+  argv = cmdline.BuildCommand(_Runtime(), files, "kvm", [[7], [8]])
+  assert _After(argv, "-accel") == ["kvm"]
 
 
 def _Runtime(**hv_changes):
@@ -107,7 +110,7 @@ def test_command_line_defaults():
   argv = _Argv(_Runtime(kernel_path="/k", initrd_path="/i", serial_speed=115200))
   assert argv[:5] == ["/usr/bin/kvm", "-name", "inst1", "-uuid", "u-1"]
   assert _After(argv, "-m") == ["256"] and _After(argv, "-smp") == ["2"]
-  assert _After(argv, "-machine") == ["accel=tcg"]
+  assert "-machine" not in argv and _After(argv, "-accel") == ["tcg,thread=single"]
   assert _After(argv, "-pidfile") == ["/r/pid/inst1"]
   assert "socket,id=qmp,path=/r/ctrl/inst1.qmp,server=on,wait=off" in argv
   assert "socket,id=serial0,path=/r/ctrl/inst1.serial,server=on,wait=off" in argv
@@ -134,7 +137,8 @@ def test_command_line_options():
                         serial_console=False, kvm_extra="-global foo.bar=1",
                         virtio_net_queues=1),
                incoming="tcp:127.0.0.2:8102")
-  assert _After(argv, "-machine") == ["pc,accel=tcg,acpi=off"]
+  assert _After(argv, "-machine") == ["pc,acpi=off"]
+  assert _After(argv, "-accel") == ["tcg,thread=single"]
   assert _After(argv, "-smp") == ["2,sockets=1,cores=2"]
   assert _After(argv, "-cpu") == ["qemu64"] and _After(argv, "-boot") == ["c"]
   assert "virtio-scsi-pci,id=scsi" in argv
