@@ -10,6 +10,7 @@ import os
 import shlex
 from typing import Optional
 
+from ganeti import errors
 from ganeti.hypervisor.hv_kvm import params
 from ganeti.hypervisor.hv_kvm.runtime import InstanceFiles
 
@@ -34,6 +35,9 @@ _DISK_DEVICES = {"paravirtual": "virtio-blk-pci", "ide": "ide-hd", "scsi": "scsi
                  "scsi-hd": "scsi-hd", "scsi-block": "scsi-block",
                  "scsi-generic": "scsi-generic", "scsi-cd": "scsi-cd"}
 _SCSI_DISK_TYPES = frozenset(["scsi", "scsi-hd", "scsi-block", "scsi-generic", "scsi-cd"])
+PCI_BUS = "pci.0"
+_PCI_SLOTS = 32
+KIND_NIC, KIND_DISK = "nic", "disk"
 
 
 def KvmUsable() -> bool:
@@ -113,24 +117,96 @@ def _DriveOptions(hvp: dict, path: str, node_id: str, readonly: bool = False) ->
   return ",".join(options)
 
 
+def IsPciDevice(hvp: dict, kind: str) -> bool:
+  """Whether the instance's NICs or disks (kind) are PCI devices."""
+  if kind == KIND_NIC:
+    return hvp["nic_type"] != "ne2k_isa"
+  return hvp["disk_type"] == "paravirtual"
+
+
+def DeviceNumber(item: dict) -> int:
+  """N of a NIC's or disk's qemu id "nic-N"/"disk-N"."""
+  return int(item["hvinfo"]["id"].rsplit("-", 1)[1])
+
+
+def _UsedPciSlots(runtime: dict) -> set[int]:
+  items = runtime.get("nics", []) + [disk for disk, _, _ in runtime.get("disks", [])]
+  return {item["hvinfo"]["addr"] for item in items
+          if "addr" in (item.get("hvinfo") or {})}
+
+
+def FreePciSlot(runtime: dict, taken: frozenset = frozenset()) -> Optional[int]:
+  """The lowest slot above those qemu places its own devices in
+  (kvm_pci_reservations) that no NIC or disk (nor taken) uses."""
+  used = _UsedPciSlots(runtime) | set(taken)
+  first = runtime["hvparams"].get("kvm_pci_reservations", 12)
+  return next((slot for slot in range(first, _PCI_SLOTS) if slot not in used), None)
+
+
+def NewDeviceInfo(runtime: dict, kind: str, taken: frozenset = frozenset()) -> dict:
+  """A qemu id (and a PCI slot for PCI devices) for a new NIC or disk."""
+  items = runtime.get("nics", []) if kind == KIND_NIC else \
+    [disk for disk, _, _ in runtime.get("disks", [])]
+  numbers = {DeviceNumber(item) for item in items if item.get("hvinfo")}
+  info: dict = {"id": "%s-%d" % (kind, next(n for n in range(len(numbers) + 1)
+                                           if n not in numbers))}
+  if IsPciDevice(runtime["hvparams"], kind):
+    slot = FreePciSlot(runtime, taken)
+    if slot is None:
+      raise errors.HypervisorError("No free PCI slot for a new %s" % kind)
+    info["addr"] = slot
+  return info
+
+
+def AssignDevices(runtime: dict) -> None:
+  """Gives every NIC and disk that has none its qemu id and PCI slot, kept
+  in the runtime: a migration target, a reboot and hotplug then find each
+  device where qemu put it, whatever was added or removed since."""
+  for kind, items in ((KIND_NIC, runtime.get("nics", [])),
+                      (KIND_DISK, [disk for disk, _, _ in runtime.get("disks", [])])):
+    for item in items:
+      if not item.get("hvinfo"):
+        item["hvinfo"] = NewDeviceInfo(runtime, kind)
+
+
+def _Id(item: dict, kind: str, index: int) -> str:
+  return (item.get("hvinfo") or {}).get("id") or "%s-%d" % (kind, index)
+
+
+def _PciAddress(item: dict) -> str:
+  info = item.get("hvinfo") or {}
+  return ",bus=%s,addr=0x%x" % (PCI_BUS, info["addr"]) if "addr" in info else ""
+
+
+def DiskDriveOptions(hvp: dict, disk: dict, path: str, drive_id: str) -> str:
+  return _DriveOptions(hvp, path, drive_id, disk.get("mode") == "ro")
+
+
+def DiskDevice(hvp: dict, disk: dict, drive_id: str) -> str:
+  """The -device (or device_add) options of a disk behind drive drive_id."""
+  disk_type = hvp["disk_type"]
+  device = "%s,drive=%s,id=%s-dev" % (_DISK_DEVICES[disk_type], drive_id, drive_id)
+  if disk_type in _SCSI_DISK_TYPES:
+    device += ",bus=scsi.0"
+  return device + _PciAddress(disk)
+
+
 def _Disks(hvp: dict, disks: list) -> list[str]:
   argv: list[str] = []
   disk_type = hvp["disk_type"]
   if disk_type in _SCSI_DISK_TYPES and disks:
     argv += ["-device", "%s,id=scsi" % hvp.get("scsi_controller_type", "lsi")]
   for index, (disk, link, uri) in enumerate(disks):
-    node_id = "disk-%d" % index
-    readonly = (disk or {}).get("mode") == "ro"
+    disk = disk or {}
+    node_id = _Id(disk, KIND_DISK, index)
     if disk_type in _DISK_DEVICES:
-      argv += ["-drive", _DriveOptions(hvp, uri or link, node_id, readonly)]
-      device = "%s,drive=%s,id=%s-dev" % (_DISK_DEVICES[disk_type], node_id, node_id)
-      if disk_type in _SCSI_DISK_TYPES:
-        device += ",bus=scsi.0"
+      argv += ["-drive", DiskDriveOptions(hvp, disk, uri or link, node_id)]
+      device = DiskDevice(hvp, disk, node_id)
       if index == 0 and hvp["boot_order"] == "disk" and not hvp.get("kernel_path"):
         device += ",bootindex=1"
       argv += ["-device", device]
     else:
-      drive = _DriveOptions(hvp, uri or link, node_id, readonly)
+      drive = DiskDriveOptions(hvp, disk, uri or link, node_id)
       argv += ["-drive", drive.replace("if=none", "if=%s" % disk_type)]
   return argv
 
@@ -150,23 +226,37 @@ def _Removables(hvp: dict) -> list[str]:
   return argv
 
 
-def _Nics(hvp: dict, nics: list, tap_fds: list[list[int]]) -> list[str]:
-  argv: list[str] = []
+def NicNetdev(hvp: dict, nic_id: str, fds: list[str]) -> dict:
+  """The tap backend of a NIC (as netdev_add arguments) on file descriptors
+  given by number or by the name they were passed to qemu under."""
+  netdev = {"type": "tap", "id": "net" + nic_id}
+  if len(fds) > 1:
+    netdev["fds"] = ":".join(fds)
+  else:
+    netdev["fd"] = fds[0]
+  if hvp.get("vhost_net"):
+    netdev["vhost"] = "on"
+  return netdev
+
+
+def NicDevice(hvp: dict, nic: dict, nic_id: str) -> str:
+  """The -device (or device_add) options of a NIC."""
   device_type = _NIC_DEVICES[hvp["nic_type"]]
   queues = hvp.get("virtio_net_queues") or 1
+  device = "%s,netdev=net%s,id=%s,mac=%s" % (device_type, nic_id, nic_id, nic.get("mac"))
+  if device_type == "virtio-net-pci" and queues > 1:
+    device += ",mq=on,vectors=%d" % (2 * queues + 2)
+  return device + _PciAddress(nic)
+
+
+def _Nics(hvp: dict, nics: list, tap_fds: list[list[int]]) -> list[str]:
+  argv: list[str] = []
   for index, (nic, fds) in enumerate(zip(nics, tap_fds)):
-    netdev = ["tap", "id=netnic-%d" % index]
-    if len(fds) > 1:
-      netdev.append("fds=%s" % ":".join(map(str, fds)))
-    else:
-      netdev.append("fd=%d" % fds[0])
-    if hvp.get("vhost_net"):
-      netdev.append("vhost=on")
-    device = "%s,netdev=netnic-%d,id=nic-%d,mac=%s" % (device_type, index, index,
-                                                       nic.get("mac"))
-    if device_type == "virtio-net-pci" and queues > 1:
-      device += ",mq=on,vectors=%d" % (2 * queues + 2)
-    argv += ["-netdev", ",".join(netdev), "-device", device]
+    nic_id = _Id(nic, KIND_NIC, index)
+    netdev = NicNetdev(hvp, nic_id, [str(fd) for fd in fds])
+    argv += ["-netdev", ",".join(["tap"] + ["%s=%s" % item for item in netdev.items()
+                                            if item[0] != "type"]),
+             "-device", NicDevice(hvp, nic, nic_id)]
   return argv
 
 
