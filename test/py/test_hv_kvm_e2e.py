@@ -63,10 +63,10 @@ def _QemuPids(vc):
   return [int(pid) for pid in proc.stdout.split()]
 
 
-def _ReadSerial(vc, node, pattern, timeout=60):
+def _ReadSerial(vc, node, pattern, timeout=60, instance=INSTANCE):
   """Connects to the instance's serial console on node, reads until pattern
   matches (returns the match), then disconnects."""
-  path = os.path.join(_RunDir(vc, node), "ctrl", INSTANCE + ".serial")
+  path = os.path.join(_RunDir(vc, node), "ctrl", instance + ".serial")
   deadline = time.monotonic() + timeout
   data = b""
   # a just-migrated qemu may drop the first client of its console: connect again
@@ -87,13 +87,19 @@ def _ReadSerial(vc, node, pattern, timeout=60):
         if match:
           return match
   raise AssertionError("no %r on the serial console of %s on node%d; got %r" %
-                       (pattern.pattern, INSTANCE, node, data[-300:]))
+                       (pattern.pattern, instance, node, data[-300:]))
 
 
 def _LastCounter(vc, node):
   """(counter, boot id) of a complete counter line read from the console."""
   match = _ReadSerial(vc, node, re.compile(COUNTER.pattern + rb"\r?\n"))
   return int(match.group(1)), match.group(2)
+
+
+def _SeesDevices(vc, node, devices, instance=INSTANCE):
+  """Waits until the guest lists exactly these interfaces and disks."""
+  line = rb"GNT-TEST-GUEST devices: %s\r?\n" % " ".join(devices).encode()
+  _ReadSerial(vc, node, re.compile(line), instance=instance)
 
 
 def _Ping(namespace, tries=20):
@@ -289,6 +295,59 @@ def test_runtime_memory_balloon(env):
         break
       time.sleep(0.1)
   assert actual == 96 << 20
+
+
+def test_nic_hotplug_survives_migration(env):
+  vc, namespaces = env
+  _SeesDevices(vc, 1, ["eth0", "lo"])
+  proc = vc.run("gnt-instance", "modify", "--hotplug", "--net", "add:link=%s" % BRIDGE,
+                INSTANCE)
+  assert "Hotplug done." in proc.stdout + proc.stderr and "hotplug:done" in proc.stdout
+  _SeesDevices(vc, 1, ["eth0", "eth1", "lo"])
+  assert len(_Taps(namespaces[0])) == 2
+  # the target builds the machine with the hot-added NIC where it was
+  before, boot = _LastCounter(vc, 1)
+  vc.run("gnt-instance", "migrate", "-f", "-n", "node2", INSTANCE)
+  _SeesDevices(vc, 2, ["eth0", "eth1", "lo"])
+  after, boot_after = _LastCounter(vc, 2)
+  assert boot_after == boot and after > before
+  assert len(_Taps(namespaces[1])) == 2 and _Taps(namespaces[0]) == []
+  vc.run("gnt-instance", "modify", "--hotplug", "--net", "1:remove", INSTANCE)
+  _SeesDevices(vc, 2, ["eth0", "lo"])
+  assert len(_Taps(namespaces[1])) == 1
+  assert vc.run("gnt-instance", "list", "--no-headers", "-o", "nic.count",
+                INSTANCE).stdout.strip() == "1"
+  vc.run("gnt-instance", "migrate", "-f", "-n", "node1", INSTANCE)
+  assert _Ping(namespaces[0])
+
+
+def test_disk_hotplug(env):
+  vc, _ = env
+  other = "kvm2"
+  _Ok(vc, "OpInstanceCreate", instance_name=other, os_type="minimal+default",
+      pnode="node1", disk_template="file", disks=[{"size": 64}], nics=[],
+      name_check=False, ip_check=False, mode="create", no_install=True,
+      beparams={"memory": 128, "vcpus": 1})
+  try:
+    _SeesDevices(vc, 1, ["lo", "vda"], instance=other)
+    proc = vc.run("gnt-instance", "modify", "--hotplug-if-possible", "--disk", "add:size=32M",
+                  other)
+    assert "hotplug:done" in proc.stdout, proc.stdout + proc.stderr
+    _SeesDevices(vc, 1, ["lo", "vda", "vdb"], instance=other)
+    vc.run("gnt-instance", "modify", "--hotplug", "--disk", "1:remove", other)
+    _SeesDevices(vc, 1, ["lo", "vda"], instance=other)
+    vc.run("gnt-instance", "shutdown", "--timeout=30", other)
+    # a stopped instance: --hotplug is refused, --hotplug-if-possible goes on
+    proc = vc.run("gnt-instance", "modify", "--hotplug", "--disk", "add:size=32M", other,
+                  check=False)
+    assert proc.returncode != 0 and "Hotplug is not possible" in proc.stderr + proc.stdout
+    proc = vc.run("gnt-instance", "modify", "--hotplug-if-possible", "--disk", "add:size=32M",
+                  other)
+    assert "Modification will take place without hotplugging." in proc.stdout + proc.stderr
+    assert vc.run("gnt-instance", "list", "--no-headers", "-o", "disk.count",
+                  other).stdout.strip() == "2"
+  finally:
+    vc.run("gnt-instance", "remove", "-f", other)
 
 
 def test_shutdown_start_elsewhere_reboot_remove(env):
