@@ -86,7 +86,7 @@ def test_accelerator_choice():
   assert cmdline.ChooseAccelerator("", kvm_usable=True) == "kvm"
   files = runtime.InstanceFiles.For("inst1", "/r")
   argv = cmdline.BuildCommand(_Runtime(), files, "kvm", [[7], [8]])
-  assert _After(argv, "-accel") == ["kvm"]
+  assert _After(argv, "-accel") == ["kvm"] and _After(argv, "-m") == ["256"]
 
 
 def _Runtime(**hv_changes):
@@ -109,8 +109,9 @@ def _After(argv, option):
 def test_command_line_defaults():
   argv = _Argv(_Runtime(kernel_path="/k", initrd_path="/i", serial_speed=115200))
   assert argv[:5] == ["/usr/bin/kvm", "-name", "inst1", "-uuid", "u-1"]
-  assert _After(argv, "-m") == ["256"] and _After(argv, "-smp") == ["2"]
-  assert "-machine" not in argv and _After(argv, "-accel") == ["tcg,thread=single"]
+  # an emulated guest's RAM is not a whole number of 256 KiB (see cmdline)
+  assert _After(argv, "-m") == ["262152K"] and _After(argv, "-smp") == ["2"]
+  assert "-machine" not in argv and _After(argv, "-accel") == ["tcg"]
   assert _After(argv, "-pidfile") == ["/r/pid/inst1"]
   assert "socket,id=qmp,path=/r/ctrl/inst1.qmp,server=on,wait=off" in argv
   assert "socket,id=serial0,path=/r/ctrl/inst1.serial,server=on,wait=off" in argv
@@ -138,7 +139,7 @@ def test_command_line_options():
                         virtio_net_queues=1),
                incoming="tcp:127.0.0.2:8102")
   assert _After(argv, "-machine") == ["pc,acpi=off"]
-  assert _After(argv, "-accel") == ["tcg,thread=single"]
+  assert _After(argv, "-accel") == ["tcg"]
   assert _After(argv, "-smp") == ["2,sockets=1,cores=2"]
   assert _After(argv, "-cpu") == ["qemu64"] and _After(argv, "-boot") == ["c"]
   assert "virtio-scsi-pci,id=scsi" in argv

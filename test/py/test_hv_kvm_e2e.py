@@ -71,6 +71,9 @@ def _ReadSerial(vc, node, pattern, timeout=60, instance=INSTANCE):
   data = b""
   # a just-migrated qemu may drop the first client of its console: connect again
   while time.monotonic() < deadline:
+    if not os.path.exists(path):
+      time.sleep(0.2)
+      continue
     with socket.socket(socket.AF_UNIX) as sock:
       sock.connect(path)
       while time.monotonic() < deadline:
@@ -302,7 +305,7 @@ def test_nic_hotplug_survives_migration(env):
   _SeesDevices(vc, 1, ["eth0", "lo"])
   proc = vc.run("gnt-instance", "modify", "--hotplug", "--net", "add:link=%s" % BRIDGE,
                 INSTANCE)
-  assert "Hotplug done." in proc.stdout + proc.stderr and "hotplug:done" in proc.stdout
+  assert "Hotplug done." in proc.stdout and "hotplug:done" in proc.stdout, proc.stdout
   _SeesDevices(vc, 1, ["eth0", "eth1", "lo"])
   assert len(_Taps(namespaces[0])) == 2
   # the target builds the machine with the hot-added NIC where it was
@@ -325,23 +328,24 @@ def test_disk_hotplug(env):
   vc, _ = env
   other = "kvm2"
   _Ok(vc, "OpInstanceCreate", instance_name=other, os_type="minimal+default",
-      pnode="node1", disk_template="file", disks=[{"size": 64}], nics=[],
+      pnode="node1", disk_template="file", disks=[{"size": 1024}], nics=[{}],
       name_check=False, ip_check=False, mode="create", no_install=True,
       beparams={"memory": 128, "vcpus": 1})
   try:
-    _SeesDevices(vc, 1, ["lo", "vda"], instance=other)
-    proc = vc.run("gnt-instance", "modify", "--hotplug-if-possible", "--disk", "add:size=32M",
+    vc.run("gnt-instance", "startup", other)  # --no-install does not start it
+    _SeesDevices(vc, 1, ["eth0", "lo", "vda"], instance=other)
+    proc = vc.run("gnt-instance", "modify", "--hotplug-if-possible", "--disk", "add:size=1G",
                   other)
     assert "hotplug:done" in proc.stdout, proc.stdout + proc.stderr
-    _SeesDevices(vc, 1, ["lo", "vda", "vdb"], instance=other)
+    _SeesDevices(vc, 1, ["eth0", "lo", "vda", "vdb"], instance=other)
     vc.run("gnt-instance", "modify", "--hotplug", "--disk", "1:remove", other)
-    _SeesDevices(vc, 1, ["lo", "vda"], instance=other)
+    _SeesDevices(vc, 1, ["eth0", "lo", "vda"], instance=other)
     vc.run("gnt-instance", "shutdown", "--timeout=30", other)
     # a stopped instance: --hotplug is refused, --hotplug-if-possible goes on
-    proc = vc.run("gnt-instance", "modify", "--hotplug", "--disk", "add:size=32M", other,
+    proc = vc.run("gnt-instance", "modify", "--hotplug", "--disk", "add:size=1G", other,
                   check=False)
     assert proc.returncode != 0 and "Hotplug is not possible" in proc.stderr + proc.stdout
-    proc = vc.run("gnt-instance", "modify", "--hotplug-if-possible", "--disk", "add:size=32M",
+    proc = vc.run("gnt-instance", "modify", "--hotplug-if-possible", "--disk", "add:size=1G",
                   other)
     assert "Modification will take place without hotplugging." in proc.stdout + proc.stderr
     assert vc.run("gnt-instance", "list", "--no-headers", "-o", "disk.count",

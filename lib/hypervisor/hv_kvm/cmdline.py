@@ -18,12 +18,15 @@ KVM_DEVICE = "/dev/kvm"
 PVM_MODULE = "/sys/module/kvm_pvm"
 VNC_BASE_PORT = 5900
 ACCEL_KVM, ACCEL_TCG = "kvm", "tcg"
-# Multi-threaded TCG (qemu's default for x86 guests) misses some of the
-# guest's memory writes in a live migration's dirty tracking: the target
-# then runs on stale pages (seen with qemu 7.2: about one migration in ten
-# left a guest spinning in a corrupted timer tree with interrupts off).
-# One TCG thread keeps the migrated memory consistent.
-_ACCEL_OPTIONS = {ACCEL_KVM: "kvm", ACCEL_TCG: "tcg,thread=single"}
+# A live migration under TCG loses guest writes when qemu (7.2) takes the
+# fast path of its dirty-page sync, which it does for a RAM block that is a
+# whole number of 64-page bitmap words: that path clears the migration's
+# dirty bits but leaves the vCPU's TLB entries that had already seen a write
+# unarmed, so later writes through them are not tracked and the target runs
+# on stale pages (the guest stalls with a corrupted timer tree, or panics).
+# An emulated guest gets this much RAM more than asked, so that qemu syncs
+# page by page, re-arming the TLB as it goes.
+TCG_RAM_PAD_KIB = 8
 
 _BOOT_DEVICES = {"disk": "c", "cdrom": "d", "network": "n", "floppy": "a"}
 # nic_type -> qemu device
@@ -67,7 +70,13 @@ def _Machine(hvp: dict, accel: str) -> list[str]:
   if not hvp.get("acpi", True):
     options.append("acpi=off")
   machine = ["-machine", ",".join(options)] if options else []
-  return machine + ["-accel", _ACCEL_OPTIONS[accel]]
+  return machine + ["-accel", accel]
+
+
+def _Memory(memory_mib: int, accel: str) -> str:
+  if accel == ACCEL_TCG:
+    return "%dK" % (memory_mib * 1024 + TCG_RAM_PAD_KIB)
+  return str(memory_mib)
 
 
 def _Smp(hvp: dict, vcpus: int) -> list[str]:
@@ -342,7 +351,7 @@ def BuildCommand(runtime: dict, files: InstanceFiles, accel: str,
   serial = bool(hvp.get("serial_console"))
   argv = [hvp["kvm_path"], "-name", runtime["name"], "-uuid", runtime["uuid"],
           "-nodefaults", "-no-user-config", "-daemonize", "-pidfile", files.pid,
-          *_Machine(hvp, accel), "-m", str(runtime["memory"]),
+          *_Machine(hvp, accel), "-m", _Memory(runtime["memory"], accel),
           *_Smp(hvp, runtime["vcpus"])]
   if hvp.get("cpu_type"):
     argv += ["-cpu", hvp["cpu_type"]]
