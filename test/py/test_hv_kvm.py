@@ -14,7 +14,7 @@ from ganeti import errors
 from ganeti import objects
 from ganeti import paramdefs
 from ganeti.hypervisor import GetHypervisorClass
-from ganeti.hypervisor.hv_kvm import cmdline, migration, netdev, params, qmp, runtime
+from ganeti.hypervisor.hv_kvm import cmdline, hotplug, migration, netdev, params, qmp, runtime
 
 KVM = GetHypervisorClass(constants.HT_KVM)
 
@@ -340,3 +340,68 @@ def test_builtin_ifup_batches_ip_commands(tmp_path, monkeypatch):
     "ip -n ns1 -batch -\n"
     "  link set dev tap3 up\n"
     "  link set dev tap3 master br0\n")
+
+
+def test_device_ids_and_pci_slots():
+  rt_data = _Runtime()
+  cmdline.AssignDevices(rt_data)
+  assert [nic["hvinfo"] for nic in rt_data["nics"]] == [{"id": "nic-0", "addr": 12},
+                                                        {"id": "nic-1", "addr": 13}]
+  assert [disk["hvinfo"] for disk, _, _ in rt_data["disks"]] == [
+    {"id": "disk-0", "addr": 14}, {"id": "disk-1", "addr": 15}]
+  argv = _Argv(rt_data)
+  assert "virtio-net-pci,netdev=netnic-1,id=nic-1,mac=aa:00:00:00:00:02,bus=pci.0,addr=0xd" \
+    in argv
+  assert "virtio-blk-pci,drive=disk-0,id=disk-0-dev,bus=pci.0,addr=0xe" in argv
+  # a removed device frees its id and slot; the others keep theirs
+  del rt_data["nics"][0]
+  assert cmdline.NewDeviceInfo(rt_data, cmdline.KIND_NIC) == {"id": "nic-0", "addr": 12}
+  assert "virtio-net-pci,netdev=netnic-1,id=nic-1,mac=aa:00:00:00:00:02,bus=pci.0,addr=0xd" \
+    in _Argv(rt_data, fds=([8],))
+  rt_data["hvparams"]["kvm_pci_reservations"] = 32
+  with pytest.raises(errors.HypervisorError, match="No free PCI slot for a new nic"):
+    cmdline.NewDeviceInfo(rt_data, cmdline.KIND_NIC)
+  # ISA NICs and IDE disks are not on the PCI bus: ids only
+  isa = _Runtime(nic_type="ne2k_isa", disk_type="ide")
+  cmdline.AssignDevices(isa)
+  assert isa["nics"][1]["hvinfo"] == {"id": "nic-1"}
+  assert isa["disks"][0][0]["hvinfo"] == {"id": "disk-0"}
+
+
+@pytest.mark.parametrize("changes, action, dev_type, message", [
+  ({}, "hotmod", "disk", "Disk modification is not supported"),
+  ({"nic_type": "ne2k_isa"}, "hotadd", "nic", "nic devices of type ne2k_isa"),
+  ({"disk_type": "ide"}, "hotadd", "disk", "disk devices of type ide"),
+  ({"use_chroot": True}, "hotadd", "disk", "chroot"),
+  ({"security_model": "user", "security_domain": "nobody"}, "hotadd", "disk", "chroot"),
+])
+def test_hotplug_refusals(changes, action, dev_type, message):
+  with pytest.raises(errors.HotplugError, match=message):
+    hotplug.CheckSupport(_Hvp(**changes), action, dev_type)
+
+
+def test_hotplug_allowed():
+  for action in ("hotadd", "hotremove", "hotmod"):
+    hotplug.CheckSupport(_Hvp(use_chroot=True), action, "nic")
+  hotplug.CheckSupport(_Hvp(), "hotremove", "disk")
+
+
+def test_hot_add_and_remove_nic_over_qmp(tmp_path):
+  path = str(tmp_path / "qmp")
+  received = []
+  thread = _FakeQmp(path, ['{"return": {}}'] * 4 + [
+    '{"return": {}}\n{"event": "DEVICE_DELETED", "data": {"path": "/x"}}\n'
+    '{"event": "DEVICE_DELETED", "data": {"device": "nic-2", "path": "/y"}}',
+    '{"return": {}}'], received)
+  nic = {"mac": "aa:00:00:00:00:09", "hvinfo": {"id": "nic-2", "addr": 14}}
+  with open(os.devnull) as handle, qmp.QmpConnection(path) as conn:
+    hotplug.AddNic(conn, _Hvp(), nic, [handle.fileno()])
+    hotplug.RemoveNic(conn, nic)
+  thread.join()
+  assert [msg["execute"] for msg in received] == [
+    "qmp_capabilities", "getfd", "netdev_add", "device_add", "device_del", "netdev_del"]
+  assert received[2]["arguments"] == {"type": "tap", "id": "netnic-2", "fd": "fdnic-2-0"}
+  assert received[3]["arguments"] == {"driver": "virtio-net-pci", "netdev": "netnic-2",
+                                      "id": "nic-2", "mac": "aa:00:00:00:00:09",
+                                      "bus": "pci.0", "addr": "0xe"}
+  assert received[5]["arguments"] == {"id": "netnic-2"}
