@@ -354,6 +354,32 @@ def test_disk_hotplug(env):
     vc.run("gnt-instance", "remove", "-f", other)
 
 
+def _ProcessUids(pid):
+  with open("/proc/%d/status" % pid) as handle:
+    line = next(line for line in handle if line.startswith("Uid:"))
+  return {int(uid) for uid in line.split()[1:]}
+
+
+def test_security_model_pool(env):
+  vc, _ = env
+  other, pool = "kvm3", range(3900100, 3900103)
+  vc.run("gnt-cluster", "modify", "--uid-pool", "%d-%d" % (pool[0], pool[-1]))
+  _Ok(vc, "OpInstanceCreate", instance_name=other, os_type="minimal+default",
+      pnode="node1", disk_template="diskless", disks=[], nics=[{}], name_check=False,
+      ip_check=False, mode="create", beparams={"memory": 128, "vcpus": 1},
+      hvparams={"security_model": "pool"})
+  try:
+    _ReadSerial(vc, 1, READY, instance=other)
+    with open(os.path.join(_RunDir(vc, 1), "pid", other)) as handle:
+      uids = _ProcessUids(int(handle.read()))
+    assert len(uids) == 1 and uids <= set(pool), uids
+    lock = vc.path("/var/run/ganeti/uid-pool/%d" % uids.pop(), 1)
+    assert os.path.exists(lock)
+  finally:
+    vc.run("gnt-instance", "remove", "-f", other)
+  assert not os.path.exists(lock)
+
+
 def test_shutdown_start_elsewhere_reboot_remove(env):
   vc, namespaces = env
   vc.run("gnt-instance", "shutdown", "--timeout=30", INSTANCE)

@@ -18,6 +18,7 @@ from ganeti import constants
 from ganeti import errors
 from ganeti import objects
 from ganeti import paramdefs
+from ganeti import uidpool
 from ganeti.hypervisor import hv_base
 from ganeti.hypervisor.hv_kvm import cmdline
 from ganeti.hypervisor.hv_kvm import hotplug
@@ -163,11 +164,15 @@ class KvmHypervisor(hv_base.BaseHypervisor):
     accel = cmdline.ChooseAccelerator(hvp.get("kvm_flag") or "")
     cmdline.AssignDevices(runtime)
     taps: list[tuple[str, list[int]]] = []
+    pool_uid = None
     try:
+      if hvp["security_model"] == params.SM_POOL:
+        pool_uid = uidpool.RequestUnusedUid(uidpool.NodePool())
+        io.WriteFile(files.uid, "%d\n" % pool_uid.uid)
       for nic in runtime["nics"]:
         taps.append(_OpenTap(runtime, nic))
       argv = cmdline.BuildCommand(runtime, files, accel, [fds for _, fds in taps],
-                                  incoming)
+                                  incoming, pool_uid=pool_uid.uid if pool_uid else None)
       runtime = dict(runtime, argv=argv, accel=accel, taps=[tap for tap, _ in taps])
       rt.SaveRuntime(files, runtime)
       if hvp.get("use_chroot"):
@@ -177,6 +182,11 @@ class KvmHypervisor(hv_base.BaseHypervisor):
       for _, fds in taps:
         for fd in fds:
           os.close(fd)
+      if pool_uid:
+        # from now on the running qemu is what marks the uid as used
+        pool_uid.Unlock()
+        if rt.LivePid(name, files) is None:
+          files.Remove()
     try:
       self._AfterLaunch(instance, runtime, files, paused or incoming is not None)
     except (errors.HypervisorError, OSError) as err:

@@ -344,8 +344,10 @@ def _Usb(hvp: dict) -> list[str]:
 
 
 def BuildCommand(runtime: dict, files: InstanceFiles, accel: str,
-                 tap_fds: list[list[int]], incoming: Optional[str] = None) -> list[str]:
-  """The full qemu argv; the machine starts paused (-S) and is continued
+                 tap_fds: list[list[int]], incoming: Optional[str] = None,
+                 pool_uid: Optional[int] = None) -> list[str]:
+  """The full qemu argv (pool_uid: the uid from the cluster's pool that
+  security_model=pool runs it as); the machine starts paused (-S) and is continued
   over QMP once its NICs are up (a migration target waits for its state)."""
   hvp = runtime["hvparams"]
   serial = bool(hvp.get("serial_console"))
@@ -390,6 +392,8 @@ def BuildCommand(runtime: dict, files: InstanceFiles, accel: str,
     argv += ["-chroot", files.chroot]
   if hvp["security_model"] == params.SM_USER:
     argv += ["-runas", hvp["security_domain"]]
+  elif hvp["security_model"] == params.SM_POOL and pool_uid is not None:
+    argv += ["-runas", "%d:%d" % (pool_uid, pool_uid)]
   # a migration target starts when the incoming state says the guest runs
   argv += ["-incoming", incoming] if incoming else ["-S"]
   if hvp.get("kvm_extra"):
