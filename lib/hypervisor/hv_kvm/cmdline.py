@@ -144,15 +144,15 @@ def _UsedPciSlots(runtime: dict) -> set[int]:
           if "addr" in (item.get("hvinfo") or {})}
 
 
-def FreePciSlot(runtime: dict, taken: frozenset = frozenset()) -> Optional[int]:
+def _FreePciSlot(runtime: dict) -> Optional[int]:
   """The lowest slot above those qemu places its own devices in
-  (kvm_pci_reservations) that no NIC or disk (nor taken) uses."""
-  used = _UsedPciSlots(runtime) | set(taken)
-  first = runtime["hvparams"].get("kvm_pci_reservations", 12)
+  (kvm_pci_reservations) that no NIC or disk uses."""
+  used = _UsedPciSlots(runtime)
+  first = runtime["hvparams"]["kvm_pci_reservations"]
   return next((slot for slot in range(first, _PCI_SLOTS) if slot not in used), None)
 
 
-def NewDeviceInfo(runtime: dict, kind: str, taken: frozenset = frozenset()) -> dict:
+def NewDeviceInfo(runtime: dict, kind: str) -> dict:
   """A qemu id (and a PCI slot for PCI devices) for a new NIC or disk."""
   items = runtime.get("nics", []) if kind == KIND_NIC else \
     [disk for disk, _, _ in runtime.get("disks", [])]
@@ -160,7 +160,7 @@ def NewDeviceInfo(runtime: dict, kind: str, taken: frozenset = frozenset()) -> d
   info: dict = {"id": "%s-%d" % (kind, next(n for n in range(len(numbers) + 1)
                                            if n not in numbers))}
   if IsPciDevice(runtime["hvparams"], kind):
-    slot = FreePciSlot(runtime, taken)
+    slot = _FreePciSlot(runtime)
     if slot is None:
       raise errors.HypervisorError("No free PCI slot for a new %s" % kind)
     info["addr"] = slot

@@ -19,7 +19,7 @@ from ganeti.hypervisor.hv_kvm import qmp
 # how long the guest may take to release a device
 RELEASE_TIMEOUT = 30.0
 
-# (action, device kind) -> why it cannot be done (None: it can)
+# (action, device kind) -> why it cannot be done
 _UNSUPPORTED = {
   (constants.HOTPLUG_ACTION_MODIFY, constants.HOTPLUG_TARGET_DISK):
     "Disk modification is not supported by hotplug",
