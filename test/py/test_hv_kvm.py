@@ -361,6 +361,12 @@ def test_device_ids_and_pci_slots():
   rt_data["hvparams"]["kvm_pci_reservations"] = 32
   with pytest.raises(errors.HypervisorError, match="No free PCI slot for a new nic"):
     cmdline.NewDeviceInfo(rt_data, cmdline.KIND_NIC)
+  assert cmdline.HasDeviceSlots(rt_data)
+  # a machine that ran before ids and slots were recorded stays as it was
+  legacy = dict(_Runtime(), argv=["kvm"])
+  cmdline.AssignDevices(legacy)
+  assert not cmdline.HasDeviceSlots(legacy)
+  assert "virtio-net-pci,netdev=netnic-1,id=nic-1,mac=aa:00:00:00:00:02" in _Argv(legacy)
   # ISA NICs and IDE disks are not on the PCI bus: ids only
   isa = _Runtime(nic_type="ne2k_isa", disk_type="ide")
   cmdline.AssignDevices(isa)

@@ -435,6 +435,9 @@ class KvmHypervisor(hv_base.BaseHypervisor):
   def VerifyHotplugSupport(self, instance: objects.Instance, action: str,
                            dev_type: str) -> None:
     _, runtime = self._RunningRuntime(instance)
+    if not cmdline.HasDeviceSlots(runtime):
+      raise errors.HotplugError("Instance %s was started without recorded device slots;"
+                                " restart it to use hotplug" % instance.name)
     hotplug.CheckSupport(runtime["hvparams"], action, dev_type)
 
   def HotAddDevice(self, instance: objects.Instance, dev_type: str, device: Any,

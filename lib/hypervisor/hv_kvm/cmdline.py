@@ -168,14 +168,24 @@ def NewDeviceInfo(runtime: dict, kind: str) -> dict:
 
 
 def AssignDevices(runtime: dict) -> None:
-  """Gives every NIC and disk that has none its qemu id and PCI slot, kept
-  in the runtime: a migration target, a reboot and hotplug then find each
-  device where qemu put it, whatever was added or removed since."""
+  """Gives every NIC and disk of a new machine its qemu id and PCI slot,
+  kept in the runtime: a migration target, a reboot and hotplug then find
+  each device where qemu put it, whatever was added or removed since.  A
+  machine that already ran (it has a command line) keeps its devices as
+  they were, even one started before ids and slots were recorded."""
+  if "argv" in runtime:
+    return
   for kind, items in ((KIND_NIC, runtime.get("nics", [])),
                       (KIND_DISK, [disk for disk, _, _ in runtime.get("disks", [])])):
     for item in items:
       if not item.get("hvinfo"):
         item["hvinfo"] = NewDeviceInfo(runtime, kind)
+
+
+def HasDeviceSlots(runtime: dict) -> bool:
+  """Whether every NIC and disk has its recorded id (and slot)."""
+  return all(item.get("hvinfo") for item in
+             runtime.get("nics", []) + [disk for disk, _, _ in runtime.get("disks", [])])
 
 
 def _Id(item: dict, kind: str, index: int) -> str:
