@@ -333,6 +333,11 @@ def HotplugDevice(instance: dict, action: str, dev_type: str, device: dict,
   device_class = _HOTPLUG_DEVICES.get(dev_type)
   if method is None or device_class is None:
     Fail("Invalid hotplug action '%s' for device type '%s'", action, dev_type)
+  if dev_type == constants.HOTPLUG_TARGET_DISK and extra:
+    # a new disk's (link, uri) from blockdev_assemble, the link as the
+    # configuration writes paths
+    link, uri = extra
+    extra = (LocalPath(link) if link else link, uri)
   try:
     return getattr(hyper, method)(inst, dev_type, device_class.FromDict(device),
                                   extra, seq)

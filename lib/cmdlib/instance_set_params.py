@@ -113,6 +113,12 @@ def _UpdateParams(current: Optional[dict], changes: dict) -> dict:
   return result
 
 
+# a device modification -> its hotplug action
+_HOTPLUG_ACTIONS = {DDM_ADD: constants.HOTPLUG_ACTION_ADD,
+                    DDM_REMOVE: constants.HOTPLUG_ACTION_REMOVE,
+                    DDM_MODIFY: constants.HOTPLUG_ACTION_MODIFY}
+
+
 class LUInstanceSetParams(LogicalUnit):
   """Modifies an instance's parameters, devices and admin state."""
 
@@ -179,7 +185,7 @@ class LUInstanceSetParams(LogicalUnit):
     self.running = None if self.pnode.offline else iu.RunningInfo(self, inst)
     if op.disk_template:
       self._CheckDiskTemplate()
-    if op.hotplug and op.disks + op.nics and self.running is not None:
+    if (op.hotplug or op.hotplug_if_possible) and op.disks + op.nics:
       self._CheckHotplug()
     self._CheckDisks()
     self._CheckNics()
@@ -216,10 +222,32 @@ class LUInstanceSetParams(LogicalUnit):
     self.result.append(("disk_template", new))
 
   def _CheckHotplug(self) -> None:
+    """--hotplug needs a running instance whose hypervisor can hotplug;
+    --hotplug-if-possible hotplugs only then, else changes at the next start."""
     result = self.rpc.call_hotplug_supported(self.instance.primary_node, self.instance)
-    if result.fail_msg:
+    if not result.fail_msg:
+      self.op.hotplug = True
+    elif self.op.hotplug:
       raise errors.OpPrereqError("Hotplug is not possible: %s" % result.fail_msg,
                                  errors.ECODE_STATE)
+    else:
+      self.LogWarning(result.fail_msg)
+      self.LogInfo("Modification will take place without hotplugging.")
+
+  def _HotplugDevice(self, action: str, dev_type: str, device: Any, extra: Any,
+                     idx: int) -> str:
+    """Applies one device change to the running instance; a failure is a
+    warning (the configuration changes anyway).  The result entry's value."""
+    self.LogInfo("Trying to hotplug device...")
+    inst = self.cfg.GetInstanceInfo(self.instance.uuid)
+    result = self.rpc.call_hotplug_device(inst.primary_node, inst, action, dev_type,
+                                          device, extra, idx)
+    if result.fail_msg:
+      self.LogWarning("Could not hotplug device: %s" % result.fail_msg)
+      self.LogInfo("Continuing execution..")
+      return "hotplug:failed"
+    self.LogInfo("Hotplug done.")
+    return "hotplug:done"
 
   # --- disks -------------------------------------------------------------------
 
@@ -336,6 +364,7 @@ class LUInstanceSetParams(LogicalUnit):
   def _CheckNics(self) -> None:
     """Simulates the NIC modifications on copies of the instance's NICs."""
     self.nics = [nic.Copy() for nic in self.instance.nics]
+    self.nic_actions: list[tuple[str, objects.NIC, int]] = []
     self.released_ips: list[tuple[str, str]] = []
     self.bridges: set[str] = set()
     for action, identifier, params in self.op.nics:
@@ -346,6 +375,7 @@ class LUInstanceSetParams(LogicalUnit):
         if nic.network and nic.ip:
           self.released_ips.append((nic.network, nic.ip))
         self.result.append(("NIC/%d" % idx, DDM_REMOVE))
+        self.nic_actions.append((action, nic, idx))
         continue
       params = TypedParams(params, pd.INIC_PARAMS_TYPES)
       if pd.INIC_LINK not in params and params.get("bridge") is not None:
@@ -366,6 +396,7 @@ class LUInstanceSetParams(LogicalUnit):
             self.result.append(("nic.%s/%d" % (key, idx), getattr(nic, key)))
         for key, value in sorted(filled.items()):
           self.result.append(("nic.%s/%d" % (key, idx), value))
+      self.nic_actions.append((action, nic, idx))
     if len(self.nics) > pd.MAX_NICS:
       raise errors.OpPrereqError("Instance has too many network interfaces (%d), cannot"
                                  " add more" % len(self.nics), errors.ECODE_STATE)
@@ -654,15 +685,17 @@ class LUInstanceSetParams(LogicalUnit):
       if result.fail_msg:
         self.LogWarning("Can't activate new disk %d on node %s: %s", idx,
                         self.cfg.GetNodeName(pnode), result.fail_msg)
+      elif self.op.hotplug:
+        _, link, uri = result.payload
+        self.result.append(("disk/%d" % idx, self._HotplugDevice(
+          constants.HOTPLUG_ACTION_ADD, constants.HOTPLUG_TARGET_DISK, (disk, inst),
+          (link, uri), idx)))
 
   def _RemoveDisk(self, inst: objects.Instance, disk: objects.Disk, idx: int) -> None:
-    if self.op.hotplug and self.running is not None:
-      result = self.rpc.call_hotplug_device(inst.primary_node, inst,
-                                            constants.HOTPLUG_ACTION_REMOVE,
-                                            constants.HOTPLUG_TARGET_DISK, (disk, inst), None,
-                                            idx)
-      if result.fail_msg:
-        self.LogWarning("Could not hot-remove disk %d: %s", idx, result.fail_msg)
+    if self.op.hotplug:
+      self.result.append(("disk/%d" % idx, self._HotplugDevice(
+        constants.HOTPLUG_ACTION_REMOVE, constants.HOTPLUG_TARGET_DISK, (disk, inst), None,
+        idx)))
     iu.ShutdownInstanceDisks(self, inst, ignore_primary=True, disks=[disk])
     for node_uuid in disk.nodes or [inst.primary_node]:
       result = self.rpc.call_blockdev_remove(node_uuid, (disk, inst))
@@ -706,6 +739,13 @@ class LUInstanceSetParams(LogicalUnit):
       self.LogInfo("Waiting for instance %s to sync disks", inst.name)
       self.LogInfo("Instance %s's disks are in sync", inst.name)
 
+  def _HotplugNics(self) -> None:
+    """The NIC changes on the running instance, in the order given."""
+    for action, nic, idx in self.nic_actions:
+      key = "nic.%d" % idx if action == DDM_ADD else "NIC/%d" % idx
+      self.result.append((key, self._HotplugDevice(
+        _HOTPLUG_ACTIONS[action], constants.HOTPLUG_TARGET_NIC, (nic, self.instance), None, idx)))
+
   def Exec(self, feedback_fn: Any) -> list[tuple[str, Any]]:
     op = self.op
     uuid = self.instance.uuid
@@ -715,6 +755,8 @@ class LUInstanceSetParams(LogicalUnit):
     elif op.disk_template == constants.DT_PLAIN:
       instance_conversion.ConvertDrbdToPlain(self, self.instance, feedback_fn)
     self._ApplyDisks(feedback_fn)
+    if op.hotplug:
+      self._HotplugNics()
     if op.runtime_mem:
       result = self.rpc.call_instance_balloon_memory(self.instance.primary_node,
                                                      self.instance, op.runtime_mem)

@@ -152,6 +152,18 @@ def _SetDynamicParams(ctx: _EncodeContext, disk: Any) -> None:
     _SetDynamicParams(ctx, child)
 
 
+def _FillNic(ctx: _EncodeContext, nic: dict) -> dict:
+  """A NIC's dict with the cluster's NIC parameters and its network's details."""
+  cluster = ctx.cfg.GetClusterInfo()
+  nic["nicparams"] = objects.FillDict(cluster.nicparams[paramdefs.PP_DEFAULT],
+                                      nic.get("nicparams"))
+  if nic.get("network"):
+    network = ctx.cfg.GetNetwork(nic["network"])
+    if network is not None:
+      nic["netinfo"] = network.ToDict()
+  return nic
+
+
 def _InstDict(ctx: _EncodeContext, instance: Any, hvp: Optional[dict] = None,
               bep: Optional[dict] = None, osp: Optional[dict] = None) -> Any:
   """An instance as nodes need it: parameters filled by the cluster, disks included."""
@@ -166,12 +178,7 @@ def _InstDict(ctx: _EncodeContext, instance: Any, hvp: Optional[dict] = None,
   idict["osparams"] = objects.FillDict(
     cluster.SimpleFillOS(instance.os, instance.osparams), osp)
   for nic in idict.get("nics", ()):
-    nic["nicparams"] = objects.FillDict(cluster.nicparams[paramdefs.PP_DEFAULT],
-                                        nic.get("nicparams"))
-    if nic.get("network"):
-      network = ctx.cfg.GetNetwork(nic["network"])
-      if network is not None:
-        nic["netinfo"] = network.ToDict()
+    _FillNic(ctx, nic)
   idict["disks_info"] = [_DiskDict(ctx, disk, instance)
                          for disk in ctx.cfg.GetInstanceDisks(instance.uuid)]
   return idict
@@ -205,11 +212,13 @@ def _ImpExpIo(ctx: _EncodeContext, value: Any) -> Any:
 
 
 def _DeviceDict(ctx: _EncodeContext, value: Any) -> Any:
-  """(device, instance): a disk gets its parameters, a NIC is sent as is."""
+  """(device, instance): a disk gets its parameters, a NIC its filled
+  NIC parameters (as an instance's NICs do)."""
   device, instance = value
   if isinstance(device, objects.Disk):
     return _DiskDict(ctx, device, instance)
-  return _ToDict(device)
+  ndict = _ToDict(device)
+  return _FillNic(ctx, ndict) if ctx.cfg is not None and isinstance(ndict, dict) else ndict
 
 
 # kind -> encoder(ctx, value)

@@ -14,7 +14,7 @@ from ganeti import errors
 from ganeti import objects
 from ganeti import paramdefs
 from ganeti.hypervisor import GetHypervisorClass
-from ganeti.hypervisor.hv_kvm import cmdline, migration, netdev, params, qmp, runtime
+from ganeti.hypervisor.hv_kvm import cmdline, hotplug, migration, netdev, params, qmp, runtime
 
 KVM = GetHypervisorClass(constants.HT_KVM)
 
@@ -84,6 +84,9 @@ def test_accelerator_choice():
   assert cmdline.ChooseAccelerator("", kvm_usable=False) == "tcg"
   assert cmdline.ChooseAccelerator("enabled", kvm_usable=False) == "tcg"
   assert cmdline.ChooseAccelerator("", kvm_usable=True) == "kvm"
+  files = runtime.InstanceFiles.For("inst1", "/r")
+  argv = cmdline.BuildCommand(_Runtime(), files, "kvm", [[7], [8]])
+  assert _After(argv, "-accel") == ["kvm"] and _After(argv, "-m") == ["256"]
 
 
 def _Runtime(**hv_changes):
@@ -106,8 +109,9 @@ def _After(argv, option):
 def test_command_line_defaults():
   argv = _Argv(_Runtime(kernel_path="/k", initrd_path="/i", serial_speed=115200))
   assert argv[:5] == ["/usr/bin/kvm", "-name", "inst1", "-uuid", "u-1"]
-  assert _After(argv, "-m") == ["256"] and _After(argv, "-smp") == ["2"]
-  assert _After(argv, "-machine") == ["accel=tcg"]
+  # an emulated guest's RAM is not a whole number of 256 KiB (see cmdline)
+  assert _After(argv, "-m") == ["262152K"] and _After(argv, "-smp") == ["2"]
+  assert "-machine" not in argv and _After(argv, "-accel") == ["tcg"]
   assert _After(argv, "-pidfile") == ["/r/pid/inst1"]
   assert "socket,id=qmp,path=/r/ctrl/inst1.qmp,server=on,wait=off" in argv
   assert "socket,id=serial0,path=/r/ctrl/inst1.serial,server=on,wait=off" in argv
@@ -134,7 +138,8 @@ def test_command_line_options():
                         serial_console=False, kvm_extra="-global foo.bar=1",
                         virtio_net_queues=1),
                incoming="tcp:127.0.0.2:8102")
-  assert _After(argv, "-machine") == ["pc,accel=tcg,acpi=off"]
+  assert _After(argv, "-machine") == ["pc,acpi=off"]
+  assert _After(argv, "-accel") == ["tcg"]
   assert _After(argv, "-smp") == ["2,sockets=1,cores=2"]
   assert _After(argv, "-cpu") == ["qemu64"] and _After(argv, "-boot") == ["c"]
   assert "virtio-scsi-pci,id=scsi" in argv
@@ -335,3 +340,74 @@ def test_builtin_ifup_batches_ip_commands(tmp_path, monkeypatch):
     "ip -n ns1 -batch -\n"
     "  link set dev tap3 up\n"
     "  link set dev tap3 master br0\n")
+
+
+def test_device_ids_and_pci_slots():
+  rt_data = _Runtime()
+  cmdline.AssignDevices(rt_data)
+  assert [nic["hvinfo"] for nic in rt_data["nics"]] == [{"id": "nic-0", "addr": 12},
+                                                        {"id": "nic-1", "addr": 13}]
+  assert [disk["hvinfo"] for disk, _, _ in rt_data["disks"]] == [
+    {"id": "disk-0", "addr": 14}, {"id": "disk-1", "addr": 15}]
+  argv = _Argv(rt_data)
+  assert "virtio-net-pci,netdev=netnic-1,id=nic-1,mac=aa:00:00:00:00:02,bus=pci.0,addr=0xd" \
+    in argv
+  assert "virtio-blk-pci,drive=disk-0,id=disk-0-dev,bus=pci.0,addr=0xe" in argv
+  # a removed device frees its id and slot; the others keep theirs
+  del rt_data["nics"][0]
+  assert cmdline.NewDeviceInfo(rt_data, cmdline.KIND_NIC) == {"id": "nic-0", "addr": 12}
+  assert "virtio-net-pci,netdev=netnic-1,id=nic-1,mac=aa:00:00:00:00:02,bus=pci.0,addr=0xd" \
+    in _Argv(rt_data, fds=([8],))
+  rt_data["hvparams"]["kvm_pci_reservations"] = 32
+  with pytest.raises(errors.HypervisorError, match="No free PCI slot for a new nic"):
+    cmdline.NewDeviceInfo(rt_data, cmdline.KIND_NIC)
+  assert cmdline.HasDeviceSlots(rt_data)
+  # a machine that ran before ids and slots were recorded stays as it was
+  legacy = dict(_Runtime(), argv=["kvm"])
+  cmdline.AssignDevices(legacy)
+  assert not cmdline.HasDeviceSlots(legacy)
+  assert "virtio-net-pci,netdev=netnic-1,id=nic-1,mac=aa:00:00:00:00:02" in _Argv(legacy)
+  # ISA NICs and IDE disks are not on the PCI bus: ids only
+  isa = _Runtime(nic_type="ne2k_isa", disk_type="ide")
+  cmdline.AssignDevices(isa)
+  assert isa["nics"][1]["hvinfo"] == {"id": "nic-1"}
+  assert isa["disks"][0][0]["hvinfo"] == {"id": "disk-0"}
+
+
+@pytest.mark.parametrize("changes, action, dev_type, message", [
+  ({}, "hotmod", "disk", "Disk modification is not supported"),
+  ({"nic_type": "ne2k_isa"}, "hotadd", "nic", "nic devices of type ne2k_isa"),
+  ({"disk_type": "ide"}, "hotadd", "disk", "disk devices of type ide"),
+  ({"use_chroot": True}, "hotadd", "disk", "chroot"),
+  ({"security_model": "user", "security_domain": "nobody"}, "hotadd", "disk", "chroot"),
+])
+def test_hotplug_refusals(changes, action, dev_type, message):
+  with pytest.raises(errors.HotplugError, match=message):
+    hotplug.CheckSupport(_Hvp(**changes), action, dev_type)
+
+
+def test_hotplug_allowed():
+  for action in ("hotadd", "hotremove", "hotmod"):
+    hotplug.CheckSupport(_Hvp(use_chroot=True), action, "nic")
+  hotplug.CheckSupport(_Hvp(), "hotremove", "disk")
+
+
+def test_hot_add_and_remove_nic_over_qmp(tmp_path):
+  path = str(tmp_path / "qmp")
+  received = []
+  thread = _FakeQmp(path, ['{"return": {}}'] * 4 + [
+    '{"return": {}}\n{"event": "DEVICE_DELETED", "data": {"path": "/x"}}\n'
+    '{"event": "DEVICE_DELETED", "data": {"device": "nic-2", "path": "/y"}}',
+    '{"return": {}}'], received)
+  nic = {"mac": "aa:00:00:00:00:09", "hvinfo": {"id": "nic-2", "addr": 14}}
+  with open(os.devnull) as handle, qmp.QmpConnection(path) as conn:
+    hotplug.AddNic(conn, _Hvp(), nic, [handle.fileno()])
+    hotplug.RemoveNic(conn, nic)
+  thread.join()
+  assert [msg["execute"] for msg in received] == [
+    "qmp_capabilities", "getfd", "netdev_add", "device_add", "device_del", "netdev_del"]
+  assert received[2]["arguments"] == {"type": "tap", "id": "netnic-2", "fd": "fdnic-2-0"}
+  assert received[3]["arguments"] == {"driver": "virtio-net-pci", "netdev": "netnic-2",
+                                      "id": "nic-2", "mac": "aa:00:00:00:00:09",
+                                      "bus": "pci.0", "addr": "0xe"}
+  assert received[5]["arguments"] == {"id": "netnic-2"}

@@ -18,8 +18,10 @@ from ganeti import constants
 from ganeti import errors
 from ganeti import objects
 from ganeti import paramdefs
+from ganeti import uidpool
 from ganeti.hypervisor import hv_base
 from ganeti.hypervisor.hv_kvm import cmdline
+from ganeti.hypervisor.hv_kvm import hotplug
 from ganeti.hypervisor.hv_kvm import migration
 from ganeti.hypervisor.hv_kvm import netdev
 from ganeti.hypervisor.hv_kvm import params
@@ -91,6 +93,30 @@ def _PinCpus(pid: int, files: InstanceFiles, cpu_mask: str) -> None:
       os.sched_setaffinity(thread, cpus)
 
 
+def _OpenTap(runtime: dict, nic: dict) -> tuple[str, list[int]]:
+  hvp = runtime["hvparams"]
+  return netdev.OpenTap(bool(hvp.get("vnet_hdr", True)), hvp.get("virtio_net_queues") or 1,
+                        netdev.TapName(runtime["uuid"], cmdline.DeviceNumber(nic)))
+
+
+def _WriteNicFiles(files: InstanceFiles, runtime: dict) -> None:
+  """One file per NIC index naming its tap (and none past the last)."""
+  os.makedirs(files.nic_dir, exist_ok=True)
+  for name in os.listdir(files.nic_dir):
+    if not name.isdigit() or int(name) >= len(runtime["taps"]):
+      os.unlink(os.path.join(files.nic_dir, name))
+  for index, tap in enumerate(runtime["taps"]):
+    io.WriteFile(os.path.join(files.nic_dir, str(index)), tap + "\n")
+
+
+def _FindDevice(items: list[dict], device: Any, what: str) -> int:
+  """The runtime index of a NIC or disk, by its UUID."""
+  for index, item in enumerate(items):
+    if item.get("uuid") and item["uuid"] == device.uuid:
+      return index
+  raise errors.HotplugError("%s %s is not plugged into the instance" % (what, device.uuid))
+
+
 class KvmHypervisor(hv_base.BaseHypervisor):
   """qemu/KVM instances on this node."""
 
@@ -136,14 +162,17 @@ class KvmHypervisor(hv_base.BaseHypervisor):
     params.CheckNode(hvp)
     params.CheckCpuMaskAgainstVcpus(hvp.get("cpu_mask") or "all", runtime["vcpus"])
     accel = cmdline.ChooseAccelerator(hvp.get("kvm_flag") or "")
+    cmdline.AssignDevices(runtime)
     taps: list[tuple[str, list[int]]] = []
+    pool_uid = None
     try:
-      for index in range(len(runtime["nics"])):
-        taps.append(netdev.OpenTap(bool(hvp.get("vnet_hdr", True)),
-                                   hvp.get("virtio_net_queues") or 1,
-                                   netdev.TapName(runtime["uuid"], index)))
+      if hvp["security_model"] == params.SM_POOL:
+        pool_uid = uidpool.RequestUnusedUid(uidpool.NodePool())
+        io.WriteFile(files.uid, "%d\n" % pool_uid.uid)
+      for nic in runtime["nics"]:
+        taps.append(_OpenTap(runtime, nic))
       argv = cmdline.BuildCommand(runtime, files, accel, [fds for _, fds in taps],
-                                  incoming)
+                                  incoming, pool_uid=pool_uid.uid if pool_uid else None)
       runtime = dict(runtime, argv=argv, accel=accel, taps=[tap for tap, _ in taps])
       rt.SaveRuntime(files, runtime)
       if hvp.get("use_chroot"):
@@ -153,6 +182,11 @@ class KvmHypervisor(hv_base.BaseHypervisor):
       for _, fds in taps:
         for fd in fds:
           os.close(fd)
+      if pool_uid:
+        # from now on the running qemu is what marks the uid as used
+        pool_uid.Unlock()
+        if rt.LivePid(name, files) is None:
+          files.Remove()
     try:
       self._AfterLaunch(instance, runtime, files, paused or incoming is not None)
     except (errors.HypervisorError, OSError) as err:
@@ -184,9 +218,8 @@ class KvmHypervisor(hv_base.BaseHypervisor):
     pid = rt.LivePid(runtime["name"], files)
     if pid is None:
       raise errors.HypervisorError("qemu exited right after its start")
-    os.makedirs(files.nic_dir, exist_ok=True)
+    _WriteNicFiles(files, runtime)
     for index, (nic_dict, tap) in enumerate(zip(runtime["nics"], runtime["taps"])):
-      io.WriteFile(os.path.join(files.nic_dir, str(index)), tap + "\n")
       netdev.Ifup(netdev.IfupEnvironment(instance, index, objects.NIC.FromDict(nic_dict),
                                          tap))
     if hvp.get("cpu_mask") and hvp["cpu_mask"] != "all":
@@ -381,6 +414,86 @@ class KvmHypervisor(hv_base.BaseHypervisor):
       raise errors.HypervisorError("Instance %s is not running on the target" % name)
     with qmp.QmpConnection(files.qmp) as conn:
       _Resume(conn)
+
+  # --- hotplug ---
+
+  @staticmethod
+  def _RunningRuntime(instance: objects.Instance) -> tuple[InstanceFiles, dict]:
+    files = InstanceFiles.For(instance.name)
+    runtime = rt.LoadRuntime(files)
+    if runtime is None or rt.LivePid(instance.name, files) is None:
+      raise errors.HotplugError("Instance %s is not running" % instance.name)
+    return files, runtime
+
+  def HotplugSupported(self, instance: objects.Instance) -> None:
+    files, _ = self._RunningRuntime(instance)
+    try:
+      qmp.Execute(files.qmp, "query-status", timeout=5)
+    except errors.HypervisorError as err:
+      raise errors.HotplugError("Cannot talk to qemu: %s" % err) from None
+
+  def VerifyHotplugSupport(self, instance: objects.Instance, action: str,
+                           dev_type: str) -> None:
+    _, runtime = self._RunningRuntime(instance)
+    if not cmdline.HasDeviceSlots(runtime):
+      raise errors.HotplugError("Instance %s was started without recorded device slots;"
+                                " restart it to use hotplug" % instance.name)
+    hotplug.CheckSupport(runtime["hvparams"], action, dev_type)
+
+  def HotAddDevice(self, instance: objects.Instance, dev_type: str, device: Any,
+                   extra: Any, seq: int) -> None:
+    files, runtime = self._RunningRuntime(instance)
+    if dev_type == constants.HOTPLUG_TARGET_NIC:
+      self._HotAddNic(instance, files, runtime, device, seq)
+    else:
+      link, uri = extra
+      disk = device.ToDict()
+      disk["hvinfo"] = cmdline.NewDeviceInfo(runtime, cmdline.KIND_DISK)
+      with qmp.QmpConnection(files.qmp) as conn:
+        hotplug.AddDisk(conn, runtime["hvparams"], disk, uri or link)
+      runtime["disks"].insert(seq, [disk, link, uri])
+      rt.SaveRuntime(files, runtime)
+
+  @staticmethod
+  def _HotAddNic(instance: objects.Instance, files: InstanceFiles, runtime: dict,
+                 nic: objects.NIC, seq: int) -> None:
+    nic_dict = nic.ToDict()
+    nic_dict["hvinfo"] = cmdline.NewDeviceInfo(runtime, cmdline.KIND_NIC)
+    tap, fds = _OpenTap(runtime, nic_dict)
+    try:
+      with qmp.QmpConnection(files.qmp) as conn:
+        hotplug.AddNic(conn, runtime["hvparams"], nic_dict, fds)
+    finally:
+      for fd in fds:
+        os.close(fd)
+    runtime["nics"].insert(seq, nic_dict)
+    runtime["taps"].insert(seq, tap)
+    rt.SaveRuntime(files, runtime)
+    _WriteNicFiles(files, runtime)
+    netdev.Ifup(netdev.IfupEnvironment(instance, seq, nic, tap))
+
+  def HotDelDevice(self, instance: objects.Instance, dev_type: str, device: Any,
+                   extra: Any, seq: int) -> None:
+    files, runtime = self._RunningRuntime(instance)
+    with qmp.QmpConnection(files.qmp) as conn:
+      if dev_type == constants.HOTPLUG_TARGET_NIC:
+        index = _FindDevice(runtime["nics"], device, "NIC")
+        hotplug.RemoveNic(conn, runtime["nics"][index])
+        del runtime["nics"][index]
+        del runtime["taps"][index]
+      else:
+        index = _FindDevice([disk for disk, _, _ in runtime["disks"]], device, "Disk")
+        hotplug.RemoveDisk(conn, runtime["disks"][index][0])
+        del runtime["disks"][index]
+    rt.SaveRuntime(files, runtime)
+    _WriteNicFiles(files, runtime)
+
+  def HotModDevice(self, instance: objects.Instance, dev_type: str, device: Any,
+                   extra: Any, seq: int) -> None:
+    """A NIC changes by being unplugged and plugged again with its new
+    parameters (the guest sees a new interface)."""
+    self.HotDelDevice(instance, dev_type, device, extra, seq)
+    self.HotAddDevice(instance, dev_type, device, extra, seq)
 
   # --- master side ---
 

@@ -10,6 +10,7 @@ import os
 import shlex
 from typing import Optional
 
+from ganeti import errors
 from ganeti.hypervisor.hv_kvm import params
 from ganeti.hypervisor.hv_kvm.runtime import InstanceFiles
 
@@ -17,6 +18,15 @@ KVM_DEVICE = "/dev/kvm"
 PVM_MODULE = "/sys/module/kvm_pvm"
 VNC_BASE_PORT = 5900
 ACCEL_KVM, ACCEL_TCG = "kvm", "tcg"
+# A live migration under TCG loses guest writes when qemu (7.2) takes the
+# fast path of its dirty-page sync, which it does for a RAM block that is a
+# whole number of 64-page bitmap words: that path clears the migration's
+# dirty bits but leaves the vCPU's TLB entries that had already seen a write
+# unarmed, so later writes through them are not tracked and the target runs
+# on stale pages (the guest stalls with a corrupted timer tree, or panics).
+# An emulated guest gets this much RAM more than asked, so that qemu syncs
+# page by page, re-arming the TLB as it goes.
+TCG_RAM_PAD_KIB = 8
 
 _BOOT_DEVICES = {"disk": "c", "cdrom": "d", "network": "n", "floppy": "a"}
 # nic_type -> qemu device
@@ -28,6 +38,9 @@ _DISK_DEVICES = {"paravirtual": "virtio-blk-pci", "ide": "ide-hd", "scsi": "scsi
                  "scsi-hd": "scsi-hd", "scsi-block": "scsi-block",
                  "scsi-generic": "scsi-generic", "scsi-cd": "scsi-cd"}
 _SCSI_DISK_TYPES = frozenset(["scsi", "scsi-hd", "scsi-block", "scsi-generic", "scsi-cd"])
+PCI_BUS = "pci.0"
+_PCI_SLOTS = 32
+KIND_NIC, KIND_DISK = "nic", "disk"
 
 
 def KvmUsable() -> bool:
@@ -54,10 +67,16 @@ def _OnOff(value: bool) -> str:
 
 def _Machine(hvp: dict, accel: str) -> list[str]:
   options = [hvp["machine_version"]] if hvp.get("machine_version") else []
-  options.append("accel=%s" % accel)
   if not hvp.get("acpi", True):
     options.append("acpi=off")
-  return ["-machine", ",".join(options)]
+  machine = ["-machine", ",".join(options)] if options else []
+  return machine + ["-accel", accel]
+
+
+def _Memory(memory_mib: int, accel: str) -> str:
+  if accel == ACCEL_TCG:
+    return "%dK" % (memory_mib * 1024 + TCG_RAM_PAD_KIB)
+  return str(memory_mib)
 
 
 def _Smp(hvp: dict, vcpus: int) -> list[str]:
@@ -107,24 +126,106 @@ def _DriveOptions(hvp: dict, path: str, node_id: str, readonly: bool = False) ->
   return ",".join(options)
 
 
+def IsPciDevice(hvp: dict, kind: str) -> bool:
+  """Whether the instance's NICs or disks (kind) are PCI devices."""
+  if kind == KIND_NIC:
+    return hvp["nic_type"] != "ne2k_isa"
+  return hvp["disk_type"] == "paravirtual"
+
+
+def DeviceNumber(item: dict) -> int:
+  """N of a NIC's or disk's qemu id "nic-N"/"disk-N"."""
+  return int(item["hvinfo"]["id"].rsplit("-", 1)[1])
+
+
+def _UsedPciSlots(runtime: dict) -> set[int]:
+  items = runtime.get("nics", []) + [disk for disk, _, _ in runtime.get("disks", [])]
+  return {item["hvinfo"]["addr"] for item in items
+          if "addr" in (item.get("hvinfo") or {})}
+
+
+def _FreePciSlot(runtime: dict) -> Optional[int]:
+  """The lowest slot above those qemu places its own devices in
+  (kvm_pci_reservations) that no NIC or disk uses."""
+  used = _UsedPciSlots(runtime)
+  first = runtime["hvparams"]["kvm_pci_reservations"]
+  return next((slot for slot in range(first, _PCI_SLOTS) if slot not in used), None)
+
+
+def NewDeviceInfo(runtime: dict, kind: str) -> dict:
+  """A qemu id (and a PCI slot for PCI devices) for a new NIC or disk."""
+  items = runtime.get("nics", []) if kind == KIND_NIC else \
+    [disk for disk, _, _ in runtime.get("disks", [])]
+  numbers = {DeviceNumber(item) for item in items if item.get("hvinfo")}
+  info: dict = {"id": "%s-%d" % (kind, next(n for n in range(len(numbers) + 1)
+                                           if n not in numbers))}
+  if IsPciDevice(runtime["hvparams"], kind):
+    slot = _FreePciSlot(runtime)
+    if slot is None:
+      raise errors.HypervisorError("No free PCI slot for a new %s" % kind)
+    info["addr"] = slot
+  return info
+
+
+def AssignDevices(runtime: dict) -> None:
+  """Gives every NIC and disk of a new machine its qemu id and PCI slot,
+  kept in the runtime: a migration target, a reboot and hotplug then find
+  each device where qemu put it, whatever was added or removed since.  A
+  machine that already ran (it has a command line) keeps its devices as
+  they were, even one started before ids and slots were recorded."""
+  if "argv" in runtime:
+    return
+  for kind, items in ((KIND_NIC, runtime.get("nics", [])),
+                      (KIND_DISK, [disk for disk, _, _ in runtime.get("disks", [])])):
+    for item in items:
+      if not item.get("hvinfo"):
+        item["hvinfo"] = NewDeviceInfo(runtime, kind)
+
+
+def HasDeviceSlots(runtime: dict) -> bool:
+  """Whether every NIC and disk has its recorded id (and slot)."""
+  return all(item.get("hvinfo") for item in
+             runtime.get("nics", []) + [disk for disk, _, _ in runtime.get("disks", [])])
+
+
+def _Id(item: dict, kind: str, index: int) -> str:
+  return (item.get("hvinfo") or {}).get("id") or "%s-%d" % (kind, index)
+
+
+def _PciAddress(item: dict) -> str:
+  info = item.get("hvinfo") or {}
+  return ",bus=%s,addr=0x%x" % (PCI_BUS, info["addr"]) if "addr" in info else ""
+
+
+def DiskDriveOptions(hvp: dict, disk: dict, path: str, drive_id: str) -> str:
+  return _DriveOptions(hvp, path, drive_id, disk.get("mode") == "ro")
+
+
+def DiskDevice(hvp: dict, disk: dict, drive_id: str) -> str:
+  """The -device (or device_add) options of a disk behind drive drive_id."""
+  disk_type = hvp["disk_type"]
+  device = "%s,drive=%s,id=%s-dev" % (_DISK_DEVICES[disk_type], drive_id, drive_id)
+  if disk_type in _SCSI_DISK_TYPES:
+    device += ",bus=scsi.0"
+  return device + _PciAddress(disk)
+
+
 def _Disks(hvp: dict, disks: list) -> list[str]:
   argv: list[str] = []
   disk_type = hvp["disk_type"]
   if disk_type in _SCSI_DISK_TYPES and disks:
     argv += ["-device", "%s,id=scsi" % hvp.get("scsi_controller_type", "lsi")]
   for index, (disk, link, uri) in enumerate(disks):
-    node_id = "disk-%d" % index
-    readonly = (disk or {}).get("mode") == "ro"
+    disk = disk or {}
+    node_id = _Id(disk, KIND_DISK, index)
     if disk_type in _DISK_DEVICES:
-      argv += ["-drive", _DriveOptions(hvp, uri or link, node_id, readonly)]
-      device = "%s,drive=%s,id=%s-dev" % (_DISK_DEVICES[disk_type], node_id, node_id)
-      if disk_type in _SCSI_DISK_TYPES:
-        device += ",bus=scsi.0"
+      argv += ["-drive", DiskDriveOptions(hvp, disk, uri or link, node_id)]
+      device = DiskDevice(hvp, disk, node_id)
       if index == 0 and hvp["boot_order"] == "disk" and not hvp.get("kernel_path"):
         device += ",bootindex=1"
       argv += ["-device", device]
     else:
-      drive = _DriveOptions(hvp, uri or link, node_id, readonly)
+      drive = DiskDriveOptions(hvp, disk, uri or link, node_id)
       argv += ["-drive", drive.replace("if=none", "if=%s" % disk_type)]
   return argv
 
@@ -144,23 +245,37 @@ def _Removables(hvp: dict) -> list[str]:
   return argv
 
 
-def _Nics(hvp: dict, nics: list, tap_fds: list[list[int]]) -> list[str]:
-  argv: list[str] = []
+def NicNetdev(hvp: dict, nic_id: str, fds: list[str]) -> dict:
+  """The tap backend of a NIC (as netdev_add arguments) on file descriptors
+  given by number or by the name they were passed to qemu under."""
+  netdev = {"type": "tap", "id": "net" + nic_id}
+  if len(fds) > 1:
+    netdev["fds"] = ":".join(fds)
+  else:
+    netdev["fd"] = fds[0]
+  if hvp.get("vhost_net"):
+    netdev["vhost"] = "on"
+  return netdev
+
+
+def NicDevice(hvp: dict, nic: dict, nic_id: str) -> str:
+  """The -device (or device_add) options of a NIC."""
   device_type = _NIC_DEVICES[hvp["nic_type"]]
   queues = hvp.get("virtio_net_queues") or 1
+  device = "%s,netdev=net%s,id=%s,mac=%s" % (device_type, nic_id, nic_id, nic.get("mac"))
+  if device_type == "virtio-net-pci" and queues > 1:
+    device += ",mq=on,vectors=%d" % (2 * queues + 2)
+  return device + _PciAddress(nic)
+
+
+def _Nics(hvp: dict, nics: list, tap_fds: list[list[int]]) -> list[str]:
+  argv: list[str] = []
   for index, (nic, fds) in enumerate(zip(nics, tap_fds)):
-    netdev = ["tap", "id=netnic-%d" % index]
-    if len(fds) > 1:
-      netdev.append("fds=%s" % ":".join(map(str, fds)))
-    else:
-      netdev.append("fd=%d" % fds[0])
-    if hvp.get("vhost_net"):
-      netdev.append("vhost=on")
-    device = "%s,netdev=netnic-%d,id=nic-%d,mac=%s" % (device_type, index, index,
-                                                       nic.get("mac"))
-    if device_type == "virtio-net-pci" and queues > 1:
-      device += ",mq=on,vectors=%d" % (2 * queues + 2)
-    argv += ["-netdev", ",".join(netdev), "-device", device]
+    nic_id = _Id(nic, KIND_NIC, index)
+    netdev = NicNetdev(hvp, nic_id, [str(fd) for fd in fds])
+    argv += ["-netdev", ",".join(["tap"] + ["%s=%s" % item for item in netdev.items()
+                                            if item[0] != "type"]),
+             "-device", NicDevice(hvp, nic, nic_id)]
   return argv
 
 
@@ -239,14 +354,16 @@ def _Usb(hvp: dict) -> list[str]:
 
 
 def BuildCommand(runtime: dict, files: InstanceFiles, accel: str,
-                 tap_fds: list[list[int]], incoming: Optional[str] = None) -> list[str]:
-  """The full qemu argv; the machine starts paused (-S) and is continued
+                 tap_fds: list[list[int]], incoming: Optional[str] = None,
+                 pool_uid: Optional[int] = None) -> list[str]:
+  """The full qemu argv (pool_uid: the uid from the cluster's pool that
+  security_model=pool runs it as); the machine starts paused (-S) and is continued
   over QMP once its NICs are up (a migration target waits for its state)."""
   hvp = runtime["hvparams"]
   serial = bool(hvp.get("serial_console"))
   argv = [hvp["kvm_path"], "-name", runtime["name"], "-uuid", runtime["uuid"],
           "-nodefaults", "-no-user-config", "-daemonize", "-pidfile", files.pid,
-          *_Machine(hvp, accel), "-m", str(runtime["memory"]),
+          *_Machine(hvp, accel), "-m", _Memory(runtime["memory"], accel),
           *_Smp(hvp, runtime["vcpus"])]
   if hvp.get("cpu_type"):
     argv += ["-cpu", hvp["cpu_type"]]
@@ -285,6 +402,8 @@ def BuildCommand(runtime: dict, files: InstanceFiles, accel: str,
     argv += ["-chroot", files.chroot]
   if hvp["security_model"] == params.SM_USER:
     argv += ["-runas", hvp["security_domain"]]
+  elif hvp["security_model"] == params.SM_POOL and pool_uid is not None:
+    argv += ["-runas", "%d:%d" % (pool_uid, pool_uid)]
   # a migration target starts when the incoming state says the guest runs
   argv += ["-incoming", incoming] if incoming else ["-S"]
   if hvp.get("kvm_extra"):

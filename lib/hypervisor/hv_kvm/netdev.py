@@ -57,15 +57,15 @@ def OpenTap(vnet_hdr: bool = True, queues: int = 1,
   return name, fds
 
 
-def TapName(instance_uuid: str, index: int) -> str:
+def TapName(instance_uuid: str, number: int) -> str:
   """The name to ask for a NIC's tap: empty (the kernel picks "tapN") unless
   this node keeps its NICs in a network namespace of its own. Taps are made
   in the host's namespace and moved; a kernel-picked name is free there but
   may already be taken in the node's namespace, so those get a name of the
-  instance and the NIC's index instead."""
+  instance and the NIC's device number (unique among its NICs) instead."""
   if not vcluster.NetworkNamespace():
     return ""
-  return "gt%s.%d" % (instance_uuid.replace("-", "")[:10], index)
+  return "gt%s.%d" % (instance_uuid.replace("-", "")[:10], number)
 
 
 def IfupEnvironment(instance: objects.Instance, index: int, nic: objects.NIC,

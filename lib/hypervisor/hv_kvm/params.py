@@ -214,8 +214,6 @@ def CheckCpuMaskAgainstVcpus(cpu_mask: str, vcpus: int) -> None:
 def CheckNode(hvparams: dict) -> None:
   """What the node must offer: files, directories, the security domain."""
   hv_base.CheckParameters(PARAMETERS, hvparams, "node")
-  if hvparams["security_model"] == SM_POOL:
-    _Fail("Security model 'pool' is not supported by this node (no user pool)")
   if hvparams["security_model"] == SM_USER:
     try:
       pwd.getpwnam(hvparams["security_domain"])

@@ -70,6 +70,14 @@ class QmpConnection:
       request["arguments"] = arguments
     try:
       self._sock.sendall(json.dumps(request).encode() + b"\n")
+    except OSError as err:
+      raise errors.HypervisorError("QMP command %s on %s failed: %s" %
+                                   (command, self.path, err)) from None
+    return self._Answer(command)
+
+  def _Answer(self, command: str) -> Any:
+    """The answer to the command just sent (events on the way are kept)."""
+    try:
       while True:
         message = self._Receive()
         if "event" in message:
@@ -83,6 +91,16 @@ class QmpConnection:
     except OSError as err:
       raise errors.HypervisorError("QMP command %s on %s failed: %s" %
                                    (command, self.path, err)) from None
+
+  def PassFd(self, fd: int, name: str) -> None:
+    """Hands a file descriptor to qemu (getfd), to be used by name."""
+    request = {"execute": "getfd", "arguments": {"fdname": name}}
+    try:
+      socket.send_fds(self._sock, [json.dumps(request).encode() + b"\n"], [fd])
+    except OSError as err:
+      raise errors.HypervisorError("QMP command getfd on %s failed: %s" %
+                                   (self.path, err)) from None
+    self._Answer("getfd")
 
   def WaitEvent(self, name: str, timeout: float) -> Optional[dict]:
     """The first event called name (already received or arriving within

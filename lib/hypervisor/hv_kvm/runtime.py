@@ -14,6 +14,7 @@ from typing import NamedTuple, Optional
 
 from ganeti import errors
 from ganeti import pathutils
+from ganeti import uidpool
 from ganeti import vcluster
 from ganeti.utils import io
 
@@ -48,6 +49,7 @@ class InstanceFiles(NamedTuple):
   nic_dir: str
   chroot: str
   keymap: str
+  uid: str
 
   @classmethod
   def For(cls, name: str, root: Optional[str] = None) -> "InstanceFiles":
@@ -59,11 +61,16 @@ class InstanceFiles(NamedTuple):
                runtime=os.path.join(root, "conf", name + ".runtime"),
                nic_dir=os.path.join(root, "nic", name),
                chroot=os.path.join(root, "chroot", name),
-               keymap=os.path.join(root, "keymap", name))
+               keymap=os.path.join(root, "keymap", name),
+               uid=os.path.join(root, "uid", name))
 
   def Remove(self) -> None:
-    """Removes every file of the instance (the chroot only when empty)."""
-    for path in (self.pid, self.qmp, self.serial, self.runtime, self.keymap):
+    """Removes every file of the instance (the chroot only when empty) and
+    gives back the uid it had from the pool."""
+    uid = io.TryReadFile(self.uid)
+    if uid and uid.strip().isdigit():
+      uidpool.ReleaseUid(int(uid))
+    for path in (self.pid, self.qmp, self.serial, self.runtime, self.keymap, self.uid):
       io.RemoveFile(path)
     if os.path.isdir(self.nic_dir):
       for entry in os.listdir(self.nic_dir):
