@@ -18,6 +18,7 @@ from ganeti import jqueue
 from ganeti import jstore
 from ganeti import locking
 from ganeti import luxi
+from ganeti import masterfailover
 from ganeti import mcpu
 from ganeti import pathutils
 from ganeti import query
@@ -236,11 +237,24 @@ def _prepare(ctx: daemon.DaemonContext) -> Any:
   return context, server
 
 
+def _ActivateMasterIp(context: MasterContext) -> None:
+  """Brings up the master IP on this node, as every start of the master role
+  does (cluster init, a reboot of the master, a restart of the daemons); the
+  setup script leaves an address that is already up alone."""
+  cfg = context.cfg
+  result = context.rpc.call_node_activate_master_ip(
+    cfg.GetMasterNode(), masterfailover.MasterNetworkParameters(cfg),
+    cfg.GetUseExternalMipScript())
+  if result.fail_msg:
+    logging.error("Could not activate the master IP: %s", result.fail_msg)
+
+
 def _serve(ctx: daemon.DaemonContext) -> int:
   context, server = ctx.prepared
   server.Start()
   logging.info("Master daemon serving LUXI on %s and %s", pathutils.QUERY_SOCKET,
                pathutils.MASTER_SOCKET)
+  _ActivateMasterIp(context)
   ctx.stop_event.wait()
   server.Stop()
   context.queue.Stop()

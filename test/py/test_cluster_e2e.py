@@ -54,6 +54,24 @@ def test_info_version_getmaster(cluster):
   assert cluster.run("gnt-cluster", "getmaster").stdout.strip() == "node1"
 
 
+def _WaitForFile(path: str, timeout: float = 30) -> bool:
+  deadline = time.monotonic() + timeout
+  while not os.path.exists(path) and time.monotonic() < deadline:
+    time.sleep(0.1)
+  return os.path.exists(path)
+
+
+def test_master_daemon_start_brings_up_the_master_ip(cluster):
+  state = cluster.path("/var/run/ganeti/master-ip")
+  assert _WaitForFile(state)
+  assert open(state).read().split()[::2] == [cluster.prefix + ".1", "lo"]
+  cluster.run("gnt-cluster", "deactivate-master-ip", "--yes")
+  assert not os.path.exists(state)
+  cluster.run("daemon-util", "stop", "ganeti-masterd")
+  cluster.run("daemon-util", "start", "ganeti-masterd")
+  assert _WaitForFile(state)
+
+
 def test_delay_job_and_job_list(cluster):
   out = cluster.run("gnt-debug", "delay", "0.01")
   assert out.returncode == 0
