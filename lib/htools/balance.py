@@ -12,6 +12,7 @@ from the sums in O(1).  Counting metrics (N+1 failures, offline instances,
 tags, locations) are kept as sums the same way.
 """
 
+import heapq
 import math
 from typing import Any, Callable, Iterable, Optional
 
@@ -46,6 +47,10 @@ _W_LOCATION = 1.0
 _W_LOC_EXCL = 1.0
 # bound on two-move escapes from local minima per run
 _MAX_ESCAPES = 50
+# how fast the lazy search forgets the largest gain drift it saw (per step)
+_DRIFT_DECAY = 0.9
+# lazy steps at least between two full ones (see _NextMove)
+_FULL_EVERY = 64
 # scores closer than this are equal (they differ only by rounding)
 _TIE = 1e-10
 
@@ -91,7 +96,8 @@ class Options:
                excluded: Iterable[str] = (), selected: Optional[Iterable[str]] = None,
                evac_mode: bool = False, restricted_migration: bool = False,
                max_cpu: Optional[float] = None, min_disk: float = 0.0,
-               ignore_soft_errors: bool = False, lookahead: int = 10) -> None:
+               ignore_soft_errors: bool = False, lookahead: int = 10,
+               lazy_from: int = 400) -> None:
     self.max_length = max_length
     self.min_score = min_score
     self.min_gain = min_gain
@@ -106,6 +112,8 @@ class Options:
     self.min_disk = min_disk
     self.ignore_soft_errors = ignore_soft_errors
     self.lookahead = lookahead   # first moves tried when stuck (0: plain greedy)
+    # groups with at least this many movable instances are searched lazily
+    self.lazy_from = lazy_from
 
 
 class Balancer:
@@ -153,6 +161,18 @@ class Balancer:
     self._RefreshValues(range(count))
     # allocation never leaves a node failing N+1; balancing may keep one failing
     self._strict = False
+    # lazy search state: each instance's best move as last evaluated, the
+    # state version it was evaluated in, and a max-heap of their gains
+    self._version = 0
+    self._cache: dict[int, tuple[int, Optional[Move]]] = {}
+    self._queue: list[tuple[float, int, int]] = []
+    self._dirty: set[int] = set()
+    self._need_full = True
+    # lazy steps since the last full one, and the instances they evaluated
+    self._lazy_steps = self._lazy_evaluations = 0
+    self._evaluations = 0
+    self._drift = 0.0
+    self._scored = (-1, 0.0)
 
   # --- state kept from the model --------------------------------------------------------------
 
@@ -194,7 +214,10 @@ class Balancer:
                                             self.spin[pos], self.down[pos])
 
   def Score(self) -> float:
-    return score.Score(self.cluster, self.nodes)
+    """The group's score, computed once per state version."""
+    if self._scored[0] != self._version:
+      self._scored = (self._version, score.Score(self.cluster, self.nodes))
+    return self._scored[1]
 
   # --- candidate evaluation ----------------------------------------------------------------
 
@@ -546,7 +569,7 @@ class Balancer:
 
   def _PrepareStep(self) -> None:
     """Constant score parts of the current state not covered elsewhere."""
-    total = score.Score(self.cluster, self.nodes)
+    total = self.Score()
     self._sums = self.values.sum(axis=1)
     self._squares = (self.values * self.values).sum(axis=1)
     self._fails_now = self._FailsNow(slice(None))
@@ -576,15 +599,89 @@ class Balancer:
     return result
 
   def Step(self) -> Optional[Move]:
-    """Finds the best move from the current state (without applying it)."""
+    """Finds the best move from the current state (without applying it),
+    evaluating every instance (and remembering each one's best move)."""
     self._PrepareStep()
     best: Optional[Move] = None
     best_score = self._current - 2 * _TIE
+    self._queue = []
+    self._dirty.clear()
     for inst in self.Candidates():
-      move = self.BestMove(inst, best_score)
-      if move is not None:
+      move = self._Evaluate(inst)
+      # ties with the best move of an earlier instance go to this one, as in hbal
+      if move is not None and move.score < best_score + _TIE:
         best, best_score = move, move.score
+    self._need_full = False
     return best
+
+  def _Evaluate(self, inst: model.Instance) -> Optional[Move]:
+    """The instance's best move in the current state, cached and queued by gain."""
+    self._evaluations += 1
+    move = self.BestMove(inst, math.inf)
+    gain = self._current - move.score if move is not None else -math.inf
+    self._cache[inst.idx] = (self._version, move)
+    heapq.heappush(self._queue, (-gain, -inst.idx, self._version))
+    return move
+
+  def _LazyStep(self) -> Optional[Move]:
+    """The best move by lazy evaluation, or None if none is seen to improve.
+
+    One move changes the state of at most four nodes: the instances on them
+    are evaluated again; every other instance keeps its cached gain, which
+    drifts only slightly as the cluster means move.  The cached gains are
+    taken as estimates: instances are evaluated again, highest estimate
+    first, until no estimate (plus the largest drift seen lately) reaches
+    the best gain evaluated in the current state.  The move returned is
+    exact and valid; it can only miss an instance whose gain grew more.
+    """
+    self._PrepareStep()
+    instances = self.cluster.instances
+    for idx in sorted(self._dirty):
+      self._Evaluate(instances[idx])
+    self._dirty.clear()
+    self._drift *= _DRIFT_DECAY
+    queue = self._queue
+    best: Optional[tuple[float, int, Optional[Move]]] = None
+    fresh = []
+    while queue:
+      neg_gain, neg_idx, version = queue[0]
+      gain, idx = -neg_gain, -neg_idx
+      if best is not None and gain + self._drift < best[0]:
+        break
+      heapq.heappop(queue)
+      cached_version, move = self._cache[idx]
+      if version != cached_version:
+        continue   # superseded by a later evaluation
+      if version == self._version:
+        fresh.append((neg_gain, neg_idx, version))
+        # ties go to the later instance, as in a full step
+        if best is None or gain > best[0] + _TIE or (gain > best[0] - _TIE and idx > best[1]):
+          best = (gain, idx, move)
+        continue
+      move = self._Evaluate(instances[idx])
+      if move is not None and math.isfinite(gain):
+        self._drift = max(self._drift, self._current - move.score - gain)
+    for entry in fresh:
+      heapq.heappush(queue, entry)
+    return best[2] if best is not None and best[0] > 2 * _TIE else None
+
+  def _NextMove(self, lazy: bool) -> Optional[Move]:
+    """The next greedy move: exact (every instance evaluated) on small groups,
+    for the first step, once there were _FULL_EVERY lazy steps since the
+    last full one and they evaluated as many instances as it did (which
+    bounds the cost of the full steps by that of the lazy ones), and
+    whenever the lazy search finds no move with the minimum gain, so the
+    search ends exactly where a full evaluation finds nothing better."""
+    if lazy and not self._need_full and (self._lazy_steps < _FULL_EVERY or
+                                         self._lazy_evaluations < len(self._cache)):
+      self._lazy_steps += 1
+      before = self._evaluations
+      move = self._LazyStep()
+      self._lazy_evaluations += self._evaluations - before
+      if move is not None and self._current - move.score >= self.options.min_gain:
+        return move
+    self._lazy_evaluations = self._lazy_steps = 0
+    return self.Step()
 
   def BestPlacement(self, inst: model.Instance, exclude: frozenset = frozenset(),
                     fixed_primary: Optional[int] = None) -> tuple[Optional[tuple], int, int]:
@@ -693,6 +790,7 @@ class Balancer:
     for pos in positions:
       self._LoadNode(pos)
     self._RefreshValues(positions)
+    self._version += 1
 
   def Apply(self, move: Move) -> None:
     inst = self.cluster.instances[move.inst]
@@ -701,6 +799,11 @@ class Balancer:
     for pos in touched:
       self._LoadNode(pos)
     self._RefreshValues(touched)
+    # the instances on the changed nodes are evaluated again in the next step
+    for pos in touched:
+      node = self.nodes[pos]
+      self._dirty.update(idx for idx in node.pri + node.sec if idx in self._cache)
+    self._version += 1
 
   def Run(self, report: Optional[Callable[[Move], None]] = None) -> tuple[float, float, list[Move]]:
     """Balances greedily; returns (initial score, final score, moves)."""
@@ -709,10 +812,12 @@ class Balancer:
     current = initial
     moves: list[Move] = []
     escapes = 0
+    lazy = len(self.Candidates()) >= opts.lazy_from
+    self._need_full = True
     while opts.max_length < 0 or len(moves) < opts.max_length:
       if current <= opts.min_score:
         break
-      move = self.Step()
+      move = self._NextMove(lazy)
       if current - (move.score if move else current) < opts.min_gain and \
           current < opts.min_gain_limit:
         break
@@ -725,6 +830,7 @@ class Balancer:
         if pair is None:
           break
         escapes += 1
+        self._need_full = True   # the cache saw the states tried on the way
         for step in pair:
           moves.append(step)
           if report is not None:

@@ -81,6 +81,32 @@ def test_plan_is_valid_and_scores_are_exact(params):
       len(n.pri) for n in generator.Generate(**params).nodes if n.offline)
 
 
+@pytest.mark.parametrize("params", [
+  dict(nodes=30, instances=300, seed=5),
+  dict(nodes=20, instances=200, seed=7, offline=2, exclusion_tags=3, locations=3),
+])
+def test_lazy_search_is_valid_and_ends_in_a_full_local_minimum(params):
+  """The lazy search (cached gains, re-evaluated on demand) makes valid moves
+  with exact scores, evaluates far fewer instances than a full evaluation
+  per step would, and stops only where a full evaluation finds no move."""
+  cluster = generator.Generate(**params)
+  replay = copy.deepcopy(cluster)
+  options = balance.Options(lazy_from=0, lookahead=0)
+  balancer = balance.Balancer(cluster, 0, options)
+  reported = []
+  initial, final, moves = balancer.Run(reported.append)
+  assert moves and final < initial
+  candidates = len(balancer.Candidates())
+  assert balancer._evaluations < len(moves) * candidates / 2  # pylint: disable=protected-access
+  for move in moves:
+    before = score.Score(replay, replay.nodes)
+    _CheckMove(replay, move, 0)
+    assert score.Score(replay, replay.nodes) == pytest.approx(move.score, abs=1e-9)
+    assert move.score < before
+  last = balancer.Step()
+  assert last is None or (final - last.score < options.min_gain and final < options.min_gain_limit)
+
+
 def test_run_respects_options():
   cluster = generator.Generate(nodes=10, instances=60, seed=4)
   names = [inst.name for inst in cluster.instances[:20]]
