@@ -119,6 +119,9 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
                  help="no column headers")),
   "no_simulation": (("--no-simulation",), dict(dest="no_simulation", action="store_true",
                     help="do not simulate rebalancing")),
+  "no_capacity_checks": (("--no-capacity-checks",), dict(
+    dest="no_capacity_checks", action="store_true",
+    help="do not check that each node's instances could restart elsewhere")),
   "dry_run": (("--dry-run",), dict(dest="dry_run", action="store_true",
               help="only compute the answer, do not output it")),
 }

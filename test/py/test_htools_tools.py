@@ -124,6 +124,39 @@ def test_hcheck_statistics(crowded):
   assert text.startswith("Cluster needs rebalancing.\n")
 
 
+def test_hcheck_evacuable_follows_the_failover_memory():
+  """A node is evacuable exactly when every secondary of its running DRBD
+  primaries keeps free memory (and disk) after taking them all over."""
+  from ganeti.htools import hcheck  # pylint: disable=import-outside-toplevel
+  cluster = generator.Generate(nodes=10, instances=60, seed=3)
+  verdicts = set()
+  for node in cluster.nodes:
+    left = {other.idx: other.f_mem for other in cluster.nodes}
+    for idx in node.pri:
+      inst = cluster.instances[idx]
+      if inst.template == "drbd" and inst.uses_memory:
+        left[inst.snode] -= inst.mem
+    takers = {cluster.instances[idx].snode for idx in node.pri
+              if cluster.instances[idx].template == "drbd"}
+    expected = all(left[idx] > 0 and cluster.nodes[idx].f_dsk > 0 for idx in takers)
+    if not any(cluster.instances[idx].template == "diskless" for idx in node.pri):
+      assert hcheck.Evacuable(cluster, node) == expected, node.name
+      verdicts.add(expected)
+  assert verdicts == {True, False}
+
+
+@pytest.mark.parametrize("seed", [1, 4, 9])
+def test_hcheck_without_simulation_equals_haskell(tmp_path, seed):
+  cluster = generator.Generate(nodes=10 + seed % 5, instances=50 + 5 * seed, seed=seed,
+                               fill=0.4 + 0.05 * (seed % 6))
+  path = str(tmp_path / "c.txt")
+  textfmt.Save(cluster, path)
+  for extra in ([], ["--machine-readable"], ["--no-capacity-checks"],
+                ["--no-capacity-checks", "--machine-readable"]):
+    args = ["-t", path, "--no-simulation"] + extra
+    assert _Ours("hcheck", *args) == _Theirs("hcheck", *args), extra
+
+
 def test_hroller_groups_never_hold_both_nodes_of_an_instance(light):
   cluster, path = light
   out = _Ours("hroller", "-t", path).splitlines()
