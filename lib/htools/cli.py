@@ -105,6 +105,9 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
   "force": (("--force",), dict(dest="force", action="store_true", help="force")),
   "one_step_only": (("--one-step-only",), dict(dest="one_step_only", action="store_true",
                     help="only print the first reboot group")),
+  "offline_maintenance": (("--offline-maintenance",), dict(
+    dest="offline_maintenance", action="store_true",
+    help="plan as if all instances were shut down for the reboots")),
   "skip_non_redundant": (("--skip-non-redundant",), dict(dest="skip_non_redundant",
                          action="store_true", help="skip nodes with non-redundant instances")),
   "ignore_non_redundant": (("--ignore-non-redundant",), dict(dest="ignore_non_redundant",

@@ -172,3 +172,37 @@ def test_hroller_groups_never_hold_both_nodes_of_an_instance(light):
   assert groups[-1][-1] == master
   first = _Ours("hroller", "-t", path, "--one-step-only").split()
   assert first == groups[0]
+
+
+def _RebootGroups(path, *args):
+  return [line.split(",") for line in _Ours("hroller", "-t", path, *args).splitlines()[1:]]
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5])
+def test_hroller_online_groups_spare_shared_secondaries(tmp_path, seed):
+  """Online, no two nodes of a group have primaries sharing a secondary
+  (it would take both nodes' instances at once); offline maintenance only
+  keeps an instance's two nodes apart, so it needs no more groups.  Neither
+  needs more groups than Ganeti's hroller."""
+  cluster = generator.Generate(nodes=10 + seed * 5, instances=30 + seed * 20, seed=seed, fill=0.3)
+  path = str(tmp_path / "c.txt")
+  textfmt.Save(cluster, path)
+  online = _RebootGroups(path)
+  offline = _RebootGroups(path, "--offline-maintenance")
+  name = lambda idx: cluster.nodes[idx].name  # noqa: E731
+  for groups in (online, offline):
+    for inst in cluster.instances:
+      if inst.snode != model.NO_NODE:
+        assert not any({name(inst.pnode), name(inst.snode)} <= set(g) for g in groups)
+    sizes = [len(g) for g in groups[:-1]]
+    assert sizes == sorted(sizes, reverse=True)
+  for inst in cluster.instances:
+    for other in cluster.instances:
+      if inst.snode != model.NO_NODE and other.snode == inst.snode and \
+          other.pnode != inst.pnode:
+        pair = {name(inst.pnode), name(other.pnode)}
+        assert not any(pair <= set(g) for g in online), (inst.name, other.name)
+  assert len(offline) <= len(online)
+  theirs = _Theirs("hroller", "-t", path).splitlines()[1:]
+  theirs_offline = _Theirs("hroller", "-t", path, "--offline-maintenance").splitlines()[1:]
+  assert len(online) <= len(theirs) and len(offline) <= len(theirs_offline)
