@@ -670,15 +670,15 @@ class Balancer:
     for the first step, once there were _FULL_EVERY lazy steps since the
     last full one and they evaluated as many instances as it did (which
     bounds the cost of the full steps by that of the lazy ones), and
-    whenever the lazy search finds no move with the minimum gain, so the
-    search ends exactly where a full evaluation finds nothing better."""
+    whenever the lazy search finds no move that lets the search go on, so
+    the search ends exactly where a full evaluation finds nothing better."""
     if lazy and not self._need_full and (self._lazy_steps < _FULL_EVERY or
                                          self._lazy_evaluations < len(self._cache)):
       self._lazy_steps += 1
       before = self._evaluations
       move = self._LazyStep()
       self._lazy_evaluations += self._evaluations - before
-      if move is not None and self._current - move.score >= self.options.min_gain:
+      if move is not None and not self._Stops(self._current, move):
         return move
     self._lazy_evaluations = self._lazy_steps = 0
     return self.Step()
@@ -804,6 +804,13 @@ class Balancer:
       node = self.nodes[pos]
       self._dirty.update(idx for idx in node.pri + node.sec if idx in self._cache)
     self._version += 1
+
+  def _Stops(self, current: float, move: Optional[Move]) -> bool:
+    """Whether the search would end (or try an escape) at this next move."""
+    opts = self.options
+    if move is None or move.score >= current:
+      return True
+    return current - move.score < opts.min_gain and current < opts.min_gain_limit
 
   def Run(self, report: Optional[Callable[[Move], None]] = None) -> tuple[float, float, list[Move]]:
     """Balances greedily; returns (initial score, final score, moves)."""
