@@ -490,7 +490,7 @@ class Balancer:
           # the instance: with its memory and disk as they are now
           if self.f_dsk[fixed_s] - dsk < self.lo_dsk[fixed_s]:
             return None
-          newly_failing = (self.f_mem[fixed_s] <= s_rmem) & ~self._FailsNow(fixed_s)
+          newly_failing = (ss[0] <= s_rmem) & ~self._FailsNow(fixed_s)
         valid &= ~newly_failing
         # only the reserve depends on the target; the other rows are one value
         s_cols = np.repeat(np.array(self._Columns(
@@ -780,6 +780,8 @@ class Balancer:
       first.score = self.Score()
       second = self.Step()
       if second is not None and second.score < current - self.options.min_gain:
+        self.Apply(second)
+        second.score = self.Score()
         return [first, second]
       self._Undo(first)
     return None
@@ -843,7 +845,6 @@ class Balancer:
           if report is not None:
             report(step)
         current = self.Score()
-        pair[-1].score = current
         continue
       self.Apply(move)
       current = self.Score()

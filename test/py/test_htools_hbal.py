@@ -107,6 +107,26 @@ def test_lazy_search_is_valid_and_ends_in_a_full_local_minimum(params):
   assert last is None or (final - last.score < options.min_gain and final < options.min_gain_limit)
 
 
+def test_escapes_apply_both_moves():
+  """A two-move escape from a local minimum applies both moves: replaying the
+  whole plan (each move from where the previous left the instance) ends in
+  the final state and score Run reports."""
+  params = dict(nodes=9, instances=50, seed=1)
+  cluster = generator.Generate(**params)
+  replay = copy.deepcopy(cluster)
+  balancer = balance.Balancer(cluster, 0, balance.Options())
+  escapes = []
+  original_escape = balancer.Escape
+  balancer.Escape = lambda current: escapes.append(original_escape(current)) or escapes[-1]
+  _, final, moves = balancer.Run()
+  assert any(pair is not None for pair in escapes)
+  for move in moves:
+    _CheckMove(replay, move, 0)
+  assert score.Score(replay, replay.nodes) == pytest.approx(final, abs=1e-9)
+  assert [(i.pnode, i.snode) for i in replay.instances] == \
+    [(i.pnode, i.snode) for i in cluster.instances]
+
+
 def test_run_respects_options():
   cluster = generator.Generate(nodes=10, instances=60, seed=4)
   names = [inst.name for inst in cluster.instances[:20]]
