@@ -55,6 +55,30 @@ _FULL_EVERY = 64
 _TIE = 1e-10
 
 
+def MigrationMatrix(cluster: model.Cluster, nodes: list[model.Node]) -> Optional[np.ndarray]:
+  """[source, target] -> whether instances may migrate between these nodes
+  under the cluster's migration tags (None when it has none).
+
+  Cluster tags htools:migration:PREFIX make node tags PREFIX:* migration
+  tags; a migration needs every migration tag of the source on the target,
+  where htools:allowmigration:X::Y lets a node tagged Y stand for X.
+  """
+  prefixes = model.TagSuffixes(cluster.tags, "htools:migration:")
+  if not prefixes:
+    return None
+  stands_for: dict[str, set[str]] = {}
+  for rule in model.TagSuffixes(cluster.tags, "htools:allowmigration:"):
+    source, sep, target = rule.partition("::")
+    if sep:
+      stands_for.setdefault(target, set()).add(source)
+  tags = []
+  for node in nodes:
+    own = {tag for tag in node.tags if any(tag.startswith(p + ":") for p in prefixes)}
+    tags.append((own, own.union(*(stands_for.get(tag, set()) for tag in own))))
+  return np.array([[source <= accepted for _, accepted in tags] for source, _ in tags],
+                  dtype=bool)
+
+
 class Move:
   """One balancing step: an instance goes from (old) to (new) nodes."""
   __slots__ = ("inst", "kind", "old_p", "old_s", "new_p", "new_s", "score")
@@ -151,6 +175,7 @@ class Balancer:
     self.tag_counts: dict[str, np.ndarray] = {}
     self.loc_share = np.zeros((count, count), dtype=bool)
     self.has_locations = any(node.locations for node in nodes)
+    self.migration = MigrationMatrix(cluster, nodes)
     if self.has_locations:
       for a, node_a in enumerate(nodes):
         for b, node_b in enumerate(nodes):
@@ -332,6 +357,11 @@ class Balancer:
       if kind == REPLACE_PRIMARY and self._AddPrimaryScalar(
           s, lift[s], mem_used, down, dsk, spin, vcpus, excl) is None:
         continue   # the instance passes through its secondary as primary
+      kind_targets = targets
+      if self.migration is not None:
+        kind_targets = self._MigrationTargets(kind, p, s, targets)
+        if kind_targets is None:
+          continue
       if fixed_p is not None and fixed_s is not None:
         result = self._EvalPair(fixed_p, fixed_s, _State, lifted_values, sums_base, squares_base,
                                 inst, mem_used, down, dsk, spin, fo_mem, vcpus, excl)
@@ -344,7 +374,8 @@ class Balancer:
                       self.nodes[fixed_s].idx, cand)
         continue
       scores = self._EvalVector(kind, fixed_p, fixed_s, _State, pre_sums, pre_squares,
-                                inst, mem_used, down, dsk, spin, fo_mem, vcpus, excl, targets)
+                                inst, mem_used, down, dsk, spin, fo_mem, vcpus, excl,
+                                kind_targets)
       if scores is None:
         continue
       scores = scores + lifted_other
@@ -362,6 +393,20 @@ class Balancer:
         new_s = NO_NODE if fixed_s == NO_NODE else self.nodes[t if fixed_s is None else fixed_s].idx
         best = Move(inst.idx, kind, inst.pnode, inst.snode, new_p, new_s, cand)
     return best
+
+  def _MigrationTargets(self, kind: str, p: int, s: int,
+                        targets: np.ndarray) -> Optional[np.ndarray]:
+    """The targets of a move kind whose migrations the migration tags allow
+    (None if none): each live migration in the move's operations, from the
+    node running the instance to the next one, must be allowed."""
+    allowed = self.migration
+    if kind in (FAILOVER, FAILOVER_AND_REPLACE):
+      return targets if allowed[p, s] else None
+    if kind == REPLACE_PRIMARY:
+      return targets & allowed[s] if allowed[p, s] else None
+    if kind in (REPLACE_AND_FAILOVER, FAILOVER_TO_ANY):
+      return targets & allowed[p]
+    return targets
 
   def _EvalPair(self, np_, ns, state_of, lifted_values, sums_base, squares_base, inst, mem_used,
                 down, dsk, spin, fo_mem, vcpus, excl) -> Optional[float]:

@@ -127,6 +127,54 @@ def test_escapes_apply_both_moves():
     [(i.pnode, i.snode) for i in cluster.instances]
 
 
+def _Migrations(move: balance.Move) -> list[tuple[int, int]]:
+  """(source, target) of each live migration in a move's operations."""
+  running, other = move.old_p, move.old_s
+  steps = []
+  for action, _ in move.Actions(str):
+    if action == "f":
+      steps.append((running, other))
+      running, other = other, running
+    elif action == "r":
+      other = move.new_s if move.kind == balance.FAILOVER_AND_REPLACE or \
+        move.kind == balance.REPLACE_SECONDARY else move.new_p
+    elif action == "m":
+      steps.append((running, move.new_p))
+      running = move.new_p
+  assert running == move.new_p
+  return steps
+
+
+def _TagMigrations(cluster: model.Cluster) -> None:
+  """Half the nodes run a new hypervisor: instances may migrate from old to
+  new nodes, not back."""
+  cluster.tags += ["htools:migration:hv", "htools:allowmigration:hv:old::hv:new"]
+  for node in cluster.nodes:
+    node.tags = ["hv:new" if node.idx % 2 else "hv:old"]
+
+
+def test_migration_tags_restrict_the_moves(tmp_path):
+  free = generator.Generate(nodes=10, instances=70, seed=3)
+  _TagMigrations(free)
+  forbidden = lambda a, b: free.nodes[a].tags == ["hv:new"] and \
+    free.nodes[b].tags == ["hv:old"]  # noqa: E731
+  unrestricted = copy.deepcopy(free)
+  unrestricted.tags = []
+  _, _, moves = balance.Balancer(unrestricted, 0, balance.Options()).Run()
+  assert any(forbidden(*step) for move in moves for step in _Migrations(move))
+  replay = copy.deepcopy(free)
+  path = str(tmp_path / "tagged.txt")
+  textfmt.Save(free, path)
+  _, _, moves = balance.Balancer(free, 0, balance.Options()).Run()
+  assert moves
+  for move in moves:
+    assert not any(forbidden(*step) for step in _Migrations(move)), move.kind
+    _CheckMove(replay, move, 0)
+  # the tags survive the text format: the command line plans the same
+  ours = _RunOurs("-t", path).stdout
+  assert len(_Steps(ours)) == len(moves)
+
+
 def test_run_respects_options():
   cluster = generator.Generate(nodes=10, instances=60, seed=4)
   names = [inst.name for inst in cluster.instances[:20]]
