@@ -176,6 +176,7 @@ class Balancer:
     self.loc_share = np.zeros((count, count), dtype=bool)
     self.has_locations = any(node.locations for node in nodes)
     self.migration = MigrationMatrix(cluster, nodes)
+    self._no_misses = np.zeros(count)
     if self.has_locations:
       for a, node_a in enumerate(nodes):
         for b, node_b in enumerate(nodes):
@@ -335,9 +336,10 @@ class Balancer:
       loc_excl_before = 0.0
     else:
       loc_excl_before = self._LocExclAdd(inst, p, lifted_loc_excl)
+    desired = self._DesiredMisses(inst)
     lifted_other = (other_sum + _W_OFF_ALL * off_all + _W_OFF_PRI * off_pri
                     - _W_TAGS * inst_tag_conflict - _W_LOCATION * loc_before
-                    - loc_excl_before + self._sum_extra)
+                    - loc_excl_before + self._sum_extra - _W_LOCATION * desired[p])
 
     def _State(pos: int) -> list:
       return lift[pos] if pos in lift else [self.f_mem[pos], self.f_dsk[pos], self.u_cpu[pos],
@@ -367,7 +369,8 @@ class Balancer:
                                 inst, mem_used, down, dsk, spin, fo_mem, vcpus, excl)
         if result is None:
           continue
-        cand = lifted_other + result + self._LocExclAdd(inst, fixed_p, lifted_loc_excl)
+        cand = (lifted_other + result + self._LocExclAdd(inst, fixed_p, lifted_loc_excl)
+                + _W_LOCATION * desired[fixed_p])
         if cand < best_score:
           best_score = cand
           best = Move(inst.idx, kind, inst.pnode, inst.snode, self.nodes[fixed_p].idx,
@@ -378,7 +381,8 @@ class Balancer:
                                 kind_targets)
       if scores is None:
         continue
-      scores = scores + lifted_other
+      scores = scores + lifted_other + _W_LOCATION * (desired if fixed_p is None
+                                                      else desired[fixed_p])
       if self.has_locations and excl:
         if fixed_p is None:
           scores = scores + np.array([self._LocExclAdd(inst, t, lifted_loc_excl)
@@ -588,6 +592,14 @@ class Balancer:
   def _OfflinePrimaries(self) -> float:
     return float(self.n_pri[self.offline].sum())
 
+  def _DesiredMisses(self, inst: model.Instance) -> np.ndarray:
+    """Per node, the desired location tags of the instance it lacks (0 on
+    offline nodes, whose primaries do not count)."""
+    if not inst.desired:
+      return self._no_misses
+    return np.array([0 if self.offline[pos] else score.DesiredMisses(inst, node)
+                     for pos, node in enumerate(self.nodes)], dtype=float)
+
   def _LocExclLifted(self, inst: model.Instance) -> dict:
     """Location/tag counts without this instance (only when both exist)."""
     if not (self.has_locations and inst.excl_tags):
@@ -755,6 +767,7 @@ class Balancer:
     base = (self._base_sums + _W_OFF_ALL * self._off_all + _W_OFF_PRI * self._off_pri
             + self._sum_extra)
     loc_counts = self._LocExclLifted(inst)
+    desired = self._DesiredMisses(inst)
     targets = ~self.offline
     for idx in exclude:
       if idx in self.pos:
@@ -786,7 +799,7 @@ class Balancer:
                                   *args, secondaries)
         if scores is None:
           continue
-        scores = scores + base + _LocExcl([p])
+        scores = scores + base + _LocExcl([p]) + _W_LOCATION * desired[p]
         valid += int(np.isfinite(scores).sum())
         t = int(np.argmin(scores))
         if np.isfinite(scores[t]) and (best is None or scores[t] < best[0]):
@@ -797,7 +810,7 @@ class Balancer:
                               *args, targets)
     if scores is None:
       return None, 0, tried
-    scores = scores + base + _LocExcl(range(self.count))
+    scores = scores + base + _LocExcl(range(self.count)) + _W_LOCATION * desired
     t = int(np.argmin(scores))
     if not np.isfinite(scores[t]):
       return None, 0, tried

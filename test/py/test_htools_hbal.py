@@ -175,6 +175,45 @@ def test_migration_tags_restrict_the_moves(tmp_path):
   assert len(_Steps(ours)) == len(moves)
 
 
+def _WithDesiredLocations(params: dict) -> model.Cluster:
+  """A generated cluster with locations where every third instance wants
+  its primary in one of them (htools:desiredlocation)."""
+  cluster = generator.Generate(**params)
+  cluster.tags.append("htools:desiredlocation:power")
+  for inst in cluster.instances[::3]:
+    inst.tags = inst.tags + ["power:%d" % (inst.idx % params["locations"])]
+  return textfmt.Parse(textfmt.Serialize(cluster))
+
+
+def _Misses(cluster: model.Cluster) -> int:
+  return sum(score.DesiredMisses(inst, cluster.nodes[inst.pnode])
+             for inst in cluster.instances if inst.desired)
+
+
+def test_desired_locations_count_and_are_balanced_for(tmp_path):
+  params = dict(nodes=12, instances=80, seed=5, locations=3)
+  cluster = _WithDesiredLocations(params)
+  assert _Misses(cluster) > 0
+  if os.access(HBAL, os.X_OK):
+    path = str(tmp_path / "desired.txt")
+    textfmt.Save(cluster, path)
+    theirs = subprocess.run([HBAL, "-t", path, "-l", "0"], capture_output=True, text=True,
+                            timeout=600).stdout
+    assert float(re.search(r"Initial score: ([\d.]+)", theirs).group(1)) == pytest.approx(
+      score.Score(cluster, cluster.nodes), abs=1e-8)
+  before = _Misses(cluster)
+  balancer = balance.Balancer(cluster, 0, balance.Options())
+  current = balancer.Score()
+  for _ in range(200):
+    move = balancer.Step()
+    if move is None or move.score >= current:
+      break
+    balancer.Apply(move)
+    current = balancer.Score()
+    assert current == pytest.approx(move.score, abs=1e-9)
+  assert _Misses(cluster) < before
+
+
 def test_run_respects_options():
   cluster = generator.Generate(nodes=10, instances=60, seed=4)
   names = [inst.name for inst in cluster.instances[:20]]
