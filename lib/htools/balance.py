@@ -49,6 +49,10 @@ _W_LOC_EXCL = 1.0
 _MAX_ESCAPES = 50
 # how fast the lazy search forgets the largest gain drift it saw (per step)
 _DRIFT_DECAY = 0.9
+# the margin for drift is at most this share of the best gain seen (in long
+# tails of small gains the drift seen would otherwise make every step a
+# nearly full one)
+_MARGIN_SHARE = 0.5
 # lazy steps at least between two full ones (see _NextMove)
 _FULL_EVERY = 64
 # scores closer than this are equal (they differ only by rounding)
@@ -194,6 +198,7 @@ class Balancer:
     self._queue: list[tuple[float, int, int]] = []
     self._dirty: set[int] = set()
     self._need_full = True
+    self._lazy = False   # whether Run searches lazily
     # lazy steps since the last full one, and the instances they evaluated
     self._lazy_steps = self._lazy_evaluations = 0
     self._evaluations = 0
@@ -703,7 +708,7 @@ class Balancer:
     while queue:
       neg_gain, neg_idx, version = queue[0]
       gain, idx = -neg_gain, -neg_idx
-      if best is not None and gain + self._drift < best[0]:
+      if best is not None and gain + min(self._drift, _MARGIN_SHARE * best[0]) < best[0]:
         break
       heapq.heappop(queue)
       cached_version, move = self._cache[idx]
@@ -817,10 +822,14 @@ class Balancer:
     return (float(scores[t]), self.nodes[t].idx, NO_NODE), int(np.isfinite(scores).sum()), tried
 
   def TopMoves(self, count: int) -> list[Move]:
-    """The best move of each instance, best first, even if none improves."""
+    """The best move of each instance, best first, even if none improves
+    (taken from the cache when every instance was evaluated in this state)."""
     self._PrepareStep()
-    moves = [move for move in (self.BestMove(inst, math.inf) for inst in self.Candidates())
-             if move is not None]
+    if self._cache and all(version == self._version for version, _ in self._cache.values()):
+      moves = [move for _, move in self._cache.values() if move is not None]
+    else:
+      moves = [move for move in (self.BestMove(inst, math.inf) for inst in self.Candidates())
+               if move is not None]
     moves.sort(key=lambda move: move.score)
     return moves[:count]
 
@@ -836,7 +845,9 @@ class Balancer:
     for first in self.TopMoves(self.options.lookahead):
       self.Apply(first)
       first.score = self.Score()
-      second = self.Step()
+      # on large groups the follow-up is searched lazily: it mostly involves
+      # the instances on the nodes the first move changed
+      second = self._LazyStep() if self._lazy else self.Step()
       if second is not None and second.score < current - self.options.min_gain:
         self.Apply(second)
         second.score = self.Score()
@@ -879,7 +890,7 @@ class Balancer:
     current = initial
     moves: list[Move] = []
     escapes = 0
-    lazy = len(self.Candidates()) >= opts.lazy_from
+    lazy = self._lazy = len(self.Candidates()) >= opts.lazy_from
     self._need_full = True
     while opts.max_length < 0 or len(moves) < opts.max_length:
       if current <= opts.min_score:
