@@ -12,6 +12,7 @@ from the sums in O(1).  Counting metrics (N+1 failures, offline instances,
 tags, locations) are kept as sums the same way.
 """
 
+import heapq
 import math
 from typing import Any, Callable, Iterable, Optional
 
@@ -46,8 +47,40 @@ _W_LOCATION = 1.0
 _W_LOC_EXCL = 1.0
 # bound on two-move escapes from local minima per run
 _MAX_ESCAPES = 50
+# how fast the lazy search forgets the largest gain drift it saw (per step)
+_DRIFT_DECAY = 0.9
+# the margin for drift is at most this share of the best gain seen (in long
+# tails of small gains the drift seen would otherwise make every step a
+# nearly full one)
+_MARGIN_SHARE = 0.5
+# lazy steps at least between two full ones (see _NextMove)
+_FULL_EVERY = 64
 # scores closer than this are equal (they differ only by rounding)
 _TIE = 1e-10
+
+
+def MigrationMatrix(cluster: model.Cluster, nodes: list[model.Node]) -> Optional[np.ndarray]:
+  """[source, target] -> whether instances may migrate between these nodes
+  under the cluster's migration tags (None when it has none).
+
+  Cluster tags htools:migration:PREFIX make node tags PREFIX:* migration
+  tags; a migration needs every migration tag of the source on the target,
+  where htools:allowmigration:X::Y lets a node tagged Y stand for X.
+  """
+  prefixes = model.TagSuffixes(cluster.tags, "htools:migration:")
+  if not prefixes:
+    return None
+  stands_for: dict[str, set[str]] = {}
+  for rule in model.TagSuffixes(cluster.tags, "htools:allowmigration:"):
+    source, sep, target = rule.partition("::")
+    if sep:
+      stands_for.setdefault(target, set()).add(source)
+  tags = []
+  for node in nodes:
+    own = {tag for tag in node.tags if any(tag.startswith(p + ":") for p in prefixes)}
+    tags.append((own, own.union(*(stands_for.get(tag, set()) for tag in own))))
+  return np.array([[source <= accepted for _, accepted in tags] for source, _ in tags],
+                  dtype=bool)
 
 
 class Move:
@@ -91,7 +124,8 @@ class Options:
                excluded: Iterable[str] = (), selected: Optional[Iterable[str]] = None,
                evac_mode: bool = False, restricted_migration: bool = False,
                max_cpu: Optional[float] = None, min_disk: float = 0.0,
-               ignore_soft_errors: bool = False, lookahead: int = 10) -> None:
+               ignore_soft_errors: bool = False, lookahead: int = 10,
+               lazy_from: int = 400) -> None:
     self.max_length = max_length
     self.min_score = min_score
     self.min_gain = min_gain
@@ -106,6 +140,8 @@ class Options:
     self.min_disk = min_disk
     self.ignore_soft_errors = ignore_soft_errors
     self.lookahead = lookahead   # first moves tried when stuck (0: plain greedy)
+    # groups with at least this many movable instances are searched lazily
+    self.lazy_from = lazy_from
 
 
 class Balancer:
@@ -143,6 +179,8 @@ class Balancer:
     self.tag_counts: dict[str, np.ndarray] = {}
     self.loc_share = np.zeros((count, count), dtype=bool)
     self.has_locations = any(node.locations for node in nodes)
+    self.migration = MigrationMatrix(cluster, nodes)
+    self._no_misses = np.zeros(count)
     if self.has_locations:
       for a, node_a in enumerate(nodes):
         for b, node_b in enumerate(nodes):
@@ -153,6 +191,19 @@ class Balancer:
     self._RefreshValues(range(count))
     # allocation never leaves a node failing N+1; balancing may keep one failing
     self._strict = False
+    # lazy search state: each instance's best move as last evaluated, the
+    # state version it was evaluated in, and a max-heap of their gains
+    self._version = 0
+    self._cache: dict[int, tuple[int, Optional[Move]]] = {}
+    self._queue: list[tuple[float, int, int]] = []
+    self._dirty: set[int] = set()
+    self._need_full = True
+    self._lazy = False   # whether Run searches lazily
+    # lazy steps since the last full one, and the instances they evaluated
+    self._lazy_steps = self._lazy_evaluations = 0
+    self._evaluations = 0
+    self._drift = 0.0
+    self._scored = (-1, 0.0)
 
   # --- state kept from the model --------------------------------------------------------------
 
@@ -194,7 +245,10 @@ class Balancer:
                                             self.spin[pos], self.down[pos])
 
   def Score(self) -> float:
-    return score.Score(self.cluster, self.nodes)
+    """The group's score, computed once per state version."""
+    if self._scored[0] != self._version:
+      self._scored = (self._version, score.Score(self.cluster, self.nodes))
+    return self._scored[1]
 
   # --- candidate evaluation ----------------------------------------------------------------
 
@@ -287,9 +341,10 @@ class Balancer:
       loc_excl_before = 0.0
     else:
       loc_excl_before = self._LocExclAdd(inst, p, lifted_loc_excl)
+    desired = self._DesiredMisses(inst)
     lifted_other = (other_sum + _W_OFF_ALL * off_all + _W_OFF_PRI * off_pri
                     - _W_TAGS * inst_tag_conflict - _W_LOCATION * loc_before
-                    - loc_excl_before + self._sum_extra)
+                    - loc_excl_before + self._sum_extra - _W_LOCATION * desired[p])
 
     def _State(pos: int) -> list:
       return lift[pos] if pos in lift else [self.f_mem[pos], self.f_dsk[pos], self.u_cpu[pos],
@@ -309,22 +364,30 @@ class Balancer:
       if kind == REPLACE_PRIMARY and self._AddPrimaryScalar(
           s, lift[s], mem_used, down, dsk, spin, vcpus, excl) is None:
         continue   # the instance passes through its secondary as primary
+      kind_targets = targets
+      if self.migration is not None:
+        kind_targets = self._MigrationTargets(kind, p, s, targets)
+        if kind_targets is None:
+          continue
       if fixed_p is not None and fixed_s is not None:
         result = self._EvalPair(fixed_p, fixed_s, _State, lifted_values, sums_base, squares_base,
                                 inst, mem_used, down, dsk, spin, fo_mem, vcpus, excl)
         if result is None:
           continue
-        cand = lifted_other + result + self._LocExclAdd(inst, fixed_p, lifted_loc_excl)
+        cand = (lifted_other + result + self._LocExclAdd(inst, fixed_p, lifted_loc_excl)
+                + _W_LOCATION * desired[fixed_p])
         if cand < best_score:
           best_score = cand
           best = Move(inst.idx, kind, inst.pnode, inst.snode, self.nodes[fixed_p].idx,
                       self.nodes[fixed_s].idx, cand)
         continue
       scores = self._EvalVector(kind, fixed_p, fixed_s, _State, pre_sums, pre_squares,
-                                inst, mem_used, down, dsk, spin, fo_mem, vcpus, excl, targets)
+                                inst, mem_used, down, dsk, spin, fo_mem, vcpus, excl,
+                                kind_targets)
       if scores is None:
         continue
-      scores = scores + lifted_other
+      scores = scores + lifted_other + _W_LOCATION * (desired if fixed_p is None
+                                                      else desired[fixed_p])
       if self.has_locations and excl:
         if fixed_p is None:
           scores = scores + np.array([self._LocExclAdd(inst, t, lifted_loc_excl)
@@ -339,6 +402,20 @@ class Balancer:
         new_s = NO_NODE if fixed_s == NO_NODE else self.nodes[t if fixed_s is None else fixed_s].idx
         best = Move(inst.idx, kind, inst.pnode, inst.snode, new_p, new_s, cand)
     return best
+
+  def _MigrationTargets(self, kind: str, p: int, s: int,
+                        targets: np.ndarray) -> Optional[np.ndarray]:
+    """The targets of a move kind whose migrations the migration tags allow
+    (None if none): each live migration in the move's operations, from the
+    node running the instance to the next one, must be allowed."""
+    allowed = self.migration
+    if kind in (FAILOVER, FAILOVER_AND_REPLACE):
+      return targets if allowed[p, s] else None
+    if kind == REPLACE_PRIMARY:
+      return targets & allowed[s] if allowed[p, s] else None
+    if kind in (REPLACE_AND_FAILOVER, FAILOVER_TO_ANY):
+      return targets & allowed[p]
+    return targets
 
   def _EvalPair(self, np_, ns, state_of, lifted_values, sums_base, squares_base, inst, mem_used,
                 down, dsk, spin, fo_mem, vcpus, excl) -> Optional[float]:
@@ -467,7 +544,7 @@ class Balancer:
           # the instance: with its memory and disk as they are now
           if self.f_dsk[fixed_s] - dsk < self.lo_dsk[fixed_s]:
             return None
-          newly_failing = (self.f_mem[fixed_s] <= s_rmem) & ~self._FailsNow(fixed_s)
+          newly_failing = (ss[0] <= s_rmem) & ~self._FailsNow(fixed_s)
         valid &= ~newly_failing
         # only the reserve depends on the target; the other rows are one value
         s_cols = np.repeat(np.array(self._Columns(
@@ -520,6 +597,14 @@ class Balancer:
   def _OfflinePrimaries(self) -> float:
     return float(self.n_pri[self.offline].sum())
 
+  def _DesiredMisses(self, inst: model.Instance) -> np.ndarray:
+    """Per node, the desired location tags of the instance it lacks (0 on
+    offline nodes, whose primaries do not count)."""
+    if not inst.desired:
+      return self._no_misses
+    return np.array([0 if self.offline[pos] else score.DesiredMisses(inst, node)
+                     for pos, node in enumerate(self.nodes)], dtype=float)
+
   def _LocExclLifted(self, inst: model.Instance) -> dict:
     """Location/tag counts without this instance (only when both exist)."""
     if not (self.has_locations and inst.excl_tags):
@@ -546,7 +631,7 @@ class Balancer:
 
   def _PrepareStep(self) -> None:
     """Constant score parts of the current state not covered elsewhere."""
-    total = score.Score(self.cluster, self.nodes)
+    total = self.Score()
     self._sums = self.values.sum(axis=1)
     self._squares = (self.values * self.values).sum(axis=1)
     self._fails_now = self._FailsNow(slice(None))
@@ -576,15 +661,89 @@ class Balancer:
     return result
 
   def Step(self) -> Optional[Move]:
-    """Finds the best move from the current state (without applying it)."""
+    """Finds the best move from the current state (without applying it),
+    evaluating every instance (and remembering each one's best move)."""
     self._PrepareStep()
     best: Optional[Move] = None
     best_score = self._current - 2 * _TIE
+    self._queue = []
+    self._dirty.clear()
     for inst in self.Candidates():
-      move = self.BestMove(inst, best_score)
-      if move is not None:
+      move = self._Evaluate(inst)
+      # ties with the best move of an earlier instance go to this one, as in hbal
+      if move is not None and move.score < best_score + _TIE:
         best, best_score = move, move.score
+    self._need_full = False
     return best
+
+  def _Evaluate(self, inst: model.Instance) -> Optional[Move]:
+    """The instance's best move in the current state, cached and queued by gain."""
+    self._evaluations += 1
+    move = self.BestMove(inst, math.inf)
+    gain = self._current - move.score if move is not None else -math.inf
+    self._cache[inst.idx] = (self._version, move)
+    heapq.heappush(self._queue, (-gain, -inst.idx, self._version))
+    return move
+
+  def _LazyStep(self) -> Optional[Move]:
+    """The best move by lazy evaluation, or None if none is seen to improve.
+
+    One move changes the state of at most four nodes: the instances on them
+    are evaluated again; every other instance keeps its cached gain, which
+    drifts only slightly as the cluster means move.  The cached gains are
+    taken as estimates: instances are evaluated again, highest estimate
+    first, until no estimate (plus the largest drift seen lately) reaches
+    the best gain evaluated in the current state.  The move returned is
+    exact and valid; it can only miss an instance whose gain grew more.
+    """
+    self._PrepareStep()
+    instances = self.cluster.instances
+    for idx in sorted(self._dirty):
+      self._Evaluate(instances[idx])
+    self._dirty.clear()
+    self._drift *= _DRIFT_DECAY
+    queue = self._queue
+    best: Optional[tuple[float, int, Optional[Move]]] = None
+    fresh = []
+    while queue:
+      neg_gain, neg_idx, version = queue[0]
+      gain, idx = -neg_gain, -neg_idx
+      if best is not None and gain + min(self._drift, _MARGIN_SHARE * best[0]) < best[0]:
+        break
+      heapq.heappop(queue)
+      cached_version, move = self._cache[idx]
+      if version != cached_version:
+        continue   # superseded by a later evaluation
+      if version == self._version:
+        fresh.append((neg_gain, neg_idx, version))
+        # ties go to the later instance, as in a full step
+        if best is None or gain > best[0] + _TIE or (gain > best[0] - _TIE and idx > best[1]):
+          best = (gain, idx, move)
+        continue
+      move = self._Evaluate(instances[idx])
+      if move is not None and math.isfinite(gain):
+        self._drift = max(self._drift, self._current - move.score - gain)
+    for entry in fresh:
+      heapq.heappush(queue, entry)
+    return best[2] if best is not None and best[0] > 2 * _TIE else None
+
+  def _NextMove(self, lazy: bool) -> Optional[Move]:
+    """The next greedy move: exact (every instance evaluated) on small groups,
+    for the first step, once there were _FULL_EVERY lazy steps since the
+    last full one and they evaluated as many instances as it did (which
+    bounds the cost of the full steps by that of the lazy ones), and
+    whenever the lazy search finds no move that lets the search go on, so
+    the search ends exactly where a full evaluation finds nothing better."""
+    if lazy and not self._need_full and (self._lazy_steps < _FULL_EVERY or
+                                         self._lazy_evaluations < len(self._cache)):
+      self._lazy_steps += 1
+      before = self._evaluations
+      move = self._LazyStep()
+      self._lazy_evaluations += self._evaluations - before
+      if move is not None and not self._Stops(self._current, move):
+        return move
+    self._lazy_evaluations = self._lazy_steps = 0
+    return self.Step()
 
   def BestPlacement(self, inst: model.Instance, exclude: frozenset = frozenset(),
                     fixed_primary: Optional[int] = None) -> tuple[Optional[tuple], int, int]:
@@ -613,6 +772,7 @@ class Balancer:
     base = (self._base_sums + _W_OFF_ALL * self._off_all + _W_OFF_PRI * self._off_pri
             + self._sum_extra)
     loc_counts = self._LocExclLifted(inst)
+    desired = self._DesiredMisses(inst)
     targets = ~self.offline
     for idx in exclude:
       if idx in self.pos:
@@ -644,7 +804,7 @@ class Balancer:
                                   *args, secondaries)
         if scores is None:
           continue
-        scores = scores + base + _LocExcl([p])
+        scores = scores + base + _LocExcl([p]) + _W_LOCATION * desired[p]
         valid += int(np.isfinite(scores).sum())
         t = int(np.argmin(scores))
         if np.isfinite(scores[t]) and (best is None or scores[t] < best[0]):
@@ -655,17 +815,21 @@ class Balancer:
                               *args, targets)
     if scores is None:
       return None, 0, tried
-    scores = scores + base + _LocExcl(range(self.count))
+    scores = scores + base + _LocExcl(range(self.count)) + _W_LOCATION * desired
     t = int(np.argmin(scores))
     if not np.isfinite(scores[t]):
       return None, 0, tried
     return (float(scores[t]), self.nodes[t].idx, NO_NODE), int(np.isfinite(scores).sum()), tried
 
   def TopMoves(self, count: int) -> list[Move]:
-    """The best move of each instance, best first, even if none improves."""
+    """The best move of each instance, best first, even if none improves
+    (taken from the cache when every instance was evaluated in this state)."""
     self._PrepareStep()
-    moves = [move for move in (self.BestMove(inst, math.inf) for inst in self.Candidates())
-             if move is not None]
+    if self._cache and all(version == self._version for version, _ in self._cache.values()):
+      moves = [move for _, move in self._cache.values() if move is not None]
+    else:
+      moves = [move for move in (self.BestMove(inst, math.inf) for inst in self.Candidates())
+               if move is not None]
     moves.sort(key=lambda move: move.score)
     return moves[:count]
 
@@ -681,8 +845,12 @@ class Balancer:
     for first in self.TopMoves(self.options.lookahead):
       self.Apply(first)
       first.score = self.Score()
-      second = self.Step()
+      # on large groups the follow-up is searched lazily: it mostly involves
+      # the instances on the nodes the first move changed
+      second = self._LazyStep() if self._lazy else self.Step()
       if second is not None and second.score < current - self.options.min_gain:
+        self.Apply(second)
+        second.score = self.Score()
         return [first, second]
       self._Undo(first)
     return None
@@ -693,6 +861,7 @@ class Balancer:
     for pos in positions:
       self._LoadNode(pos)
     self._RefreshValues(positions)
+    self._version += 1
 
   def Apply(self, move: Move) -> None:
     inst = self.cluster.instances[move.inst]
@@ -701,6 +870,18 @@ class Balancer:
     for pos in touched:
       self._LoadNode(pos)
     self._RefreshValues(touched)
+    # the instances on the changed nodes are evaluated again in the next step
+    for pos in touched:
+      node = self.nodes[pos]
+      self._dirty.update(idx for idx in node.pri + node.sec if idx in self._cache)
+    self._version += 1
+
+  def _Stops(self, current: float, move: Optional[Move]) -> bool:
+    """Whether the search would end (or try an escape) at this next move."""
+    opts = self.options
+    if move is None or move.score >= current:
+      return True
+    return current - move.score < opts.min_gain and current < opts.min_gain_limit
 
   def Run(self, report: Optional[Callable[[Move], None]] = None) -> tuple[float, float, list[Move]]:
     """Balances greedily; returns (initial score, final score, moves)."""
@@ -709,10 +890,12 @@ class Balancer:
     current = initial
     moves: list[Move] = []
     escapes = 0
+    lazy = self._lazy = len(self.Candidates()) >= opts.lazy_from
+    self._need_full = True
     while opts.max_length < 0 or len(moves) < opts.max_length:
       if current <= opts.min_score:
         break
-      move = self.Step()
+      move = self._NextMove(lazy)
       if current - (move.score if move else current) < opts.min_gain and \
           current < opts.min_gain_limit:
         break
@@ -725,12 +908,12 @@ class Balancer:
         if pair is None:
           break
         escapes += 1
+        self._need_full = True   # the cache saw the states tried on the way
         for step in pair:
           moves.append(step)
           if report is not None:
             report(step)
         current = self.Score()
-        pair[-1].score = current
         continue
       self.Apply(move)
       current = self.Score()

@@ -105,6 +105,9 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
   "force": (("--force",), dict(dest="force", action="store_true", help="force")),
   "one_step_only": (("--one-step-only",), dict(dest="one_step_only", action="store_true",
                     help="only print the first reboot group")),
+  "offline_maintenance": (("--offline-maintenance",), dict(
+    dest="offline_maintenance", action="store_true",
+    help="plan as if all instances were shut down for the reboots")),
   "skip_non_redundant": (("--skip-non-redundant",), dict(dest="skip_non_redundant",
                          action="store_true", help="skip nodes with non-redundant instances")),
   "ignore_non_redundant": (("--ignore-non-redundant",), dict(dest="ignore_non_redundant",
@@ -119,6 +122,9 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
                  help="no column headers")),
   "no_simulation": (("--no-simulation",), dict(dest="no_simulation", action="store_true",
                     help="do not simulate rebalancing")),
+  "no_capacity_checks": (("--no-capacity-checks",), dict(
+    dest="no_capacity_checks", action="store_true",
+    help="do not check that each node's instances could restart elsewhere")),
   "dry_run": (("--dry-run",), dict(dest="dry_run", action="store_true",
               help="only compute the answer, do not output it")),
 }

@@ -1,11 +1,13 @@
 """Backends that build the cluster model: text file (-t), simulation specs
-(--simulate), the master daemon over LUXI (-L) and an iallocator request
-(-I).  Each returns a model.Cluster; Load picks one from the options.
+(--simulate), the master daemon over LUXI (-L), its RAPI daemon (-m) and an
+iallocator request (-I).  Each returns a model.Cluster; Load picks one from
+the options.
 """
 
 import re
 from typing import Any, Optional
 
+from ganeti import constants
 from ganeti import luxi
 from ganeti import pathutils
 from ganeti import serializer
@@ -156,6 +158,13 @@ def FromLuxi(path: Optional[str] = None) -> model.Cluster:
     tags = client.QueryTags("cluster", "")
   finally:
     client.Close()
+  return _Build(group_rows, node_rows, inst_rows, info, tags)
+
+
+def _Build(group_rows: list[list[Any]], node_rows: list[list[Any]], inst_rows: list[list[Any]],
+           info: dict, tags: list[str]) -> model.Cluster:
+  """The model from query rows in the order of _GROUP_FIELDS, _NODE_FIELDS
+  and _INSTANCE_FIELDS, the cluster info and the cluster tags."""
   groups, group_pos = [], {}
   for uuid, name, policy, ipolicy, group_tags, networks in group_rows:
     group_pos[uuid] = len(groups)
@@ -187,6 +196,53 @@ def FromLuxi(path: Optional[str] = None) -> model.Cluster:
   return model.Cluster(groups, nodes, instances, tags, ipolicy)
 
 
+def _RapiAddress(cluster: str) -> tuple[str, int]:
+  """(host, port) of a -m argument: a host name or address, with an optional
+  https:// and :port (5080 by default)."""
+  address = re.sub(r"^https://", "", cluster).rstrip("/")
+  match = re.match(r"^\[(.+)\](?::(\d+))?$", address) or re.match(r"^([^:]+)(?::(\d+))?$", address)
+  if match is None:
+    return address, constants.DEFAULT_RAPI_PORT   # a bare IPv6 address
+  return match.group(1), int(match.group(2) or constants.DEFAULT_RAPI_PORT)
+
+
+def FromRapi(cluster: str) -> model.Cluster:
+  """The cluster as its RAPI daemon reports it (bulk reads, no credentials
+  needed).  Rows are mapped to the LUXI backend's field order so that both
+  build the same model."""
+  from ganeti.rapi import client as rapi_client  # pylint: disable=import-outside-toplevel
+  host, port = _RapiAddress(cluster)
+  client = rapi_client.GanetiRapiClient(host, port)
+  try:
+    groups = client.GetGroups(bulk=True)
+    nodes = client.GetNodes(bulk=True)
+    instances = client.GetInstances(bulk=True)
+    info = client.GetInfo()
+    tags = client.GetClusterTags()
+  except rapi_client.Error as err:
+    raise LoadError("failed to load data, aborting: RAPI at %s: %s" % (cluster, err)) from None
+  group_rows = [[group["uuid"], group["name"], group["alloc_policy"], group["ipolicy"],
+                 group.get("tags", []), list(group.get("networks", []))] for group in groups]
+  node_rows = []
+  for node in nodes:
+    ndparams = node.get("ndparams") or {}
+    node_rows.append([
+      node["name"], node.get("mtotal"), node.get("mnode"), node.get("mfree"), node.get("dtotal"),
+      node.get("dfree"), node.get("ctotal"), node.get("offline"), node.get("drained"),
+      node.get("vm_capable", True), ndparams.get("spindle_count"), node.get("group.uuid"),
+      node.get("tags", []), ndparams.get("exclusive_storage"), node.get("sptotal"),
+      node.get("spfree"), ndparams.get("cpu_speed"), node["name"] == info.get("master")])
+  inst_rows = []
+  for inst in instances:
+    beparams = inst.get("beparams") or {}
+    inst_rows.append([
+      inst["name"], beparams.get("maxmem"), inst.get("disk_usage"), beparams.get("vcpus"),
+      inst.get("status"), beparams.get("auto_balance"), inst.get("pnode"), inst.get("snodes"),
+      inst.get("disk_template"), inst.get("tags", []), beparams.get("spindle_use"),
+      inst.get("disk.spindles"), inst.get("disk.sizes"), len(inst.get("nic.macs") or [])])
+  return _Build(group_rows, node_rows, inst_rows, info, tags)
+
+
 def Load(options: Any) -> model.Cluster:
   """The cluster from whichever backend the options name (exactly one)."""
   chosen = [name for name in ("rapi", "luxi", "data_file", "ialloc_src")
@@ -209,5 +265,4 @@ def Load(options: Any) -> model.Cluster:
     return FromLuxi(options.luxi or None)
   if options.ialloc_src is not None:
     return LoadIAllocatorFile(options.ialloc_src)[0]
-  raise LoadError("The RAPI backend (-m) is not available in this version;"
-                  " use -L on the master or a text file")
+  return FromRapi(options.rapi)

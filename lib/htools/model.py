@@ -184,7 +184,7 @@ class Node:
 class Instance:
   __slots__ = ("name", "mem", "dsk", "vcpus", "status", "auto_balance", "pnode", "snode",
                "template", "tags", "spindle_use", "spindles", "forthcoming", "disks", "nics",
-               "excl_tags", "idx", "movable")
+               "excl_tags", "desired", "idx", "movable")
 
   def __init__(self, name: str, mem: int, dsk: int, vcpus: int, status: str = "running",
                auto_balance: bool = True, pnode: int = NO_NODE, snode: int = NO_NODE,
@@ -207,6 +207,7 @@ class Instance:
     self.disks = disks if disks is not None else [dsk]
     self.nics = nics
     self.excl_tags: list[str] = []
+    self.desired: list[str] = []   # desired location tags (see Cluster)
     self.idx = 0
     self.movable = True
 
@@ -252,6 +253,9 @@ class Cluster:
       inst.idx = idx
     self.exclusion_prefixes = TagSuffixes(self.tags, "htools:iextags:")
     self.location_prefixes = TagSuffixes(self.tags, "htools:nlocation:")
+    # instance tags PREFIX:* for a cluster tag htools:desiredlocation:PREFIX
+    # name node tags the instance's primary should carry
+    self.desired_prefixes = TagSuffixes(self.tags, "htools:desiredlocation:")
     for node in nodes:
       node.locations = frozenset(tag for tag in node.tags
                                  if any(tag.startswith(p + ":") for p in self.location_prefixes))
@@ -261,9 +265,14 @@ class Cluster:
     """Recomputes instance exclusion tags and node accounting for these prefixes."""
     self.exclusion_prefixes = list(prefixes)
     for inst in self.instances:
-      inst.excl_tags = [tag for tag in inst.tags
-                        if any(tag.startswith(p + ":") for p in self.exclusion_prefixes)]
+      self._SetInstanceTags(inst)
     self.RecomputeAccounting()
+
+  def _SetInstanceTags(self, inst: "Instance") -> None:
+    inst.excl_tags = [tag for tag in inst.tags
+                      if any(tag.startswith(p + ":") for p in self.exclusion_prefixes)]
+    inst.desired = [tag for tag in inst.tags
+                    if any(tag.startswith(p + ":") for p in self.desired_prefixes)]
 
   def RecomputeAccounting(self) -> None:
     """Rebuilds every node's derived accounting from the instance placement."""
@@ -377,8 +386,7 @@ class Cluster:
 
   def AddInstance(self, inst: Instance, pnode: int, snode: int = NO_NODE) -> None:
     inst.idx = len(self.instances)
-    inst.excl_tags = [tag for tag in inst.tags
-                      if any(tag.startswith(p + ":") for p in self.exclusion_prefixes)]
+    self._SetInstanceTags(inst)
     inst.pnode = inst.snode = NO_NODE
     self.instances.append(inst)
     self.Place(inst, pnode, snode)

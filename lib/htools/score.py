@@ -70,13 +70,21 @@ def NodeValues(cluster: model.Cluster, node: model.Node) -> tuple:
 
 
 def LocationScore(cluster: model.Cluster, node: model.Node) -> int:
-  """Primaries of this node whose secondary shares a failure domain with it."""
+  """Primaries of this node whose secondary shares a failure domain with it,
+  plus the desired location tags of its primaries that it lacks."""
+  instances = [cluster.instances[idx] for idx in node.pri]
+  misses = sum(DesiredMisses(inst, node) for inst in instances if inst.desired)
   if not node.locations:
-    return 0
+    return misses
   nodes = cluster.nodes
-  return sum(1 for idx in node.pri
-             if cluster.instances[idx].snode != model.NO_NODE
-             and node.locations & nodes[cluster.instances[idx].snode].locations)
+  return misses + sum(1 for inst in instances
+                      if inst.snode != model.NO_NODE
+                      and node.locations & nodes[inst.snode].locations)
+
+
+def DesiredMisses(inst: model.Instance, node: model.Node) -> int:
+  """Desired location tags of the instance that the node does not carry."""
+  return sum(1 for tag in inst.desired if tag not in node.tags)
 
 
 def LocationExclusionScore(cluster: model.Cluster, nodes: Iterable[model.Node]) -> int:

@@ -12,7 +12,7 @@ hail on the same allocator request for one DRBD instance)
 as separate processes, measured for wall time and peak memory (RUSAGE of
 the child).  Each Haskell run is bounded by --timeout (shorter for the big
 sizes, see _HaskellTimeout) and reported as "did not finish" past it; ours
-gets the same bound.  --max-length N caps both hbal runs at N moves (-l N),
+gets --timeout for hbal and the same bound otherwise.  --max-length N caps both hbal runs at N moves (-l N),
 which compares the cost per step on sizes where neither finishes.  Printed per program and size: times, peak RSS, the
 time ratio ours/Haskell, and the scores (hbal: final score and moves;
 hspace: instances placed; hail: score of the chosen spot).
@@ -106,12 +106,14 @@ def _HaskellTimeout(limit, nodes, instances):
   return limit if nodes * instances <= 20 * 400 * 4 else min(limit, 300)
 
 
-def _Report(program, size, ours, theirs, our_result, their_result, limit):
-  def _Time(value):
-    return "%.2f s" % value if value is not None else "did not finish within %d s" % limit
+def _Report(program, size, ours, theirs, our_result, their_result, limit, our_limit=None):
+  our_limit = limit if our_limit is None else our_limit
+  def _Time(value, bound):
+    return "%.2f s" % value if value is not None else "did not finish within %d s" % bound
   ratio = ("%.3f" % (ours[0] / theirs[0])) if ours[0] and theirs[0] else "n/a"
   print("%-6s %-11s ours %-28s %-8s theirs %-28s %-8s ratio %s" % (
-    program, size, _Time(ours[0]), "%.0fMiB" % ours[1] if ours[1] else "-", _Time(theirs[0]),
+    program, size, _Time(ours[0], our_limit), "%.0fMiB" % ours[1] if ours[1] else "-",
+    _Time(theirs[0], limit),
     "%.0fMiB" % theirs[1] if theirs[1] else "-", ratio))
   print("       %-11s ours: %s | theirs: %s" % ("", our_result, their_result))
   sys.stdout.flush()
@@ -135,10 +137,11 @@ def main():
     haskell_ok = lambda name: os.access(HASKELL[name], os.X_OK)  # noqa: E731
     if "hbal" in programs:
       cap = ["-l", str(args.max_length)] if args.max_length is not None else []
-      ours = _Measure([OURS["hbal"], "-t", path] + cap, limit)
+      ours = _Measure([OURS["hbal"], "-t", path] + cap, args.timeout)
       theirs = (_Measure([HASKELL["hbal"], "-t", path] + cap, limit) if haskell_ok("hbal")
                 else (None, None, ""))
-      _Report("hbal", size, ours, theirs, _HbalResult(ours[2]), _HbalResult(theirs[2]), limit)
+      _Report("hbal", size, ours, theirs, _HbalResult(ours[2]), _HbalResult(theirs[2]), limit,
+              args.timeout)
     # hspace and hail need room: a lightly loaded, N+1 happy cluster of the same size
     light = generator.Generate(nodes=nodes, instances=instances, seed=1, fill=0.05, skew=0.3)
     light_path = os.path.join(workdir, "light-%s.txt" % size.replace(":", "-"))

@@ -81,6 +81,139 @@ def test_plan_is_valid_and_scores_are_exact(params):
       len(n.pri) for n in generator.Generate(**params).nodes if n.offline)
 
 
+@pytest.mark.parametrize("params", [
+  dict(nodes=30, instances=300, seed=5),
+  dict(nodes=20, instances=200, seed=7, offline=2, exclusion_tags=3, locations=3),
+])
+def test_lazy_search_is_valid_and_ends_in_a_full_local_minimum(params):
+  """The lazy search (cached gains, re-evaluated on demand) makes valid moves
+  with exact scores, evaluates far fewer instances than a full evaluation
+  per step would, and stops only where a full evaluation finds no move."""
+  cluster = generator.Generate(**params)
+  replay = copy.deepcopy(cluster)
+  options = balance.Options(lazy_from=0, lookahead=0)
+  balancer = balance.Balancer(cluster, 0, options)
+  reported = []
+  initial, final, moves = balancer.Run(reported.append)
+  assert moves and final < initial
+  candidates = len(balancer.Candidates())
+  assert balancer._evaluations < len(moves) * candidates / 2  # pylint: disable=protected-access
+  for move in moves:
+    before = score.Score(replay, replay.nodes)
+    _CheckMove(replay, move, 0)
+    assert score.Score(replay, replay.nodes) == pytest.approx(move.score, abs=1e-9)
+    assert move.score < before
+  last = balancer.Step()
+  assert last is None or (final - last.score < options.min_gain and final < options.min_gain_limit)
+
+
+def test_escapes_apply_both_moves():
+  """A two-move escape from a local minimum applies both moves: replaying the
+  whole plan (each move from where the previous left the instance) ends in
+  the final state and score Run reports."""
+  params = dict(nodes=9, instances=50, seed=1)
+  cluster = generator.Generate(**params)
+  replay = copy.deepcopy(cluster)
+  balancer = balance.Balancer(cluster, 0, balance.Options())
+  escapes = []
+  original_escape = balancer.Escape
+  balancer.Escape = lambda current: escapes.append(original_escape(current)) or escapes[-1]
+  _, final, moves = balancer.Run()
+  assert any(pair is not None for pair in escapes)
+  for move in moves:
+    _CheckMove(replay, move, 0)
+  assert score.Score(replay, replay.nodes) == pytest.approx(final, abs=1e-9)
+  assert [(i.pnode, i.snode) for i in replay.instances] == \
+    [(i.pnode, i.snode) for i in cluster.instances]
+
+
+def _Migrations(move: balance.Move) -> list[tuple[int, int]]:
+  """(source, target) of each live migration in a move's operations."""
+  running, other = move.old_p, move.old_s
+  steps = []
+  for action, _ in move.Actions(str):
+    if action == "f":
+      steps.append((running, other))
+      running, other = other, running
+    elif action == "r":
+      other = move.new_s if move.kind == balance.FAILOVER_AND_REPLACE or \
+        move.kind == balance.REPLACE_SECONDARY else move.new_p
+    elif action == "m":
+      steps.append((running, move.new_p))
+      running = move.new_p
+  assert running == move.new_p
+  return steps
+
+
+def _TagMigrations(cluster: model.Cluster) -> None:
+  """Half the nodes run a new hypervisor: instances may migrate from old to
+  new nodes, not back."""
+  cluster.tags += ["htools:migration:hv", "htools:allowmigration:hv:old::hv:new"]
+  for node in cluster.nodes:
+    node.tags = ["hv:new" if node.idx % 2 else "hv:old"]
+
+
+def test_migration_tags_restrict_the_moves(tmp_path):
+  free = generator.Generate(nodes=10, instances=70, seed=3)
+  _TagMigrations(free)
+  forbidden = lambda a, b: free.nodes[a].tags == ["hv:new"] and \
+    free.nodes[b].tags == ["hv:old"]  # noqa: E731
+  unrestricted = copy.deepcopy(free)
+  unrestricted.tags = []
+  _, _, moves = balance.Balancer(unrestricted, 0, balance.Options()).Run()
+  assert any(forbidden(*step) for move in moves for step in _Migrations(move))
+  replay = copy.deepcopy(free)
+  path = str(tmp_path / "tagged.txt")
+  textfmt.Save(free, path)
+  _, _, moves = balance.Balancer(free, 0, balance.Options()).Run()
+  assert moves
+  for move in moves:
+    assert not any(forbidden(*step) for step in _Migrations(move)), move.kind
+    _CheckMove(replay, move, 0)
+  # the tags survive the text format: the command line plans the same
+  ours = _RunOurs("-t", path).stdout
+  assert len(_Steps(ours)) == len(moves)
+
+
+def _WithDesiredLocations(params: dict) -> model.Cluster:
+  """A generated cluster with locations where every third instance wants
+  its primary in one of them (htools:desiredlocation)."""
+  cluster = generator.Generate(**params)
+  cluster.tags.append("htools:desiredlocation:power")
+  for inst in cluster.instances[::3]:
+    inst.tags = inst.tags + ["power:%d" % (inst.idx % params["locations"])]
+  return textfmt.Parse(textfmt.Serialize(cluster))
+
+
+def _Misses(cluster: model.Cluster) -> int:
+  return sum(score.DesiredMisses(inst, cluster.nodes[inst.pnode])
+             for inst in cluster.instances if inst.desired)
+
+
+def test_desired_locations_count_and_are_balanced_for(tmp_path):
+  params = dict(nodes=12, instances=80, seed=5, locations=3)
+  cluster = _WithDesiredLocations(params)
+  assert _Misses(cluster) > 0
+  if os.access(HBAL, os.X_OK):
+    path = str(tmp_path / "desired.txt")
+    textfmt.Save(cluster, path)
+    theirs = subprocess.run([HBAL, "-t", path, "-l", "0"], capture_output=True, text=True,
+                            timeout=600).stdout
+    assert float(re.search(r"Initial score: ([\d.]+)", theirs).group(1)) == pytest.approx(
+      score.Score(cluster, cluster.nodes), abs=1e-8)
+  before = _Misses(cluster)
+  balancer = balance.Balancer(cluster, 0, balance.Options())
+  current = balancer.Score()
+  for _ in range(200):
+    move = balancer.Step()
+    if move is None or move.score >= current:
+      break
+    balancer.Apply(move)
+    current = balancer.Score()
+    assert current == pytest.approx(move.score, abs=1e-9)
+  assert _Misses(cluster) < before
+
+
 def test_run_respects_options():
   cluster = generator.Generate(nodes=10, instances=60, seed=4)
   names = [inst.name for inst in cluster.instances[:20]]

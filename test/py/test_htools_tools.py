@@ -124,6 +124,39 @@ def test_hcheck_statistics(crowded):
   assert text.startswith("Cluster needs rebalancing.\n")
 
 
+def test_hcheck_evacuable_follows_the_failover_memory():
+  """A node is evacuable exactly when every secondary of its running DRBD
+  primaries keeps free memory (and disk) after taking them all over."""
+  from ganeti.htools import hcheck  # pylint: disable=import-outside-toplevel
+  cluster = generator.Generate(nodes=10, instances=60, seed=3)
+  verdicts = set()
+  for node in cluster.nodes:
+    left = {other.idx: other.f_mem for other in cluster.nodes}
+    for idx in node.pri:
+      inst = cluster.instances[idx]
+      if inst.template == "drbd" and inst.uses_memory:
+        left[inst.snode] -= inst.mem
+    takers = {cluster.instances[idx].snode for idx in node.pri
+              if cluster.instances[idx].template == "drbd"}
+    expected = all(left[idx] > 0 and cluster.nodes[idx].f_dsk > 0 for idx in takers)
+    if not any(cluster.instances[idx].template == "diskless" for idx in node.pri):
+      assert hcheck.Evacuable(cluster, node) == expected, node.name
+      verdicts.add(expected)
+  assert verdicts == {True, False}
+
+
+@pytest.mark.parametrize("seed", [1, 4, 9])
+def test_hcheck_without_simulation_equals_haskell(tmp_path, seed):
+  cluster = generator.Generate(nodes=10 + seed % 5, instances=50 + 5 * seed, seed=seed,
+                               fill=0.4 + 0.05 * (seed % 6))
+  path = str(tmp_path / "c.txt")
+  textfmt.Save(cluster, path)
+  for extra in ([], ["--machine-readable"], ["--no-capacity-checks"],
+                ["--no-capacity-checks", "--machine-readable"]):
+    args = ["-t", path, "--no-simulation"] + extra
+    assert _Ours("hcheck", *args) == _Theirs("hcheck", *args), extra
+
+
 def test_hroller_groups_never_hold_both_nodes_of_an_instance(light):
   cluster, path = light
   out = _Ours("hroller", "-t", path).splitlines()
@@ -139,3 +172,37 @@ def test_hroller_groups_never_hold_both_nodes_of_an_instance(light):
   assert groups[-1][-1] == master
   first = _Ours("hroller", "-t", path, "--one-step-only").split()
   assert first == groups[0]
+
+
+def _RebootGroups(path, *args):
+  return [line.split(",") for line in _Ours("hroller", "-t", path, *args).splitlines()[1:]]
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5])
+def test_hroller_online_groups_spare_shared_secondaries(tmp_path, seed):
+  """Online, no two nodes of a group have primaries sharing a secondary
+  (it would take both nodes' instances at once); offline maintenance only
+  keeps an instance's two nodes apart, so it needs no more groups.  Neither
+  needs more groups than Ganeti's hroller."""
+  cluster = generator.Generate(nodes=10 + seed * 5, instances=30 + seed * 20, seed=seed, fill=0.3)
+  path = str(tmp_path / "c.txt")
+  textfmt.Save(cluster, path)
+  online = _RebootGroups(path)
+  offline = _RebootGroups(path, "--offline-maintenance")
+  name = lambda idx: cluster.nodes[idx].name  # noqa: E731
+  for groups in (online, offline):
+    for inst in cluster.instances:
+      if inst.snode != model.NO_NODE:
+        assert not any({name(inst.pnode), name(inst.snode)} <= set(g) for g in groups)
+    sizes = [len(g) for g in groups[:-1]]
+    assert sizes == sorted(sizes, reverse=True)
+  for inst in cluster.instances:
+    for other in cluster.instances:
+      if inst.snode != model.NO_NODE and other.snode == inst.snode and \
+          other.pnode != inst.pnode:
+        pair = {name(inst.pnode), name(other.pnode)}
+        assert not any(pair <= set(g) for g in online), (inst.name, other.name)
+  assert len(offline) <= len(online)
+  theirs = _Theirs("hroller", "-t", path).splitlines()[1:]
+  theirs_offline = _Theirs("hroller", "-t", path, "--offline-maintenance").splitlines()[1:]
+  assert len(online) <= len(theirs) and len(offline) <= len(theirs_offline)
