@@ -16,7 +16,6 @@ in a plainer qemu command line a stall within the first 3 to 26 moves).
 """
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -34,36 +33,12 @@ sys.path.insert(0, os.path.join(TOP, "build"))
 # pylint: disable=wrong-import-position
 from ganeti import constants  # noqa: E402
 from ganeti import paramdefs  # noqa: E402
-from ganeti.hypervisor.hv_kvm import cmdline, runtime  # noqa: E402
+from ganeti.hypervisor.hv_kvm import cmdline, qmp, runtime  # noqa: E402
 
 GUEST = os.path.join(TOP, "build", "test-guest")
 COUNTER = re.compile(rb"GNT-TEST-GUEST counter (\d+) boot=(\w+)\r?\n")
 MEMORY_MIB = 128
 BASE_PORT = 24500
-
-
-class Qmp:
-  def __init__(self, path):
-    deadline = time.monotonic() + 30
-    while not os.path.exists(path) and time.monotonic() < deadline:
-      time.sleep(0.01)
-    self.sock = socket.socket(socket.AF_UNIX)
-    self.sock.connect(path)
-    self.file = self.sock.makefile("rw")
-    self.file.readline()
-    self.run("qmp_capabilities")
-
-  def run(self, command, **arguments):
-    self.file.write(json.dumps({"execute": command, "arguments": arguments}) + "\n")
-    self.file.flush()
-    while True:
-      reply = json.loads(self.file.readline())
-      if "return" in reply or "error" in reply:
-        return reply.get("return", reply.get("error"))
-
-  def close(self):
-    self.file.close()
-    self.sock.close()
 
 
 def _Start(work, name, unpadded, incoming=None):
@@ -116,24 +91,22 @@ def _Move(work, source, index, unpadded):
   """Migrates the guest of source to a new target; the target's files."""
   uri = "tcp:127.0.0.1:%d" % (BASE_PORT + index % 2)
   target = _Start(work, "g%d" % index, unpadded, uri)
-  conn = Qmp(source.qmp)
-  conn.run("migrate-set-parameters", **{"max-bandwidth": 32 << 20, "downtime-limit": 30})
-  conn.run("migrate", uri=uri)
-  info = {}
-  for _ in range(6000):
-    info = conn.run("query-migrate")
-    if info.get("status") in ("completed", "failed", "cancelled"):
-      break
-    time.sleep(0.01)
-  if info.get("status") != "completed":
-    raise RuntimeError("migration %d ended as %s" % (index, info.get("status")))
-  conn.run("quit")
-  conn.close()
+  with qmp.QmpConnection(source.qmp) as conn:
+    conn.Execute("migrate-set-parameters", {"max-bandwidth": 32 << 20, "downtime-limit": 30})
+    conn.Execute("migrate", {"uri": uri})
+    info = {}
+    for _ in range(6000):
+      info = conn.Execute("query-migrate")
+      if info.get("status") in ("completed", "failed", "cancelled"):
+        break
+      time.sleep(0.01)
+    if info.get("status") != "completed":
+      raise RuntimeError("migration %d ended as %s" % (index, info.get("status")))
+    conn.Execute("quit")
   _Kill(source)
-  conn = Qmp(target.qmp)
-  if conn.run("query-status").get("status") != "running":
-    conn.run("cont")
-  conn.close()
+  with qmp.QmpConnection(target.qmp) as conn:
+    if conn.Execute("query-status").get("status") != "running":
+      conn.Execute("cont")
   return target
 
 
@@ -151,16 +124,14 @@ def main():
   files = [_Start(work, "g0", opts.unpadded)]
   good = 0
   try:
-    conn = Qmp(files[0].qmp)
-    conn.run("cont")
-    conn.close()
+    qmp.Execute(files[0].qmp, "cont")
     last, boot = _LastCounter(files[0].serial, 120)
     for index in range(1, opts.moves + 1):
       files.append(_Move(work, files[-1], index, opts.unpadded))
       now = _LastCounter(files[-1].serial, 10)
       if now is None or now[1] != boot or now[0] <= last:
-        conn = Qmp(files[-1].qmp)
-        registers = conn.run("human-monitor-command", **{"command-line": "info registers"})
+        registers = qmp.Execute(files[-1].qmp, "human-monitor-command",
+                                {"command-line": "info registers"})
         print("move %d: the guest gave no later counter (%s)\n%s" %
               (index, now, "\n".join(registers.splitlines()[:6])))
         break
