@@ -140,6 +140,7 @@ def env():
       "root_path=", "kernel_args=quiet", "serial_speed=115200",
     ])
     vc.init("--enabled-hypervisors=kvm", "--default-iallocator=hail", "-H", "kvm:" + hvparams,
+            "--enabled-disk-templates=diskless,file,sharedfile",
             "--nic-parameters", "mode=bridged,link=%s" % BRIDGE)
     vc.add_node(2)
     yield vc, namespaces
@@ -423,3 +424,27 @@ def test_file_disk_instance(env):
     vc.run("gnt-instance", "remove", "-f", "kvmdisk")
   assert _QemuPids(vc) == [] and _Taps(namespaces[1]) == []
   assert os.listdir(vc.path("/var/run/ganeti/instance-disks", 2)) == []
+
+
+def test_sharedfile_instance_migrates_and_fails_over(env):
+  """The nodes share the shared file storage (vcluster-setup), so the disk
+  goes with the guest: live to node2, then failed over back to node1."""
+  vc, namespaces = env
+  name = "kvmshared"
+  devices = ["eth0", "lo", "vda"]
+  _Ok(vc, "OpInstanceCreate", instance_name=name, os_type="minimal+default", pnode="node1",
+      disk_template="sharedfile", disks=[{"size": 1024}], nics=[{}], name_check=False,
+      ip_check=False, mode="create", no_install=True, start=False,
+      beparams={"memory": 128, "vcpus": 1})
+  try:
+    vc.run("gnt-instance", "startup", name)
+    _SeesDevices(vc, 1, devices, instance=name)
+    _Ok(vc, "OpInstanceMigrate", instance_name=name, target_node="node2")
+    _SeesDevices(vc, 2, devices, instance=name)
+    _Ok(vc, "OpInstanceFailover", instance_name=name, target_node="node1", shutdown_timeout=5)
+    _SeesDevices(vc, 1, devices, instance=name)
+    assert vc.run("gnt-instance", "list", "--no-headers", "-o", "pnode,status",
+                  name).stdout.split() == ["node1", "running"]
+  finally:
+    vc.run("gnt-instance", "remove", "-f", "--shutdown-timeout=5", name)
+  assert _QemuPids(vc) == [] and _Taps(namespaces[0]) == [] and _Taps(namespaces[1]) == []
