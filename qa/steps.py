@@ -55,6 +55,7 @@ class Context:
       "hypervisors": ",".join(setup["enabled-hypervisors"]),
       "master_netdev": setup.get("master-netdev", "xen-br0"),
       "drbd_helper": setup.get("drbd-usermode-helper", "/bin/true"),
+      "cluster_ip": setup["address"],
     }
     file_instance = config.get("file-instance", {})
     self.values.update(file_instance=file_instance.get("name", "file1.qa.test"),
@@ -248,9 +249,16 @@ STEPS: list[tuple[str, object]] = [
             " --drbd-usermode-helper={drbd_helper} --master-netdev={master_netdev}"
             " --no-etc-hosts {cluster}"),
     Command("gnt-cluster getmaster", expect=(r"^{master}$",)),
-    # ganeti-masterd does not bring the master IP up after init yet (reported
-    # as a bug); Ganeti's own init does, so this is only needed until then
-    Command("gnt-cluster activate-master-ip"),
+    # the master daemon brings the master IP up as it starts (bounded wait)
+    Command("for i in $(seq 30); do ip -o address show dev {master_netdev} |"
+            " grep -q ' {cluster_ip}/' && break; sleep 1; done;"
+            " ip -o address show dev {master_netdev}", expect=(r" {cluster_ip}/",)),
+    # test disks stay below the default minimum disk size: DRBD syncs at
+    # ~10 MB/s between emulated nodes
+    Command("gnt-cluster modify --ipolicy-bounds-specs"
+            " min:disk-size=64,memory-size=128,cpu-count=1,disk-count=1,nic-count=1,"
+            "spindle-use=1/max:disk-size=1048576,memory-size=32768,cpu-count=8,"
+            "disk-count=16,nic-count=8,spindle-use=12"),
   ]),
   ("node-add", [
     # the nodes' host keys are not in the cluster's known_hosts yet (as in Ganeti's QA)
@@ -280,22 +288,20 @@ STEPS: list[tuple[str, object]] = [
   ]),
 ]
 
-# Instance steps: their commands are data of the config's instances. Disks
-# stay below the default ipolicy's minimum (DRBD syncs at ~10 MB/s between
-# emulated nodes), hence --ignore-ipolicy.
+# Instance steps: their commands are data of the config's instances
 _ADD = ("gnt-instance add -t {template} -s {disk_size} -o {os} -B memory=128M"
-        " --ignore-ipolicy --no-name-check --no-ip-check")
+        " --no-name-check --no-ip-check")
 INSTANCE_STEPS: dict[str, list[Command]] = {
   "instance-add": [Command(_ADD + " -n {nodes_arg} {instance}"),
                    Command("gnt-instance list --no-headers -o name,status {instance}",
                            expect=(r"running",))],
   "instance-add-iallocator": [Command(_ADD + " -I hail {instance}")],
   "instance-migrate": [Command("gnt-instance migrate -f {instance}")],
-  "instance-failover": [Command("gnt-instance failover -f {instance}")],
+  "instance-failover": [Command("gnt-instance failover -f --shutdown-timeout=10 {instance}")],
   "instance-replace-disks": [Command("gnt-instance replace-disks -s {instance}"),
                              Command("gnt-instance replace-disks -p {instance}")],
   "instance-grow-disk": [Command("gnt-instance grow-disk {instance} 0 64M")],
-  "instance-remove": [Command("gnt-instance remove -f {instance}")],
+  "instance-remove": [Command("gnt-instance remove -f --shutdown-timeout=10 {instance}")],
 }
 
 

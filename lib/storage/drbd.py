@@ -160,6 +160,7 @@ class DRBD8(base.BlockDev):
 
   def _AttachLocal(self) -> None:
     data, meta = self._LocalDevices()
+    self._Run(drbd_cmd.ApplyActivityLogArgv(self._minor, meta), "Applying the activity log")
     self._Run(drbd_cmd.AttachArgv(self._minor, data, meta, self.size, self.params),
               "Attaching the local disks")
 

@@ -85,6 +85,13 @@ def CreateMetadataArgv(minor: int, meta_dev: str) -> list[str]:
   return [DRBDMETA, "--force", DevicePath(minor), "v08", meta_dev, META_INDEX, "create-md"]
 
 
+def ApplyActivityLogArgv(minor: int, meta_dev: str) -> list[str]:
+  """Replays the activity log into the metadata, as drbdadm does before every
+  attach: the metadata of a device that was primary when it stopped is
+  "unclean", and drbdsetup attach refuses it until then."""
+  return [DRBDMETA, DevicePath(minor), "v08", meta_dev, META_INDEX, "apply-al"]
+
+
 def ShowArgv(minor: int) -> list[str]:
   return [DRBDSETUP, "show", str(minor)]
 

@@ -373,15 +373,16 @@ def test_create_assemble_open_close_shutdown(kernel):
   assert isinstance(device, drbd.DRBD8) and not device.attached
 
   device.Assemble()
-  assert [call[1] for call in kernel.calls[1:]] == ["new-resource", "new-minor", "attach",
-                                                    "connect"]
-  assert kernel.calls[3] == drbd_cmd.AttachArgv(3, "/dev/xenvg/d_data", "/dev/xenvg/d_meta",
+  assert [call[1] if call[0] == "drbdsetup" else call[-1] for call in kernel.calls[1:]] == [
+    "new-resource", "new-minor", "apply-al", "attach", "connect"]
+  assert kernel.calls[3] == drbd_cmd.ApplyActivityLogArgv(3, "/dev/xenvg/d_meta")
+  assert kernel.calls[4] == drbd_cmd.AttachArgv(3, "/dev/xenvg/d_data", "/dev/xenvg/d_meta",
                                                 1024, DEFAULTS)
-  assert "--shared-secret=a1b2c3" in kernel.calls[4]
+  assert "--shared-secret=a1b2c3" in kernel.calls[5]
   assert device.attached and (device.major, device.minor) == (147, 3)
 
   device.Assemble()  # already set up: only its configuration is checked
-  assert kernel.calls[5:] == [["drbdsetup", "show", "3"]]
+  assert kernel.calls[6:] == [["drbdsetup", "show", "3"]]
 
   device.Open(force=True)
   assert kernel.calls[-1] == ["drbdsetup", "primary", "3", "--force"]
@@ -535,8 +536,8 @@ def test_backend_creates_drbd_over_real_lvs_and_cleans_up(tmp_path, monkeypatch)
     # on the secondary too: metadata created, minor set up over the real LV paths
     data_path, meta_path = ("/dev/%s/x.disk0_%s" % (vg.name, kind) for kind in ("data", "meta"))
     assert [call[1] if call[0] == "drbdsetup" else call[-1] for call in fake.calls] == [
-      "create-md", "new-resource", "new-minor", "attach", "connect"]
-    assert fake.calls[3][3:5] == [data_path, meta_path]
+      "create-md", "new-resource", "new-minor", "apply-al", "attach", "connect"]
+    assert fake.calls[4][3:5] == [data_path, meta_path]
     (dimensions,) = backend_blockdev.BlockdevGetDimensions([disk.ToDict()])
     assert dimensions == [256 * base.MIB, 1]  # the kernel's size, the data LV's spindles
 
