@@ -11,7 +11,6 @@ instance.
 
 from typing import Any, Iterable
 
-from ganeti import errors
 from ganeti import objects
 from ganeti import paramdefs as pd
 from ganeti.cmdlib import iallocator as ia
@@ -46,19 +45,10 @@ def PickNodes(lu: Any, iallocator: str, be_full: dict, hvname: str,
   request = ia.AllocateRequest(lu.op.instance_name, template, be_full[pd.BE_MAXMEM],
                                be_full[pd.BE_VCPUS], be_full[pd.BE_SPINDLE_USE], disks,
                                nics, os_name, tags, hvname)
-  excluded = cfg.GetNodeNames(list(exclude))
-  answer = ia.Run(cfg, lu.rpc, iallocator, request, exclude=excluded)
-  if not answer.success:
-    raise errors.OpPrereqError("Can't compute nodes using iallocator '%s': %s" %
-                               (iallocator, answer.info), errors.ECODE_NORES)
-  if len(answer.result) != request["required_nodes"]:
-    raise errors.OpPrereqError("iallocator '%s' returned invalid number of nodes (%s),"
-                               " required %s" % (iallocator, len(answer.result),
-                                                 request["required_nodes"]),
-                               errors.ECODE_FAULT)
-  uuids = ia.NodeUuidsOf(cfg, iallocator, answer.result, exclude=excluded)
+  uuids, names = ia.ChooseNodes(cfg, lu.rpc, iallocator, request,
+                                exclude=cfg.GetNodeNames(list(exclude)))
   lu.LogInfo("Selected nodes for instance %s via iallocator %s: %s",
-             lu.op.instance_name, iallocator, ", ".join(answer.result))
+             lu.op.instance_name, iallocator, ", ".join(names))
   return uuids
 
 

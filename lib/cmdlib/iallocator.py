@@ -447,6 +447,23 @@ def NodeUuidsOf(cfg: Any, name: str, node_names: list[str],
   return uuids
 
 
+def ChooseNodes(cfg: Any, rpc: Any, name: str, request: dict,
+                exclude: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+  """Runs an allocate or relocate request: (uuids, names) of the nodes the
+  allocator chose, none in exclude (node names); OpPrereqError for a failed
+  request or an answer of the wrong size."""
+  answer = Run(cfg, rpc, name, request, exclude=exclude)
+  if not answer.success:
+    raise errors.OpPrereqError("Can't compute nodes using iallocator '%s': %s" %
+                               (name, answer.info), errors.ECODE_NORES)
+  if len(answer.result) != request["required_nodes"]:
+    raise errors.OpPrereqError("iallocator '%s' returned invalid number of nodes (%s),"
+                               " required %s" % (name, len(answer.result),
+                                                 request["required_nodes"]),
+                               errors.ECODE_FAULT)
+  return NodeUuidsOf(cfg, name, answer.result, exclude=exclude), list(answer.result)
+
+
 # --- gnt-debug allocator --------------------------------------------------------
 
 _TEST_MODES = (MODE_ALLOC, MODE_MULTI_ALLOC, MODE_RELOC, MODE_CHG_GROUP, MODE_NODE_EVAC)

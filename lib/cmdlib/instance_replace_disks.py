@@ -39,17 +39,8 @@ def RelocationTarget(lu: Any, inst: objects.Instance, iallocator: Optional[str])
   name = ia.ResolveName(cfg, iallocator)
   current = list(cfg.GetInstanceNodes(inst.uuid))
   request = ia.RelocateRequest(cfg, inst.uuid, current[1:])
-  keep_off = cfg.GetNodeNames(current)
-  answer = ia.Run(cfg, lu.rpc, name, request, exclude=keep_off)
-  if not answer.success:
-    raise errors.OpPrereqError("Can't compute nodes using iallocator '%s': %s" %
-                               (name, answer.info), errors.ECODE_NORES)
-  if len(answer.result) != request["required_nodes"]:
-    raise errors.OpPrereqError("iallocator '%s' returned invalid number of nodes (%s),"
-                               " required %s" % (name, len(answer.result),
-                                                 request["required_nodes"]),
-                               errors.ECODE_FAULT)
-  uuid, = ia.NodeUuidsOf(cfg, name, answer.result, exclude=keep_off)
+  (uuid,), _ = ia.ChooseNodes(cfg, lu.rpc, name, request,
+                               exclude=cfg.GetNodeNames(current))
   return uuid
 
 
