@@ -14,7 +14,7 @@ to nodes outside it for the reboot (shown by --print-moves).
 
 import copy
 import sys
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 from ganeti.htools import balance
 from ganeti.htools import cli
@@ -48,10 +48,10 @@ def Conflicts(cluster: model.Cluster, nodes: set[int], online: bool = True) -> G
   return graph
 
 
-def _LargestFirst(graph: Graph) -> list[set[int]]:
-  """Greedy colouring, nodes by falling degree."""
+def _Greedy(graph: Graph, order: Iterable[int]) -> list[set[int]]:
+  """Colours the nodes in order, each with the first colour its neighbours lack."""
   classes: list[set[int]] = []
-  for idx in sorted(graph, key=lambda idx: (-len(graph[idx]), -idx)):
+  for idx in order:
     for members in classes:
       if not graph[idx] & members:
         members.add(idx)
@@ -59,6 +59,11 @@ def _LargestFirst(graph: Graph) -> list[set[int]]:
     else:
       classes.append({idx})
   return classes
+
+
+def _LargestFirst(graph: Graph) -> list[set[int]]:
+  """Greedy colouring, nodes by falling degree."""
+  return _Greedy(graph, sorted(graph, key=lambda idx: (-len(graph[idx]), -idx)))
 
 
 def _Saturation(graph: Graph) -> list[set[int]]:
@@ -91,15 +96,7 @@ def _SmallestLast(graph: Graph) -> list[set[int]]:
     removed.append(idx)
     for other in graph[idx] & left:
       degree[other] -= 1
-  classes: list[set[int]] = []
-  for idx in reversed(removed):
-    for members in classes:
-      if not graph[idx] & members:
-        members.add(idx)
-        break
-    else:
-      classes.append({idx})
-  return classes
+  return _Greedy(graph, reversed(removed))
 
 
 # tried in this order; the first with the fewest colours wins
