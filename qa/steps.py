@@ -298,7 +298,10 @@ INSTANCE_STEPS: dict[str, list[Command]] = {
   "instance-add-iallocator": [Command(_ADD + " -I hail {instance}")],
   "instance-migrate": [Command("gnt-instance migrate -f {instance}")],
   "instance-failover": [Command("gnt-instance failover -f --shutdown-timeout=10 {instance}")],
-  "instance-replace-disks": [Command("gnt-instance replace-disks -s {instance}"),
+  # a failover just before leaves the mirror resyncing (seconds on emulated
+  # nodes), and replace-disks refuses degraded storage
+  "instance-replace-disks": [Command("gnt-instance activate-disks --wait-for-sync {instance}"),
+                             Command("gnt-instance replace-disks -s {instance}"),
                              Command("gnt-instance replace-disks -p {instance}")],
   "instance-grow-disk": [Command("gnt-instance grow-disk {instance} 0 64M")],
   "instance-remove": [Command("gnt-instance remove -f --shutdown-timeout=10 {instance}")],

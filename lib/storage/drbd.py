@@ -179,8 +179,13 @@ class DRBD8(base.BlockDev):
     self._Run(drbd_cmd.DisconnectArgv(self._local, self._remote), "Disconnecting")
 
   def Shutdown(self) -> None:
-    if not self._Status().configured:
+    status = self._Status()
+    if not status.configured:
       return
+    if status.primary:
+      # a primary that loses its peer starts a new data generation, and the
+      # peer made primary next (a failover) then meets it as a split brain
+      self._Run(drbd_cmd.SecondaryArgv(self._minor), "Making secondary")
     self._Run(drbd_cmd.DownArgv(self._minor), "Shutting down")
     self.attached, self.major, self.minor = False, None, None
 

@@ -423,6 +423,16 @@ def test_failed_attach_leaves_no_minor_behind(kernel):
   assert kernel.minors == {}
 
 
+def test_shutdown_of_a_primary_demotes_it_first(kernel):
+  # a primary cut from its peer starts a new generation: the peer made primary
+  # next would meet it as a split brain
+  device = storage.AssembleDevice(_DrbdDisk(), _Children())
+  device.Open(force=True)
+  device.Shutdown()
+  assert kernel.calls[-2:] == [["drbdsetup", "secondary", "3"],
+                               ["drbdsetup", "down", "resource3"]]
+
+
 def test_network_and_children_operations(kernel):
   disk = _DrbdDisk(secret="")
   device = storage.AssembleDevice(disk, _Children())
