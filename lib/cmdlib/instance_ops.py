@@ -7,6 +7,7 @@ from ganeti import errors
 from ganeti import locking
 from ganeti import objects
 from ganeti import paramdefs as pd
+from ganeti.cmdlib import instance_disks
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib.base import LogicalUnit
 
@@ -219,6 +220,9 @@ class LUInstanceActivateDisks(_InstanceLU):
                                                ignore_size=self.op.ignore_size)
     if not ok:
       raise errors.OpExecError("Cannot activate block devices")
+    if self.op.wait_for_sync and not instance_disks.WaitForSync(self, self.instance):
+      self.cfg.MarkInstanceDisksInactive(self.instance.uuid)
+      raise errors.OpExecError("Some disks of the instance are degraded!")
     return device_info
 
 

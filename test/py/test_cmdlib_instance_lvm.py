@@ -251,6 +251,23 @@ def test_activate_and_deactivate_drbd_disks(env):
   assert not env.cfg.GetInstanceInfoByName("inst1").disks_active
 
 
+def test_activate_disks_waiting_for_sync_fails_on_a_degraded_mirror(env):
+  _Create(env, "drbd")
+  env.rpc.answers["blockdev_assemble"] = lambda node, disk_inst, inst, primary, idx: (
+    ["/dev/drbd0", "/var/run/ganeti/instance-disks/inst1:0", None] if primary else
+    [True, True])
+  # a standalone mirror: no resync running, yet degraded
+  standalone = [objects.BlockDevStatus(sync_percent=None, estimated_time=None,
+                                       is_degraded=True)]
+  env.rpc.sync_script = [standalone] * 20
+  with pytest.raises(errors.OpExecError, match="Some disks of the instance are degraded!"):
+    _Run(env, "OpInstanceActivateDisks", instance_name="inst1", wait_for_sync=True)
+  assert not env.cfg.GetInstanceInfoByName("inst1").disks_active
+  env.rpc.sync_script = []
+  _Run(env, "OpInstanceActivateDisks", instance_name="inst1", wait_for_sync=True)
+  assert env.cfg.GetInstanceInfoByName("inst1").disks_active
+
+
 # --- failover and migration of drbd instances ----------------------------------------
 
 def _RunningDrbdInstance(env, pnode="node1", snode="node2"):
