@@ -188,7 +188,10 @@ def ShutdownInstanceDisks(lu: Any, inst: objects.Instance,
     disks = lu.cfg.GetInstanceDisks(inst.uuid)
     lu.cfg.MarkInstanceDisksInactive(inst.uuid)
   for disk in disks:
-    for node_uuid in disk.nodes or [inst.primary_node]:
+    # the primary first: a DRBD primary cut from its peer starts a new data
+    # generation, which its peer would meet as a split brain
+    nodes = sorted(disk.nodes or [inst.primary_node], key=lambda uuid: uuid != inst.primary_node)
+    for node_uuid in nodes:
       result = lu.rpc.call_blockdev_shutdown(node_uuid, (disk, inst))
       if result.fail_msg and not result.offline:
         lu.LogWarning("Could not shutdown block device %s on node %s: %s", disk.iv_name,

@@ -306,6 +306,11 @@ def test_failover_drbd_goes_to_the_secondary(env):
   # the DRBD disk keeps its logical id: minors stay with their nodes
   disk, = _InstanceDisks(env)
   assert disk.logical_id[:2] == [node1, node2]
+  # the primary's device goes down first: a primary cut from its peer would
+  # start a new data generation, a split brain at the next connection
+  env.rpc.calls.clear()
+  _Run(env, "OpInstanceDeactivateDisks", instance_name="inst1", force=True)
+  assert [nodes for nodes, _ in _Calls(env, "blockdev_shutdown")] == [node2, node1]
 
 
 def test_failover_drbd_refuses_degraded_mirror_unless_told(env):
