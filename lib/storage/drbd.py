@@ -227,6 +227,10 @@ class DRBD8(base.BlockDev):
     if len(devices) != 2:
       raise errors.BlockDeviceError("DRBD needs 2 local devices, got %d" % len(devices))
     self.children = list(devices)
+    # new local disks (replace-disks) start with fresh metadata and resync
+    # from the peer
+    _, meta = self._LocalDevices()
+    self._Run(drbd_cmd.CreateMetadataArgv(self._minor, meta), "Creating the metadata")
     self._AttachLocal()
 
   def RemoveChildren(self, devices: Sequence[base.BlockDev]) -> None:

@@ -444,7 +444,9 @@ def test_network_and_children_operations(kernel):
   assert kernel.calls[-1] == ["drbdsetup", "detach", "3"]
   assert device.CombinedSyncStatus().ldisk_status == LDS_FAULTY
   device.AddChildren(_Children())
-  assert kernel.calls[-1][1] == "attach"
+  # new local disks get fresh metadata before they are attached
+  assert [call[-1] if call[0] == "drbdmeta" else call[1] for call in kernel.calls[-3:]] == [
+    "create-md", "apply-al", "attach"]
   with pytest.raises(errors.BlockDeviceError, match="already has local disks"):
     device.AddChildren(_Children())
 
