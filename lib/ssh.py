@@ -12,7 +12,6 @@ own host key, so keys are always recorded per node name.
 
 import base64
 import contextlib
-import dataclasses
 import fcntl
 import hashlib
 import logging
@@ -30,6 +29,7 @@ from ganeti import netutils
 from ganeti import pathutils
 from ganeti import vcluster
 from ganeti.utils import io
+from ganeti.utils.process import CommandResult
 from ganeti.utils import thirdparty
 
 SSHK_RSA = "rsa"
@@ -50,23 +50,6 @@ PUB_KEYS_MODE = 0o600
 # Exit code of ssh(1) when the connection itself failed
 SSH_FAILURE_EXIT_CODE = 255
 _READ_CHUNK = 32768
-
-
-@dataclasses.dataclass
-class RunResult:
-  """Outcome of a command run over SSH."""
-  exit_code: Optional[int]
-  stdout: str = ""
-  stderr: str = ""
-  fail_reason: Optional[str] = None
-
-  @property
-  def failed(self) -> bool:
-    return self.exit_code != 0
-
-  @property
-  def output(self) -> str:
-    return self.stdout + self.stderr
 
 
 class HostKeyError(errors.OpExecError):
@@ -412,7 +395,7 @@ class _Connection:
                                                          self._user))
 
   def Exec(self, command: str, stdin: Optional[bytes],
-           deadline: Optional[float]) -> RunResult:
+           deadline: Optional[float]) -> CommandResult:
     channel = self.transport.open_session(timeout=self._timeout)
     with contextlib.closing(channel):
       channel.exec_command(command)
@@ -424,7 +407,7 @@ class _Connection:
       while not (channel.exit_status_ready() and not channel.recv_ready() and
                  not channel.recv_stderr_ready()):
         if deadline is not None and time.monotonic() > deadline:
-          return RunResult(None, _Text(stdout), _Text(stderr),
+          return CommandResult([command], None, _Text(stdout), _Text(stderr),
                            "command timed out on %s" % self.hostname)
         got = False
         while channel.recv_ready():
@@ -437,7 +420,7 @@ class _Connection:
           channel.status_event.wait(0.05)
       code = channel.recv_exit_status()
     reason = None if code == 0 else "exited with status %d" % code
-    return RunResult(code, _Text(stdout), _Text(stderr), reason)
+    return CommandResult([command], code, _Text(stdout), _Text(stderr), reason)
 
 
 def _Text(data: bytes) -> str:
@@ -450,8 +433,8 @@ def _Fingerprint(key) -> str:
   return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
 
 
-def _FailedResult(message: str) -> RunResult:
-  return RunResult(SSH_FAILURE_EXIT_CODE, "", message + "\n", message)
+def _FailedResult(command: str, message: str) -> CommandResult:
+  return CommandResult([command], SSH_FAILURE_EXIT_CODE, "", message + "\n", message)
 
 
 class SshRunner:
@@ -475,7 +458,7 @@ class SshRunner:
   def Run(self, hostname: str, port: int, command: str, user: str = "root",
           ask_key: bool = False, strict_host_check: bool = True,
           timeout: Optional[float] = None, env: Optional[dict[str, str]] = None,
-          stdin: Optional[str | bytes] = None) -> RunResult:
+          stdin: Optional[str | bytes] = None) -> CommandResult:
     """Runs a shell command on a node; connection problems give exit code 255.
 
     ask_key is accepted for compatibility: nothing here can ask a user, so an
@@ -493,9 +476,9 @@ class SshRunner:
       with self._Connect(hostname, port, user, strict_host_check, timeout) as connection:
         return connection.Exec(command, stdin, deadline)
     except errors.OpExecError as err:
-      return _FailedResult(str(err))
+      return _FailedResult(command, str(err))
     except (paramiko.SSHException, OSError, EOFError) as err:
-      return _FailedResult("ssh: connection to %s port %d failed: %s" %
+      return _FailedResult(command, "ssh: connection to %s port %d failed: %s" %
                            (hostname, port, err or err.__class__.__name__))
 
   def CopyFileToNode(self, hostname: str, port: int, path: str,

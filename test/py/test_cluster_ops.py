@@ -12,6 +12,7 @@ from ganeti import errors
 from ganeti import netutils
 from ganeti import opcodes
 from ganeti import pathutils
+from ganeti.utils import process
 from ganeti.cmdlib import cluster_ops
 from ganeti.cmdlib import distribution
 
@@ -285,7 +286,7 @@ class FakeSsh:
   def Run(self, hostname, port, command):
     FakeSsh.runs.append((self.cluster_name, hostname, port, command))
     code = 1 if hostname == "node10" else 0
-    return ssh.RunResult(code, stdout="out of %s\nline 2\n" % hostname)
+    return process.CommandResult([command], code, "out of %s\nline 2\n" % hostname, "")
 
   def CopyFileToNode(self, hostname, port, path):
     FakeSsh.runs.append((self.cluster_name, hostname, port, path))
