@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Optional
 
+from ganeti import constants
 from ganeti import errors
 from ganeti import objects
 from ganeti import pathutils
@@ -22,6 +23,7 @@ from ganeti.backend import files
 from ganeti.backend.common import Fail, IsBelowDir, LocalPath, RPCFail
 from ganeti.storage import base
 from ganeti.storage import filestorage
+from ganeti.storage import persistent
 
 _URL_SCHEMES = ("http://", "https://", "ftp://")
 # pauses go through here so that tests can count them instead of waiting
@@ -64,17 +66,29 @@ def _AcceptedLocalPath(path: Any) -> str:
   return local
 
 
+def _AdoptedLocalPath(path: Any) -> str:
+  """The local form of an adopted device's path; BlockDeviceError if not adoptable."""
+  persistent.CheckAdoptable(path)
+  return LocalPath(path)
+
+
+# kinds whose logical id is (driver, path on this node): how a path is accepted
+_PATH_ID_CHECKS = dict.fromkeys(storage.FILE_PATH_DEV_TYPES, _AcceptedLocalPath)
+_PATH_ID_CHECKS[constants.DT_BLOCK] = _AdoptedLocalPath
+
+
 def _LocalizeIds(disk: objects.Disk) -> None:
-  if disk.dev_type in storage.FILE_PATH_DEV_TYPES:
+  accept = _PATH_ID_CHECKS.get(disk.dev_type)
+  if accept is not None:
     logical_id = disk.logical_id
     if isinstance(logical_id, (list, tuple)) and len(logical_id) == 2:
-      disk.logical_id = [logical_id[0], _AcceptedLocalPath(logical_id[1])]
+      disk.logical_id = [logical_id[0], accept(logical_id[1])]
   for child in disk.children or ():
     _LocalizeIds(child)
 
 
 def _WireId(dev_type: str, unique_id: tuple) -> list:
-  if dev_type in storage.FILE_PATH_DEV_TYPES:
+  if dev_type in _PATH_ID_CHECKS:
     return [unique_id[0], _Wire(unique_id[1])]
   return list(unique_id)
 

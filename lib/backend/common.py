@@ -6,7 +6,9 @@ import os
 import stat
 from typing import Optional, Sequence
 
+from ganeti import objects
 from ganeti import pathutils
+from ganeti import storage
 from ganeti.utils.process import CommandResult, RunCommand  # noqa: F401 (used by backends)
 from ganeti import vcluster
 
@@ -98,3 +100,15 @@ def MissingBridges(names: Sequence[str]) -> list[str]:
   present = {line.split(":")[1].strip().split("@")[0] for line in result.stdout.splitlines()
              if line.count(":") >= 2}
   return [name for name in names if name not in present]
+
+
+def LocalDisk(disk: objects.Disk) -> objects.Disk:
+  """A copy of a disk (and its children) whose device paths are this node's."""
+  local = disk.Copy()
+  pending = [local]
+  while pending:
+    item = pending.pop()
+    if item.dev_type in storage.PATH_ID_DEV_TYPES and len(item.logical_id or ()) == 2:
+      item.logical_id = [item.logical_id[0], LocalPath(item.logical_id[1])]
+    pending.extend(item.children or ())
+  return local

@@ -32,7 +32,7 @@ from ganeti import netutils
 from ganeti import serializer
 from ganeti import storage
 from ganeti.backend import os as backend_os
-from ganeti.backend.common import Fail, LocalPath, LocalPathBelow
+from ganeti.backend.common import Fail, LocalDisk, LocalPathBelow
 from ganeti.impexp import exportinfo
 from ganeti.utils import io
 from ganeti.constants import (
@@ -51,14 +51,6 @@ def _ExportPath(path: Any) -> str:
   return LocalPathBelow(path, pathutils.EXPORT_DIR, "export file")
 
 
-def _LocalDisk(disk: objects.Disk) -> objects.Disk:
-  """The disk with its file paths in this node's form."""
-  if disk.dev_type in storage.FILE_PATH_DEV_TYPES and len(disk.logical_id or ()) == 2:
-    disk.logical_id = [disk.logical_id[0], LocalPath(disk.logical_id[1])]
-  disk.children = [_LocalDisk(child) for child in disk.children or ()]
-  return disk
-
-
 def _FindDevice(disk: objects.Disk) -> Any:
   children = [_FindDevice(child) for child in disk.children or ()]
   return storage.FindDevice(disk, children)
@@ -68,7 +60,7 @@ def _DeviceIo(disk_data: Any) -> dict:
   if not isinstance(disk_data, dict):
     Fail("Invalid disk %r", disk_data)
   try:
-    device = _FindDevice(_LocalDisk(objects.Disk.FromDict(objects.CopyValue(disk_data))))
+    device = _FindDevice(LocalDisk(objects.Disk.FromDict(objects.CopyValue(disk_data))))
   except errors.GenericError as err:
     Fail("Cannot find block device: %s", err)
   if device is None or not device.dev_path:

@@ -20,7 +20,7 @@ from ganeti import paramdefs
 from ganeti import pathutils
 from ganeti import storage
 from ganeti.backend import blockdev
-from ganeti.backend.common import Fail, LocalPath
+from ganeti.backend.common import Fail, LocalDisk, LocalPath
 from ganeti.hypervisor import hv_base
 from ganeti.storage import base as storage_base
 from ganeti.utils import io
@@ -74,18 +74,6 @@ def _StoreReason(instance_name: str, trail: list) -> None:
 
 # --- block device links ---------------------------------------------------------
 
-def _LocalDisk(disk: objects.Disk) -> objects.Disk:
-  """A copy of the disk whose file paths are this node's."""
-  local = disk.Copy()
-  pending = [local]
-  while pending:
-    item = pending.pop()
-    if item.dev_type in storage.FILE_PATH_DEV_TYPES and item.logical_id:
-      item.logical_id = [item.logical_id[0], LocalPath(item.logical_id[1])]
-    pending.extend(item.children or ())
-  return local
-
-
 def _FindDevice(disk: objects.Disk) -> Optional[storage_base.BlockDev]:
   children = [_FindDevice(child) for child in disk.children or ()]
   return storage.FindDevice(disk, children)
@@ -96,7 +84,7 @@ def _LinkBlockDevices(instance: objects.Instance) -> list[tuple]:
   result = []
   for index, disk in enumerate(instance.disks_info or ()):
     try:
-      device = _FindDevice(_LocalDisk(disk))
+      device = _FindDevice(LocalDisk(disk))
       if device is None:
         Fail("Cannot find block device %s", storage_base.DescribeDisk(disk))
       uri = None

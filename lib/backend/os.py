@@ -23,7 +23,7 @@ from ganeti import paramdefs
 from ganeti import pathutils
 from ganeti import storage
 from ganeti import vcluster
-from ganeti.backend.common import CheckDefinitionFile, ErrnoName, Fail, LocalPath
+from ganeti.backend.common import CheckDefinitionFile, ErrnoName, Fail, LocalDisk
 from ganeti.storage import base as storage_base
 from ganeti.utils import io
 from ganeti.constants import (
@@ -221,15 +221,6 @@ def OsCoreEnv(name: str, definition: OsDefinition, osparams: Optional[dict],
   return env
 
 
-def _LocalDisk(disk: objects.Disk) -> objects.Disk:
-  """A copy of a disk whose file paths are this node's."""
-  local = disk.Copy()
-  if local.dev_type in storage.FILE_PATH_DEV_TYPES and len(local.logical_id or ()) == 2:
-    local.logical_id = [local.logical_id[0], LocalPath(local.logical_id[1])]
-  local.children = [_LocalDisk(child) for child in local.children or ()]
-  return local
-
-
 def _FindDevice(disk: objects.Disk) -> Optional[Any]:
   """The disk's block device on this node (children first), or None."""
   children = [_FindDevice(child) for child in disk.children or ()]
@@ -241,7 +232,7 @@ def _FindDevice(disk: objects.Disk) -> Optional[Any]:
 
 def _DevicePath(disk: objects.Disk) -> str:
   """Where this node sees the data of a disk, opened for use by the scripts."""
-  device = _FindDevice(_LocalDisk(disk))
+  device = _FindDevice(LocalDisk(disk))
   if device is None or not device.dev_path:
     Fail("Block device '%s' is not set up", storage_base.DescribeDisk(disk))
   device.Open()

@@ -25,7 +25,7 @@ from ganeti.constants import (
   ST_SHARED_FILE)
 from ganeti import errors
 from ganeti.backend import files
-from ganeti.backend.common import Fail, RPCFail
+from ganeti.backend.common import Fail, LocalPath, RPCFail
 from ganeti.storage import lvm_report
 from ganeti.storage import runner
 from ganeti.utils import io
@@ -69,7 +69,7 @@ def BlockDeviceSizes(devices: list[str]) -> dict[str, int]:
   """bdev_sizes: size of each given block device below /dev (others are left out)."""
   sizes = {}
   for device in devices:
-    real = os.path.realpath(device)
+    real = os.path.realpath(LocalPath(device))
     if not real.startswith("/dev/"):
       continue
     try:

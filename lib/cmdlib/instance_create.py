@@ -10,6 +10,7 @@ from ganeti import locking
 from ganeti import netutils
 from ganeti import objects
 from ganeti import paramdefs as pd
+from ganeti.cmdlib import instance_adopt
 from ganeti.cmdlib import ipolicy
 from ganeti.cmdlib import instance_disks
 from ganeti.cmdlib import instance_import
@@ -24,9 +25,8 @@ _DISK_ACCESS = ("rw", "ro")
 _FILE_TEMPLATES = {constants.DT_FILE: "file_storage_dir",
                    constants.DT_SHARED_FILE: "shared_file_storage_dir"}
 # disk templates this master can create so far
-_CREATABLE_TEMPLATES = frozenset([constants.DT_DISKLESS, constants.DT_FILE,
-                                  constants.DT_SHARED_FILE, constants.DT_PLAIN,
-                                  constants.DT_DRBD8])
+_CREATABLE_TEMPLATES = (frozenset([constants.DT_DISKLESS, constants.DT_BLOCK]) |
+                        frozenset(_FILE_TEMPLATES) | instance_disks.CREATED_TEMPLATES)
 
 
 def NormalizeMac(mac: str) -> str:
@@ -75,15 +75,19 @@ def ParseNics(op: Any, cluster: Any) -> list[dict]:
 
 
 def ParseDisks(op: Any) -> list[dict]:
+  """The requested disks; names outside Ganeti's disk parameters are kept as
+  the ExtStorage provider's parameters (ext_params)."""
   disks = []
   for idx, spec in enumerate(op.disks or []):
+    adopt = spec.get(pd.IDISK_ADOPT)
     size = spec.get(pd.IDISK_SIZE)
     try:
-      size = int(size)
+      size = int(size) if size is not None or not adopt else 0
     except (TypeError, ValueError):
       raise errors.OpPrereqError("Invalid disk size '%s'" % (size,),
                                  errors.ECODE_INVAL) from None
-    if size <= 0:
+    # an adopted disk's size is its volume's (the CLI sends 0)
+    if size <= 0 and not adopt:
       raise errors.OpPrereqError("Invalid disk size '%s' (disk %d)" % (size, idx),
                                  errors.ECODE_INVAL)
     mode = spec.get(pd.IDISK_MODE, "rw")
@@ -91,8 +95,28 @@ def ParseDisks(op: Any) -> list[dict]:
       raise errors.OpPrereqError("Invalid disk access mode '%s'" % mode, errors.ECODE_INVAL)
     disks.append({"size": size, "mode": mode, "name": spec.get(pd.IDISK_NAME),
                   "spindles": spec.get(pd.IDISK_SPINDLES), "vg": spec.get(pd.IDISK_VG),
-                  "metavg": spec.get(pd.IDISK_METAVG)})
+                  "metavg": spec.get(pd.IDISK_METAVG), "adopt": adopt,
+                  "provider": spec.get(pd.IDISK_PROVIDER),
+                  "access": spec.get(pd.IDISK_ACCESS),
+                  "ext_params": {key: value for key, value in spec.items()
+                                 if key not in pd.IDISK_PARAMS_TYPES}})
   return disks
+
+
+def CheckProviders(template: str, specs: list[dict]) -> None:
+  """Only ext disks name a provider (each must) and have provider parameters."""
+  for spec in specs:
+    if template == constants.DT_EXT:
+      if not spec["provider"]:
+        raise errors.OpPrereqError("Missing provider for template '%s'" % constants.DT_EXT,
+                                   errors.ECODE_INVAL)
+      continue
+    if spec["provider"]:
+      raise errors.OpPrereqError("The 'provider' option is only valid for the %s disk"
+                                 " template, not %s" % (constants.DT_EXT, template),
+                                 errors.ECODE_INVAL)
+    for key in sorted(spec["ext_params"]):
+      raise errors.OpPrereqError("Unknown parameter '%s'" % key, errors.ECODE_INVAL)
 
 
 class LUInstanceCreate(LogicalUnit):
@@ -198,6 +222,8 @@ class LUInstanceCreate(LogicalUnit):
       self.nic_specs = ParseNics(op, cluster)
       self.disk_specs = ParseDisks(op)
     self.disk_template = self._DiskTemplate(cluster)
+    CheckProviders(self.disk_template, self.disk_specs)
+    self.adopting = instance_adopt.CheckSpecs(self.disk_template, self.disk_specs, op)
     self.hvname = self._Hypervisor(cluster)
     hv_class = hypervisor.GetHypervisorClass(self.hvname)
     pd.ForceDictType(op.hvparams, pd.HVS_PARAMETER_TYPES)
@@ -224,6 +250,9 @@ class LUInstanceCreate(LogicalUnit):
     self._CheckSecondaryNode()
     if self.disk_template in instance_disks.LVM_TEMPLATES:
       instance_disks.FillVolumeGroups(cfg, self.disk_specs)
+    if self.adopting:
+      instance_adopt.CheckVolumes(self, self.disk_template, pnode.uuid, self.disk_specs)
+    elif self.disk_template in instance_disks.LVM_TEMPLATES:
       nodes = [pnode.uuid] + ([op.snode_uuid] if op.snode_uuid else [])
       instance_disks.CheckSpindles(self, nodes, self.disk_specs)
       instance_disks.CheckFreeSpace(self, nodes, instance_disks.SpacePerVolumeGroup(
@@ -336,7 +365,10 @@ class LUInstanceCreate(LogicalUnit):
   def _BuildDisks(self, cluster: Any) -> list[objects.Disk]:
     if self.disk_template == constants.DT_DISKLESS:
       return []
-    if self.disk_template in instance_disks.LVM_TEMPLATES:
+    if self.adopting:
+      return instance_adopt.BuildDisks(self, self.disk_template, self.disk_specs,
+                                       self.op.pnode_uuid)
+    if self.disk_template in instance_disks.CREATED_TEMPLATES:
       return instance_disks.GenerateDisks(self, self.disk_template, self.disk_specs,
                                           self.op.pnode_uuid, self.op.snode_uuid)
     ec_id = self.proc.GetECId()
@@ -395,7 +427,10 @@ class LUInstanceCreate(LogicalUnit):
     feedback_fn("* creating instance disks...")
     if not self.new_disks:
       return
-    if self.disk_template in instance_disks.LVM_TEMPLATES:
+    if self.adopting:
+      instance_adopt.TakeOver(self, inst, self.new_disks, self.disk_specs)
+      return
+    if self.disk_template in instance_disks.CREATED_TEMPLATES:
       instance_disks.CreateDisks(self, inst, self.new_disks)
       return
     pnode = inst.primary_node
@@ -417,8 +452,11 @@ class LUInstanceCreate(LogicalUnit):
 
   def _Abandon(self, inst: objects.Instance, configured: bool) -> None:
     """Undoes a creation after its disks were made: devices, configuration
-    entry, ports and DRBD minors."""
-    iu.RemoveDisks(self, inst, disks=self.new_disks)
+    entry, ports and DRBD minors.  Adopted volumes are given back, not removed."""
+    if self.adopting:
+      instance_adopt.GiveBack(self, inst, self.new_disks, self.disk_specs)
+    else:
+      iu.RemoveDisks(self, inst, disks=self.new_disks)
     if configured:
       self.cfg.RemoveInstance(inst.uuid)
       return
@@ -494,14 +532,14 @@ class LUInstanceCreate(LogicalUnit):
       finally:
         if not op.start:
           iu.ShutdownInstanceDisks(self, inst)
-    elif self.new_disks and not op.no_install and op.os_type:
+    elif self.new_disks and not op.no_install and op.os_type and not self.adopting:
       iu.StartInstanceDisks(self, inst)
       try:
         self._InstallOs(inst, feedback_fn)
       finally:
         if not op.start:
           iu.ShutdownInstanceDisks(self, inst)
-    elif self.disk_template in instance_disks.LVM_TEMPLATES and not op.start:
+    elif self.disk_template in instance_disks.CREATED_TEMPLATES and not op.start:
       # creation left the devices active; a stopped instance keeps none
       iu.ShutdownInstanceDisks(self, inst)
     if op.start:

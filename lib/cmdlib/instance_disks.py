@@ -9,6 +9,7 @@ each, "<uuid>.disk<N>_data" (the disk's size) and "<uuid>.disk<N>_meta"
 minor, secondary minor, shared secret).
 """
 
+import functools
 import time
 from typing import Any, Callable, Iterable, Optional
 
@@ -40,10 +41,12 @@ Sleep: Callable[[float], None] = time.sleep
 
 # --- layout ----------------------------------------------------------------------
 
-def UniqueLvPrefixes(lu: Any, indices: Iterable[int]) -> list[str]:
-  """"<new uuid>.disk<N>" for each disk index."""
+def UniqueLvPrefixes(lu: Any, indices: Iterable[int], template: str = "") -> list[str]:
+  """"<new uuid>.disk<N>" for each disk index ("<new uuid>.<template>.disk<N>"
+  for volumes outside LVM: ext and rbd)."""
   ec_id = lu.proc.GetECId()
-  return ["%s.disk%d" % (lu.cfg.GenerateUniqueID(ec_id), idx) for idx in indices]
+  infix = "" if template in LVM_TEMPLATES or not template else "." + template
+  return ["%s%s.disk%d" % (lu.cfg.GenerateUniqueID(ec_id), infix, idx) for idx in indices]
 
 
 def NewLv(lu: Any, vg: str, name: str, size: int, nodes: list[str],
@@ -82,10 +85,33 @@ def _DrbdDisk(lu: Any, idx: int, spec: dict, lv_prefix: str, pnode: str,
                       uuid=disk_uuid)
 
 
+def _ExternalDisk(lu: Any, idx: int, spec: dict, name: str, pnode: str,
+                  snode: Optional[str], template: str) -> objects.Disk:
+  """An ext or rbd disk: (provider or "rbd", volume name); an ext disk's
+  parameters carry its provider and the provider's own parameters."""
+  del snode  # reachable from every node: no secondary
+  if template == constants.DT_EXT:
+    logical_id = [spec["provider"], name]
+    params = dict(spec.get("ext_params") or {}, provider=spec["provider"])
+  else:
+    logical_id = ["rbd", name]
+    params = {}
+  if spec.get("access"):
+    params["access"] = spec["access"]
+  return objects.Disk(dev_type=template, size=spec["size"], mode=spec["mode"],
+                      name=spec.get("name"), spindles=spec.get("spindles"),
+                      iv_name="disk/%d" % idx, logical_id=logical_id, nodes=[pnode],
+                      params=params, uuid=lu.cfg.GenerateUniqueID(lu.proc.GetECId()))
+
+
 _BUILDERS = {
   constants.DT_PLAIN: _PlainDisk,
   constants.DT_DRBD8: _DrbdDisk,
+  constants.DT_EXT: functools.partial(_ExternalDisk, template=constants.DT_EXT),
+  constants.DT_RBD: functools.partial(_ExternalDisk, template=constants.DT_RBD),
 }
+# templates whose devices are made by blockdev_create on their nodes
+CREATED_TEMPLATES = frozenset(_BUILDERS)
 
 
 def FillVolumeGroups(cfg: Any, specs: list[dict]) -> None:
@@ -101,13 +127,14 @@ def FillVolumeGroups(cfg: Any, specs: list[dict]) -> None:
 
 def GenerateDisks(lu: Any, template: str, specs: list[dict], pnode: str,
                   snode: Optional[str], base_index: int = 0) -> list[objects.Disk]:
-  """New configuration objects for disks of template (plain or drbd); their
-  uuids, DRBD minors and secrets stay reserved for the job.  DRBD disks get
-  their ports from AllocatePorts, once they are about to be made."""
+  """New configuration objects for disks of template (one of CREATED_TEMPLATES);
+  their uuids, DRBD minors and secrets stay reserved for the job.  DRBD disks
+  get their ports from AllocatePorts, once they are about to be made."""
   builder = _BUILDERS[template]
   indices = range(base_index, base_index + len(specs))
   return [builder(lu, idx, spec, prefix, pnode, snode)
-          for idx, spec, prefix in zip(indices, specs, UniqueLvPrefixes(lu, indices))]
+          for idx, spec, prefix in zip(indices, specs,
+                                       UniqueLvPrefixes(lu, indices, template))]
 
 
 def AllocatePorts(lu: Any, disks: Iterable[objects.Disk]) -> None:

@@ -286,13 +286,7 @@ class DRBD8(base.BlockDev):
 
   def GetActualSize(self) -> int:
     self._Require("get the size of")
-    result = runner.RUNNER.RunOrFail(["blockdev", "--getsize64", self.dev_path],
-                                     "Reading the size of %s" % self.dev_path)
-    try:
-      return int(result.stdout.strip())
-    except ValueError:
-      raise errors.BlockDeviceError("Invalid size %r of %s" % (result.stdout.strip(),
-                                                               self.dev_path)) from None
+    return runner.DeviceSize(self.dev_path)
 
   def GetActualSpindles(self) -> Optional[int]:
     if not self.children or self.children[0] is None:

@@ -6,6 +6,7 @@ tool's name (tests give lvm2 a --config that confines it to their own
 physical volumes and disables activation).
 """
 
+import os
 from typing import Optional, Sequence
 
 from ganeti import errors
@@ -35,16 +36,20 @@ class ToolRunner:
     self.extra_args = dict(extra_args or {})
     self.env = dict(_TOOL_ENV, **(env or {}))
 
-  def Run(self, argv: Sequence[str]) -> ToolResult:
+  def Run(self, argv: Sequence[str], env: Optional[dict[str, str]] = None,
+          cwd: str = "/") -> ToolResult:
+    """Runs a tool; env adds to the tools' environment (it does not replace it)."""
     full = [argv[0]] + list(self.extra_args.get(argv[0], ())) + list(argv[1:])
-    result = process.RunCommand(full, env=self.env, timeout=_TIMEOUT)
+    result = process.RunCommand(full, env=dict(self.env, **(env or {})), timeout=_TIMEOUT,
+                                cwd=cwd)
     # reported under the command as the storage code wrote it
     return ToolResult(argv, result.exit_code, result.stdout, result.stderr,
                       result.fail_reason)
 
-  def RunOrFail(self, argv: Sequence[str], what: str) -> ToolResult:
+  def RunOrFail(self, argv: Sequence[str], what: str, env: Optional[dict[str, str]] = None,
+                cwd: str = "/") -> ToolResult:
     """Runs a command; BlockDeviceError naming what was attempted if it fails."""
-    result = self.Run(argv)
+    result = self.Run(argv, env, cwd)
     if result.failed:
       raise errors.BlockDeviceError("%s failed (%s)" % (what, result.Describe()))
     return result
@@ -59,3 +64,15 @@ def SetRunner(runner: ToolRunner) -> ToolRunner:
   global RUNNER
   previous, RUNNER = RUNNER, runner
   return previous
+
+
+def DeviceSize(path: str) -> int:
+  """The size in bytes of a block device (or of a regular file standing in for one)."""
+  if os.path.isfile(path):
+    return os.stat(path).st_size
+  result = RUNNER.RunOrFail(["blockdev", "--getsize64", path], "Reading the size of %s" % path)
+  try:
+    return int(result.stdout.strip())
+  except ValueError:
+    raise errors.BlockDeviceError("Invalid size %r of %s" % (result.stdout.strip(),
+                                                             path)) from None

@@ -277,7 +277,7 @@ class _FakeKernel(runner.ToolRunner):
     with open(self.proc_path, "w") as handle:
       handle.write("\n".join(lines) + "\n")
 
-  def Run(self, argv):
+  def Run(self, argv, env=None, cwd="/"):
     if self.others is not None and argv[0] not in ("drbdsetup", "drbdmeta", "blockdev"):
       return self.others.Run(argv)
     self.calls.append(list(argv))

@@ -289,7 +289,7 @@ class _ReportRunner(runner.ToolRunner):
     super().__init__()
     self.report = report
 
-  def Run(self, argv):
+  def Run(self, argv, env=None, cwd="/"):
     return runner.ToolResult(argv, 0, self.report, "")
 
 

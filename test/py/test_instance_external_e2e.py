@@ -1,0 +1,150 @@
+"""Instances on ext (an ExtStorage provider of real programs over a store
+both nodes reach) and blockdev (an adopted loop device) disks, on a 2-node
+virtual cluster with the fake hypervisor."""
+
+import os
+import subprocess
+
+import pytest
+
+from test_ssh import SSHD
+from vcluster_harness import VirtualCluster
+from extstorage_provider import Calls, WriteProvider
+
+pytestmark = pytest.mark.skipif(not os.path.exists(SSHD) or os.geteuid() != 0,
+                                reason="needs OpenSSH's sshd and root")
+
+MIB = 1024 * 1024
+ADOPTED = "/dev/disk/by-id/gnt-test-adopted"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+  vc = VirtualCluster(nodes=2, ssh=True)
+  try:
+    vc.init("--enabled-disk-templates=ext,blockdev,diskless")
+    vc.add_node(2)
+    # small volumes and no NICs
+    vc.run("gnt-cluster", "modify", "--ipolicy-bounds-specs",
+           "min:disk-size=1,memory-size=128,cpu-count=1,disk-count=1,nic-count=0,spindle-use=1"
+           "/max:disk-size=1048576,memory-size=32768,cpu-count=8,disk-count=16,nic-count=8,"
+           "spindle-use=12")
+    vc.store = os.path.join(vc.dir, "ext-store")
+    for node in (1, 2):
+      WriteProvider(vc.path("/srv/ganeti/extstorage/filestore", node), vc.store)
+    yield vc
+  finally:
+    vc.destroy()
+
+
+def _Create(vc, name, template, disks, **extra):
+  op = dict(instance_name=name, os_type="minimal+default", name_check=False, ip_check=False,
+            mode="create", nics=[], beparams={"memory": 128}, pnode="node1",
+            disk_template=template, disks=disks)
+  op.update(extra)
+  return vc.submit(("OpInstanceCreate", op))[0]
+
+
+def _Ok(vc, name, **params):
+  result = vc.submit((name, params))[0]
+  assert result[0] == "ok", result
+  return result
+
+
+def _Volumes(vc):
+  return sorted(name for name in os.listdir(vc.store) if name.endswith((".disk0", ".disk1")))
+
+
+def test_ext_instance_add_grow_move_remove(cluster):
+  proc = cluster.run("gnt-instance", "add", "-t", "ext", "--disk",
+                     "0:size=64M,provider=filestore,tier=gold", "--disk",
+                     "1:size=32M,provider=filestore", "-o", "minimal+default", "-n", "node1",
+                     "--no-name-check", "--no-ip-check", "--no-nics", "ext1")
+  assert proc.returncode == 0
+  volumes = _Volumes(cluster)
+  assert len(volumes) == 2 and all(".ext.disk" in name for name in volumes)
+  sizes = sorted(os.path.getsize(os.path.join(cluster.store, name)) for name in volumes)
+  assert sizes == [32 * MIB, 64 * MIB]
+  created = [line for line in Calls(cluster.store) if line.startswith("create ")]
+  assert any("EXTP_TIER=gold" in line for line in created)
+  assert any("VOL_SIZE=64 " in line for line in created)
+  info = [line for line in Calls(cluster.store) if line.startswith("setinfo ")]
+  assert all("VOL_METADATA=originstname+ext1" in line for line in info) and len(info) == 2
+  listed = cluster.run("gnt-instance", "list", "--no-headers", "-o",
+                       "name,disk_template,status,disk.sizes", "ext1").stdout.split()
+  assert listed == ["ext1", "ext", "running", "64,32"]
+  cluster.run("gnt-instance", "grow-disk", "ext1", "0", "64M")
+  disk0 = next(name for name in volumes if name.endswith("disk0"))
+  assert os.path.getsize(os.path.join(cluster.store, disk0)) == 128 * MIB
+  # reachable from every node: failover and migration to any node
+  cluster.run("gnt-instance", "failover", "-f", "-n", "node2", "ext1")
+  assert cluster.run("gnt-instance", "list", "--no-headers", "-o", "pnode",
+                     "ext1").stdout.strip() == "node2"
+  cluster.run("gnt-instance", "migrate", "-f", "-n", "node1", "ext1")
+  assert cluster.run("gnt-instance", "list", "--no-headers", "-o", "pnode,status",
+                     "ext1").stdout.split() == ["node1", "running"]
+  verify = cluster.run("gnt-cluster", "verify", check=False)
+  assert verify.returncode == 0 and "ERROR" not in verify.stdout, verify.stdout
+  cluster.run("gnt-instance", "remove", "-f", "ext1")
+  assert _Volumes(cluster) == []
+
+
+def test_ext_requests_refused_with_gantis_errors(cluster):
+  result = _Create(cluster, "ext2", "ext", [{"size": 64}])
+  assert result[:2] == ["error", "OpPrereqError"]
+  assert "Missing provider for template 'ext'" in str(result[2])
+  result = _Create(cluster, "ext3", "blockdev", [{"size": 64, "provider": "filestore"}])
+  assert "The 'provider' option is only valid for the ext disk template, not blockdev" in \
+    str(result[2])
+  result = _Create(cluster, "ext3", "ext", [{"size": 64, "provider": "nosuch"}])
+  assert result[0] == "error" and "provider 'nosuch' not found" in str(result[2])
+  assert cluster.run("gnt-instance", "list", "--no-headers", "-o", "name").stdout == ""
+  assert _Volumes(cluster) == []
+
+
+@pytest.fixture
+def adopted(cluster, tmp_path):
+  backing = tmp_path / "adopted.img"
+  backing.write_bytes(b"the administrator's data" + b"\0" * (16 * MIB - 24))
+  proc = subprocess.run(["losetup", "--find", "--show", str(backing)], capture_output=True,
+                        text=True, check=False)
+  if proc.returncode != 0:
+    pytest.skip("no loop device: %s" % proc.stderr.strip())
+  device = proc.stdout.strip()
+  link = cluster.path(ADOPTED, 1)
+  os.makedirs(os.path.dirname(link), exist_ok=True)
+  os.symlink(device, link)
+  yield device
+  os.unlink(link)
+  subprocess.run(["losetup", "-d", device], check=False)
+
+
+def test_blockdev_adoption_keeps_the_device(cluster, adopted):
+  proc = cluster.run("gnt-instance", "add", "-t", "blockdev", "--disk", "0:adopt=" + ADOPTED,
+                     "-o", "minimal+default", "-n", "node1", "--no-name-check",
+                     "--no-ip-check", "--no-nics", "block1")
+  assert proc.returncode == 0
+  listed = cluster.run("gnt-instance", "list", "--no-headers", "-o",
+                       "disk_template,status,disk.sizes", "block1").stdout.split()
+  assert listed == ["blockdev", "running", "16"]
+  # no OS was installed: the device still starts with the administrator's data
+  cluster.run("gnt-instance", "remove", "-f", "block1")
+  with open(adopted, "rb") as handle:
+    assert handle.read(24) == b"the administrator's data"
+
+
+def test_adoption_refusals(cluster, adopted):
+  cases = [
+    ("blockdev", [{"size": 64}], "Disk template blockdev requires disk adoption"),
+    ("blockdev", [{"adopt": "/dev/sda"}], "lie outside /dev/disk/ and cannot be adopted"),
+    ("blockdev", [{"adopt": "/dev/disk/by-id/nosuch"}],
+     "Missing block device(s): /dev/disk/by-id/nosuch"),
+    ("blockdev", [{"adopt": ADOPTED}, {"size": 64}], "Either all disks are adopted or none is"),
+    ("ext", [{"adopt": ADOPTED, "provider": "filestore"}],
+     "Disk adoption is not supported for the 'ext' disk template"),
+  ]
+  for template, disks, message in cases:
+    result = _Create(cluster, "block2", template, disks)
+    assert result[:2] == ["error", "OpPrereqError"], result
+    assert message in str(result[2]), result
+  assert cluster.run("gnt-instance", "list", "--no-headers", "-o", "name").stdout == ""
