@@ -103,22 +103,6 @@ def ParseDisks(op: Any) -> list[dict]:
   return disks
 
 
-def CheckProviders(template: str, specs: list[dict]) -> None:
-  """Only ext disks name a provider (each must) and have provider parameters."""
-  for spec in specs:
-    if template == constants.DT_EXT:
-      if not spec["provider"]:
-        raise errors.OpPrereqError("Missing provider for template '%s'" % constants.DT_EXT,
-                                   errors.ECODE_INVAL)
-      continue
-    if spec["provider"]:
-      raise errors.OpPrereqError("The 'provider' option is only valid for the %s disk"
-                                 " template, not %s" % (constants.DT_EXT, template),
-                                 errors.ECODE_INVAL)
-    for key in sorted(spec["ext_params"]):
-      raise errors.OpPrereqError("Unknown parameter '%s'" % key, errors.ECODE_INVAL)
-
-
 class LUInstanceCreate(LogicalUnit):
   """Creates an instance: disks, configuration entry, OS install, start."""
 
@@ -222,7 +206,7 @@ class LUInstanceCreate(LogicalUnit):
       self.nic_specs = ParseNics(op, cluster)
       self.disk_specs = ParseDisks(op)
     self.disk_template = self._DiskTemplate(cluster)
-    CheckProviders(self.disk_template, self.disk_specs)
+    instance_disks.CheckProviders(self.disk_template, self.disk_specs)
     self.adopting = instance_adopt.CheckSpecs(self.disk_template, self.disk_specs, op)
     self.hvname = self._Hypervisor(cluster)
     hv_class = hypervisor.GetHypervisorClass(self.hvname)

@@ -114,6 +114,23 @@ _BUILDERS = {
 CREATED_TEMPLATES = frozenset(_BUILDERS)
 
 
+def CheckProviders(template: str, specs: list[dict]) -> None:
+  """Only ext disks name a provider (each must) and have provider parameters."""
+  for spec in specs:
+    if template == constants.DT_EXT:
+      if not spec.get("provider"):
+        raise errors.OpPrereqError("Missing provider for template '%s'" % constants.DT_EXT,
+                                   errors.ECODE_INVAL)
+      continue
+    if spec.get("provider"):
+      raise errors.OpPrereqError("The 'provider' option is only valid for the %s disk"
+                                 " template, not %s" % (constants.DT_EXT, template),
+                                 errors.ECODE_INVAL)
+    unknown = sorted(spec.get("ext_params") or ())
+    if unknown:
+      raise errors.OpPrereqError("Unknown parameter '%s'" % unknown[0], errors.ECODE_INVAL)
+
+
 def FillVolumeGroups(cfg: Any, specs: list[dict]) -> None:
   """Gives every disk spec its volume groups: its own or the cluster's (data),
   the drbd "metavg" parameter (metadata)."""

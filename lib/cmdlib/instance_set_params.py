@@ -301,7 +301,10 @@ class LUInstanceSetParams(LogicalUnit):
 
   def _NewDisk(self, idx: int, params: dict) -> objects.Disk:
     """The Disk object of a disk to add at idx (not yet created anywhere)."""
-    params = TypedParams(params, pd.IDISK_PARAMS_TYPES)
+    ext_params = {key: value for key, value in params.items()
+                  if key not in pd.IDISK_PARAMS_TYPES}
+    params = TypedParams({key: value for key, value in params.items()
+                          if key not in ext_params}, pd.IDISK_PARAMS_TYPES)
     if pd.IDISK_SIZE not in params:
       raise errors.OpPrereqError("Missing required parameter 'size'", errors.ECODE_INVAL)
     size = params[pd.IDISK_SIZE]
@@ -318,8 +321,14 @@ class LUInstanceSetParams(LogicalUnit):
       if not template:
         raise errors.OpPrereqError("Must specify disk type on diskless instance",
                                    errors.ECODE_INVAL)
+    instance_disks.CheckProviders(template, [dict(params, ext_params=ext_params)])
     if template in instance_disks.LVM_TEMPLATES:
       return self._NewLvmDisk(idx, template, dict(params, size=size, mode=mode, name=name))
+    if template in instance_disks.CREATED_TEMPLATES:
+      spec = dict(params, size=size, mode=mode, name=name, ext_params=ext_params)
+      disk, = instance_disks.GenerateDisks(self, template, [spec], self.instance.primary_node,
+                                           None, base_index=idx)
+      return disk
     if template not in _FILE_TEMPLATES:
       raise errors.OpPrereqError("Disk template '%s' is not supported by this master yet" %
                                  template, errors.ECODE_INVAL)
@@ -635,9 +644,9 @@ class LUInstanceSetParams(LogicalUnit):
 
   # --- execution ---------------------------------------------------------------------
 
-  def _AddLvmDisk(self, inst: objects.Instance, disk: objects.Disk, idx: int) -> None:
-    """Makes a new plain or drbd disk on its nodes and configures it; it is
-    left active only when the instance's disks are."""
+  def _AddCreatedDisk(self, inst: objects.Instance, disk: objects.Disk, idx: int) -> None:
+    """Makes a new plain, drbd, ext or rbd disk on its nodes and configures
+    it; it is left active only when the instance's disks are."""
     instance_disks.AllocatePorts(self, [disk])
     try:
       instance_disks.CreateDisks(self, inst, [disk])
@@ -664,8 +673,8 @@ class LUInstanceSetParams(LogicalUnit):
                feedback_fn: Any) -> None:
     pnode = inst.primary_node
     feedback_fn("* disk %d, size %s" % (idx, FormatUnit(disk.size, "h")))
-    if disk.dev_type in instance_disks.LVM_TEMPLATES:
-      self._AddLvmDisk(inst, disk, idx)
+    if disk.dev_type in instance_disks.CREATED_TEMPLATES:
+      self._AddCreatedDisk(inst, disk, idx)
       return
     directory = filestorage.DiskFileDir(disk.logical_id)
     result = self.rpc.call_file_storage_dir_create(pnode, directory)

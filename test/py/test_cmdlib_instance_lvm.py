@@ -745,3 +745,69 @@ def test_add_plain_disk_needs_room(env):
          disks=[["add", -1, {"size": 512}]])
   assert err.value.args[0] == ("Not enough disk space on target node node1 vg xenvg:"
                                " required 512 MiB, available 100 MiB")
+
+
+# --- adoption of existing logical volumes ---------------------------------------------
+
+def _OfferLvs(ctx, **volumes):
+  """node1's volume group holds these LVs: name -> (size, online)."""
+  ctx.rpc.answers["lv_list"] = lambda node, vg: {
+    "%s/%s" % (vg, name): (float(size), not online, online)
+    for name, (size, online) in volumes.items()}
+
+
+def test_adopting_lvs_renames_them_and_takes_their_sizes(env):
+  _OfferLvs(env, web_root=(2048, False), web_swap=(512, False))
+  result, _ = _Create(env, "plain", disks=[{"adopt": "web_root", "size": 0},
+                                           {"adopt": "web_swap", "size": 0}])
+  assert result == ["node1"]
+  disks = _InstanceDisks(env)
+  assert [disk.size for disk in disks] == [2048, 512]
+  assert not _Calls(env, "blockdev_create")
+  (_, (renames,)), = _Calls(env, "blockdev_rename")
+  assert [(list(source.logical_id), target) for source, target in renames] == [
+    (["xenvg", "web_root"], list(disks[0].logical_id)),
+    (["xenvg", "web_swap"], list(disks[1].logical_id))]
+  assert all(disk.logical_id[1].endswith(".disk%d" % idx) for idx, disk in enumerate(disks))
+
+
+@pytest.mark.parametrize("volumes, disks, message", [
+  ({}, [{"adopt": "nosuch", "size": 0}], "Missing logical volume(s): xenvg/nosuch"),
+  ({"busy": (1024, True)}, [{"adopt": "busy", "size": 0}],
+   "Online logical volumes found, cannot adopt: xenvg/busy"),
+  ({"a": (1024, False)}, [{"adopt": "a", "size": 0}, {"adopt": "a", "size": 0}],
+   "Duplicate disk names given for adoption"),
+  ({"a": (1024, False)}, [{"adopt": "a", "size": 0}, {"size": 1024}],
+   "Either all disks are adopted or none is"),
+])
+def test_adoption_refusals(env, volumes, disks, message):
+  _OfferLvs(env, **volumes)
+  assert message in _Failure(env, errors.OpPrereqError, "plain", disks=disks)
+  assert env.cfg.GetInstanceList() == []
+
+
+def test_adopted_lv_of_another_instance_is_refused(env):
+  _Create(env, "plain", name="owner")
+  taken = _InstanceDisks(env, "owner")[0].logical_id[1]
+  _OfferLvs(env, **{taken: (1024, False)})
+  message = _Failure(env, errors.OpPrereqError, "plain", name="thief",
+                     disks=[{"adopt": taken, "size": 0}])
+  assert message == "LV named xenvg/%s used by another instance" % taken
+
+
+def test_adoption_not_for_drbd_nor_with_an_iallocator(env):
+  _OfferLvs(env, a=(1024, False))
+  assert ("Disk adoption is not supported for the 'drbd' disk template" in
+          _Failure(env, errors.OpPrereqError, "drbd", disks=[{"adopt": "a", "size": 0}]))
+  assert ("Disk adoption not allowed with an iallocator script" in
+          _Failure(env, errors.OpPrereqError, "plain", disks=[{"adopt": "a", "size": 0}],
+                   pnode=None, iallocator="hail"))
+
+
+def test_failed_rename_leaves_nothing_behind(env):
+  _OfferLvs(env, a=(1024, False))
+  env.rpc.failing[("blockdev_rename", _Uuid(env, "node1"))] = "rename refused"
+  message = _Failure(env, errors.OpExecError, "plain", disks=[{"adopt": "a", "size": 0}])
+  assert "rename refused" in message
+  assert env.cfg.GetInstanceList() == []
+  assert not _Calls(env, "blockdev_remove")  # the administrator's LV is never removed

@@ -3,6 +3,7 @@ both nodes reach) and blockdev (an adopted loop device) disks, on a 2-node
 virtual cluster with the fake hypervisor."""
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -52,7 +53,7 @@ def _Ok(vc, name, **params):
 
 
 def _Volumes(vc):
-  return sorted(name for name in os.listdir(vc.store) if name.endswith((".disk0", ".disk1")))
+  return sorted(name for name in os.listdir(vc.store) if re.search(r"\.ext\.disk\d+$", name))
 
 
 def test_ext_instance_add_grow_move_remove(cluster):
@@ -85,6 +86,14 @@ def test_ext_instance_add_grow_move_remove(cluster):
                      "ext1").stdout.split() == ["node1", "running"]
   verify = cluster.run("gnt-cluster", "verify", check=False)
   assert verify.returncode == 0 and "ERROR" not in verify.stdout, verify.stdout
+  # a third disk, of the provider's with its own parameter
+  cluster.run("gnt-instance", "modify", "--disk", "add:size=16M,provider=filestore,tier=iron",
+              "ext1")
+  assert len(_Volumes(cluster)) == 3
+  added = [line for line in Calls(cluster.store) if line.startswith("create ")][-1]
+  assert "EXTP_TIER=iron" in added and "VOL_SIZE=16 " in added
+  refused = cluster.run("gnt-instance", "modify", "--disk", "add:size=16M", "ext1", check=False)
+  assert refused.returncode != 0 and "Missing provider for template 'ext'" in refused.stderr
   cluster.run("gnt-instance", "remove", "-f", "ext1")
   assert _Volumes(cluster) == []
 
