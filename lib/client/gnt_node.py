@@ -21,6 +21,9 @@ _LIST_VOL_DEF_FIELDS = list(_VOLUME_HEADERS)
 _STORAGE_HEADERS = {"node": "Node", "type": "Type", "name": "Name", "size": "Size",
                     "used": "Used", "free": "Free", "allocatable": "Allocatable"}
 _LIST_STOR_DEF_FIELDS = list(_STORAGE_HEADERS)
+# list-drbd: confd's rows, always these columns
+_DRBD_HEADERS = {"node": "Node", "minor": "Minor", "instance": "Instance", "disk": "Disk",
+                 "role": "Role", "peer": "PeerNode"}
 _STORAGE_SIZE_FIELDS = ["size", "used", "free"]
 # Storage types the user may name (those whose units nodes can list)
 _USER_STORAGE_TYPES = ["file", "lvm-pv", "lvm-vg", "sharedfile", "gluster"]
@@ -365,6 +368,24 @@ def ListVolumes(opts: Any, args: list[str]) -> int:
   return EXIT_SUCCESS
 
 
+def ListDrbd(opts: Any, args: list[str]) -> int:
+  """The DRBD minors the configuration gives a node, asked of confd."""
+  from ganeti import confd  # pylint: disable=import-outside-toplevel
+  from ganeti.confd import client  # pylint: disable=import-outside-toplevel
+  try:
+    reply = client.ConfdClient().Query(confd.REQ_NODE_DRBD, args[0])
+  except (errors.ConfdClientError, OSError) as err:
+    ToStderr("Can't get a response from confd: %s", err)
+    return EXIT_FAILURE
+  if not reply.ok:
+    ToStderr("Error while querying the DRBD minors of node %s: %s", args[0], reply.answer)
+    return EXIT_FAILURE
+  for line in GenerateTable(None if opts.no_headers else _DRBD_HEADERS, list(_DRBD_HEADERS),
+                            opts.separator, reply.answer, numfields=["minor"]):
+    ToStdout(line)
+  return EXIT_SUCCESS
+
+
 def ListStorage(opts: Any, args: list[str]) -> int:
   fields = ParseFields(opts.output, _LIST_STOR_DEF_FIELDS)
   op = MakeOpCode(_Opcodes().OpNodeQueryStorage, nodes=args,
@@ -585,6 +606,9 @@ commands = {
   "volumes": (
     ListVolumes, ARGS_MANY_NODES, _LIST_OPTS + [PRIORITY_OPT], "[<node-name>...]",
     "Lists the logical volumes of nodes"),
+  "list-drbd": (
+    ListDrbd, ARGS_ONE_NODE, [NOHDR_OPT, SEP_OPT], "[--no-headers] [--separator=SEP] <node>",
+    "Lists the DRBD minors the configuration gives a node"),
   "list-storage": (
     ListStorage, ARGS_MANY_NODES, _LIST_OPTS + [STORAGE_TYPE_OPT, PRIORITY_OPT],
     "[<node-name>...]",

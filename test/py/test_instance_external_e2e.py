@@ -157,3 +157,11 @@ def test_adoption_refusals(cluster, adopted):
     assert result[:2] == ["error", "OpPrereqError"], result
     assert message in str(result[2]), result
   assert cluster.run("gnt-instance", "list", "--no-headers", "-o", "name").stdout == ""
+
+
+def test_list_drbd_asks_confd(cluster):
+  # no DRBD disk here: the header alone (rows are checked in the QA cluster)
+  proc = cluster.run("gnt-node", "list-drbd", "node1")
+  assert proc.stdout.split() == ["Node", "Minor", "Instance", "Disk", "Role", "PeerNode"]
+  proc = cluster.run("gnt-node", "list-drbd", "--no-headers", "nosuch", check=False)
+  assert proc.returncode == 1 and "Node name nosuch not found" in proc.stderr
