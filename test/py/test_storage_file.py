@@ -95,8 +95,8 @@ def test_unsupported_operations_and_types(tmp_path):
     with pytest.raises(errors.BlockDeviceError):
       call()
   assert device.PauseResumeSync(True) is True
-  with pytest.raises(errors.BlockDeviceError, match="Unsupported device type 'rbd'"):
-    storage.FindDevice(objects.Disk(dev_type="rbd", logical_id=["rbd", "img"], size=1), [])
+  with pytest.raises(errors.BlockDeviceError, match="Unsupported device type 'gluster'"):
+    storage.FindDevice(objects.Disk(dev_type="gluster", logical_id=["gluster", "img"], size=1), [])
   with pytest.raises(ValueError):
     filestorage.FileStorage(["only-one"], [], 1, {}, {})
 
