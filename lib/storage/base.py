@@ -143,6 +143,12 @@ class BlockDev:
     return self.GetActualSize(), self.GetActualSpindles()
 
 
+def CheckPairId(unique_id: Any) -> None:
+  """Refuses a logical id that is not the (driver or owner, name) pair most kinds use."""
+  if not isinstance(unique_id, (tuple, list)) or len(unique_id) != 2:
+    raise ValueError("Invalid configuration data %s" % (unique_id,))
+
+
 def DescribeDisk(disk: objects.Disk) -> str:
   """A disk as Ganeti names it in messages."""
   children = ", ".join(DescribeDisk(child) for child in disk.children or ())

@@ -31,8 +31,8 @@ class PersistentBlockDevice(base.BlockDev):
 
   def __init__(self, unique_id: Sequence[Any], children: Sequence[Any], size: int,
                params: Optional[dict], dyn_params: Optional[dict]) -> None:
-    if (not isinstance(unique_id, (tuple, list)) or len(unique_id) != 2 or
-        unique_id[0] != DRIVER_MANUAL):
+    base.CheckPairId(unique_id)
+    if unique_id[0] != DRIVER_MANUAL:
       raise ValueError("Invalid configuration data %s" % (unique_id,))
     super().__init__(unique_id, children, size, params, dyn_params)
     self.dev_path = self.unique_id[1]

@@ -80,8 +80,7 @@ class RADOSBlockDevice(base.BlockDev):
 
   def __init__(self, unique_id: Sequence[Any], children: Sequence[Any], size: int,
                params: Optional[dict], dyn_params: Optional[dict]) -> None:
-    if not isinstance(unique_id, (tuple, list)) or len(unique_id) != 2:
-      raise ValueError("Invalid configuration data %s" % (unique_id,))
+    base.CheckPairId(unique_id)
     super().__init__(unique_id, children, size, params, dyn_params)
     self.driver, self.name = self.unique_id
     self.pool = self.params.get(paramdefs.RBD_POOL) or "rbd"

@@ -4,13 +4,12 @@ virtual cluster with the fake hypervisor."""
 
 import os
 import re
-import subprocess
 
 import pytest
 
 from test_ssh import SSHD
 from vcluster_harness import VirtualCluster
-from extstorage_provider import Calls, WriteProvider
+from storage_fixtures import Calls, LoopDevice, WriteProvider
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SSHD) or os.geteuid() != 0,
                                 reason="needs OpenSSH's sshd and root")
@@ -113,19 +112,13 @@ def test_ext_requests_refused_with_gantis_errors(cluster):
 
 @pytest.fixture
 def adopted(cluster, tmp_path):
-  backing = tmp_path / "adopted.img"
-  backing.write_bytes(b"the administrator's data" + b"\0" * (16 * MIB - 24))
-  proc = subprocess.run(["losetup", "--find", "--show", str(backing)], capture_output=True,
-                        text=True, check=False)
-  if proc.returncode != 0:
-    pytest.skip("no loop device: %s" % proc.stderr.strip())
-  device = proc.stdout.strip()
-  link = cluster.path(ADOPTED, 1)
-  os.makedirs(os.path.dirname(link), exist_ok=True)
-  os.symlink(device, link)
-  yield device
-  os.unlink(link)
-  subprocess.run(["losetup", "-d", device], check=False)
+  with LoopDevice(str(tmp_path / "adopted.img"), b"the administrator's data",
+                  16 * MIB) as device:
+    link = cluster.path(ADOPTED, 1)
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    os.symlink(device, link)
+    yield device
+    os.unlink(link)
 
 
 def test_blockdev_adoption_keeps_the_device(cluster, adopted):

@@ -5,7 +5,6 @@ set up)."""
 
 import json
 import os
-import subprocess
 
 import pytest
 
@@ -18,7 +17,7 @@ from ganeti.storage import persistent
 from ganeti.storage import rbd
 from ganeti.storage import runner
 
-from extstorage_provider import Calls, WriteProvider
+from storage_fixtures import Calls, LoopDevice, WriteProvider
 
 MIB = 1024 * 1024
 
@@ -196,14 +195,8 @@ def test_rbd_showmapped_formats():
 
 @pytest.fixture
 def loop_device(tmp_path):
-  backing = tmp_path / "backing"
-  backing.write_bytes(b"adopted data" + b"\0" * (8 * MIB - 12))
-  proc = subprocess.run(["losetup", "--find", "--show", str(backing)], capture_output=True,
-                        text=True, check=False)
-  if proc.returncode != 0:
-    pytest.skip("no loop device: %s" % proc.stderr.strip())
-  yield proc.stdout.strip()
-  subprocess.run(["losetup", "-d", proc.stdout.strip()], check=False)
+  with LoopDevice(str(tmp_path / "backing"), b"adopted data", 8 * MIB) as device:
+    yield device
 
 
 def test_adopted_block_device(loop_device, tmp_path):

@@ -1,8 +1,14 @@
-"""A working ExtStorage provider for tests: volumes are sparse files in one
-store directory (the "external storage" every node reaches), and every call
-is logged with the VOL_* and EXTP_* variables it got."""
+"""Storage for tests: a working ExtStorage provider whose volumes are sparse
+files in one store directory (the "external storage" every node reaches),
+logging every call with the VOL_* and EXTP_* variables it got; and loop
+devices over files, to adopt."""
 
+import contextlib
 import os
+import subprocess
+from typing import Iterator
+
+import pytest
 
 _COMMON = """#!/bin/sh
 STORE=%(store)s
@@ -48,3 +54,21 @@ def Calls(store: str) -> list[str]:
       return handle.read().splitlines()
   except FileNotFoundError:
     return []
+
+
+@contextlib.contextmanager
+def LoopDevice(backing: str, content: bytes, size: int) -> Iterator[str]:
+  """A loop device over a new file of size bytes starting with content;
+  skips the test where no loop device can be set up."""
+  with open(backing, "wb") as handle:
+    handle.write(content)
+    handle.truncate(size)
+  proc = subprocess.run(["losetup", "--find", "--show", backing], capture_output=True,
+                        text=True, check=False)
+  if proc.returncode != 0:
+    pytest.skip("no loop device: %s" % proc.stderr.strip())
+  device = proc.stdout.strip()
+  try:
+    yield device
+  finally:
+    subprocess.run(["losetup", "-d", device], check=False)
