@@ -11,11 +11,13 @@ from typing import Any
 from ganeti import constants
 from ganeti import errors
 from ganeti import locking
+from ganeti import objects
 from ganeti import pathutils
 from ganeti import vcluster
 from ganeti.cmdlib import instance_utils as iu
 from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
 from ganeti.impexp import transfer
+from ganeti.storage import base as storage_base
 from ganeti.constants import EXPORT_MODE_REMOTE
 
 
@@ -119,11 +121,13 @@ class LUBackupExport(LogicalUnit):
     nodes = [self.cfg.GetMasterNode(), self.instance.primary_node, self.op.target_node_uuid]
     return nodes, nodes
 
-  def _CheckSnapshots(self) -> None:
-    """Disks are copied from snapshots unless the instance may stay down for
-    the whole copy; this cluster's disk templates take no snapshots yet."""
+  def _UseSnapshots(self) -> bool:
+    """Whether the disks are copied from snapshots, so that the instance runs
+    during the copy; without them it must be allowed to stay down (--long-sleep)."""
     if not self.disks or self.op.long_sleep:
-      return
+      return False
+    if all(disk.dev_type in storage_base.DTS_SNAPSHOT_CAPABLE for disk in self.disks):
+      return True
     if self.op.shutdown:
       raise errors.OpExecError("Not all disks could be snapshotted, and you did not allow"
                                " the instance to remain offline for a longer time through"
@@ -135,7 +139,7 @@ class LUBackupExport(LogicalUnit):
     op = self.op
     inst = self.instance
     pnode_name = self.cfg.GetNodeName(inst.primary_node)
-    self._CheckSnapshots()
+    snapshots = self._UseSnapshots()
     if op.shutdown:
       feedback_fn("Shutting down instance %s" % inst.name)
       result = self.rpc.call_instance_shutdown(inst.primary_node, inst, op.shutdown_timeout,
@@ -146,12 +150,22 @@ class LUBackupExport(LogicalUnit):
       if activate:
         feedback_fn("Activating disks for %s" % inst.name)
         iu.StartInstanceDisks(self, inst)
-      disk_results = self._TransferDisks(feedback_fn)
-      finalized = self._Finalize(feedback_fn, disk_results)
+      sources: list = self._Snapshot(feedback_fn) if snapshots else list(self.disks)
+      try:
+        if snapshots:
+          # the snapshots hold the data: the instance need not wait for the copy
+          self._Restart(feedback_fn)
+        disk_results = self._TransferDisks(feedback_fn, sources)
+        finalized = self._Finalize(feedback_fn, disk_results)
+      finally:
+        if snapshots:
+          self._RemoveSnapshots(feedback_fn, sources)
     finally:
       if activate:
+        feedback_fn("Deactivating disks for %s" % inst.name)
         iu.ShutdownInstanceDisks(self, inst)
-      self._Restart(feedback_fn)
+      if not snapshots:
+        self._Restart(feedback_fn)
     if op.remove_instance:
       self._RemoveInstance(feedback_fn)
     self._RemoveOlderExports(feedback_fn)
@@ -162,15 +176,56 @@ class LUBackupExport(LogicalUnit):
       raise errors.OpExecError("Export failed, errors in disk export: disk(s) %s" % failed)
     return finalized, disk_results
 
-  def _TransferDisks(self, feedback_fn: Any) -> list[bool]:
+  def _Snapshot(self, feedback_fn: Any) -> list:
+    """A snapshot device per disk on the primary node (False where one failed)."""
     inst = self.instance
+    pnode_name = self.cfg.GetNodeName(inst.primary_node)
+    snapshots: list = []
+    for idx, disk in enumerate(self.disks):
+      feedback_fn("Creating a snapshot of disk/%s on node %s" % (idx, pnode_name))
+      result = self.rpc.call_blockdev_snapshot(inst.primary_node, (disk, inst), None, None)
+      if result.fail_msg:
+        self.LogWarning("Could not snapshot disk/%s on node %s: %s", idx, pnode_name,
+                        result.fail_msg)
+        snapshots.append(False)
+        continue
+      # an ExtStorage snapshot is a volume of the same provider; others are LVs
+      kind = disk.dev_type if disk.dev_type == constants.DT_EXT else constants.DT_PLAIN
+      # it stands for the disk in the export script's environment (DISK_0_UUID...)
+      snapshots.append(objects.Disk(
+        dev_type=kind, size=disk.size, logical_id=list(result.payload), mode=disk.mode,
+        iv_name=disk.iv_name, name=disk.name, uuid=disk.uuid, nodes=[inst.primary_node],
+        params=dict(disk.params or {}) if kind == constants.DT_EXT else {}))
+    return snapshots
+
+  def _RemoveSnapshots(self, feedback_fn: Any, snapshots: list) -> None:
+    inst = self.instance
+    pnode_name = self.cfg.GetNodeName(inst.primary_node)
+    for idx, snapshot in enumerate(snapshots):
+      if not snapshot:
+        continue
+      feedback_fn("Removing snapshot of disk/%s on node %s" % (idx, pnode_name))
+      result = self.rpc.call_blockdev_remove(inst.primary_node, (snapshot, inst))
+      if result.fail_msg:
+        self.LogWarning("Could not remove snapshot for disk/%d from node %s: %s", idx,
+                        pnode_name, result.fail_msg)
+
+  def _TransferDisks(self, feedback_fn: Any, sources: list) -> list[bool]:
+    """Copies each source (a disk or its snapshot; False: nothing to copy)."""
+    inst = self.instance
+    wanted = [(idx, disk, source) for idx, (disk, source) in enumerate(zip(self.disks, sources))
+              if source]
     transfers = [
       transfer.DiskTransfer(
-        disk.iv_name, inst.primary_node, (constants.IEIO_SCRIPT, [disk, idx]),
+        disk.iv_name, inst.primary_node, (constants.IEIO_SCRIPT, [source, idx]),
         self.op.target_node_uuid,
         (constants.IEIO_FILE, [ExportPath(inst.name + ".new", disk.uuid)]))
-      for idx, disk in enumerate(self.disks)]
-    return transfer.TransferDisks(self, inst, transfers, self.op.compress, feedback_fn)
+      for idx, disk, source in wanted]
+    done = transfer.TransferDisks(self, inst, transfers, self.op.compress, feedback_fn)
+    results = [False] * len(self.disks)
+    for (idx, _, _), ok in zip(wanted, done):
+      results[idx] = ok
+    return results
 
   def _Finalize(self, feedback_fn: Any, disk_results: list[bool]) -> bool:
     feedback_fn("Finalizing export on %s" % self.op.target_node)

@@ -158,3 +158,37 @@ def test_list_drbd_asks_confd(cluster):
   assert proc.stdout.split() == ["Node", "Minor", "Instance", "Disk", "Role", "PeerNode"]
   proc = cluster.run("gnt-node", "list-drbd", "--no-headers", "nosuch", check=False)
   assert proc.returncode == 1 and "Node name nosuch not found" in proc.stderr
+
+
+def test_ext_export_from_a_snapshot_while_running(cluster):
+  cluster.run("gnt-instance", "add", "-t", "ext", "--disk", "0:size=32M,provider=filestore",
+              "-o", "minimal+default", "-n", "node1", "--no-name-check", "--no-ip-check",
+              "--no-nics", "exp1")
+  (volume,) = _Volumes(cluster)
+  marker = b"written before the export"
+  with open(os.path.join(cluster.store, volume), "r+b") as handle:
+    handle.seek(20 * MIB)
+    handle.write(marker)
+  # no --long-sleep: the instance is down only while the snapshot is taken
+  proc = cluster.run("gnt-backup", "export", "-n", "node2", "exp1")
+  steps = [re.sub(r"^\w+ \w+ +\d+ [\d:]+ \d+ ", "", line) for line in proc.stdout.splitlines()]
+  order = ["Shutting down instance exp1", "Creating a snapshot of disk/0 on node node1",
+           "Starting instance exp1", "Exporting disk/0 from node1 to node2",
+           "Finalizing export on node2", "Removing snapshot of disk/0 on node node1"]
+  assert [step for step in steps if step in order] == order, proc.stdout
+  snapshots = [line for line in Calls(cluster.store) if line.startswith("snapshot ")]
+  assert len(snapshots) == 1 and "VOL_SNAPSHOT_NAME=%s.snap" % volume in snapshots[0]
+  assert not os.path.exists(os.path.join(cluster.store, volume + ".snap"))
+  assert cluster.run("gnt-instance", "list", "--no-headers", "-o", "status",
+                     "exp1").stdout.strip() == "running"
+  cluster.run("gnt-backup", "import", "-t", "ext", "--disk", "0:size=32M,provider=filestore",
+              "-n", "node1", "--src-node=node2", "--src-dir=/srv/ganeti/export/exp1",
+              "--no-name-check", "--no-ip-check", "--no-nics", "imp1")
+  (copy,) = [name for name in _Volumes(cluster) if name != volume]
+  with open(os.path.join(cluster.store, copy), "rb") as handle:
+    handle.seek(20 * MIB)
+    assert handle.read(len(marker)) == marker
+  for name in ("exp1", "imp1"):
+    cluster.run("gnt-instance", "remove", "-f", name)
+  cluster.run("gnt-backup", "remove", "exp1")
+  assert _Volumes(cluster) == []
