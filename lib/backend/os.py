@@ -244,9 +244,10 @@ def _DiskEnv(index: int, disk: objects.Disk, hvparams: dict) -> dict[str, str]:
   env = {
     prefix + "PATH": _DevicePath(disk),
     prefix + "ACCESS": disk.mode or objects.DISK_RDWR,
-    prefix + "UUID": disk.uuid,
     prefix + "SIZE": str(disk.size),
   }
+  if disk.uuid:
+    env[prefix + "UUID"] = disk.uuid
   if disk.name:
     env[prefix + "NAME"] = disk.name
   if disk.dev_type in (constants.DT_FILE, constants.DT_SHARED_FILE):

@@ -368,6 +368,10 @@ def Main(argv: list[str]) -> int:
   except (TransferError, OSError, ssl.SSLError) as err:
     status.Update(exit_status=1, error_message=str(err))
     return 1
+  except Exception as err:  # pylint: disable=broad-except
+    # a bug, but the master must learn why the transfer stopped
+    status.Update(exit_status=1, error_message="Unexpected %s: %s" % (type(err).__name__, err))
+    raise
   status.Update(exit_status=0)
   return 0
 

@@ -115,6 +115,16 @@ def test_failing_import_script_fails_the_import(tmp_path, certs):
   assert "exited with status 3" in imp["error_message"]
 
 
+def test_unexpected_failure_is_reported_not_lost(tmp_path, certs):
+  """A request the daemon cannot run (here an environment value that is not
+  text) ends the transfer with the reason in its status."""
+  bad = {"kind": "command", "argv": ["/bin/true"], "env": {"DISK_0_UUID": None}}
+  _, exp = _Transfer(tmp_path, certs, bad, {"kind": "path", "path": str(tmp_path / "t"),
+                                            "create": True})
+  assert exp["exit_status"] == 1
+  assert exp["error_message"].startswith("Unexpected TypeError"), exp
+
+
 def test_refusals(tmp_path, certs):
   source = tmp_path / "source"
   source.write_bytes(b"secret")
