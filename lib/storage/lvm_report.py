@@ -70,6 +70,11 @@ class LogicalVolume:
     """Some of its physical volumes are missing."""
     return len(self.attributes) > 8 and self.attributes[8] == "p"
 
+  @property
+  def active(self) -> bool:
+    """Its device-mapper device exists (state "a" in lv_attr)."""
+    return len(self.attributes) > 4 and self.attributes[4] == "a"
+
 
 def ReportArgv(tool: str, columns: Sequence[str], *args: str) -> list[str]:
   return [tool, "--noheadings", "--units", "m", "--nosuffix", "--separator", SEPARATOR,

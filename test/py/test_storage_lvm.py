@@ -336,3 +336,51 @@ def test_real_lvcreate_without_device_mapper_fails_clearly(loop_vg):
                                                     " \\(lvcreate: exited with code"):
     storage.CreateDevice(PlainDisk(loop_vg.name, "d", 8), [], False)
   assert lvm_report.ListLogicalVolumes(loop_vg.name) == []
+
+
+class _RecordingRunner(runner.ToolRunner):
+  """Answers lvs with one LV in the given lv_attr state (flipped to active by
+  lvchange -ay) and records every command."""
+
+  def __init__(self, attr):
+    super().__init__()
+    self.attr = attr
+    self.commands = []
+
+  def Run(self, argv):
+    self.commands.append(argv[0] if argv[0] == "lvs" else " ".join(argv))
+    if argv[:2] == ["lvchange", "-ay"]:
+      self.attr = self.attr[:4] + "a" + self.attr[5:]
+    row = "  xenvg|d0|64.00|%s|1|/dev/vdb(0)|254|1|old\n" % self.attr
+    return runner.ToolResult(argv, 0, row if argv[0] == "lvs" else "", "")
+
+
+@pytest.mark.parametrize("attr, expected", [
+  ("-wi-a-----", ["lvs"]),  # active already (as lvcreate leaves it): nothing to run
+  ("-wi-------", ["lvs", "lvchange -ay xenvg/d0", "lvs"]),
+])
+def test_assemble_activates_only_inactive_volumes(attr, expected):
+  recorder = _RecordingRunner(attr)
+  previous = runner.SetRunner(recorder)
+  try:
+    device = lvm.LogicalVolume(("xenvg", "d0"), [], 64, {}, {})
+    device.Assemble()
+  finally:
+    runner.SetRunner(previous)
+  assert recorder.commands == expected
+  assert device.volume.active
+
+
+def test_set_info_tags_without_a_second_lookup():
+  recorder = _RecordingRunner("-wi-a-----")
+  previous = runner.SetRunner(recorder)
+  try:
+    device = lvm.LogicalVolume(("xenvg", "d0"), [], 64, {}, {})
+    device.SetInfo("originstname+inst1")
+    device.SetInfo("")
+  finally:
+    runner.SetRunner(previous)
+  # each change removes the tag the device knows of: the first run's result was kept
+  assert recorder.commands == ["lvs", "lvchange --deltag old --addtag originstname+inst1"
+                               " xenvg/d0", "lvchange --deltag originstname+inst1 xenvg/d0"]
+  assert device.volume.tags == []
