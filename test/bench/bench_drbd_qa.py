@@ -68,6 +68,9 @@ OPERATIONS = [
   ("failover", "gnt-instance failover -f --shutdown-timeout=0 {instance}"),
 ]
 _RESYNC_DONE = re.compile(r"Resync done \(total (\d+) sec")
+# commands that only look: an admin's script that knows what it set up needs none
+_QUERIES = (("lvs",), ("vgs",), ("pvs",), ("drbdsetup", "show"), ("drbdsetup", "status"),
+            ("blockdev", "--getsize64"))
 
 
 def _LoadAverage() -> str:
@@ -112,8 +115,17 @@ class Bench:
 
   # --- measuring ------------------------------------------------------------------
 
-  def Timed(self, command: str) -> float:
-    """Runs a command on the master; its wall time there."""
+  def ClockOffsets(self) -> dict[str, float]:
+    """Per node, what to add to its clock to get the host's (within ~0.1 s)."""
+    offsets = {}
+    for node in self.cluster.nodes:
+      before = time.time()
+      remote = float(self.Shell(node, "date +%s.%N"))
+      offsets[node.short_name] = (before + time.time()) / 2 - remote
+    return offsets
+
+  def Timed(self, command: str) -> tuple[float, float]:
+    """Runs a command on the master; when it started and ended by the master's clock."""
     util.Log("master: %s" % command)
     output = self.Shell(self.master, "s=$(date +%%s.%%N); %s >/tmp/bench-op.log 2>&1;"
                         " rc=$?; e=$(date +%%s.%%N); echo BENCH $s $e $rc;"
@@ -121,7 +133,7 @@ class Bench:
     match = re.search(r"^BENCH (\S+) (\S+) (\d+)$", output, re.M)
     if not match or match.group(3) != "0":
       raise util.QAError("%s failed: %s" % (command, output[-3000:]))
-    return float(match.group(2)) - float(match.group(1))
+    return float(match.group(1)), float(match.group(2))
 
   def ResetTraces(self) -> dict[str, int]:
     """Empties the traces; the number of kernel log lines of each node so far."""
@@ -162,15 +174,19 @@ class Bench:
     values = dict(self.ctx.values, instance="bench%d.qa.test" % round_no,
                   disk_size=self.disk_size)
     figures: dict[str, dict] = {}
+    offsets = self.ClockOffsets()
     try:
       for label, template in OPERATIONS:
         if label not in labels:
           continue
         dmesg_lines = self.ResetTraces()
-        ours = self.Timed(template.format(**values))
+        began, ended = self.Timed(template.format(**values))
         items, resyncs = self.Collect(dmesg_lines)
+        for item in items:
+          item["start"] += offsets[item["node"]] - offsets[self.master.short_name]
         figures[label] = Floor(items, resyncs if label.startswith("replace") else [])
-        figures[label]["ours"] = ours
+        figures[label]["ours"] = ours = ended - began
+        figures[label]["idle"] = ours - _Covered(items, began, ended)
         if show:
           _ShowCommands(label, items)
         waited = self.WaitInSync([node.name for node in self.cluster.nodes])
@@ -198,11 +214,33 @@ def Floor(items: list[dict], resyncs: list[int]) -> dict:
       # the transfer replaces the requests made during it
       floor += (end - begin) - sum(item["seconds"] for item in [migrations[0]] + queries)
   floor += max(resyncs or [0])
+  queries = sum(item["seconds"] for item in work if _Query(item))
   rpcs = [item for item in items if item["kind"] == "rpc"]
   rpc_time = sum(item["seconds"] for item in rpcs)
-  return {"floor": floor, "rpc": rpc_time, "node_py": rpc_time - sum(
+  return {"floor": floor, "needed": floor - queries, "rpc": rpc_time, "node_py": rpc_time - sum(
     item["seconds"] for item in work), "calls": len(rpcs), "commands": len(work),
-          "resync": max(resyncs or [0])}
+          "queries": sum(1 for item in work if _Query(item)), "resync": max(resyncs or [0])}
+
+
+def _Query(item: dict) -> bool:
+  """Whether a traced item only looked at the state (see _QUERIES)."""
+  if item["kind"] == "qmp":
+    return item["what"][1].startswith("query-") and item["what"][1] != "query-migrate"
+  argv = [os.path.basename(item["what"][0])] + item["what"][1:]
+  return any(tuple(argv[:len(query)]) == query for query in _QUERIES)
+
+
+def _Covered(items: list[dict], began: float, ended: float) -> float:
+  """Seconds of [began, ended] during which some node answered a call."""
+  spans = sorted((max(began, item["start"]), min(ended, item["start"] + item["seconds"]))
+                 for item in items if item["kind"] == "rpc")
+  covered, reach = 0.0, began
+  for start, end in spans:
+    start = max(start, reach)
+    if end > start:
+      covered += end - start
+      reach = end
+  return covered
 
 
 def _ShowCommands(label: str, items: list[dict]) -> None:
@@ -215,19 +253,19 @@ def _ShowCommands(label: str, items: list[dict]) -> None:
 
 def Report(rounds: list[dict[str, dict]]) -> None:
   labels = [label for label, _ in OPERATIONS if any(label in figures for figures in rounds)]
-  print("\n%-17s %8s %8s %9s %6s %7s %8s %6s %5s" % (
-    "operation", "ours s", "floor s", "overhead", "ratio", "rpc s", "node py", "calls",
-    "cmds"))
+  print("\n%-17s %7s | %7s %8s %6s | %7s %8s %6s | %7s %7s %5s %9s" % (
+    "", "ours", "floor", "overhead", "ratio", "needed", "overhead", "ratio", "idle",
+    "node py", "calls", "cmds/qry"))
   for label in labels:
     samples = [figures[label] for figures in rounds if label in figures]
-    ours = statistics.median(sample["ours"] for sample in samples)
-    floor = statistics.median(sample["floor"] for sample in samples)
-    print("%-17s %8.2f %8.2f %9.2f %6.2f %7.2f %8.2f %6d %5d" % (
-      label, ours, floor, ours - floor, ours / floor if floor else float("nan"),
-      statistics.median(sample["rpc"] for sample in samples),
-      statistics.median(sample["node_py"] for sample in samples),
-      statistics.median(sample["calls"] for sample in samples),
-      statistics.median(sample["commands"] for sample in samples)))
+
+    def Median(key: str) -> float:
+      return statistics.median(sample[key] for sample in samples)  # noqa: B023
+    ours, floor, needed = Median("ours"), Median("floor"), Median("needed")
+    print("%-17s %7.2f | %7.2f %8.2f %6.2f | %7.2f %8.2f %6.2f | %7.2f %7.2f %5d %4d/%-4d" % (
+      label, ours, floor, ours - floor, ours / floor, needed, ours - needed, ours / needed,
+      Median("idle"), Median("node_py"), Median("calls"), Median("commands"),
+      Median("queries")))
   syncs = [figures["initial sync"] for figures in rounds if "initial sync" in figures]
   if syncs:
     print("initial sync: %s s as DRBD logged it (median of %s); waited %.1f s after add" % (
@@ -237,9 +275,11 @@ def Report(rounds: list[dict[str, dict]]) -> None:
              for label in labels if label.startswith("replace")}
   for label, seconds in resyncs.items():
     print("%s: DRBD resync inside it %s s (part of the floor)" % (label, seconds))
-  print("(medians over %d rounds; ours: wall time of the gnt-* command on the master node;"
-        " floor: traced commands + qemu transfer + DRBD resync; no real-Ganeti ratio:"
-        " the node image has no Ganeti 3.0)" % len(rounds))
+  print("(medians over %d rounds, seconds; ours: wall time of the gnt-* command on the master"
+        " node; floor: the traced commands as run + qemu's transfer + DRBD's resync; needed:"
+        " the floor without the commands that only query state; idle: no node answering a"
+        " call (CLI, master, RPC transport); no real-Ganeti ratio: the node image has no"
+        " Ganeti 3.0)" % len(rounds))
 
 
 def main() -> int:
