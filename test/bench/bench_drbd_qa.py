@@ -188,7 +188,7 @@ class Bench:
         figures[label]["ours"] = ours = ended - began
         figures[label]["idle"] = ours - _Covered(items, began, ended)
         if show:
-          _ShowCommands(label, items)
+          _ShowCommands(label, items, began)
         waited = self.WaitInSync([node.name for node in self.cluster.nodes])
         if label == "add -t drbd":
           # the initial sync as DRBD measured it (it ran while add went on)
@@ -243,12 +243,13 @@ def _Covered(items: list[dict], began: float, ended: float) -> float:
   return covered
 
 
-def _ShowCommands(label: str, items: list[dict]) -> None:
-  print("--- %s: what the node daemons ran" % label)
+def _ShowCommands(label: str, items: list[dict], began: float) -> None:
+  print("--- %s: what the node daemons ran (start after the command's, duration)" % label)
   for item in sorted(items, key=lambda item: item["start"]):
     what = item["what"] if item["kind"] != "cmd" else " ".join(item["what"])
-    print("  %s %-4s %7.3f s %s %s" % (item["node"], item["kind"], item["seconds"],
-                                        "" if item["ok"] else "FAILED", str(what)[:160]))
+    print("  +%6.2f %s %-4s %7.3f s %s %s" % (item["start"] - began, item["node"], item["kind"],
+                                               item["seconds"], "" if item["ok"] else "FAILED",
+                                               str(what)[:160]))
 
 
 def Report(rounds: list[dict[str, dict]]) -> None:
