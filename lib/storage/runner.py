@@ -14,6 +14,14 @@ from ganeti.utils import process
 _TOOL_ENV = {"PATH": "/sbin:/bin:/usr/sbin:/usr/bin", "LC_ALL": "C",
              "LVM_SUPPRESS_FD_WARNINGS": "1"}
 _TIMEOUT = 300
+# tools that only report; every other command may change what they report
+REPORT_TOOLS = frozenset(["lvs", "vgs", "pvs"])
+_changes = 0
+
+
+def Changes() -> int:
+  """How many commands that may change storage state have run so far."""
+  return _changes
 
 
 class ToolResult(process.CommandResult):
@@ -36,6 +44,9 @@ class ToolRunner:
     self.env = dict(_TOOL_ENV, **(env or {}))
 
   def Run(self, argv: Sequence[str]) -> ToolResult:
+    global _changes
+    if argv[0] not in REPORT_TOOLS:
+      _changes += 1
     full = [argv[0]] + list(self.extra_args.get(argv[0], ())) + list(argv[1:])
     result = process.RunCommand(full, env=self.env, timeout=_TIMEOUT)
     # reported under the command as the storage code wrote it

@@ -54,9 +54,9 @@ def fixture_devices(monkeypatch):
 
 
 def test_calls_are_registered():
-  assert HANDLERS["drbd_attach_net"] is blockdev.DrbdAttachNet
-  assert HANDLERS["drbd_disconnect_net"] is blockdev.DrbdDisconnectNet
-  assert HANDLERS["drbd_wait_sync"] is blockdev.DrbdWaitSync
+  assert HANDLERS["drbd_attach_net"].__wrapped__ is blockdev.DrbdAttachNet
+  assert HANDLERS["drbd_disconnect_net"].__wrapped__ is blockdev.DrbdDisconnectNet
+  assert HANDLERS["drbd_wait_sync"].__wrapped__ is blockdev.DrbdWaitSync
 
 
 def test_dual_master_waits_for_the_peer_then_makes_every_minor_primary(devices):
@@ -118,4 +118,4 @@ def test_needs_activation_lists_missing_standalone_and_diskless_minors(monkeypat
                         logical_id=["n1", "n2", 11000, 0, 0, "secret"]).ToDict()
            for uuid in ("ok", "alone", "missing", "diskless")]
   assert blockdev.DrbdNeedsActivation(disks) == ["alone", "missing", "diskless"]
-  assert HANDLERS["drbd_needs_activation"] is blockdev.DrbdNeedsActivation
+  assert HANDLERS["drbd_needs_activation"].__wrapped__ is blockdev.DrbdNeedsActivation

@@ -384,3 +384,59 @@ def test_set_info_tags_without_a_second_lookup():
   assert recorder.commands == ["lvs", "lvchange --deltag old --addtag originstname+inst1"
                                " xenvg/d0", "lvchange --deltag originstname+inst1 xenvg/d0"]
   assert device.volume.tags == []
+
+
+class _ListingRunner(runner.ToolRunner):
+  """Answers lvs with the sample report and records what ran (lvs with its target)."""
+
+  def __init__(self):
+    super().__init__()
+    self.commands = []
+
+  def Run(self, argv):
+    self.commands.append(argv[0] + " " + argv[-1])
+    if argv[0] == "lvs":
+      # runner.Changes() counts through the real Run; lvs leaves it alone
+      return runner.ToolResult(argv, 0, _LVS_SAMPLE, "")
+    return super().Run(["true"])
+
+
+def test_cached_lookups_share_one_listing_until_something_changes():
+  recorder = _ListingRunner()
+  previous = runner.SetRunner(recorder)
+  try:
+    with lvm_report.CachedLookups():
+      data = lvm_report.FindLogicalVolume("xenvg", "4f0a.disk0_data")
+      meta = lvm_report.FindLogicalVolume("xenvg", "4f0a.disk0_meta")
+      assert lvm_report.FindLogicalVolume("xenvg", "absent") is None
+      data.tags.append("changed by the caller")
+      assert lvm_report.FindLogicalVolume("xenvg", "4f0a.disk0_data").tags == [
+        "originstname+web1"]
+      recorder.Run(["lvchange", "-an", "xenvg/big"])  # may change what lvs shows
+      assert lvm_report.FindLogicalVolume("xenvg", "big").stripes == 2
+    assert (data.major, meta.minor) == (254, 4)
+    lvm_report.FindLogicalVolume("xenvg", "big")  # outside: a lookup of its own
+  finally:
+    runner.SetRunner(previous)
+  assert recorder.commands == ["lvs xenvg", "lvchange xenvg/big", "lvs xenvg",
+                               "lvs xenvg/big"]
+
+
+def test_node_calls_run_with_cached_lookups(monkeypatch):
+  from ganeti import backend
+  seen = []
+  monkeypatch.setattr(lvm_report, "CachedLookups", lambda: _Scope(seen))
+  wrapped = backend._WithCachedLookups(lambda a, b: seen.append(("call", a, b)) or a + b)
+  assert wrapped(1, 2) == 3
+  assert seen == ["enter", ("call", 1, 2), "exit"]
+
+
+class _Scope:
+  def __init__(self, seen):
+    self.seen = seen
+
+  def __enter__(self):
+    self.seen.append("enter")
+
+  def __exit__(self, *_):
+    self.seen.append("exit")
