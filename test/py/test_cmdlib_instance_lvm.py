@@ -398,6 +398,8 @@ def test_migrate_drbd_through_dual_master(env):
   assert "* changing disks into dual-master mode" in messages
   assert "   - progress: 40.0%" in messages
   assert "* changing disks into single-master mode" in messages
+  # one look again at the resync after half a second, not whole seconds later
+  assert env.pauses == [0.5]
   assert messages[-1] == "* done"
 
 
