@@ -22,9 +22,15 @@ operation as the machinery itself measured them: qemu's memory transfer
 ("Resync done (total N sec)" in the kernel log of the nodes).  These are
 measured, not replayed: undoing each operation to replay its commands
 through SSH would cost minutes of emulated CPU per round.  overhead = ours -
-floor; the issue's target is an overhead under 1 s per operation.  "rpc" is
-the time the node daemons spent answering calls, "node py" the part of it
-outside commands (Python on the nodes), "calls" how many calls were made.
+floor; the issue's target is an overhead under 1 s per operation.  The
+floor counts our own commands as run, redundant lookups included; "needed"
+is the floor without the commands that only query state (lvs, vgs, pvs,
+drbdsetup show, QMP query-*), nearer to what an admin's script that knows
+what it set up would run, and the overhead against it.  "idle" is the time
+no node was answering a call (the CLI, the master's own work, RPC
+transport; node clocks are aligned to the host's), "node py" the time in
+calls outside commands (Python on the nodes), "calls" how many calls were
+made, "cmds/qry" how many commands ran and how many of them were queries.
 
 Real Ganeti is not run: Debian's Ganeti is not in the node image and the
 nodes have no route out, so no ratio against it is printed.  With --reuse,
