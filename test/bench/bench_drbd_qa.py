@@ -181,6 +181,7 @@ class Bench:
                   disk_size=self.disk_size)
     figures: dict[str, dict] = {}
     offsets = self.ClockOffsets()
+    add_items: list[dict] = []
     try:
       for label, template in OPERATIONS:
         if label not in labels:
@@ -195,6 +196,8 @@ class Bench:
         figures[label]["idle"] = ours - _Covered(items, began, ended)
         if show:
           _ShowCommands(label, items, began)
+        if label == "add -t drbd":
+          add_items = items
         waited = self.WaitInSync([node.name for node in self.cluster.nodes])
         if label == "add -t drbd":
           # the initial sync as DRBD measured it (it ran while add went on)
@@ -203,7 +206,52 @@ class Bench:
     finally:
       self.cluster.Ssh(self.master, "gnt-instance remove -f --shutdown-timeout=0 %s" %
                        values["instance"], check=False, timeout=600)
+    if add_items:
+      # the removal undid the add: its commands can run again as they were
+      figures["add replayed"] = self.ReplayAdd(add_items)
     return figures
+
+  def ReplayAdd(self, items: list[dict]) -> dict:
+    """Runs the state-changing commands of an add again, in their order, one SSH
+    session per run of commands on one node (as an admin's script would), then
+    undoes them; OS scripts and qemu need the instance's environment and count
+    with their traced durations."""
+    changing = [item for item in sorted(items, key=lambda item: item["start"])
+                if item["kind"] == "cmd" and not _Query(item)]
+    replayed = [item for item in changing if not _NotReplayable(item)]
+    sessions: list[tuple[str, list[list[str]]]] = []
+    for item in replayed:
+      if sessions and sessions[-1][0] == item["node"]:
+        sessions[-1][1].append(item["what"])
+      else:
+        sessions.append((item["node"], [item["what"]]))
+    start = time.monotonic()
+    try:
+      for node, argvs in sessions:
+        self.Shell(self.cluster.Node(node),
+                   "set -e; " + "; ".join(shlex.join(argv) for argv in argvs))
+      elapsed = time.monotonic() - start
+    finally:
+      self._UndoReplay(replayed)
+    kept = sum(item["seconds"] for item in changing if _NotReplayable(item))
+    return {"seconds": elapsed + kept, "kept": kept, "sessions": len(sessions),
+            "commands": len(replayed)}
+
+  def _UndoReplay(self, replayed: list[dict]) -> None:
+    for node in self.cluster.nodes:
+      undo = []
+      for item in replayed:
+        argv = item["what"]
+        if item["node"] != node.short_name:
+          continue
+        if argv[:2] == ["drbdsetup", "new-resource"]:
+          undo.insert(0, "drbdsetup down %s" % shlex.quote(argv[2]))
+        elif argv[0] == "lvcreate" and "-n" in argv:
+          name = argv[argv.index("-n") + 1]
+          undo.append("lvremove -f %s/%s" % (shlex.quote(argv[argv.index("-n") + 2]),
+                                             shlex.quote(name)))
+      if undo:
+        self.cluster.Ssh(node, "; ".join(undo), check=False, timeout=300)
 
 
 def Floor(items: list[dict], resyncs: list[int]) -> dict:
@@ -226,6 +274,12 @@ def Floor(items: list[dict], resyncs: list[int]) -> dict:
   return {"floor": floor, "needed": floor - queries, "rpc": rpc_time, "node_py": rpc_time - sum(
     item["seconds"] for item in work), "calls": len(rpcs), "commands": len(work),
           "queries": sum(1 for item in work if _Query(item)), "resync": max(resyncs or [0])}
+
+
+def _NotReplayable(item: dict) -> bool:
+  """OS scripts and qemu: they need the instance's environment and files."""
+  program = item["what"][0]
+  return "/os/" in program or os.path.basename(program) in ("kvm", "qemu-system-x86_64")
 
 
 def _Query(item: dict) -> bool:
@@ -273,6 +327,17 @@ def Report(rounds: list[dict[str, dict]]) -> None:
       label, ours, floor, ours - floor, ours / floor, needed, ours - needed, ours / needed,
       Median("idle"), Median("node_py"), Median("calls"), Median("commands"),
       Median("queries")))
+  replays = [figures for figures in rounds if "add replayed" in figures]
+  if replays:
+    replayed = statistics.median(figures["add replayed"]["seconds"] for figures in replays)
+    ours = statistics.median(figures["add -t drbd"]["ours"] for figures in replays)
+    sample = replays[0]["add replayed"]
+    print("add -t drbd, floor replayed: %.2f s (ours %.2f s, overhead %.2f s, ratio %.2f):"
+          " %d state-changing commands in %d SSH sessions, plus %.2f s of OS create and qemu"
+          " start at their traced durations; per round %s" % (
+            replayed, ours, ours - replayed, ours / replayed, sample["commands"],
+            sample["sessions"], sample["kept"],
+            [round(figures["add replayed"]["seconds"], 2) for figures in replays]))
   syncs = [figures["initial sync"] for figures in rounds if "initial sync" in figures]
   if syncs:
     print("initial sync: %s s as DRBD logged it (median of %s); waited %.1f s after add" % (
@@ -335,8 +400,8 @@ def main() -> int:
     bench.EnsureCluster()
     for round_no in range(options.rounds):
       rounds.append(bench.Round(round_no, labels, options.show_commands and round_no == 0))
-      util.Log("round %d: %s" % (round_no, {label: round(figures["ours"], 2)
-                                             for label, figures in rounds[-1].items()}))
+      util.Log("round %d: %s" % (round_no, {label: round(figures.get("ours", figures.get(
+        "seconds", 0)), 2) for label, figures in rounds[-1].items()}))
   except util.QAError as err:
     print("bench_drbd_qa: %s" % err, file=sys.stderr)
     return 1
