@@ -4,8 +4,11 @@ HANDLERS maps every RPC call name to the function that answers it on this
 node; the node daemon dispatches through it.
 """
 
+import functools
 import importlib
 from typing import Any, Callable
+
+from ganeti.storage import lvm_report
 
 _DOMAINS = ("node", "files", "master", "storage", "hooks", "verify", "sshkeys", "instance", "os",
             "blockdev", "iallocator", "impexp", "extstorage")
@@ -18,8 +21,17 @@ def _collect() -> dict[str, Callable[..., Any]]:
     for name, function in module.CALLS.items():
       if name in handlers:
         raise AssertionError("RPC call %s answered twice (%s)" % (name, domain))
-      handlers[name] = function
+      handlers[name] = _WithCachedLookups(function)
   return handlers
+
+
+def _WithCachedLookups(function: Callable[..., Any]) -> Callable[..., Any]:
+  """The call with LV lookups shared within it (lvm_report.CachedLookups)."""
+  @functools.wraps(function)
+  def Call(*args: Any) -> Any:
+    with lvm_report.CachedLookups():
+      return function(*args)
+  return Call
 
 
 HANDLERS = _collect()

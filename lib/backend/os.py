@@ -25,6 +25,7 @@ from ganeti import storage
 from ganeti import vcluster
 from ganeti.backend.common import CheckDefinitionFile, ErrnoName, Fail, LocalDisk
 from ganeti.storage import base as storage_base
+from ganeti.utils import cmdtrace
 from ganeti.utils import io
 from ganeti.constants import (
   OS_SCRIPT_CREATE, OS_SCRIPT_CREATE_UNTRUSTED, OS_SCRIPT_EXPORT, OS_SCRIPT_IMPORT,
@@ -359,8 +360,10 @@ def _RunLogged(argv: list[str], env: dict[str, str], cwd: str, logfile: str) -> 
   fd = os.open(logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, OS_LOG_MODE)
   with os.fdopen(fd, "w") as log:
     try:
-      proc = subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
-                            stderr=subprocess.STDOUT, check=False)
+      with cmdtrace.Span("cmd", argv) as traced:
+        proc = subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
+                              stderr=subprocess.STDOUT, check=False)
+        traced.ok = proc.returncode == 0
     except OSError as err:
       return "could not be run: %s" % err
   return None if proc.returncode == 0 else _FailReason(proc.returncode)

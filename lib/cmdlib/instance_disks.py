@@ -32,6 +32,10 @@ _MAX_POLL_PAUSE = 60
 _DEGRADED_RETRIES = 10
 # seconds to wait when a node gives no time estimate
 _NO_ESTIMATE_PAUSE = 5
+# a pause is at most the time waited so far plus this: DRBD's first estimates
+# are pessimistic (its rate is still ramping up; "2m 43s remaining" for a
+# resync over in 2 s was seen), and a short resync ends long before them
+_FIRST_POLL_PAUSE = 1.0
 # seconds of waiting without any resync progress after which the wait fails
 _MAX_STALL = 3600
 
@@ -332,7 +336,7 @@ def WaitForSync(lu: Any, inst: objects.Instance,
     lu.LogInfo("Waiting for instance %s to sync disks", inst.name)
   failures = 0
   degraded_retries = _DEGRADED_RETRIES
-  best, stalled_for = -1.0, 0.0
+  best, stalled_for, waited = -1.0, 0.0, 0.0
   while True:
     result = lu.rpc.call_blockdev_getmirrorstatus(node_uuid, (disks, inst))
     if result.fail_msg:
@@ -357,8 +361,9 @@ def WaitForSync(lu: Any, inst: objects.Instance,
     if stalled_for >= _MAX_STALL:
       raise errors.OpExecError("The disks of instance %s made no sync progress for %d"
                                " seconds, aborting" % (inst.name, stalled_for))
-    pause = min(_MAX_POLL_PAUSE, pause)
+    pause = min(_MAX_POLL_PAUSE, pause, waited + _FIRST_POLL_PAUSE)
     stalled_for += pause
+    waited += pause
     Sleep(pause)
   if done:
     lu.LogInfo("Instance %s's disks are in sync", inst.name)

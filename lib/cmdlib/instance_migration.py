@@ -39,10 +39,11 @@ _MIGRATION_POLL_FIRST = 0.05
 _MIGRATION_POLL_INTERVAL = 0.2
 _MIGRATION_FEEDBACK_INTERVAL = 1.0
 _BOTH_GIVEN = "Do not specify both, iallocator and node"
-# seconds between questions about a DRBD resync during a migration, and how
-# many answers without progress end the wait
-_DRBD_SYNC_POLL = 2
-_DRBD_SYNC_STALLED_POLLS = 900
+# seconds between questions about a DRBD resync during a migration (the
+# resync after going back to single-master is usually well under a second),
+# and how many answers without progress (30 minutes of them) end the wait
+_DRBD_SYNC_POLL = 0.5
+_DRBD_SYNC_STALLED_POLLS = 3600
 
 
 # --- shared checks ----------------------------------------------------------------

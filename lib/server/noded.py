@@ -11,6 +11,7 @@ JSON list [success, payload] of backend.HANDLERS[name](*args).  Bad
 requests get a 4xx answer; nothing a peer sends stops the daemon.
 """
 
+import argparse
 import http.server
 import inspect
 import logging
@@ -26,6 +27,7 @@ from ganeti import daemon
 from ganeti import errors
 from ganeti import pathutils
 from ganeti import serializer
+from ganeti.utils import cmdtrace
 from ganeti.utils import x509
 
 # Larger bodies are refused (413): config.data and job files stay far below.
@@ -107,6 +109,12 @@ class Dispatcher:
       return 400, [False, "Invalid arguments for call %s: %s" % (name, err)]
     except ValueError:
       pass  # no signature to check (builtin); the call itself will tell
+    with cmdtrace.Span("rpc", name) as traced:
+      status, answer = self._Call(name, handler, args)
+      traced.ok = answer[0] is True
+    return status, answer
+
+  def _Call(self, name: str, handler: Callable[..., Any], args: list) -> tuple[int, Any]:
     rpc_fail = _RpcFailClass()
     try:
       return 200, [True, handler(*args)]
@@ -263,6 +271,7 @@ def _prepare(ctx: daemon.DaemonContext) -> NodeHttpServer:
     raise daemon.DaemonError("Cannot load the cluster certificate %s: %s" %
                              (pathutils.NODED_CERT_FILE, err)) from err
   from ganeti import backend  # pylint: disable=import-outside-toplevel
+  cmdtrace.Enable(ctx.options.command_trace)
   try:
     return NodeHttpServer((ctx.options.bind, ctx.options.port), context,
                           Dispatcher(backend.HANDLERS, ctx.RequestStop), CandidateCerts())
@@ -282,5 +291,12 @@ def _serve(ctx: daemon.DaemonContext) -> int:
   return 0
 
 
+def _AddOptions(parser: argparse.ArgumentParser) -> None:
+  parser.add_argument("--command-trace", metavar="FILE", type=os.path.abspath,
+                      help="append every command, QMP request and call the daemon runs,"
+                           " with its duration, to FILE (JSON lines)")
+
+
 def Main() -> int:
-  return daemon.RunDaemon(constants.NODED, _serve, prepare_fn=_prepare)
+  return daemon.RunDaemon(constants.NODED, _serve, parser_setup=_AddOptions,
+                          prepare_fn=_prepare)

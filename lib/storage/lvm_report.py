@@ -5,8 +5,11 @@ without suffix, one row per line with '|' between fields.  Parsing is kept
 apart from running so that captured output can be checked on its own.
 """
 
+import contextlib
+import copy
+import threading
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from ganeti import errors
 from ganeti.storage import runner
@@ -69,6 +72,11 @@ class LogicalVolume:
   def partial(self) -> bool:
     """Some of its physical volumes are missing."""
     return len(self.attributes) > 8 and self.attributes[8] == "p"
+
+  @property
+  def active(self) -> bool:
+    """Its device-mapper device exists (state "a" in lv_attr)."""
+    return len(self.attributes) > 4 and self.attributes[4] == "a"
 
 
 def ReportArgv(tool: str, columns: Sequence[str], *args: str) -> list[str]:
@@ -160,8 +168,37 @@ def ListLogicalVolumes(vg_name: Optional[str] = None) -> list[LogicalVolume]:
   return ParseLogicalVolumes(_Report("lvs", LV_COLUMNS, *([vg_name] if vg_name else [])))
 
 
+class _Lookups(threading.local):
+  """Per thread: how deep in CachedLookups, and the volume groups' LVs as last
+  listed there (by group: the change count when listed, LVs by name)."""
+
+  def __init__(self) -> None:
+    self.depth = 0
+    self.groups: dict[str, tuple[int, dict[str, LogicalVolume]]] = {}
+
+
+_lookups = _Lookups()
+
+
+@contextlib.contextmanager
+def CachedLookups() -> Iterator[None]:
+  """LV lookups in the block share one lvs listing per volume group, listed
+  again after any command that may change storage.  Each LVM command costs a
+  good fraction of a second on a slow node, and one call looks the same LVs
+  up many times (each device object looks up its own)."""
+  _lookups.depth += 1
+  try:
+    yield
+  finally:
+    _lookups.depth -= 1
+    if not _lookups.depth:
+      _lookups.groups.clear()
+
+
 def FindLogicalVolume(vg_name: str, lv_name: str) -> Optional[LogicalVolume]:
   """One LV, or None if it (or its VG) does not exist."""
+  if _lookups.depth:
+    return _FindListed(vg_name, lv_name)
   result = runner.RUNNER.Run(ReportArgv("lvs", LV_COLUMNS, "%s/%s" % (vg_name, lv_name)))
   if result.exit_code is None:  # the tool itself could not run
     raise errors.BlockDeviceError("Looking up %s/%s failed (%s)" %
@@ -170,3 +207,19 @@ def FindLogicalVolume(vg_name: str, lv_name: str) -> Optional[LogicalVolume]:
     return None
   volumes = ParseLogicalVolumes(result.stdout)
   return volumes[0] if volumes else None
+
+
+def _FindListed(vg_name: str, lv_name: str) -> Optional[LogicalVolume]:
+  """FindLogicalVolume through the listing of the whole group (CachedLookups)."""
+  changes = runner.Changes()
+  listed = _lookups.groups.get(vg_name)
+  if listed is None or listed[0] != changes:
+    result = runner.RUNNER.Run(ReportArgv("lvs", LV_COLUMNS, vg_name))
+    if result.exit_code is None:
+      raise errors.BlockDeviceError("Looking up %s/%s failed (%s)" %
+                                    (vg_name, lv_name, result.Describe()))
+    volumes = [] if result.failed else ParseLogicalVolumes(result.stdout)
+    listed = _lookups.groups[vg_name] = (changes, {lv.name: lv for lv in volumes})
+  volume = listed[1].get(lv_name)
+  # callers keep and change what they get
+  return copy.deepcopy(volume) if volume is not None else None

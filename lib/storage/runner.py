@@ -15,6 +15,14 @@ from ganeti.utils import process
 _TOOL_ENV = {"PATH": "/sbin:/bin:/usr/sbin:/usr/bin", "LC_ALL": "C",
              "LVM_SUPPRESS_FD_WARNINGS": "1"}
 _TIMEOUT = 300
+# tools that only report; every other command may change what they report
+REPORT_TOOLS = frozenset(["lvs", "vgs", "pvs"])
+_changes = 0
+
+
+def Changes() -> int:
+  """How many commands that may change storage state have run so far."""
+  return _changes
 
 
 class ToolResult(process.CommandResult):
@@ -39,6 +47,9 @@ class ToolRunner:
   def Run(self, argv: Sequence[str], env: Optional[dict[str, str]] = None,
           cwd: str = "/") -> ToolResult:
     """Runs a tool; env adds to the tools' environment (it does not replace it)."""
+    global _changes
+    if argv[0] not in REPORT_TOOLS:
+      _changes += 1
     full = [argv[0]] + list(self.extra_args.get(argv[0], ())) + list(argv[1:])
     result = process.RunCommand(full, env=dict(self.env, **(env or {})), timeout=_TIMEOUT,
                                 cwd=cwd)

@@ -5,6 +5,8 @@ could not start or timed out; the result says so)."""
 import subprocess
 from typing import Optional, Sequence
 
+from ganeti.utils import cmdtrace
+
 
 class CommandResult:
   """Exit status and output of a finished command."""
@@ -36,6 +38,14 @@ def RunCommand(argv: Sequence[str], env: Optional[dict[str, str]] = None,
                timeout: Optional[float] = None, cwd: str = "/",
                input_text: Optional[str] = None) -> CommandResult:
   """Runs a command without a shell; never raises for failures to start it."""
+  with cmdtrace.Span("cmd", list(argv)) as traced:
+    result = _Run(argv, env, timeout, cwd, input_text)
+    traced.ok = not result.failed
+  return result
+
+
+def _Run(argv: Sequence[str], env: Optional[dict[str, str]], timeout: Optional[float],
+         cwd: str, input_text: Optional[str]) -> CommandResult:
   try:
     proc = subprocess.run(list(argv), env=env, cwd=cwd, input=input_text,
                           stdin=None if input_text is not None else subprocess.DEVNULL,

@@ -403,8 +403,8 @@ def test_hooks_callback(tmp_path):
 # ---- node side ---------------------------------------------------------------
 
 def test_handlers_registered():
-  assert HANDLERS["node_verify"] is nv.NodeVerify
-  assert HANDLERS["node_verify_light"] is nv.NodeVerifyLight
+  assert HANDLERS["node_verify"].__wrapped__ is nv.NodeVerify
+  assert HANDLERS["node_verify_light"].__wrapped__ is nv.NodeVerifyLight
 
 
 def test_node_verify_basic_answers():

@@ -151,8 +151,9 @@ def test_create_drbd_reports_sync_progress(env):
   progress = [line for line in messages if "- device" in line]
   assert progress == [" - INFO: - device disk/0: 45.20% done, 1m 2s remaining (estimated)",
                       " - INFO: - device disk/0: 97.12% done, no time estimate"]
-  # the pause follows the estimate, up to a minute
-  assert env.pauses == [60, 5]
+  # the pause follows the estimate (5 s without one), up to a minute, and
+  # never exceeds the time waited so far plus a second
+  assert env.pauses == [1, 2]
 
 
 def test_create_drbd_without_wait_checks_mirrors_once(env):
@@ -398,6 +399,8 @@ def test_migrate_drbd_through_dual_master(env):
   assert "* changing disks into dual-master mode" in messages
   assert "   - progress: 40.0%" in messages
   assert "* changing disks into single-master mode" in messages
+  # one look again at the resync after half a second, not whole seconds later
+  assert env.pauses == [0.5]
   assert messages[-1] == "* done"
 
 
@@ -639,10 +642,11 @@ def test_sync_wait_gives_up_when_the_resync_stops_moving(env):
   env.rpc.sync_script = [stuck] * 100
   with pytest.raises(errors.OpExecError) as err:
     _Create(env, "drbd", wait_for_sync=True)
-  assert err.value.args[0] == ("The disks of instance inst1 made no sync progress for 3600"
+  assert err.value.args[0] == ("The disks of instance inst1 made no sync progress for 3603"
                                " seconds, aborting")
-  # a minute between looks (the estimate is longer), for an hour
-  assert env.pauses == [60] * 60
+  # looks soon at first, then a minute between them (the estimate is longer),
+  # for an hour
+  assert env.pauses == [1, 2, 4, 8, 16, 32] + [60] * 59
   assert env.cfg.GetInstanceList() == []
 
 

@@ -336,3 +336,107 @@ def test_real_lvcreate_without_device_mapper_fails_clearly(loop_vg):
                                                     " \\(lvcreate: exited with code"):
     storage.CreateDevice(PlainDisk(loop_vg.name, "d", 8), [], False)
   assert lvm_report.ListLogicalVolumes(loop_vg.name) == []
+
+
+class _RecordingRunner(runner.ToolRunner):
+  """Answers lvs with one LV in the given lv_attr state (flipped to active by
+  lvchange -ay) and records every command."""
+
+  def __init__(self, attr):
+    super().__init__()
+    self.attr = attr
+    self.commands = []
+
+  def Run(self, argv):
+    self.commands.append(argv[0] if argv[0] == "lvs" else " ".join(argv))
+    if argv[:2] == ["lvchange", "-ay"]:
+      self.attr = self.attr[:4] + "a" + self.attr[5:]
+    row = "  xenvg|d0|64.00|%s|1|/dev/vdb(0)|254|1|old\n" % self.attr
+    return runner.ToolResult(argv, 0, row if argv[0] == "lvs" else "", "")
+
+
+@pytest.mark.parametrize("attr, expected", [
+  ("-wi-a-----", ["lvs"]),  # active already (as lvcreate leaves it): nothing to run
+  ("-wi-------", ["lvs", "lvchange -ay xenvg/d0", "lvs"]),
+])
+def test_assemble_activates_only_inactive_volumes(attr, expected):
+  recorder = _RecordingRunner(attr)
+  previous = runner.SetRunner(recorder)
+  try:
+    device = lvm.LogicalVolume(("xenvg", "d0"), [], 64, {}, {})
+    device.Assemble()
+  finally:
+    runner.SetRunner(previous)
+  assert recorder.commands == expected
+  assert device.volume.active
+
+
+def test_set_info_tags_without_a_second_lookup():
+  recorder = _RecordingRunner("-wi-a-----")
+  previous = runner.SetRunner(recorder)
+  try:
+    device = lvm.LogicalVolume(("xenvg", "d0"), [], 64, {}, {})
+    device.SetInfo("originstname+inst1")
+    device.SetInfo("")
+  finally:
+    runner.SetRunner(previous)
+  # each change removes the tag the device knows of: the first run's result was kept
+  assert recorder.commands == ["lvs", "lvchange --deltag old --addtag originstname+inst1"
+                               " xenvg/d0", "lvchange --deltag originstname+inst1 xenvg/d0"]
+  assert device.volume.tags == []
+
+
+class _ListingRunner(runner.ToolRunner):
+  """Answers lvs with the sample report and records what ran (lvs with its target)."""
+
+  def __init__(self):
+    super().__init__()
+    self.commands = []
+
+  def Run(self, argv):
+    self.commands.append(argv[0] + " " + argv[-1])
+    if argv[0] == "lvs":
+      # runner.Changes() counts through the real Run; lvs leaves it alone
+      return runner.ToolResult(argv, 0, _LVS_SAMPLE, "")
+    return super().Run(["true"])
+
+
+def test_cached_lookups_share_one_listing_until_something_changes():
+  recorder = _ListingRunner()
+  previous = runner.SetRunner(recorder)
+  try:
+    with lvm_report.CachedLookups():
+      data = lvm_report.FindLogicalVolume("xenvg", "4f0a.disk0_data")
+      meta = lvm_report.FindLogicalVolume("xenvg", "4f0a.disk0_meta")
+      assert lvm_report.FindLogicalVolume("xenvg", "absent") is None
+      data.tags.append("changed by the caller")
+      assert lvm_report.FindLogicalVolume("xenvg", "4f0a.disk0_data").tags == [
+        "originstname+web1"]
+      recorder.Run(["lvchange", "-an", "xenvg/big"])  # may change what lvs shows
+      assert lvm_report.FindLogicalVolume("xenvg", "big").stripes == 2
+    assert (data.major, meta.minor) == (254, 4)
+    lvm_report.FindLogicalVolume("xenvg", "big")  # outside: a lookup of its own
+  finally:
+    runner.SetRunner(previous)
+  assert recorder.commands == ["lvs xenvg", "lvchange xenvg/big", "lvs xenvg",
+                               "lvs xenvg/big"]
+
+
+def test_node_calls_run_with_cached_lookups(monkeypatch):
+  from ganeti import backend
+  seen = []
+  monkeypatch.setattr(lvm_report, "CachedLookups", lambda: _Scope(seen))
+  wrapped = backend._WithCachedLookups(lambda a, b: seen.append(("call", a, b)) or a + b)
+  assert wrapped(1, 2) == 3
+  assert seen == ["enter", ("call", 1, 2), "exit"]
+
+
+class _Scope:
+  def __init__(self, seen):
+    self.seen = seen
+
+  def __enter__(self):
+    self.seen.append("enter")
+
+  def __exit__(self, *_):
+    self.seen.append("exit")

@@ -28,6 +28,7 @@ from ganeti.hypervisor.hv_kvm import params
 from ganeti.hypervisor.hv_kvm import qmp
 from ganeti.hypervisor.hv_kvm import runtime as rt
 from ganeti.hypervisor.hv_kvm.runtime import InstanceFiles
+from ganeti.utils import cmdtrace
 from ganeti.utils import io
 
 SOCAT_PATH = "/usr/bin/socat"
@@ -200,9 +201,11 @@ class KvmHypervisor(hv_base.BaseHypervisor):
   @staticmethod
   def _RunQemu(name: str, argv: list[str], fds: list[int]) -> None:
     try:
-      proc = subprocess.run(argv, pass_fds=fds, stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=START_TIMEOUT,
-                            cwd="/", check=False)
+      with cmdtrace.Span("cmd", argv) as traced:
+        proc = subprocess.run(argv, pass_fds=fds, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=START_TIMEOUT,
+                              cwd="/", check=False)
+        traced.ok = proc.returncode == 0
     except (OSError, subprocess.TimeoutExpired) as err:
       InstanceFiles.For(name).Remove()
       raise errors.HypervisorError("Failed to start instance %s: %s" % (name, err)) from None

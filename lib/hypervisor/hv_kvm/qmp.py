@@ -11,6 +11,7 @@ import time
 from typing import Any, Optional
 
 from ganeti import errors
+from ganeti.utils import cmdtrace
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -68,12 +69,13 @@ class QmpConnection:
     request: dict[str, Any] = {"execute": command}
     if arguments:
       request["arguments"] = arguments
-    try:
-      self._sock.sendall(json.dumps(request).encode() + b"\n")
-    except OSError as err:
-      raise errors.HypervisorError("QMP command %s on %s failed: %s" %
-                                   (command, self.path, err)) from None
-    return self._Answer(command)
+    with cmdtrace.Span("qmp", [self.path, command, _Traceable(arguments)]):
+      try:
+        self._sock.sendall(json.dumps(request).encode() + b"\n")
+      except OSError as err:
+        raise errors.HypervisorError("QMP command %s on %s failed: %s" %
+                                     (command, self.path, err)) from None
+      return self._Answer(command)
 
   def _Answer(self, command: str) -> Any:
     """The answer to the command just sent (events on the way are kept)."""
@@ -121,6 +123,14 @@ class QmpConnection:
         return None
       if "event" in message:
         self.events.append(message)
+
+
+def _Traceable(arguments: Optional[dict]) -> Optional[dict]:
+  """A QMP command's arguments as the command trace keeps them (no secrets)."""
+  if not arguments:
+    return arguments
+  return {key: "<hidden>" if "password" in key else value
+          for key, value in arguments.items()}
 
 
 def Execute(path: str, command: str, arguments: Optional[dict] = None,

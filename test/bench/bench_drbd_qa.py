@@ -1,0 +1,418 @@
+#!/usr/bin/env python3
+"""DRBD operations in the QA cluster of node VMs, against the commands they run.
+
+  test/bench/bench_drbd_qa.py [--rounds N] [--run-dir DIR] [--reuse] [--keep]
+                              [--disk-size SIZE] [--no-new-secondary] [--show-commands]
+
+Runs as root from the checkout.  Boots the QA cluster (tools/qa-cluster's
+three TCG node VMs with real LVM and DRBD 8.4; see doc/qa-cluster.rst),
+installs the checkout with every node daemon started with --command-trace
+(man ganeti-noded), initializes the cluster and adds the nodes, then times
+per round, on a fresh instance: gnt-instance add -t drbd --no-wait-for-sync
+(the initial sync is timed on its own afterwards), replace-disks -s,
+replace-disks -n (unless --no-new-secondary), migrate (live, a KVM guest
+inside the nodes) and failover.
+
+"ours" is the command's wall time on the master node (no SSH in it).  The
+"floor" is what the node daemons' traces show the operation needs: the sum
+of the durations of every command (lvcreate, drbdmeta, drbdsetup, qemu, OS
+scripts) and QMP request the daemons ran, plus the waits inherent in the
+operation as the machinery itself measured them: qemu's memory transfer
+(from the QMP migrate request to the last status query) and DRBD's resync
+("Resync done (total N sec)" in the kernel log of the nodes).  These are
+measured, not replayed: undoing each operation to replay its commands
+through SSH would cost minutes of emulated CPU per round.  overhead = ours -
+floor; the issue's target is an overhead under 1 s per operation.  The
+floor counts our own commands as run, redundant lookups included; "needed"
+is the floor without the commands that only query state (lvs, vgs, pvs,
+drbdsetup show, QMP query-*), nearer to what an admin's script that knows
+what it set up would run, and the overhead against it.  "idle" is the time
+no node was answering a call (the CLI, the master's own work, RPC
+transport; node clocks are aligned to the host's), "node py" the time in
+calls outside commands (Python on the nodes), "calls" how many calls were
+made, "cmds/qry" how many commands ran and how many of them were queries.
+
+Real Ganeti is not run: Debian's Ganeti is not in the node image and the
+nodes have no route out, so no ratio against it is printed.  With --reuse,
+an existing cluster in --run-dir is used (and left up); otherwise the VMs are
+always torn down at the end.
+"""
+
+import argparse
+import json
+import os
+import re
+import shlex
+import statistics
+import sys
+import time
+from typing import Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, TOP)
+
+from qa import image as image_mod  # noqa: E402
+from qa import install  # noqa: E402
+from qa import main as qa_main  # noqa: E402
+from qa import nodes as nodes_mod  # noqa: E402
+from qa import steps  # noqa: E402
+from qa import util  # noqa: E402
+
+TRACE = "/var/log/ganeti/command-trace.jsonl"
+DEFAULTS_FILE = "/etc/default/ganeti"
+DAEMON_UTIL = "/usr/local/lib/ganeti/daemon-util"
+SYNC_TIMEOUT = 300
+# (label, command template); {instance}, {node2}, {node3} come from the round
+OPERATIONS = [
+  ("add -t drbd", "gnt-instance add -t drbd -s {disk_size} -o minimal+default -B memory=128M"
+                  " --no-name-check --no-ip-check --no-wait-for-sync -n {master}:{node2}"
+                  " {instance}"),
+  ("replace-disks -s", "gnt-instance replace-disks -s {instance}"),
+  ("replace-disks -n", "gnt-instance replace-disks -n {node3} {instance}"),
+  ("migrate", "gnt-instance migrate -f {instance}"),
+  ("failover", "gnt-instance failover -f --shutdown-timeout=0 {instance}"),
+]
+_RESYNC_DONE = re.compile(r"Resync done \(total (\d+) sec")
+# commands that only look: an admin's script that knows what it set up needs none
+_QUERIES = (("lvs",), ("vgs",), ("pvs",), ("drbdsetup", "show"), ("drbdsetup", "status"),
+            ("blockdev", "--getsize64"))
+
+
+def _LoadAverage() -> str:
+  with open("/proc/loadavg") as handle:
+    return " ".join(handle.read().split()[:3])
+
+
+class Bench:
+  def __init__(self, cluster: nodes_mod.Cluster, ctx: steps.Context, disk_size: str) -> None:
+    self.cluster = cluster
+    self.ctx = ctx
+    self.master = cluster.nodes[0]
+    self.disk_size = disk_size
+
+  def Shell(self, node: nodes_mod.Node, command: str, timeout: float = 900) -> str:
+    result = self.cluster.Ssh(node, command, timeout=timeout)
+    return result.stdout.decode(errors="replace")
+
+  # --- set-up ---------------------------------------------------------------------
+
+  def EnableTraces(self) -> None:
+    """NODED_ARGS with --command-trace on every node; running daemons restart."""
+    line = "NODED_ARGS=\"--command-trace %s\"" % TRACE
+    for node in self.cluster.nodes:
+      self.Shell(node, "mkdir -p /etc/default && grep -v '^NODED_ARGS=' %s 2>/dev/null"
+                 " > /tmp/ganeti.env; echo %s >> /tmp/ganeti.env && mv /tmp/ganeti.env %s &&"
+                 " if %s check ganeti-noded && ! pgrep -f -- --command-trace >/dev/null;"
+                 " then %s stop-all && %s start-all; fi" %
+                 (DEFAULTS_FILE, shlex.quote(line), DEFAULTS_FILE, DAEMON_UTIL,
+                  DAEMON_UTIL, DAEMON_UTIL))
+
+  def EnsureCluster(self) -> None:
+    initialized = self.cluster.Ssh(self.master, "gnt-cluster getmaster", check=False,
+                                   timeout=120).returncode == 0
+    if initialized:
+      return
+    if self.cluster.Ssh(self.master, "vgs %s" % self.ctx.values["vg"], check=False,
+                        timeout=120).returncode != 0:
+      steps.RunStep(self.ctx, "node-setup")
+    steps.RunStep(self.ctx, "cluster-init")
+    steps.RunStep(self.ctx, "node-add")
+
+  # --- measuring ------------------------------------------------------------------
+
+  def ClockOffsets(self) -> dict[str, float]:
+    """Per node, what to add to its clock to get the host's (within ~0.1 s)."""
+    offsets = {}
+    for node in self.cluster.nodes:
+      before = time.time()
+      remote = float(self.Shell(node, "date +%s.%N"))
+      offsets[node.short_name] = (before + time.time()) / 2 - remote
+    return offsets
+
+  def Timed(self, command: str) -> tuple[float, float]:
+    """Runs a command on the master; when it started and ended by the master's clock."""
+    util.Log("master: %s" % command)
+    output = self.Shell(self.master, "s=$(date +%%s.%%N); %s >/tmp/bench-op.log 2>&1;"
+                        " rc=$?; e=$(date +%%s.%%N); echo BENCH $s $e $rc;"
+                        " [ $rc = 0 ] || cat /tmp/bench-op.log" % command)
+    match = re.search(r"^BENCH (\S+) (\S+) (\d+)$", output, re.M)
+    if not match or match.group(3) != "0":
+      raise util.QAError("%s failed: %s" % (command, output[-3000:]))
+    return float(match.group(1)), float(match.group(2))
+
+  def ResetTraces(self) -> dict[str, int]:
+    """Empties the traces; the number of kernel log lines of each node so far."""
+    lines = {}
+    for node in self.cluster.nodes:
+      lines[node.name] = int(self.Shell(node, ": > %s; dmesg | wc -l" % TRACE).strip())
+    return lines
+
+  def Collect(self, dmesg_lines: dict[str, int]) -> tuple[list[dict], list[int]]:
+    """The traced items of every node (tagged with the node) and the DRBD resync
+    durations the kernels logged since dmesg_lines."""
+    items, resyncs = [], []
+    for node in self.cluster.nodes:
+      output = self.Shell(node, "cat %s; echo '=== dmesg'; dmesg | tail -n +%d" %
+                          (TRACE, dmesg_lines[node.name] + 1))
+      trace, _, kernel = output.partition("=== dmesg\n")
+      for line in trace.splitlines():
+        try:
+          item = json.loads(line)
+        except ValueError:
+          continue
+        item["node"] = node.short_name
+        items.append(item)
+      resyncs += [int(seconds) for seconds in _RESYNC_DONE.findall(kernel)]
+    return items, resyncs
+
+  def WaitInSync(self, node_names: list[str]) -> float:
+    """Waits on the nodes until no DRBD device is syncing or inconsistent."""
+    start = time.monotonic()
+    for name in node_names:
+      self.Shell(self.cluster.Node(name),
+                 "for i in $(seq %d); do grep -Eqi 'sync|inconsistent|wfconnection|"
+                 "connecting' /proc/drbd || exit 0; sleep 0.1; done; cat /proc/drbd; exit 1" %
+                 (SYNC_TIMEOUT * 10))
+    return time.monotonic() - start
+
+  def Round(self, round_no: int, labels: list[str], show: bool) -> dict[str, dict]:
+    values = dict(self.ctx.values, instance="bench%d.qa.test" % round_no,
+                  disk_size=self.disk_size)
+    figures: dict[str, dict] = {}
+    offsets = self.ClockOffsets()
+    add_items: list[dict] = []
+    try:
+      for label, template in OPERATIONS:
+        if label not in labels:
+          continue
+        dmesg_lines = self.ResetTraces()
+        began, ended = self.Timed(template.format(**values))
+        items, resyncs = self.Collect(dmesg_lines)
+        for item in items:
+          item["start"] += offsets[item["node"]] - offsets[self.master.short_name]
+        figures[label] = Floor(items, resyncs if label.startswith("replace") else [])
+        figures[label]["ours"] = ours = ended - began
+        figures[label]["idle"] = ours - _Covered(items, began, ended)
+        if show:
+          _ShowCommands(label, items, began)
+        if label == "add -t drbd":
+          add_items = items
+        waited = self.WaitInSync([node.name for node in self.cluster.nodes])
+        if label == "add -t drbd":
+          # the initial sync as DRBD measured it (it ran while add went on)
+          _, sync_resyncs = self.Collect(dmesg_lines)
+          figures["initial sync"] = {"ours": max(sync_resyncs or [0]), "waited": waited}
+    finally:
+      self.cluster.Ssh(self.master, "gnt-instance remove -f --shutdown-timeout=0 %s" %
+                       values["instance"], check=False, timeout=600)
+    if add_items:
+      # the removal undid the add: its commands can run again as they were
+      figures["add replayed"] = self.ReplayAdd(add_items)
+    return figures
+
+  def ReplayAdd(self, items: list[dict]) -> dict:
+    """Runs the state-changing commands of an add again, in their order, one SSH
+    session per run of commands on one node (as an admin's script would), then
+    undoes them; OS scripts and qemu need the instance's environment and count
+    with their traced durations."""
+    changing = [item for item in sorted(items, key=lambda item: item["start"])
+                if item["kind"] == "cmd" and not _Query(item)]
+    replayed = [item for item in changing if not _NotReplayable(item)]
+    sessions: list[tuple[str, list[list[str]]]] = []
+    for item in replayed:
+      if sessions and sessions[-1][0] == item["node"]:
+        sessions[-1][1].append(item["what"])
+      else:
+        sessions.append((item["node"], [item["what"]]))
+    start = time.monotonic()
+    try:
+      for node, argvs in sessions:
+        self.Shell(self.cluster.Node(node),
+                   "set -e; " + "; ".join(shlex.join(argv) for argv in argvs))
+      elapsed = time.monotonic() - start
+    finally:
+      self._UndoReplay(replayed)
+    kept = sum(item["seconds"] for item in changing if _NotReplayable(item))
+    return {"seconds": elapsed + kept, "kept": kept, "sessions": len(sessions),
+            "commands": len(replayed)}
+
+  def _UndoReplay(self, replayed: list[dict]) -> None:
+    for node in self.cluster.nodes:
+      undo = []
+      for item in replayed:
+        argv = item["what"]
+        if item["node"] != node.short_name:
+          continue
+        if argv[:2] == ["drbdsetup", "new-resource"]:
+          undo.insert(0, "drbdsetup down %s" % shlex.quote(argv[2]))
+        elif argv[0] == "lvcreate" and "-n" in argv:
+          name = argv[argv.index("-n") + 1]
+          undo.append("lvremove -f %s/%s" % (shlex.quote(argv[argv.index("-n") + 2]),
+                                             shlex.quote(name)))
+      if undo:
+        self.cluster.Ssh(node, "; ".join(undo), check=False, timeout=300)
+
+
+def Floor(items: list[dict], resyncs: list[int]) -> dict:
+  """The floor of an operation from its traces (see the module's description)."""
+  work = [item for item in items if item["kind"] in ("cmd", "qmp")]
+  floor = sum(item["seconds"] for item in work)
+  migrations = [item for item in work if item["kind"] == "qmp" and item["what"][1] == "migrate"]
+  if migrations:
+    begin = migrations[0]["start"]
+    queries = [item for item in work if item["kind"] == "qmp" and item["start"] >= begin and
+               item["node"] == migrations[0]["node"] and item["what"][1] == "query-migrate"]
+    if queries:
+      end = queries[-1]["start"] + queries[-1]["seconds"]
+      # the transfer replaces the requests made during it
+      floor += (end - begin) - sum(item["seconds"] for item in [migrations[0]] + queries)
+  floor += max(resyncs or [0])
+  queries = sum(item["seconds"] for item in work if _Query(item))
+  rpcs = [item for item in items if item["kind"] == "rpc"]
+  rpc_time = sum(item["seconds"] for item in rpcs)
+  return {"floor": floor, "needed": floor - queries, "rpc": rpc_time, "node_py": rpc_time - sum(
+    item["seconds"] for item in work), "calls": len(rpcs), "commands": len(work),
+          "queries": sum(1 for item in work if _Query(item)), "resync": max(resyncs or [0])}
+
+
+def _NotReplayable(item: dict) -> bool:
+  """OS scripts and qemu: they need the instance's environment and files."""
+  program = item["what"][0]
+  return "/os/" in program or os.path.basename(program) in ("kvm", "qemu-system-x86_64")
+
+
+def _Query(item: dict) -> bool:
+  """Whether a traced item only looked at the state (see _QUERIES)."""
+  if item["kind"] == "qmp":
+    return item["what"][1].startswith("query-") and item["what"][1] != "query-migrate"
+  argv = [os.path.basename(item["what"][0])] + item["what"][1:]
+  return any(tuple(argv[:len(query)]) == query for query in _QUERIES)
+
+
+def _Covered(items: list[dict], began: float, ended: float) -> float:
+  """Seconds of [began, ended] during which some node answered a call."""
+  spans = sorted((max(began, item["start"]), min(ended, item["start"] + item["seconds"]))
+                 for item in items if item["kind"] == "rpc")
+  covered, reach = 0.0, began
+  for start, end in spans:
+    start = max(start, reach)
+    if end > start:
+      covered += end - start
+      reach = end
+  return covered
+
+
+def _ShowCommands(label: str, items: list[dict], began: float) -> None:
+  print("--- %s: what the node daemons ran (start after the command's, duration)" % label)
+  for item in sorted(items, key=lambda item: item["start"]):
+    what = item["what"] if item["kind"] != "cmd" else " ".join(item["what"])
+    print("  +%6.2f %s %-4s %7.3f s %s %s" % (item["start"] - began, item["node"], item["kind"],
+                                               item["seconds"], "" if item["ok"] else "FAILED",
+                                               str(what)[:160]))
+
+
+def Report(rounds: list[dict[str, dict]]) -> None:
+  labels = [label for label, _ in OPERATIONS if any(label in figures for figures in rounds)]
+  print("\n%-17s %7s | %7s %8s %6s | %7s %8s %6s | %7s %7s %5s %9s" % (
+    "", "ours", "floor", "overhead", "ratio", "needed", "overhead", "ratio", "idle",
+    "node py", "calls", "cmds/qry"))
+  for label in labels:
+    samples = [figures[label] for figures in rounds if label in figures]
+
+    def Median(key: str) -> float:
+      return statistics.median(sample[key] for sample in samples)  # noqa: B023
+    ours, floor, needed = Median("ours"), Median("floor"), Median("needed")
+    print("%-17s %7.2f | %7.2f %8.2f %6.2f | %7.2f %8.2f %6.2f | %7.2f %7.2f %5d %4d/%-4d" % (
+      label, ours, floor, ours - floor, ours / floor, needed, ours - needed, ours / needed,
+      Median("idle"), Median("node_py"), Median("calls"), Median("commands"),
+      Median("queries")))
+  replays = [figures for figures in rounds if "add replayed" in figures]
+  if replays:
+    replayed = statistics.median(figures["add replayed"]["seconds"] for figures in replays)
+    ours = statistics.median(figures["add -t drbd"]["ours"] for figures in replays)
+    sample = replays[0]["add replayed"]
+    print("add -t drbd, floor replayed: %.2f s (ours %.2f s, overhead %.2f s, ratio %.2f):"
+          " %d state-changing commands in %d SSH sessions, plus %.2f s of OS create and qemu"
+          " start at their traced durations; per round %s" % (
+            replayed, ours, ours - replayed, ours / replayed, sample["commands"],
+            sample["sessions"], sample["kept"],
+            [round(figures["add replayed"]["seconds"], 2) for figures in replays]))
+  syncs = [figures["initial sync"] for figures in rounds if "initial sync" in figures]
+  if syncs:
+    print("initial sync: %s s as DRBD logged it (median of %s); waited %.1f s after add" % (
+      statistics.median(sync["ours"] for sync in syncs),
+      [sync["ours"] for sync in syncs], statistics.median(sync["waited"] for sync in syncs)))
+  resyncs = {label: [figures[label]["resync"] for figures in rounds if label in figures]
+             for label in labels if label.startswith("replace")}
+  for label, seconds in resyncs.items():
+    print("%s: DRBD resync inside it %s s (part of the floor)" % (label, seconds))
+  print("(medians over %d rounds, seconds; ours: wall time of the gnt-* command on the master"
+        " node; floor: the traced commands as run + qemu's transfer + DRBD's resync; needed:"
+        " the floor without the commands that only query state; idle: no node answering a"
+        " call (CLI, master, RPC transport); no real-Ganeti ratio: the node image has no"
+        " Ganeti 3.0)" % len(rounds))
+
+
+def main() -> int:
+  parser = argparse.ArgumentParser(
+    description="DRBD operations in the QA cluster against the commands they run",
+    epilog="See the module's description (head of this file) for what is measured.")
+  parser.add_argument("--rounds", type=int, default=3)
+  parser.add_argument("--run-dir", default=os.path.join(TOP, "build", "qa-bench"))
+  parser.add_argument("--reuse", action="store_true",
+                      help="use the cluster already up in --run-dir (left up afterwards)")
+  parser.add_argument("--keep", action="store_true", help="leave the VMs up")
+  parser.add_argument("--no-install", action="store_true",
+                      help="with --reuse: the nodes already run this checkout")
+  parser.add_argument("--disk-size", default="64M")
+  parser.add_argument("--no-new-secondary", action="store_true",
+                      help="skip replace-disks -n (a full sync to the third node)")
+  parser.add_argument("--only", help="just these operations (comma-separated labels)")
+  parser.add_argument("--show-commands", action="store_true",
+                      help="print what the node daemons ran in the first round")
+  options = parser.parse_args()
+  labels = [label for label, _ in OPERATIONS]
+  if options.no_new_secondary:
+    labels.remove("replace-disks -n")
+  if options.only:
+    labels = [label for label in labels if label in options.only.split(",")]
+  run_dir = os.path.abspath(options.run_dir)
+  print("load average at start: %s" % _LoadAverage())
+  config = qa_main.LoadConfig(qa_main.DEFAULT_CONFIG)
+  cluster = nodes_mod.Cluster(config, run_dir)
+  up_here = False
+  rounds: list[dict[str, dict]] = []
+  try:
+    if not (options.reuse and cluster.Running()):
+      qa_main.CheckHost()
+      if cluster.state:
+        cluster.Down()
+      up_here = True
+      cluster.Up(image_mod.Build())
+    if up_here or not options.no_install:
+      stage_dir = os.path.join(run_dir, "stage")
+      install.Push(cluster, install.Stage(TOP, stage_dir, os.path.join(run_dir, "src")),
+                   stage_dir)
+    ctx = steps.Context(cluster, config, os.path.join(run_dir, "steps.log"))
+    bench = Bench(cluster, ctx, options.disk_size)
+    bench.EnableTraces()
+    bench.EnsureCluster()
+    for round_no in range(options.rounds):
+      rounds.append(bench.Round(round_no, labels, options.show_commands and round_no == 0))
+      util.Log("round %d: %s" % (round_no, {label: round(figures.get("ours", figures.get(
+        "seconds", 0)), 2) for label, figures in rounds[-1].items()}))
+  except util.QAError as err:
+    print("bench_drbd_qa: %s" % err, file=sys.stderr)
+    return 1
+  finally:
+    if rounds:
+      Report(rounds)
+    print("load average at end: %s" % _LoadAverage())
+    if up_here and not options.keep:
+      cluster.Down()
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
