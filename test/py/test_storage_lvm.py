@@ -347,7 +347,7 @@ class _RecordingRunner(runner.ToolRunner):
     self.attr = attr
     self.commands = []
 
-  def Run(self, argv):
+  def Run(self, argv, env=None, cwd="/"):
     self.commands.append(argv[0] if argv[0] == "lvs" else " ".join(argv))
     if argv[:2] == ["lvchange", "-ay"]:
       self.attr = self.attr[:4] + "a" + self.attr[5:]
@@ -393,7 +393,7 @@ class _ListingRunner(runner.ToolRunner):
     super().__init__()
     self.commands = []
 
-  def Run(self, argv):
+  def Run(self, argv, env=None, cwd="/"):
     self.commands.append(argv[0] + " " + argv[-1])
     if argv[0] == "lvs":
       # runner.Changes() counts through the real Run; lvs leaves it alone
