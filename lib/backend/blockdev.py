@@ -189,7 +189,7 @@ def BlockdevCreate(bdev: dict, size: int, owner: str, on_primary: bool, info: st
   except errors.BlockDeviceError as err:
     _FailWith("Can't assemble device %s" % disk, err)
   try:
-    device = storage.CreateDevice(disk.local, children, bool(exclusive_storage))
+    device = storage.CreateDevice(disk.local, children, bool(exclusive_storage), info)
   except errors.BlockDeviceError as err:
     _FailWith("Can't create block device", err)
   try:

@@ -75,8 +75,8 @@ def AssembleDevice(disk: objects.Disk,
 
 
 def CreateDevice(disk: objects.Disk, children: Sequence[base.BlockDev],
-                 excl_stor: bool) -> base.BlockDev:
-  """Creates the disk's device with the disk's size (MiB)."""
+                 excl_stor: bool, info: str = "") -> base.BlockDev:
+  """Creates the disk's device with the disk's size (MiB); info as for SetInfo."""
   return GetDeviceClass(disk.dev_type).Create(disk.logical_id, children, disk.size,
                                               disk.spindles, disk.params or {}, excl_stor,
-                                              _DynamicParams(disk))
+                                              _DynamicParams(disk), info=info)

@@ -48,8 +48,9 @@ class BlockDev:
   @classmethod
   def Create(cls, unique_id: Sequence[Any], children: Sequence["BlockDev"], size: int,
              spindles: Optional[int], params: dict, excl_stor: bool,
-             dyn_params: dict) -> "BlockDev":
-    """Creates the device (size in MiB) and returns it, attached."""
+             dyn_params: dict, info: str = "") -> "BlockDev":
+    """Creates the device (size in MiB) and returns it, attached.  Kinds that
+    can record the info text (SetInfo) at creation may do so at once."""
     raise NotImplementedError
 
   def Attach(self) -> bool:

@@ -109,7 +109,7 @@ class DRBD8(base.BlockDev):
   @classmethod
   def Create(cls, unique_id: Sequence[Any], children: Sequence[base.BlockDev], size: int,
              spindles: Optional[int], params: dict, excl_stor: bool,
-             dyn_params: dict) -> "DRBD8":
+             dyn_params: dict, info: str = "") -> "DRBD8":
     if excl_stor:
       raise errors.BlockDeviceError("Exclusive storage is not supported by DRBD disks"
                                     " directly (their LVs honour it)")

@@ -82,7 +82,7 @@ class ExtStorageDevice(base.BlockDev):
   @classmethod
   def Create(cls, unique_id: Sequence[Any], children: Sequence[base.BlockDev], size: int,
              spindles: Optional[int], params: dict, excl_stor: bool,
-             dyn_params: dict) -> "ExtStorageDevice":
+             dyn_params: dict, info: str = "") -> "ExtStorageDevice":
     if excl_stor:
       raise errors.BlockDeviceError("Exclusive storage is not supported by ExtStorage disks")
     _Run(unique_id, params, size, dyn_params, "create")

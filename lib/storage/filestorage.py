@@ -93,7 +93,7 @@ class FileStorage(base.BlockDev):
   @classmethod
   def Create(cls, unique_id: Sequence[Any], children: Sequence[base.BlockDev], size: int,
              spindles: Optional[int], params: dict, excl_stor: bool,
-             dyn_params: dict) -> "FileStorage":
+             dyn_params: dict, info: str = "") -> "FileStorage":
     if excl_stor:
       raise errors.BlockDeviceError("Exclusive storage is not supported by file disks")
     path = unique_id[1]

@@ -79,11 +79,13 @@ def ChoosePhysicalVolumes(pvs: Sequence[lvm_report.PhysicalVolume], size: int, s
 
 
 def CreateArgv(vg_name: str, lv_name: str, size: int, stripes: int,
-               pv_names: Sequence[str]) -> list[str]:
+               pv_names: Sequence[str], tag: str = "") -> list[str]:
   # -Wn: no signature wiping prompts; the caller wipes disks when it wants to
   argv = ["lvcreate", "--yes", "-Wn", "-L%dm" % size, "-n", lv_name]
   if stripes > 1:
     argv += ["-i", str(stripes)]
+  if tag:
+    argv += ["--addtag", tag]
   return argv + [vg_name] + list(pv_names)
 
 
@@ -115,7 +117,7 @@ class LogicalVolume(base.BlockDev):
   @classmethod
   def Create(cls, unique_id: Sequence[Any], children: Sequence[base.BlockDev], size: int,
              spindles: Optional[int], params: dict, excl_stor: bool,
-             dyn_params: dict) -> "LogicalVolume":
+             dyn_params: dict, info: str = "") -> "LogicalVolume":
     vg_name, lv_name = _LogicalId(unique_id)
     stripes = max(1, int(params.get(paramdefs.LV_STRIPES, 1)))
     pvs = lvm_report.ListPhysicalVolumes(vg_name)
@@ -125,7 +127,9 @@ class LogicalVolume(base.BlockDev):
     chosen = ChoosePhysicalVolumes(pvs, size, stripes, spindles, excl_stor)
     if excl_stor:
       stripes = len(chosen)  # the LV spans all its spindles
-    runner.RUNNER.RunOrFail(CreateArgv(vg_name, lv_name, size, stripes, chosen),
+    # tagged as it is made: SetInfo with the same text then has nothing to do
+    runner.RUNNER.RunOrFail(CreateArgv(vg_name, lv_name, size, stripes, chosen,
+                                       TagFromInfo(info) if info else ""),
                             "Creating logical volume %s/%s" % (vg_name, lv_name))
     device = cls(unique_id, children, size, params, dyn_params)
     if not device.attached:
@@ -197,14 +201,14 @@ class LogicalVolume(base.BlockDev):
 
   def SetInfo(self, text: str) -> None:
     volume = self._Require("set the info of")
-    argv = ["lvchange"]
-    for tag in volume.tags:
-      argv += ["--deltag", tag]
     tag = TagFromInfo(text)
+    if volume.tags == ([tag] if tag else []):
+      return
+    argv = ["lvchange"]
+    for old_tag in volume.tags:
+      argv += ["--deltag", old_tag]
     if tag:  # LVM refuses empty tags: no text just clears the old one
       argv += ["--addtag", tag]
-    if len(argv) == 1:
-      return
     argv.append(self.full_name)
     runner.RUNNER.RunOrFail(argv, "Tagging logical volume %s" % self.full_name)
     # the tags are all that changed: no second lookup

@@ -41,7 +41,7 @@ class PersistentBlockDevice(base.BlockDev):
   @classmethod
   def Create(cls, unique_id: Sequence[Any], children: Sequence[base.BlockDev], size: int,
              spindles: Optional[int], params: dict, excl_stor: bool,
-             dyn_params: dict) -> "PersistentBlockDevice":
+             dyn_params: dict, info: str = "") -> "PersistentBlockDevice":
     if excl_stor:
       raise errors.BlockDeviceError("Exclusive storage is not supported by adopted block"
                                     " devices")

@@ -96,7 +96,7 @@ class RADOSBlockDevice(base.BlockDev):
   @classmethod
   def Create(cls, unique_id: Sequence[Any], children: Sequence[base.BlockDev], size: int,
              spindles: Optional[int], params: dict, excl_stor: bool,
-             dyn_params: dict) -> "RADOSBlockDevice":
+             dyn_params: dict, info: str = "") -> "RADOSBlockDevice":
     if excl_stor:
       raise errors.BlockDeviceError("Exclusive storage is not supported by RBD disks")
     pool = (params or {}).get(paramdefs.RBD_POOL) or "rbd"

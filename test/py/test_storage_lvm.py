@@ -315,6 +315,8 @@ def test_real_backend_calls_reach_plain_disks(loop_vg):
   backend_blockdev.BlockdevGrow(disk, 4, False, True, False)
   assert backend_blockdev.BlockdevGetDimensions([disk]) == [[12 * MIB, 1]]
   assert lvm_report.FindLogicalVolume(loop_vg.name, "viarpc").tags == ["originstname+inst1"]
+  assert lvm.CreateArgv(loop_vg.name, "x", 8, 1, [], "originstname+inst1")[-3:] == [
+    "--addtag", "originstname+inst1", loop_vg.name]
   backend_blockdev.BlockdevRemove(disk)
   assert backend_blockdev.BlockdevGetDimensions([disk]) == [None]
   with pytest.raises(RPCFail, match="Can't create block device: Not enough free space"):
@@ -384,6 +386,17 @@ def test_set_info_tags_without_a_second_lookup():
   assert recorder.commands == ["lvs", "lvchange --deltag old --addtag originstname+inst1"
                                " xenvg/d0", "lvchange --deltag originstname+inst1 xenvg/d0"]
   assert device.volume.tags == []
+
+
+def test_set_info_with_the_tag_already_there_runs_nothing():
+  recorder = _RecordingRunner("-wi-a-----")
+  previous = runner.SetRunner(recorder)
+  try:
+    device = lvm.LogicalVolume(("xenvg", "d0"), [], 64, {}, {})
+    device.SetInfo("old")  # as lvcreate --addtag left it
+  finally:
+    runner.SetRunner(previous)
+  assert recorder.commands == ["lvs"]
 
 
 class _ListingRunner(runner.ToolRunner):
