@@ -124,6 +124,12 @@ def _Expanded(command: Command, values: dict) -> Command:
                  command.timeout, command.fails)
 
 
+def Answering(command: str, answer: str = "y") -> str:
+  """The command with its confirmation question answered: gnt-* commands ask on
+  the terminal (some even with -f, like Ganeti's), so they get one."""
+  return "printf '%s\\n' | script -qec %s /dev/null" % (answer, shlex.quote(command))
+
+
 # --- the node storage script ----------------------------------------------------------
 
 def PushScript(ctx: Context, nodes: Optional[list[nodes_mod.Node]] = None) -> None:

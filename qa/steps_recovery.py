@@ -11,7 +11,7 @@ verifies clean.
 import re
 
 from qa import util
-from qa.step_base import (CheckBlocks, Command, Context, PushScript, STORAGE_SCRIPT_ON_NODE,
+from qa.step_base import (Answering, CheckBlocks, Command, Context, PushScript, STORAGE_SCRIPT_ON_NODE,
                           WriteUntilKilled)
 
 CRASH_BLOCKS = 48
@@ -64,7 +64,7 @@ def InstanceCrashFailover(ctx: Context) -> None:
   ctx.RunOn("master", "gnt-node modify -O yes %s" % node2)
   ctx.RunOn("master", "gnt-node list --no-headers -o name,offline %s" % node2,
             expect=(r"^%s\s+Y\s*$" % re.escape(node2),))
-  ctx.RunOn("master", "gnt-instance failover -f --ignore-consistency %s" % name)
+  ctx.RunOn("master", Answering("gnt-instance failover -f --ignore-consistency %s" % name))
   CheckNodes(ctx, name, node3, node2)
   index, device = ActivateDisks(ctx, name)
   CheckBlocks(ctx, index, device, acked, "after failover, on %s" % node3)
