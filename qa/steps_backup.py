@@ -26,7 +26,7 @@ def InstanceExportImport(ctx: Context) -> None:
   ctx.RunOn("master", "gnt-backup list --no-headers -o node,export",
             expect=(r"^%s\s+%s\s*$" % (re.escape(node3), re.escape(source)),))
   ctx.RunOn("master", "gnt-backup import -t drbd -n %s:%s --src-node=%s --src-dir=%s"
-            " --no-name-check --no-ip-check --no-start %s" %
+            " --no-name-check --no-ip-check %s" %
             (node2, master, node3, source, copy))
   CheckNodes(ctx, copy, node2, master)
   ctx.RunOn("master", "gnt-instance list --no-headers -o name,disk_template,disk.sizes %s"
