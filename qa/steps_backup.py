@@ -25,8 +25,9 @@ def InstanceExportImport(ctx: Context) -> None:
   ctx.RunOn("master", "gnt-backup export --long-sleep -n %s %s" % (node3, source))
   ctx.RunOn("master", "gnt-backup list --no-headers -o node,export",
             expect=(r"^%s\s+%s\s*$" % (re.escape(node3), re.escape(source)),))
+  # the export's MAC is still the source's: the copy gets a new one
   ctx.RunOn("master", "gnt-backup import -t drbd -n %s:%s --src-node=%s --src-dir=%s"
-            " --no-name-check --no-ip-check %s" %
+            " --net 0:mac=generate --no-name-check --no-ip-check %s" %
             (node2, master, node3, source, copy))
   CheckNodes(ctx, copy, node2, master)
   ctx.RunOn("master", "gnt-instance list --no-headers -o name,disk_template,disk.sizes %s"
