@@ -44,7 +44,7 @@ CASES = [
                                             " drbdsetup new-minor qa-busy {minor} 0")],
    {"template": "drbd", "size": "64M", "nodes_arg": "{node2}:{node3}"},
    (_EXEC, r"^Can't create block device disk/0 on node {node2} for instance {instance}:"
-    r" DRBD minor {minor} already in use at Create\(\) time$"),
+    r" Can't create block device: DRBD minor {minor} already in use at Create\(\) time$"),
    [(2, "drbdsetup down qa-busy")]),
   ("a secondary whose node daemon is down", [(3, NODED % "stop")],
    {"template": "drbd", "size": "64M", "nodes_arg": "{node2}:{node3}"},
