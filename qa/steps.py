@@ -60,7 +60,8 @@ STEPS: list[tuple[str, object]] = [
     Command("gnt-instance list --no-headers -o name,status,oper_state {file_instance}",
             expect=(r"^{file_instance}\s+running\s+Y\s*$",)),
     Command("ps -o args= -p \"$(cat /var/run/ganeti/kvm-hypervisor/pid/{file_instance})\"",
-            expect=(r"^\S*(kvm|qemu-system-x86_64) -name {file_instance} .*accel=kvm",)),
+            expect=(r"^\S*(kvm|qemu-system-x86_64) -name {file_instance}"
+                    r" .*(accel=kvm|-accel kvm\b)",)),
     Command("gnt-instance remove -f --shutdown-timeout=0 {file_instance}"),
     Command("gnt-instance list --no-headers -o name", reject=(r"{file_instance}",)),
   ]),
