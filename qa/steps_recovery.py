@@ -11,8 +11,8 @@ verifies clean.
 import re
 
 from qa import util
-from qa.step_base import (Answering, CheckBlocks, Command, Context, PushScript, STORAGE_SCRIPT_ON_NODE,
-                          WriteUntilKilled)
+from qa.step_base import (Answering, CheckBlocks, Command, Context, PushScript,
+                          STORAGE_SCRIPT_ON_NODE, WriteUntilKilled)
 
 CRASH_BLOCKS = 48
 
