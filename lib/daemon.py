@@ -72,6 +72,8 @@ DAEMON_DIRS = (
   (pathutils.RAPI_DATA_DIR, 0o750),
   (pathutils.QUEUE_DIR, 0o750),
   (pathutils.JOB_QUEUE_ARCHIVE_DIR, 0o750),
+  # without it a node answers "No exports directory" to gnt-backup list
+  (pathutils.EXPORT_DIR, 0o750),
 )
 
 _LOG_FORMAT = "%(asctime)s: {program} pid=%(process)d {where}%(levelname)s %(message)s"

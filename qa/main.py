@@ -122,7 +122,8 @@ def _Run(options: argparse.Namespace, config: dict, cluster: nodes_mod.Cluster) 
   if options.command == "image":
     print(image.directory)
     return 0
-  stage_dir = os.path.join(options.run_dir, "stage")
+  # absolute: make runs the staged install from inside the source copy
+  stage_dir = os.path.join(cluster.run_dir, "stage")
   passed = False
   # run on nodes that are already up: they stay up (whoever started them stops them)
   reuse = options.command == "run" and cluster.Running()
@@ -134,7 +135,7 @@ def _Run(options: argparse.Namespace, config: dict, cluster: nodes_mod.Cluster) 
       timer.Measure("boot %d nodes to ssh" % len(cluster.nodes), cluster.Up, image)
     if options.command == "install" or (options.command == "run" and not options.no_install):
       tarball = timer.Measure("make install (staged on the host)", install.Stage, CHECKOUT,
-                              stage_dir, os.path.join(options.run_dir, "src"))
+                              stage_dir, os.path.join(cluster.run_dir, "src"))
       timer.Measure("install into the nodes", install.Push, cluster, tarball, stage_dir)
     if options.command == "run":
       only = options.only.split(",") if options.only else None

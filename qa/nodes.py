@@ -175,7 +175,13 @@ class Cluster:
             "-serial", "file:" + os.path.join(self.run_dir, "%s-console.log" %
                                               node.short_name),
             "-pidfile", pidfile, "-daemonize"]
-    util.Run(argv, timeout=60)
+    # kept so that a killed node can boot again on the same disks (Restart)
+    self.state.setdefault("argv", {})[node.name] = argv
+    self._Launch(node)
+
+  def _Launch(self, node: Node) -> None:
+    pidfile = os.path.join(self.run_dir, "%s.pid" % node.short_name)
+    util.Run(self.state["argv"][node.name], timeout=60)
     with open(pidfile) as handle:
       self.state["pids"][node.name] = int(handle.read().strip())
     self._SaveState()
@@ -206,15 +212,32 @@ class Cluster:
     if pid and self._OurQemu(pid):
       os.kill(pid, signal.SIGKILL)
       util.WaitFor("qemu of %s to exit" % node.name, lambda: not self._OurQemu(pid), 30, 0.2)
+    self._CloseSsh(node)
+
+  def Restart(self, node: Node) -> float:
+    """Boots a killed node again on its disks (root overlay and VG disk as the
+    crash left them); the seconds until SSH answered."""
+    if self._OurQemu(self.state.get("pids", {}).get(node.name, 0)):
+      raise util.QAError("%s is still running" % node.name)
+    self._CloseSsh(node)
+    self._Launch(node)
+    console = os.path.join(self.run_dir, "%s-console.log" % node.short_name)
+    return util.WaitFor("ssh to %s (its console: %s)" % (node.name, console),
+                        lambda: self._Reachable(node), BOOT_TIMEOUT, interval=2)
+
+  def _CloseSsh(self, node: Node) -> None:
+    """Ends the node's SSH connection master (a dead node's would hang new commands)."""
+    netns = self.state.get("netns")
+    control = os.path.join(self.run_dir, "ssh-%s" % node.short_name)
+    if netns and os.path.exists(control):
+      util.Run(["ip", "netns", "exec", netns, "ssh", "-o", "ControlPath=" + control,
+                "-O", "exit", "root@" + node.address], check=False, timeout=30)
 
   def Down(self) -> None:
     """Kills the VMs, removes the namespace and the run's disks; safe to repeat."""
     netns = self.state.get("netns")
     for node in self.nodes:
-      control = os.path.join(self.run_dir, "ssh-%s" % node.short_name)
-      if netns and os.path.exists(control):
-        util.Run(["ip", "netns", "exec", netns, "ssh", "-o", "ControlPath=" + control,
-                  "-O", "exit", "root@" + node.address], check=False, timeout=30)
+      self._CloseSsh(node)
       self.Kill(node)
     if netns:
       util.Run(["ip", "netns", "del", netns], check=False)

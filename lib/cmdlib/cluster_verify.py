@@ -96,6 +96,12 @@ def _CommaJoin(names: Iterable[Any]) -> str:
   return ", ".join(str(name) for name in names)
 
 
+def _Leaves(disk: objects.Disk) -> list[objects.Disk]:
+  """The disk itself, or the devices at the bottom of its tree."""
+  if not disk.children:
+    return [disk]
+  return [leaf for child in disk.children for leaf in _Leaves(child)]
+
 class _VerifyErrors:
   """Reporting of verification problems in Ganeti's format."""
 
@@ -766,14 +772,18 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
   def _VerifyOrphanVolumes(self, images: dict[str, _NodeImage]) -> None:
     reserved = [re.compile(pattern) for pattern in
                 self.cfg.GetClusterInfo().reserved_lvs or []]
-    expected: set[str] = set()
+    # per node: a DRBD disk's LVs (its children) exist on both of its nodes,
+    # under the same names; a copy left on any other node is an orphan
+    expected: dict[str, set[str]] = {}
     for disk in self.cfg.GetAllDisksInfo().values():
-      logical_id = disk.logical_id or []
-      if disk.dev_type == constants.DT_PLAIN and len(logical_id) == 2:
-        expected.add("%s/%s" % tuple(logical_id))
+      volumes = ["%s/%s" % tuple(lv.logical_id) for lv in _Leaves(disk)
+                 if lv.dev_type == constants.DT_PLAIN and len(lv.logical_id or []) == 2]
+      for node_uuid in disk.nodes or []:
+        expected.setdefault(node_uuid, set()).update(volumes)
     for uuid, image in sorted(images.items(), key=lambda item: item[1].node.name):
       for volume in sorted(image.volumes or {}):
-        if volume in expected or any(pattern.match(volume) for pattern in reserved):
+        if (volume in expected.get(uuid, ()) or
+            any(pattern.match(volume) for pattern in reserved)):
           continue
         self._Error(CV_ENODEORPHANLV, image.node.name, "volume %s is unknown", volume)
 

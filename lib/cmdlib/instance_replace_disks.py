@@ -125,7 +125,12 @@ class LUInstanceReplaceDisks(_InstanceLU):
       self.target_uuid, self.other_uuid = self.old_secondary, inst.primary_node
     else:
       self._ChooseFaultyNode()
-    for node_uuid in (self.target_uuid, self.other_uuid, self.new_node_uuid):
+    # a new secondary replaces the old one, which may be gone for good (offline)
+    if mode == REPLACE_NEW_SECONDARY:
+      touched = (self.other_uuid, self.new_node_uuid)
+    else:
+      touched = (self.target_uuid, self.other_uuid)
+    for node_uuid in touched:
       if node_uuid is not None and self.indices:
         iu.CheckNodeOnline(self, node_uuid)
 

@@ -165,10 +165,11 @@ def AssembleInstanceDisks(lu: Any, inst: objects.Instance,
         result = lu.rpc.call_blockdev_assemble(node_uuid, (disk, inst), inst, on_primary,
                                                idx)
         if result.fail_msg:
-          lu.LogWarning("Could not prepare block device %s on node %s (is_primary=%s):"
-                        " %s", disk.iv_name, lu.cfg.GetNodeName(node_uuid), on_primary,
-                        result.fail_msg)
-          if on_primary or not ignore_secondaries:
+          lu.LogWarning("Could not prepare block device %s on node %s (is_primary=%s,"
+                        " pass=%d): %s", disk.iv_name, lu.cfg.GetNodeName(node_uuid),
+                        on_primary, 2 if on_primary else 1, result.fail_msg)
+          # a secondary marked offline is known to be gone: the primary serves alone
+          if on_primary or not (ignore_secondaries or result.offline):
             ok = False
         elif on_primary:
           dev_path = result.payload[0] if isinstance(result.payload, (list, tuple)) else None

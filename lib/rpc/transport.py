@@ -10,6 +10,7 @@ used by one thread at a time; concurrent callers get separate sessions.
 import dataclasses
 import io
 import os
+import socket
 import threading
 from typing import Any, Optional
 
@@ -21,6 +22,14 @@ _JSON_HEADERS = ["Content-Type: application/json", "Accept: application/json",
 _SELECT_TIMEOUT = 1.0
 # sessions kept for reuse beyond that are closed: bounds idle connections
 _MAX_IDLE_SESSIONS = 8
+# A node that died while its connection sat in the pool never acknowledges
+# the next request on it; without a bound the call would wait for its whole
+# RPC timeout (up to hours) instead of failing like a fresh connection to a
+# dead node does.  Data unacknowledged this long, or keepalive probes
+# unanswered, end the connection; a slow node still acknowledges at once.
+DEAD_PEER_TIMEOUT = 20
+_KEEPALIVE_IDLE = 10
+_KEEPALIVE_INTERVAL = 5
 
 
 @dataclasses.dataclass
@@ -43,6 +52,16 @@ def _Url(address: str, port: int, path: str) -> str:
   return "https://%s:%d/%s" % (host, port, path.lstrip("/"))
 
 
+def _TuneSocket(fd: int, _purpose: int) -> int:
+  """pycurl's SOCKOPTFUNCTION: dead peers are noticed within DEAD_PEER_TIMEOUT."""
+  with socket.socket(fileno=os.dup(fd)) as sock:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, _KEEPALIVE_IDLE)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, _KEEPALIVE_INTERVAL)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, DEAD_PEER_TIMEOUT * 1000)
+  return 0  # CURL_SOCKOPT_OK
+
+
 class _Session:
   """A multi handle with its connection cache and reusable easy handles."""
 
@@ -63,6 +82,7 @@ class _Session:
     curl.setopt(pycurl.HTTPHEADER, _JSON_HEADERS)
     curl.setopt(pycurl.WRITEDATA, buf)
     curl.setopt(pycurl.NOSIGNAL, 1)
+    curl.setopt(pycurl.SOCKOPTFUNCTION, _TuneSocket)
     curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(request.connect_timeout * 1000))
     curl.setopt(pycurl.TIMEOUT_MS, int(request.timeout * 1000))
     curl.setopt(pycurl.SSLCERTTYPE, "PEM")

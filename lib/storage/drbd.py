@@ -117,8 +117,10 @@ class DRBD8(base.BlockDev):
       raise errors.BlockDeviceError("DRBD needs its data and metadata devices, got %d" %
                                     len([child for child in children if child]))
     minor = _Minor(dyn_params.get(DDP_LOCAL_MINOR), "local")
+    # listed at all means the kernel has the minor: DRBD 8.4 shows a minor
+    # with neither disk nor network (someone else's) as "cs:Unconfigured"
     status = ReadSupportedProcDrbd(cls.proc_path)
-    if minor in status.UsedMinors():
+    if minor in status.minors:
       raise errors.BlockDeviceError("DRBD minor %d already in use at Create() time" % minor)
     meta = children[1]
     meta_size = meta.GetActualSize() // base.MIB

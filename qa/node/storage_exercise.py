@@ -15,9 +15,10 @@ One action per call, so the host can interleave the two nodes of a DRBD pair:
   disconnect MINOR / connect MINOR drop and re-establish the link to the peer
   grow-backing MINOR MIB           grows the local data LV
   grow MINOR MIB                   resizes the DRBD device (both data LVs grown first)
-  write-blocks MINOR COUNT         writes COUNT 1 MiB blocks one by one, each flushed, and
-                                   prints "ACK n sha256" after each (acknowledged writes)
-  block-sums MINOR COUNT           prints "SUM n sha256" of the first COUNT blocks
+  write-blocks DEV COUNT           writes COUNT 1 MiB blocks one by one, each flushed, and
+                                   prints "ACK n sha256" after each (acknowledged writes);
+                                   DEV is a minor set up here or a device path
+  block-sums DEV COUNT             prints "SUM n sha256" of the first COUNT blocks
   drbd-down MINOR                  shut the minor down, remove its LVs
 Prints "OK ..." on success; any failure ends with a traceback and exit code 1.
 """
@@ -188,8 +189,13 @@ def Checksum(minor: str, mib: str) -> None:
   print("OK sha256 %s" % _Digest(_Drbd(int(minor)).dev_path, int(mib)))
 
 
-def WriteBlocks(minor: str, count: str) -> None:
-  descriptor = os.open(_Drbd(int(minor)).dev_path, os.O_WRONLY)
+def _BlockDevice(target: str) -> str:
+  """A device path as given, or the path of a DRBD minor this script set up."""
+  return target if target.startswith("/") else _Drbd(int(target)).dev_path
+
+
+def WriteBlocks(target: str, count: str) -> None:
+  descriptor = os.open(_BlockDevice(target), os.O_WRONLY)
   try:
     for index in range(int(count)):
       block = os.urandom(MIB)
@@ -201,8 +207,8 @@ def WriteBlocks(minor: str, count: str) -> None:
   print("OK write-blocks")
 
 
-def BlockSums(minor: str, count: str) -> None:
-  with open(_Drbd(int(minor)).dev_path, "rb") as handle:
+def BlockSums(target: str, count: str) -> None:
+  with open(_BlockDevice(target), "rb") as handle:
     for index in range(int(count)):
       print("SUM %d %s" % (index, hashlib.sha256(handle.read(MIB)).hexdigest()))
   print("OK block-sums")

@@ -631,6 +631,29 @@ def test_verify_group_inactive_drbd_disks_need_no_minor(tmp_path):
   assert [line for line in _problems(lines) if "drbd" in line] == []
 
 
+def test_verify_group_orphan_volumes_per_node(tmp_path):
+  # a DRBD disk's LVs belong on both of its nodes; a copy elsewhere (say on a
+  # node that was its secondary before it crashed) is unknown there
+  def three_nodes(data):
+    _enable_drbd(data)
+    data["cluster"]["volume_group_name"] = "xenvg"
+    third = dict(data["nodes"][NODE2], name="node3.gnt.test", uuid="n0de-3", primary_ip=
+                 "198.51.100.3", secondary_ip="198.51.100.3")
+    data["nodes"]["n0de-3"] = third
+  cfg = _config(tmp_path, three_nodes)
+  _drbd_instance(cfg, disks_active=False)
+  lvs = {"xenvg/x.disk0_data": [128, False, True], "xenvg/x.disk0_meta": [128, False, True]}
+  stray = dict(lvs, **{"xenvg/stray": [128, False, True]})
+  answers = _answers(cfg, master={constants.NV_LVLIST: lvs}, node2={constants.NV_LVLIST: stray})
+  answers["n0de-3"] = RpcResult([True, dict(_healthy(cfg, NODE2), **{
+    constants.NV_LVLIST: lvs, constants.NV_CLIENT_CERT: [None, None]})])
+  _, lines, _, _ = _verify_group(cfg, answers)
+  assert [line for line in _problems(lines) if "is unknown" in line] == [
+    "  - ERROR: node node2.gnt.test: volume xenvg/stray is unknown",
+    "  - ERROR: node node3.gnt.test: volume xenvg/x.disk0_data is unknown",
+    "  - ERROR: node node3.gnt.test: volume xenvg/x.disk0_meta is unknown"]
+
+
 def test_node_verify_reads_drbd_minors(tmp_path, monkeypatch):
   from ganeti.storage import drbd_info
   proc = tmp_path / "drbd"

@@ -252,6 +252,27 @@ def test_activate_and_deactivate_drbd_disks(env):
   assert not env.cfg.GetInstanceInfoByName("inst1").disks_active
 
 
+def test_activate_disks_with_an_offline_secondary(env):
+  # the seed's recovery: the secondary is gone and marked offline; the
+  # primary's disks still come up, with a warning about the secondary
+  _Create(env, "drbd")
+  _Run(env, "OpNodeSetParams", node_name="node2", offline=True, auto_promote=True)
+  env.rpc.offline.add(_Uuid(env, "node2"))
+  env.rpc.answers["blockdev_assemble"] = lambda node, disk_inst, inst, primary, idx: (
+    ["/dev/drbd0", "/var/run/ganeti/instance-disks/inst1:0", None])
+  result, messages = _Run(env, "OpInstanceActivateDisks", instance_name="inst1")
+  assert result == [("node1", "disk/0", "/dev/drbd0")]
+  assert " - WARNING: Could not prepare block device disk/0 on node node2 (is_primary=False," \
+    " pass=1): Node is marked offline" in messages
+  assert env.cfg.GetInstanceInfoByName("inst1").disks_active
+  # an unreachable secondary that is not marked offline still fails the activation
+  env.rpc.offline.clear()
+  _Run(env, "OpNodeSetParams", node_name="node2", offline=False)
+  env.rpc.failing[("blockdev_assemble", _Uuid(env, "node2"))] = "Error while contacting node"
+  with pytest.raises(errors.OpExecError, match="Cannot activate block devices"):
+    _Run(env, "OpInstanceActivateDisks", instance_name="inst1")
+
+
 def test_activate_disks_waiting_for_sync_fails_on_a_degraded_mirror(env):
   _Create(env, "drbd")
   env.rpc.answers["blockdev_assemble"] = lambda node, disk_inst, inst, primary, idx: (

@@ -30,7 +30,8 @@ _DIGEST = "AB:CD:EF"
 class FakeRpc:
   """Records calls; answers from per-call functions (node, *args) -> payload.
   failing[(call, node)] is an error message, or a function of the call's
-  arguments giving one (or None to answer normally)."""
+  arguments giving one (or None to answer normally).  Nodes in offline are
+  not contacted: their results are the runner's offline ones."""
 
   def __init__(self) -> None:
     self.calls = []
@@ -41,6 +42,7 @@ class FakeRpc:
       "node_verify_light": lambda node, *args: {},
     }
     self.failing = {}
+    self.offline = set()
 
   def __getattr__(self, name):
     if not name.startswith("call_"):
@@ -53,6 +55,8 @@ class FakeRpc:
 
       def one(node):
         node = node[0] if isinstance(node, tuple) else node  # (name, address): by name
+        if node in self.offline:
+          return RpcResult(offline=True, call=call, node=node)
         failure = self.failing.get((call, node))
         if callable(failure):  # fails only for some arguments
           failure = failure(*args)

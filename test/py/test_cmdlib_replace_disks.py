@@ -143,6 +143,23 @@ def test_new_secondary_moves_the_mirror_half(drbd):
   assert drbd.cfg.GetInstanceSecondaryNodes(drbd.cfg.GetInstanceList()[0]) == (node3,)
 
 
+def test_new_secondary_replaces_an_offline_secondary(drbd):
+  # the old secondary died and was marked offline: -n (gnt-node evacuate -s)
+  # gives the instance its redundancy back without it
+  node1, node2, node3 = (_Uuid(drbd, name) for name in ("node1", "node2", "node3"))
+  _Run(drbd, "OpNodeSetParams", node_name="node2", offline=True, auto_promote=True)
+  drbd.rpc.offline.add(node2)
+  drbd.rpc.calls.clear()
+  _Replace(drbd, "replace_new_secondary", remote_node="node3")
+  assert drbd.cfg.GetInstanceSecondaryNodes(drbd.cfg.GetInstanceList()[0]) == (node3,)
+  assert {nodes for nodes, _ in _Calls(drbd, "blockdev_create")} == {node3}
+  (nodes, _), = _Calls(drbd, "drbd_attach_net")
+  assert nodes == [node1, node3]
+  # the old secondary may be offline, the new one may not
+  assert _Refusal(drbd, "replace_new_secondary", remote_node="node2") == \
+    "Can't use offline node: node2"
+
+
 def test_failed_new_secondary_leaves_config_and_new_node_clean(drbd):
   node2, node3 = _Uuid(drbd, "node2"), _Uuid(drbd, "node3")
   before = _InstanceDisks(drbd)

@@ -5,6 +5,7 @@ The VMs themselves are exercised by `tools/qa-cluster run --subset ci`.
 
 import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -15,6 +16,7 @@ from qa import image  # noqa: E402
 from qa import main  # noqa: E402
 from qa import nodes  # noqa: E402
 from qa import steps  # noqa: E402
+from qa import steps_bad_input  # noqa: E402
 from qa import util  # noqa: E402
 
 
@@ -130,3 +132,61 @@ def test_recorded_but_dead_vms_are_not_running(tmp_path):
   cluster.state = {"netns": "qa-gone", "ssh_key": "/k",
                    "pids": {node.name: os.getpid() for node in cluster.nodes}}
   assert not cluster.Running()
+
+
+class _AnsweringCluster(nodes.Cluster):
+  """A cluster whose nodes answer every command with a given exit code and output."""
+
+  def __init__(self, config, run_dir, code, output):
+    super().__init__(config, run_dir)
+    self.answer = (code, output)
+    self.commands = []
+
+  def Ssh(self, node, command, stdin=None, timeout=600, check=True):
+    self.commands.append((node.short_name, command))
+    code, output = self.answer
+    return subprocess.CompletedProcess([], code, output.encode(), b"")
+
+
+_REFUSAL = ("Failure: prerequisites not met for this operation:\n"
+            "error type: insufficient_resources, error details:\n"
+            "Not enough disk space on target node node1.qa.test vg xenvg:"
+            " required 64 MiB, available 0 MiB\n")
+
+
+def test_commands_that_must_fail_are_checked_like_the_others(tmp_path):
+  config = main.LoadConfig(main.DEFAULT_CONFIG)
+  case = next(case for case in steps_bad_input.CASES if case[0] == "a full volume group")
+  refused = steps.Command(steps_bad_input._ADD, fails=True, expect=case[3])
+  extra = {"instance": "bad1.qa.test", "template": "plain", "size": "64M",
+           "nodes_arg": "node1.qa.test"}
+  ctx = steps.Context(_AnsweringCluster(config, str(tmp_path), 1, _REFUSAL), config)
+  ctx.Run(refused, extra)
+  assert ctx.cluster.commands == [("node1", "gnt-instance add -t plain -s 64M -o minimal+default"
+                                   " -B memory=128M --no-name-check --no-ip-check --no-start"
+                                   " -n node1.qa.test bad1.qa.test")]
+  # accepted instead of refused, or refused for another reason: both fail the step
+  ctx.cluster.answer = (0, "")
+  with pytest.raises(util.QAError, match="succeeded, but must fail"):
+    ctx.Run(refused, extra)
+  ctx.cluster.answer = (1, _REFUSAL.replace("node1.qa.test", "node2.qa.test"))
+  with pytest.raises(util.QAError, match="output lacks"):
+    ctx.Run(refused, extra)
+  # a command that must succeed still fails on a non-zero exit
+  with pytest.raises(util.QAError, match="exit code 1"):
+    ctx.RunOn(2, "true")
+
+
+def test_subsets_order_and_ci_coverage():
+  config = main.LoadConfig(main.DEFAULT_CONFIG)
+  order = steps.StepNames()
+  for subset in ("ci", "full"):
+    names = config["subsets"][subset]
+    assert names == sorted(names, key=order.index), subset
+    assert names[-1] == "final-verify", subset
+  ci = set(config["subsets"]["ci"])
+  assert {"instance-crash-failover", "instance-add", "instance-migrate",
+          "instance-replace-disks"} <= ci
+  drbd_tests = {test for instance in config["instances"] if instance["template"] == "drbd"
+                for test in instance.get("tests", [])}
+  assert {"instance-add", "instance-migrate", "instance-replace-disks"} <= drbd_tests

@@ -295,3 +295,38 @@ def test_refusals_reach_the_caller(nc, tmp_path):
   result = client.DnsOnlyRunner(pool=wrong_ca).call_version([("node1", nc.address(1))])
   assert result["node1"].payload is None
   assert "node1" in result["node1"].fail_msg and "SSL" in result["node1"].fail_msg.upper()
+
+
+def _ConnectionsTo(port: int) -> list[int]:
+  """File descriptors of this process's TCP connections to a remote port."""
+  inodes = set()
+  for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    with open(table) as handle:
+      for line in list(handle)[1:]:
+        fields = line.split()
+        if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+          inodes.add(fields[9])
+  fds = []
+  for name in os.listdir("/proc/self/fd"):
+    try:
+      target = os.readlink("/proc/self/fd/" + name)
+    except OSError:
+      continue
+    if target.startswith("socket:[") and target[8:-1] in inodes:
+      fds.append(int(name))
+  return fds
+
+
+def test_kept_connections_give_up_on_a_dead_peer(nc):
+  # a node that dies while its connection is kept must not make the next call
+  # wait for its whole RPC timeout: unacknowledged data ends the connection
+  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
+  dns = client.DnsOnlyRunner(pool=pool)
+  assert dns.call_version([("node2", nc.address(2))])["node2"].payload == "node2"
+  fds = _ConnectionsTo(PORT)
+  assert fds, "no kept-alive connection to the node daemon"
+  for fd in fds:
+    with socket.socket(fileno=os.dup(fd)) as sock:
+      assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == \
+        transport.DEAD_PEER_TIMEOUT * 1000
+      assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1

@@ -405,6 +405,11 @@ def test_create_refuses_used_minor_small_metadata_and_missing_children(kernel):
   kernel.calls.clear()
   with pytest.raises(errors.BlockDeviceError, match="minor 3 already in use"):
     storage.CreateDevice(_DrbdDisk(), _Children(), False)
+  # a bare minor (drbdsetup new-minor, no disk, no network) is taken as well
+  kernel.minors[5] = ["StandAlone", "Secondary/Unknown", "Diskless/DUnknown"]
+  kernel.Publish()
+  with pytest.raises(errors.BlockDeviceError, match="minor 5 already in use"):
+    storage.CreateDevice(_DrbdDisk(minor=5), _Children(), False)
   with pytest.raises(errors.BlockDeviceError, match="too small: 64 MiB, need 128 MiB"):
     storage.CreateDevice(_DrbdDisk(minor=4), _Children(meta_size=64), False)
   with pytest.raises(errors.BlockDeviceError, match="needs its data and metadata devices"):
