@@ -159,6 +159,9 @@ class Balancer:
     self.max_cpu = options.max_cpu if options.max_cpu is not None else ipolicy.vcpu_ratio
     self.offline = np.array([node.offline for node in nodes], dtype=bool)
     self.online_count = int(count - self.offline.sum())
+    self.row_weights = _ROW_WEIGHTS.copy()
+    if not cluster.instance_loads:
+      self.row_weights[[_ROW_PRI, _ROW_ALL]] = 0.0
     self.inv_tmem = np.array([1.0 / node.t_mem if node.t_mem else 0.0 for node in nodes])
     self.inv_tdsk = np.array([1.0 / node.t_dsk if node.t_dsk else 0.0 for node in nodes])
     self.inv_tcpu = np.array([1.0 / node.t_cpu if node.t_cpu else 0.0 for node in nodes])
@@ -257,7 +260,7 @@ class Balancer:
     count = self.online_count or 1
     mean = sums / count
     variance = np.maximum(squares / count - mean * mean, 0.0)
-    return np.sqrt(variance).T @ _ROW_WEIGHTS
+    return np.sqrt(variance).T @ self.row_weights
 
   @staticmethod
   def _N1(f_mem, r_mem, n_pri, n_sec):
@@ -429,7 +432,7 @@ class Balancer:
       return None
     peer = self.peers[ns, np_] - (fo_mem if (self.nodes[ns].idx == inst.snode
                                              and self.nodes[np_].idx == inst.pnode) else 0)
-    new_s = self._AddSecondaryScalar(ns, ss, dsk, spin, peer + fo_mem)
+    new_s = self._AddSecondaryScalar(ns, ss, dsk, spin, fo_mem, peer + fo_mem)
     if new_s is None:
       return None
     sums = sums_base.copy()
@@ -453,7 +456,8 @@ class Balancer:
     f_mem = st[0] - mem_used
     f_dsk = st[1] - dsk
     u_cpu = st[2] + vcpus
-    if f_mem < 0 or f_dsk < self.lo_dsk[pos]:
+    # free memory must stay positive, also with the stopped primaries started
+    if f_mem <= 0 or st[0] - st[7] - mem_used - down <= 0 or f_dsk < self.lo_dsk[pos]:
       return None
     if f_mem <= st[3] and (self._strict or not st[0] <= st[3]):
       return None
@@ -465,10 +469,10 @@ class Balancer:
         return None
     return [f_mem, f_dsk, u_cpu, st[3], st[4] + 1, st[5], st[6] + spin, st[7] + down]
 
-  def _AddSecondaryScalar(self, pos, st, dsk, spin, peer_amount) -> Optional[list]:
+  def _AddSecondaryScalar(self, pos, st, dsk, spin, fo_mem, peer_amount) -> Optional[list]:
     f_dsk = st[1] - dsk
     r_mem = max(st[3], peer_amount)
-    if f_dsk < self.lo_dsk[pos]:
+    if f_dsk < self.lo_dsk[pos] or fo_mem >= st[0] - st[7]:
       return None
     if st[0] <= r_mem and (self._strict or not st[0] <= st[3]):
       return None
@@ -489,7 +493,7 @@ class Balancer:
         return None
       t_fdsk = fd - dsk
       t_rmem = np.maximum(rm, self.peers[:, fixed_p] + fo_mem)
-      valid &= t_fdsk >= self.lo_dsk
+      valid &= (t_fdsk >= self.lo_dsk) & (fo_mem < fm - self.down)
       fails_now = self._fails_now
       valid &= ~((fm <= t_rmem) & (self._strict | ~fails_now))
       cols_new = np.array(self._Columns(slice(None), fm, t_fdsk, uc, t_rmem, self.n_pri,
@@ -510,7 +514,7 @@ class Balancer:
       t_fmem = fm - mem_used
       t_fdsk = fd - dsk
       t_ucpu = uc + vcpus
-      valid &= (t_fmem >= 0) & (t_fdsk >= self.lo_dsk)
+      valid &= (t_fmem > 0) & (t_fmem - self.down - down > 0) & (t_fdsk >= self.lo_dsk)
       fails_now = self._fails_now
       valid &= ~((t_fmem <= rm) & (self._strict | ~fails_now))
       if not self.options.ignore_soft_errors:
@@ -531,7 +535,7 @@ class Balancer:
         if self.offline[fixed_s]:
           return None
         f_dsk_s = ss[1] - dsk
-        if f_dsk_s < self.lo_dsk[fixed_s]:
+        if f_dsk_s < self.lo_dsk[fixed_s] or fo_mem >= ss[0] - ss[7]:
           return None
         # the fixed secondary's reserve depends on which target becomes its peer
         s_peers = self.peers[fixed_s].copy()

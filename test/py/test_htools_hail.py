@@ -68,7 +68,11 @@ def test_allocate_picks_the_best_valid_spot(template):
     if idx != model.NO_NODE:
       node = cluster.nodes[idx]
       assert not node.offline and node.f_dsk >= 0
-  assert cluster.nodes[inst.pnode].f_mem >= 0
+  primary = cluster.nodes[inst.pnode]
+  assert primary.f_mem > 0 and primary.f_mem - primary.down_mem > 0
+  if inst.snode != model.NO_NODE:
+    secondary = cluster.nodes[inst.snode]
+    assert inst.failover_mem < secondary.f_mem - secondary.down_mem
   # brute force: no valid spot scores better
   names = [n.name for n in base.nodes]
   spots = [[p, s] for p in names for s in names if p != s] if template == "drbd" else \
