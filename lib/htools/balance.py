@@ -276,6 +276,8 @@ class Balancer:
     """(kind, fixed primary or None, fixed secondary or None) move families."""
     p = self.pos[inst.pnode]
     opts = self.options
+    if inst.template == "diskless":
+      return   # Ganeti's hbal leaves diskless instances where they are
     if inst.mirror == model.MIRROR_EXTERNAL:
       if opts.instance_moves:
         yield FAILOVER_TO_ANY, None, NO_NODE
@@ -361,8 +363,7 @@ class Balancer:
     if s != NO_NODE:
       targets[s] = False
     best: Optional[Move] = None
-    # ties with the best move of an earlier instance go to this one, as in hbal
-    best_score = current + _TIE
+    best_score = current
     for kind, fixed_p, fixed_s in self._Candidates(inst):
       if kind == REPLACE_PRIMARY and self._AddPrimaryScalar(
           s, lift[s], mem_used, down, dsk, spin, vcpus, excl) is None:
@@ -391,6 +392,9 @@ class Balancer:
         continue
       scores = scores + lifted_other + _W_LOCATION * (desired if fixed_p is None
                                                       else desired[fixed_p])
+      if kind == REPLACE_SECONDARY:
+        # the instance stays on its primary with the tag conflicts it has there
+        scores = scores + _W_TAGS * inst_tag_conflict
       if self.has_locations and excl:
         if fixed_p is None:
           scores = scores + np.array([self._LocExclAdd(inst, t, lifted_loc_excl)
@@ -452,10 +456,18 @@ class Balancer:
     extra += _W_LOCATION * self.loc_share[np_, ns]
     return float(self._Stddev(sums, squares)) + extra
 
-  def _AddPrimaryScalar(self, pos, st, mem_used, down, dsk, spin, vcpus, excl) -> Optional[list]:
+  def _AddPrimaryScalar(self, pos, st, mem_used, down, dsk, spin, vcpus, excl,
+                        forced: bool = False) -> Optional[list]:
+    """The node's state with the lifted instance as primary (None if it may
+    not go there).  forced: only free memory and disk must stay positive
+    (the instance stays on this primary, hbal adds it back unchecked)."""
     f_mem = st[0] - mem_used
     f_dsk = st[1] - dsk
     u_cpu = st[2] + vcpus
+    if forced:
+      if f_mem <= 0 or (dsk and f_dsk <= 0):
+        return None
+      return [f_mem, f_dsk, u_cpu, st[3], st[4] + 1, st[5], st[6] + spin, st[7] + down]
     # free memory must stay positive, also with the stopped primaries started
     if f_mem <= 0 or st[0] - st[7] - mem_used - down <= 0 or f_dsk < self.lo_dsk[pos]:
       return None
@@ -488,7 +500,9 @@ class Balancer:
       if self.offline[fixed_p]:
         return None
       sp = state_of(fixed_p)
-      new_p = self._AddPrimaryScalar(fixed_p, sp, mem_used, down, dsk, spin, vcpus, excl)
+      # a new secondary leaves the primary as it is: hbal adds it back forced
+      new_p = self._AddPrimaryScalar(fixed_p, sp, mem_used, down, dsk, spin, vcpus, excl,
+                                     forced=kind == REPLACE_SECONDARY)
       if new_p is None:
         return None
       t_fdsk = fd - dsk
@@ -544,10 +558,9 @@ class Balancer:
         s_rmem = np.maximum(s_peers.max(), s_peers + fo_mem)
         newly_failing = (ss[0] <= s_rmem) & (self._strict | ~(ss[0] <= ss[3]))
         if kind == REPLACE_AND_FAILOVER:
-          # hbal checks the old primary as a secondary while it still runs
-          # the instance: with its memory and disk as they are now
-          if self.f_dsk[fixed_s] - dsk < self.lo_dsk[fixed_s]:
-            return None
+          # the old primary keeps the instance's disks as its secondary; its
+          # N+1 check counts it as failing if it fails while still running
+          # the instance, as in hbal
           newly_failing = (ss[0] <= s_rmem) & ~self._FailsNow(fixed_s)
         valid &= ~newly_failing
         # only the reserve depends on the target; the other rows are one value
@@ -669,13 +682,13 @@ class Balancer:
     evaluating every instance (and remembering each one's best move)."""
     self._PrepareStep()
     best: Optional[Move] = None
-    best_score = self._current - 2 * _TIE
+    best_score = self._current - _TIE
     self._queue = []
     self._dirty.clear()
     for inst in self.Candidates():
       move = self._Evaluate(inst)
-      # ties with the best move of an earlier instance go to this one, as in hbal
-      if move is not None and move.score < best_score + _TIE:
+      # a tie (scores equal but for rounding) goes to the earlier instance, as in hbal
+      if move is not None and move.score < best_score - _TIE:
         best, best_score = move, move.score
     self._need_full = False
     return best
@@ -720,8 +733,8 @@ class Balancer:
         continue   # superseded by a later evaluation
       if version == self._version:
         fresh.append((neg_gain, neg_idx, version))
-        # ties go to the later instance, as in a full step
-        if best is None or gain > best[0] + _TIE or (gain > best[0] - _TIE and idx > best[1]):
+        # ties go to the earlier instance, as in a full step
+        if best is None or gain > best[0] + _TIE or (gain > best[0] - _TIE and idx < best[1]):
           best = (gain, idx, move)
         continue
       move = self._Evaluate(instances[idx])

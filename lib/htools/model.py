@@ -22,9 +22,9 @@ TEMPLATE_MIRROR = {
   "rbd": MIRROR_EXTERNAL,
   "ext": MIRROR_EXTERNAL,
   "gluster": MIRROR_EXTERNAL,
+  "blockdev": MIRROR_EXTERNAL,
   "plain": MIRROR_NONE,
   "file": MIRROR_NONE,
-  "blockdev": MIRROR_NONE,
 }
 DISK_TEMPLATES = ("diskless", "file", "sharedfile", "plain", "blockdev", "drbd",
                   "rbd", "ext", "gluster")
