@@ -55,8 +55,16 @@ _DRIFT_DECAY = 0.9
 _MARGIN_SHARE = 0.5
 # lazy steps at least between two full ones (see _NextMove)
 _FULL_EVERY = 64
+# ... and at least this many times as many lazy evaluations as a full step
+# makes (full steps cost at most a quarter of the search)
+_FULL_SHARE = 3
 # scores closer than this are equal (they differ only by rounding)
 _TIE = 1e-10
+# score.METRICS by how they combine over the nodes' rows
+_METRIC_STDDEV = np.array([combination == score.STDDEV for _, _, combination, _ in score.METRICS])
+_METRIC_ONLINE = np.array([online for _, _, _, online in score.METRICS])
+_METRIC_WEIGHTS = np.array(score.WEIGHTS)
+_METRIC_LOC_EXCL = score.METRIC_NAMES.index("location_exclusion_score")
 
 
 def MigrationMatrix(cluster: model.Cluster, nodes: list[model.Node]) -> Optional[np.ndarray]:
@@ -181,6 +189,9 @@ class Balancer:
     self.peers = np.zeros((count, count))   # [secondary, primary] -> failover memory
     self.tag_counts: dict[str, np.ndarray] = {}
     self.loc_share = np.zeros((count, count), dtype=bool)
+    # every node's score.NodeValues, kept with the node's state: the score
+    # of a state combines them without visiting every node again
+    self._rows = np.zeros((count, len(score.METRICS)))
     self.has_locations = any(node.locations for node in nodes)
     self.migration = MigrationMatrix(cluster, nodes)
     self._no_misses = np.zeros(count)
@@ -212,6 +223,7 @@ class Balancer:
 
   def _LoadNode(self, pos: int) -> None:
     node = self.nodes[pos]
+    self._rows[pos] = score.NodeValues(self.cluster, node)
     self.f_mem[pos] = node.f_mem
     self.f_dsk[pos] = node.f_dsk
     self.u_cpu[pos] = node.u_cpu + node.n_cpu
@@ -250,7 +262,13 @@ class Balancer:
   def Score(self) -> float:
     """The group's score, computed once per state version."""
     if self._scored[0] != self._version:
-      self._scored = (self._version, score.Score(self.cluster, self.nodes))
+      rows = self._rows
+      online = rows[~self.offline]
+      values = np.where(_METRIC_STDDEV, online.std(axis=0) if len(online) else 0.0,
+                        np.where(_METRIC_ONLINE, online.sum(axis=0), rows.sum(axis=0)))
+      values[_METRIC_LOC_EXCL] = (score.LocationExclusionScore(self.cluster, self.nodes)
+                                  if self.has_locations else 0.0)
+      self._scored = (self._version, float(values @ _METRIC_WEIGHTS))
     return self._scored[1]
 
   # --- candidate evaluation ----------------------------------------------------------------
@@ -747,12 +765,13 @@ class Balancer:
   def _NextMove(self, lazy: bool) -> Optional[Move]:
     """The next greedy move: exact (every instance evaluated) on small groups,
     for the first step, once there were _FULL_EVERY lazy steps since the
-    last full one and they evaluated as many instances as it did (which
-    bounds the cost of the full steps by that of the lazy ones), and
+    last full one and they evaluated _FULL_SHARE times as many instances as
+    it does (which bounds the cost of the full steps by that of the lazy
+    ones), and
     whenever the lazy search finds no move that lets the search go on, so
     the search ends exactly where a full evaluation finds nothing better."""
     if lazy and not self._need_full and (self._lazy_steps < _FULL_EVERY or
-                                         self._lazy_evaluations < len(self._cache)):
+                                         self._lazy_evaluations < _FULL_SHARE * len(self._cache)):
       self._lazy_steps += 1
       before = self._evaluations
       move = self._LazyStep()
