@@ -55,8 +55,16 @@ _DRIFT_DECAY = 0.9
 _MARGIN_SHARE = 0.5
 # lazy steps at least between two full ones (see _NextMove)
 _FULL_EVERY = 64
+# ... and at least this many times as many lazy evaluations as a full step
+# makes (full steps cost at most a quarter of the search)
+_FULL_SHARE = 3
 # scores closer than this are equal (they differ only by rounding)
 _TIE = 1e-10
+# score.METRICS by how they combine over the nodes' rows
+_METRIC_STDDEV = np.array([combination == score.STDDEV for _, _, combination, _ in score.METRICS])
+_METRIC_ONLINE = np.array([online for _, _, _, online in score.METRICS])
+_METRIC_WEIGHTS = np.array(score.WEIGHTS)
+_METRIC_LOC_EXCL = score.METRIC_NAMES.index("location_exclusion_score")
 
 
 def MigrationMatrix(cluster: model.Cluster, nodes: list[model.Node]) -> Optional[np.ndarray]:
@@ -159,6 +167,9 @@ class Balancer:
     self.max_cpu = options.max_cpu if options.max_cpu is not None else ipolicy.vcpu_ratio
     self.offline = np.array([node.offline for node in nodes], dtype=bool)
     self.online_count = int(count - self.offline.sum())
+    self.row_weights = _ROW_WEIGHTS.copy()
+    if not cluster.instance_loads:
+      self.row_weights[[_ROW_PRI, _ROW_ALL]] = 0.0
     self.inv_tmem = np.array([1.0 / node.t_mem if node.t_mem else 0.0 for node in nodes])
     self.inv_tdsk = np.array([1.0 / node.t_dsk if node.t_dsk else 0.0 for node in nodes])
     self.inv_tcpu = np.array([1.0 / node.t_cpu if node.t_cpu else 0.0 for node in nodes])
@@ -178,6 +189,9 @@ class Balancer:
     self.peers = np.zeros((count, count))   # [secondary, primary] -> failover memory
     self.tag_counts: dict[str, np.ndarray] = {}
     self.loc_share = np.zeros((count, count), dtype=bool)
+    # every node's score.NodeValues, kept with the node's state: the score
+    # of a state combines them without visiting every node again
+    self._rows = np.zeros((count, len(score.METRICS)))
     self.has_locations = any(node.locations for node in nodes)
     self.migration = MigrationMatrix(cluster, nodes)
     self._no_misses = np.zeros(count)
@@ -209,6 +223,7 @@ class Balancer:
 
   def _LoadNode(self, pos: int) -> None:
     node = self.nodes[pos]
+    self._rows[pos] = score.NodeValues(self.cluster, node)
     self.f_mem[pos] = node.f_mem
     self.f_dsk[pos] = node.f_dsk
     self.u_cpu[pos] = node.u_cpu + node.n_cpu
@@ -247,7 +262,13 @@ class Balancer:
   def Score(self) -> float:
     """The group's score, computed once per state version."""
     if self._scored[0] != self._version:
-      self._scored = (self._version, score.Score(self.cluster, self.nodes))
+      rows = self._rows
+      online = rows[~self.offline]
+      values = np.where(_METRIC_STDDEV, online.std(axis=0) if len(online) else 0.0,
+                        np.where(_METRIC_ONLINE, online.sum(axis=0), rows.sum(axis=0)))
+      values[_METRIC_LOC_EXCL] = (score.LocationExclusionScore(self.cluster, self.nodes)
+                                  if self.has_locations else 0.0)
+      self._scored = (self._version, float(values @ _METRIC_WEIGHTS))
     return self._scored[1]
 
   # --- candidate evaluation ----------------------------------------------------------------
@@ -257,7 +278,7 @@ class Balancer:
     count = self.online_count or 1
     mean = sums / count
     variance = np.maximum(squares / count - mean * mean, 0.0)
-    return np.sqrt(variance).T @ _ROW_WEIGHTS
+    return np.sqrt(variance).T @ self.row_weights
 
   @staticmethod
   def _N1(f_mem, r_mem, n_pri, n_sec):
@@ -273,6 +294,8 @@ class Balancer:
     """(kind, fixed primary or None, fixed secondary or None) move families."""
     p = self.pos[inst.pnode]
     opts = self.options
+    if inst.template == "diskless":
+      return   # Ganeti's hbal leaves diskless instances where they are
     if inst.mirror == model.MIRROR_EXTERNAL:
       if opts.instance_moves:
         yield FAILOVER_TO_ANY, None, NO_NODE
@@ -358,8 +381,7 @@ class Balancer:
     if s != NO_NODE:
       targets[s] = False
     best: Optional[Move] = None
-    # ties with the best move of an earlier instance go to this one, as in hbal
-    best_score = current + _TIE
+    best_score = current
     for kind, fixed_p, fixed_s in self._Candidates(inst):
       if kind == REPLACE_PRIMARY and self._AddPrimaryScalar(
           s, lift[s], mem_used, down, dsk, spin, vcpus, excl) is None:
@@ -388,6 +410,9 @@ class Balancer:
         continue
       scores = scores + lifted_other + _W_LOCATION * (desired if fixed_p is None
                                                       else desired[fixed_p])
+      if kind == REPLACE_SECONDARY:
+        # the instance stays on its primary with the tag conflicts it has there
+        scores = scores + _W_TAGS * inst_tag_conflict
       if self.has_locations and excl:
         if fixed_p is None:
           scores = scores + np.array([self._LocExclAdd(inst, t, lifted_loc_excl)
@@ -429,7 +454,7 @@ class Balancer:
       return None
     peer = self.peers[ns, np_] - (fo_mem if (self.nodes[ns].idx == inst.snode
                                              and self.nodes[np_].idx == inst.pnode) else 0)
-    new_s = self._AddSecondaryScalar(ns, ss, dsk, spin, peer + fo_mem)
+    new_s = self._AddSecondaryScalar(ns, ss, dsk, spin, fo_mem, peer + fo_mem)
     if new_s is None:
       return None
     sums = sums_base.copy()
@@ -449,11 +474,20 @@ class Balancer:
     extra += _W_LOCATION * self.loc_share[np_, ns]
     return float(self._Stddev(sums, squares)) + extra
 
-  def _AddPrimaryScalar(self, pos, st, mem_used, down, dsk, spin, vcpus, excl) -> Optional[list]:
+  def _AddPrimaryScalar(self, pos, st, mem_used, down, dsk, spin, vcpus, excl,
+                        forced: bool = False) -> Optional[list]:
+    """The node's state with the lifted instance as primary (None if it may
+    not go there).  forced: only free memory and disk must stay positive
+    (the instance stays on this primary, hbal adds it back unchecked)."""
     f_mem = st[0] - mem_used
     f_dsk = st[1] - dsk
     u_cpu = st[2] + vcpus
-    if f_mem < 0 or f_dsk < self.lo_dsk[pos]:
+    if forced:
+      if f_mem <= 0 or (dsk and f_dsk <= 0):
+        return None
+      return [f_mem, f_dsk, u_cpu, st[3], st[4] + 1, st[5], st[6] + spin, st[7] + down]
+    # free memory must stay positive, also with the stopped primaries started
+    if f_mem <= 0 or st[0] - st[7] - mem_used - down <= 0 or f_dsk < self.lo_dsk[pos]:
       return None
     if f_mem <= st[3] and (self._strict or not st[0] <= st[3]):
       return None
@@ -465,10 +499,10 @@ class Balancer:
         return None
     return [f_mem, f_dsk, u_cpu, st[3], st[4] + 1, st[5], st[6] + spin, st[7] + down]
 
-  def _AddSecondaryScalar(self, pos, st, dsk, spin, peer_amount) -> Optional[list]:
+  def _AddSecondaryScalar(self, pos, st, dsk, spin, fo_mem, peer_amount) -> Optional[list]:
     f_dsk = st[1] - dsk
     r_mem = max(st[3], peer_amount)
-    if f_dsk < self.lo_dsk[pos]:
+    if f_dsk < self.lo_dsk[pos] or fo_mem >= st[0] - st[7]:
       return None
     if st[0] <= r_mem and (self._strict or not st[0] <= st[3]):
       return None
@@ -484,12 +518,14 @@ class Balancer:
       if self.offline[fixed_p]:
         return None
       sp = state_of(fixed_p)
-      new_p = self._AddPrimaryScalar(fixed_p, sp, mem_used, down, dsk, spin, vcpus, excl)
+      # a new secondary leaves the primary as it is: hbal adds it back forced
+      new_p = self._AddPrimaryScalar(fixed_p, sp, mem_used, down, dsk, spin, vcpus, excl,
+                                     forced=kind == REPLACE_SECONDARY)
       if new_p is None:
         return None
       t_fdsk = fd - dsk
       t_rmem = np.maximum(rm, self.peers[:, fixed_p] + fo_mem)
-      valid &= t_fdsk >= self.lo_dsk
+      valid &= (t_fdsk >= self.lo_dsk) & (fo_mem < fm - self.down)
       fails_now = self._fails_now
       valid &= ~((fm <= t_rmem) & (self._strict | ~fails_now))
       cols_new = np.array(self._Columns(slice(None), fm, t_fdsk, uc, t_rmem, self.n_pri,
@@ -510,7 +546,7 @@ class Balancer:
       t_fmem = fm - mem_used
       t_fdsk = fd - dsk
       t_ucpu = uc + vcpus
-      valid &= (t_fmem >= 0) & (t_fdsk >= self.lo_dsk)
+      valid &= (t_fmem > 0) & (t_fmem - self.down - down > 0) & (t_fdsk >= self.lo_dsk)
       fails_now = self._fails_now
       valid &= ~((t_fmem <= rm) & (self._strict | ~fails_now))
       if not self.options.ignore_soft_errors:
@@ -531,7 +567,7 @@ class Balancer:
         if self.offline[fixed_s]:
           return None
         f_dsk_s = ss[1] - dsk
-        if f_dsk_s < self.lo_dsk[fixed_s]:
+        if f_dsk_s < self.lo_dsk[fixed_s] or fo_mem >= ss[0] - ss[7]:
           return None
         # the fixed secondary's reserve depends on which target becomes its peer
         s_peers = self.peers[fixed_s].copy()
@@ -540,10 +576,9 @@ class Balancer:
         s_rmem = np.maximum(s_peers.max(), s_peers + fo_mem)
         newly_failing = (ss[0] <= s_rmem) & (self._strict | ~(ss[0] <= ss[3]))
         if kind == REPLACE_AND_FAILOVER:
-          # hbal checks the old primary as a secondary while it still runs
-          # the instance: with its memory and disk as they are now
-          if self.f_dsk[fixed_s] - dsk < self.lo_dsk[fixed_s]:
-            return None
+          # the old primary keeps the instance's disks as its secondary; its
+          # N+1 check counts it as failing if it fails while still running
+          # the instance, as in hbal
           newly_failing = (ss[0] <= s_rmem) & ~self._FailsNow(fixed_s)
         valid &= ~newly_failing
         # only the reserve depends on the target; the other rows are one value
@@ -665,13 +700,13 @@ class Balancer:
     evaluating every instance (and remembering each one's best move)."""
     self._PrepareStep()
     best: Optional[Move] = None
-    best_score = self._current - 2 * _TIE
+    best_score = self._current - _TIE
     self._queue = []
     self._dirty.clear()
     for inst in self.Candidates():
       move = self._Evaluate(inst)
-      # ties with the best move of an earlier instance go to this one, as in hbal
-      if move is not None and move.score < best_score + _TIE:
+      # a tie (scores equal but for rounding) goes to the earlier instance, as in hbal
+      if move is not None and move.score < best_score - _TIE:
         best, best_score = move, move.score
     self._need_full = False
     return best
@@ -716,8 +751,8 @@ class Balancer:
         continue   # superseded by a later evaluation
       if version == self._version:
         fresh.append((neg_gain, neg_idx, version))
-        # ties go to the later instance, as in a full step
-        if best is None or gain > best[0] + _TIE or (gain > best[0] - _TIE and idx > best[1]):
+        # ties go to the earlier instance, as in a full step
+        if best is None or gain > best[0] + _TIE or (gain > best[0] - _TIE and idx < best[1]):
           best = (gain, idx, move)
         continue
       move = self._Evaluate(instances[idx])
@@ -730,12 +765,13 @@ class Balancer:
   def _NextMove(self, lazy: bool) -> Optional[Move]:
     """The next greedy move: exact (every instance evaluated) on small groups,
     for the first step, once there were _FULL_EVERY lazy steps since the
-    last full one and they evaluated as many instances as it did (which
-    bounds the cost of the full steps by that of the lazy ones), and
+    last full one and they evaluated _FULL_SHARE times as many instances as
+    it does (which bounds the cost of the full steps by that of the lazy
+    ones), and
     whenever the lazy search finds no move that lets the search go on, so
     the search ends exactly where a full evaluation finds nothing better."""
     if lazy and not self._need_full and (self._lazy_steps < _FULL_EVERY or
-                                         self._lazy_evaluations < len(self._cache)):
+                                         self._lazy_evaluations < _FULL_SHARE * len(self._cache)):
       self._lazy_steps += 1
       before = self._evaluations
       move = self._LazyStep()

@@ -182,6 +182,8 @@ def LoadCluster(options: Any) -> model.Cluster:
       cluster.nodes[cluster.FindNode(name)].offline = True
     except KeyError:
       Die("Unknown node name(s): %s" % name)
+  if getattr(options, "ignore_dynu", False):
+    cluster.instance_loads = False
   extra = getattr(options, "exclusion_tags", None)
   if extra:
     cluster.SetExclusionTags(cluster.exclusion_prefixes + [tag for tag in extra.split(",") if tag])
@@ -220,10 +222,10 @@ NODE_FIELDS: dict[str, tuple[str, Callable[[model.Cluster, model.Node], str]]] =
   "pfmem": ("p_fmem", lambda c, n: "%.4f" % (n.f_mem / n.t_mem if n.t_mem else 0)),
   "pfdsk": ("p_fdsk", lambda c, n: "%.4f" % (n.f_dsk / n.t_dsk if n.t_dsk else 0)),
   "rcpu": ("r_cpu", lambda c, n: "%.2f" % ((n.u_cpu + n.n_cpu) / n.t_cpu if n.t_cpu else 0)),
-  "cload": ("lCpu", lambda c, n: "%.3f" % len(n.pri)),
-  "mload": ("lMem", lambda c, n: "%.3f" % len(n.pri)),
-  "dload": ("lDsk", lambda c, n: "%.3f" % (len(n.pri) + len(n.sec))),
-  "nload": ("lNet", lambda c, n: "%.3f" % len(n.pri)),
+  "cload": ("lCpu", lambda c, n: "%.3f" % (len(n.pri) * c.instance_loads)),
+  "mload": ("lMem", lambda c, n: "%.3f" % (len(n.pri) * c.instance_loads)),
+  "dload": ("lDsk", lambda c, n: "%.3f" % ((len(n.pri) + len(n.sec)) * c.instance_loads)),
+  "nload": ("lNet", lambda c, n: "%.3f" % (len(n.pri) * c.instance_loads)),
 }
 DEFAULT_NODE_FIELDS = ["status", "name", "tmem", "nmem", "imem", "xmem", "fmem", "umem", "rmem",
                        "tdsk", "fdsk", "tcpu", "ucpu", "pcnt", "scnt", "pfmem", "pfdsk", "rcpu",

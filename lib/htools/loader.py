@@ -140,7 +140,10 @@ _NODE_FIELDS = ["name", "mtotal", "mnode", "mfree", "dtotal", "dfree", "ctotal",
 _INSTANCE_FIELDS = ["name", "be/maxmem", "disk_usage", "be/vcpus", "status", "be/auto_balance",
                     "pnode", "snodes", "disk_template", "tags", "be/spindle_use",
                     "disk.spindles", "disk.sizes", "nic.count"]
-_GROUP_FIELDS = ["uuid", "name", "alloc_policy", "ipolicy", "tags", "networks"]
+_GROUP_FIELDS = ["uuid", "name", "alloc_policy", "ipolicy", "tags"]
+# groups have no networks field: each network lists the groups it is
+# connected to, as (group name, NIC mode, NIC link)
+_NETWORK_FIELDS = ["uuid", "group_list"]
 
 
 def _Values(answer: dict) -> list[list[Any]]:
@@ -152,23 +155,30 @@ def FromLuxi(path: Optional[str] = None) -> model.Cluster:
   client = luxi.Client(address=path or pathutils.MASTER_SOCKET)
   try:
     group_rows = _Values(client.Query("group", _GROUP_FIELDS, None))
+    network_rows = _Values(client.Query("network", _NETWORK_FIELDS, None))
     node_rows = _Values(client.Query("node", _NODE_FIELDS, None))
     inst_rows = _Values(client.Query("instance", _INSTANCE_FIELDS, None))
     info = client.QueryClusterInfo()
     tags = client.QueryTags("cluster", "")
   finally:
     client.Close()
-  return _Build(group_rows, node_rows, inst_rows, info, tags)
+  return _Build(group_rows, network_rows, node_rows, inst_rows, info, tags)
 
 
-def _Build(group_rows: list[list[Any]], node_rows: list[list[Any]], inst_rows: list[list[Any]],
-           info: dict, tags: list[str]) -> model.Cluster:
-  """The model from query rows in the order of _GROUP_FIELDS, _NODE_FIELDS
-  and _INSTANCE_FIELDS, the cluster info and the cluster tags."""
+def _Build(group_rows: list[list[Any]], network_rows: list[list[Any]],
+           node_rows: list[list[Any]], inst_rows: list[list[Any]], info: dict,
+           tags: list[str]) -> model.Cluster:
+  """The model from query rows in the order of _GROUP_FIELDS,
+  _NETWORK_FIELDS, _NODE_FIELDS and _INSTANCE_FIELDS, the cluster info and
+  the cluster tags."""
+  connected: dict[str, list[str]] = {}
+  for network_uuid, group_list in network_rows:
+    for entry in group_list or []:
+      connected.setdefault(entry[0], []).append(network_uuid)
   groups, group_pos = [], {}
-  for uuid, name, policy, ipolicy, group_tags, networks in group_rows:
+  for uuid, name, policy, ipolicy, group_tags in group_rows:
     group_pos[uuid] = len(groups)
-    groups.append(model.Group(name, uuid, policy, group_tags or [], list(networks or []),
+    groups.append(model.Group(name, uuid, policy, group_tags or [], connected.get(name, []),
                               _IPolicy(ipolicy) if ipolicy else None))
   nodes, node_pos = [], {}
   for row in node_rows:
@@ -217,12 +227,14 @@ def FromRapi(cluster: str) -> model.Cluster:
     groups = client.GetGroups(bulk=True)
     nodes = client.GetNodes(bulk=True)
     instances = client.GetInstances(bulk=True)
+    networks = client.GetNetworks(bulk=True)
     info = client.GetInfo()
     tags = client.GetClusterTags()
   except rapi_client.Error as err:
     raise LoadError("failed to load data, aborting: RAPI at %s: %s" % (cluster, err)) from None
   group_rows = [[group["uuid"], group["name"], group["alloc_policy"], group["ipolicy"],
-                 group.get("tags", []), list(group.get("networks", []))] for group in groups]
+                 group.get("tags", [])] for group in groups]
+  network_rows = [[network["uuid"], network.get("group_list")] for network in networks]
   node_rows = []
   for node in nodes:
     ndparams = node.get("ndparams") or {}
@@ -240,7 +252,7 @@ def FromRapi(cluster: str) -> model.Cluster:
       inst.get("status"), beparams.get("auto_balance"), inst.get("pnode"), inst.get("snodes"),
       inst.get("disk_template"), inst.get("tags", []), beparams.get("spindle_use"),
       inst.get("disk.spindles"), inst.get("disk.sizes"), len(inst.get("nic.macs") or [])])
-  return _Build(group_rows, node_rows, inst_rows, info, tags)
+  return _Build(group_rows, network_rows, node_rows, inst_rows, info, tags)
 
 
 def Load(options: Any) -> model.Cluster:

@@ -22,9 +22,9 @@ TEMPLATE_MIRROR = {
   "rbd": MIRROR_EXTERNAL,
   "ext": MIRROR_EXTERNAL,
   "gluster": MIRROR_EXTERNAL,
+  "blockdev": MIRROR_EXTERNAL,
   "plain": MIRROR_NONE,
   "file": MIRROR_NONE,
-  "blockdev": MIRROR_NONE,
 }
 DISK_TEMPLATES = ("diskless", "file", "sharedfile", "plain", "blockdev", "drbd",
                   "rbd", "ext", "gluster")
@@ -245,6 +245,9 @@ class Cluster:
     self.instances = instances
     self.tags = tags or []
     self.ipolicy = ipolicy or DefaultIPolicy()
+    # each instance loads its nodes' CPU, memory, disk and network by one
+    # unit (no utilisation data); --ignore-dynu makes every load zero
+    self.instance_loads = True
     for idx, group in enumerate(groups):
       group.idx = idx
     for idx, node in enumerate(nodes):

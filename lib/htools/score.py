@@ -60,11 +60,12 @@ def NodeValues(cluster: model.Cluster, node: model.Node) -> tuple:
   free_disk = _Ratio(node.f_dsk, node.t_dsk)
   vcpu = _Ratio(node.u_cpu + node.n_cpu, node.t_cpu)
   spindles = _Ratio(node.pri_spindles + node.sec_spindles, node.HiSpindles(ratio))
-  n_pri = len(node.pri)
+  n_pri = len(node.pri) if cluster.instance_loads else 0
+  n_all = n_pri + len(node.sec) if cluster.instance_loads else 0
   reserved = _Ratio(node.r_mem, node.t_mem)
-  n1_failures = n_pri + len(node.sec) if node.FailsN1() else 0
+  n1_failures = len(node.pri) + len(node.sec) if node.FailsN1() else 0
   return (free_mem, free_disk, n1_failures, reserved, 0, 0, vcpu, n_pri, n_pri,
-          n_pri + len(node.sec), n_pri, node.ConflictingPrimaries(), spindles,
+          n_all, n_pri, node.ConflictingPrimaries(), spindles,
           _Ratio(node.f_mem - node.down_mem, node.t_mem), free_disk, vcpu, spindles,
           LocationScore(cluster, node), 0, reserved)
 

@@ -68,7 +68,11 @@ def test_allocate_picks_the_best_valid_spot(template):
     if idx != model.NO_NODE:
       node = cluster.nodes[idx]
       assert not node.offline and node.f_dsk >= 0
-  assert cluster.nodes[inst.pnode].f_mem >= 0
+  primary = cluster.nodes[inst.pnode]
+  assert primary.f_mem > 0 and primary.f_mem - primary.down_mem > 0
+  if inst.snode != model.NO_NODE:
+    secondary = cluster.nodes[inst.snode]
+    assert inst.failover_mem < secondary.f_mem - secondary.down_mem
   # brute force: no valid spot scores better
   names = [n.name for n in base.nodes]
   spots = [[p, s] for p in names for s in names if p != s] if template == "drbd" else \
@@ -182,7 +186,7 @@ def vcluster():
   from vcluster_harness import VirtualCluster   # pylint: disable=import-outside-toplevel
   vc = VirtualCluster(nodes=2, ssh=True)
   try:
-    vc.init()
+    vc.init("--enabled-disk-templates=diskless,file,sharedfile")
     vc.add_node(2)
     directory = vc.root(1) + _autoconf.PKGLIBDIR + "/iallocators"
     os.makedirs(directory, exist_ok=True)
@@ -208,8 +212,10 @@ def test_hbal_reads_the_cluster_over_luxi(vcluster):
 
 
 def test_hbal_executes_its_moves_as_jobs(vcluster):
+  # on shared storage: hbal, like Ganeti's, leaves diskless instances alone
   for pos in range(4):
-    vcluster.run("gnt-instance", "add", "-n", "node1", "-t", "diskless", "-o", "minimal+default",
+    vcluster.run("gnt-instance", "add", "-n", "node1", "-t", "sharedfile", "--disk", "0:size=1g",
+                 "-o", "minimal+default",
                  "--no-name-check", "--no-ip-check", "--no-start", "-B", "maxmem=128",
                  "--net", "0:ip=192.0.2.%d" % (50 + pos), "hb%d" % pos)
   before = vcluster.run("gnt-instance", "list", "--no-headers", "-o", "name,pnode").stdout

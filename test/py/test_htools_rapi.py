@@ -20,6 +20,11 @@ def cluster():
                             beparams={"maxmem": 128 * pos, "vcpus": pos})
     assert cl.WaitForJobCompletion(job, period=0.1, retries=600), cl.GetJobStatus(job)
   assert cl.AddClusterTags(["htools:iextags:service"]) is not None
+  # a network connected to the group: the group section lists its UUID
+  for submit in (lambda: cl.CreateNetwork("htnet", "198.51.100.0/24"),
+                 lambda: cl.ConnectNetwork("htnet", "default", "routed", "rt100")):
+    job = submit()
+    assert cl.WaitForJobCompletion(job, period=0.1, retries=600), cl.GetJobStatus(job)
   yield rc
   rc.destroy()
 
@@ -58,6 +63,8 @@ def test_rapi_backend_loads_what_luxi_loads(cluster, tmp_path):
         assert left == right, column
   assert "hr1|128|" in rapi_text and "hr2|256|" in rapi_text
   assert "htools:iextags:service" in rapi_text
+  network_uuid = cluster.Client().GetNetwork("htnet")["uuid"]
+  assert rapi_sections[0][0].split("|")[4] == network_uuid
   assert "Loaded 1 nodes, 2 instances" in rapi_out
   assert rapi_out.splitlines()[:4] == luxi_out.splitlines()[:4]
 
