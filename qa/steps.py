@@ -8,7 +8,7 @@ steps that move data between nodes or need the VMs themselves
 """
 
 from qa.step_base import Command, Context, _Expanded  # noqa: F401 (this module's interface)
-from qa.steps_backup import InstanceExportImport
+from qa.steps_backup import InstanceAdopt, InstanceExportImport
 from qa.steps_bad_input import BadInput
 from qa.steps_recovery import InstanceCrashFailover, MasterFailover
 from qa.steps_storage import StorageDrbd, StorageDrbdCrash, StorageLv
@@ -94,6 +94,7 @@ INSTANCE_STEPS: dict[str, list[Command]] = {
 # Steps on the cluster as a whole, after the instance steps
 LATER_STEPS: list[tuple[str, object]] = [
   ("instance-export-import", InstanceExportImport),
+  ("instance-adopt", InstanceAdopt),
   ("master-failover", MasterFailover),
   ("bad-input", BadInput),
   ("instance-crash-failover", InstanceCrashFailover),
