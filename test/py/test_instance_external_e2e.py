@@ -8,7 +8,7 @@ import re
 import pytest
 
 from test_ssh import SSHD
-from vcluster_harness import VirtualCluster
+from vcluster_harness import JoinedCluster
 from storage_fixtures import Calls, LoopDevice, WriteProvider
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SSHD) or os.geteuid() != 0,
@@ -20,10 +20,7 @@ ADOPTED = "/dev/disk/by-id/gnt-test-adopted"
 
 @pytest.fixture(scope="module")
 def cluster():
-  vc = VirtualCluster(nodes=2, ssh=True)
-  try:
-    vc.init("--enabled-disk-templates=ext,blockdev,diskless")
-    vc.add_node(2)
+  with JoinedCluster(2, "--enabled-disk-templates=ext,blockdev,diskless") as vc:
     # small volumes and no NICs
     vc.run("gnt-cluster", "modify", "--ipolicy-bounds-specs",
            "min:disk-size=1,memory-size=128,cpu-count=1,disk-count=1,nic-count=0,spindle-use=1"
@@ -33,8 +30,6 @@ def cluster():
     for node in (1, 2):
       WriteProvider(vc.path("/srv/ganeti/extstorage/filestore", node), vc.store)
     yield vc
-  finally:
-    vc.destroy()
 
 
 def _Create(vc, name, template, disks, **extra):
