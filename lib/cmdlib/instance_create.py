@@ -500,6 +500,10 @@ class LUInstanceCreate(LogicalUnit):
       raise
     feedback_fn("adding instance %s to cluster config" % inst.name)
     inst.disks = list(self.new_disks)
+    # devices made here are left active on their nodes (mirrors connected, the
+    # primary's promoted): installing and starting need no second assembly
+    inst.disks_active = (bool(self.new_disks) and not self.adopting and
+                         self.disk_template in instance_disks.CREATED_TEMPLATES)
     try:
       self.cfg.AddInstance(inst, self.proc.GetECId())
     except errors.GenericError:
@@ -510,14 +514,16 @@ class LUInstanceCreate(LogicalUnit):
     inst = self.cfg.GetInstanceInfo(inst.uuid)
     self._WaitForMirrors(inst, feedback_fn)
     if self.new_disks and self.export_info is not None:
-      iu.StartInstanceDisks(self, inst)
+      if not inst.disks_active:
+        iu.StartInstanceDisks(self, inst)
       try:
         instance_import.ImportDisks(self, inst, self.export_info, feedback_fn)
       finally:
         if not op.start:
           iu.ShutdownInstanceDisks(self, inst)
     elif self.new_disks and not op.no_install and op.os_type and not self.adopting:
-      iu.StartInstanceDisks(self, inst)
+      if not inst.disks_active:
+        iu.StartInstanceDisks(self, inst)
       try:
         self._InstallOs(inst, feedback_fn)
       finally:
@@ -530,7 +536,8 @@ class LUInstanceCreate(LogicalUnit):
       feedback_fn("* starting instance...")
       self.cfg.MarkInstanceUp(inst.uuid)
       inst = self.cfg.GetInstanceInfo(inst.uuid)
-      iu.StartInstanceDisks(self, inst)
+      if not inst.disks_active:
+        iu.StartInstanceDisks(self, inst)
       result = self.rpc.call_instance_start(inst.primary_node, (inst, None, None), False,
                                             op.reason)
       result.Raise("Could not start instance")

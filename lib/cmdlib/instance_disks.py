@@ -25,11 +25,13 @@ LVM_TEMPLATES = frozenset([constants.DT_PLAIN, constants.DT_DRBD8])
 
 # Waiting for synchronization: failed status queries tolerated in a row, the
 # pause after one, the longest pause between progress reports (seconds), and
-# how often a finished but degraded mirror is asked again
+# the pauses before asking a finished but degraded mirror again: short at
+# first (a mirror just made is usually connected within a fraction of a
+# second), about ten seconds in all
 _STATUS_RETRIES = 10
 _STATUS_RETRY_PAUSE = 6
 _MAX_POLL_PAUSE = 60
-_DEGRADED_RETRIES = 10
+_DEGRADED_PAUSES = (0.1, 0.2, 0.4, 0.8) + (1.0,) * 9
 # seconds to wait when a node gives no time estimate
 _NO_ESTIMATE_PAUSE = 5
 # a pause is at most the time waited so far plus this: DRBD's first estimates
@@ -209,11 +211,17 @@ def CheckFreeSpace(lu: Any, node_uuids: list[str], needed: dict[str, int]) -> No
   """Refuses nodes whose volume groups lack the space needed (under exclusive
   storage the node counts the free space of whole PVs)."""
   cfg = lu.cfg
+  exclusive = {node_uuid: _NodeExclusiveStorage(lu, node_uuid) for node_uuid in node_uuids}
   for vg, size in sorted(needed.items()):
+    # the nodes answer together, one call per kind of storage unit
+    results = {}
+    for flag in sorted(set(exclusive.values())):
+      results.update(lu.rpc.call_node_info(
+        [uuid for uuid in node_uuids if exclusive[uuid] == flag],
+        [(constants.ST_LVM_VG, vg, [flag])], None))
     for node_uuid in node_uuids:
       name = cfg.GetNodeName(node_uuid)
-      unit = (constants.ST_LVM_VG, vg, [_NodeExclusiveStorage(lu, node_uuid)])
-      result = lu.rpc.call_node_info([node_uuid], [unit], None)[node_uuid]
+      result = results[node_uuid]
       result.Raise("Cannot get current information from node %s" % name, prereq=True,
                    ecode=errors.ECODE_ENVIRON)
       storage = result.payload[1]
@@ -236,36 +244,45 @@ def ExclusiveStorage(lu: Any, node_uuid: str, device: objects.Disk) -> bool:
   return device.dev_type == constants.DT_PLAIN and _NodeExclusiveStorage(lu, node_uuid)
 
 
+def _CreateArgs(lu: Any, inst: objects.Instance, node_uuid: str, device: objects.Disk,
+                on_primary: bool) -> tuple:
+  """blockdev_create's arguments after the node, for one device."""
+  return ((device, inst), device.size, inst.name, on_primary, "originstname+%s" % inst.name,
+          ExclusiveStorage(lu, node_uuid, device))
+
+
 def CreateDevice(lu: Any, inst: objects.Instance, node_uuid: str, device: objects.Disk,
                  on_primary: bool) -> Any:
   """Asks a node to create one device (its children must exist there)."""
-  return lu.rpc.call_blockdev_create(node_uuid, (device, inst), device.size, inst.name,
-                                     on_primary, "originstname+%s" % inst.name,
-                                     ExclusiveStorage(lu, node_uuid, device))
+  return lu.rpc.call_blockdev_create(node_uuid,
+                                     *_CreateArgs(lu, inst, node_uuid, device, on_primary))
 
 
-def _CreationSteps(disk: objects.Disk, pnode: str) -> list[tuple[str, objects.Disk, bool]]:
-  """(node, device, on primary) in creation order: on each node of the disk,
-  the primary first, the children before their parent."""
+def _CreationRounds(disk: objects.Disk, pnode: str) -> list[dict[str, objects.Disk]]:
+  """{node: device} per round: every node of the disk makes its devices
+  children first, parent last, and the nodes work side by side (the primary
+  listed first)."""
   nodes = [pnode] + [uuid for uuid in disk.nodes or [pnode] if uuid != pnode]
-  steps = []
-  for node_uuid in nodes:
-    for device in list(disk.children or ()) + [disk]:
-      steps.append((node_uuid, device, node_uuid == pnode))
-  return steps
+  return [{node_uuid: device for node_uuid in nodes}
+          for device in list(disk.children or ()) + [disk]]
 
 
 def CreateDisks(lu: Any, inst: objects.Instance, disks: list[objects.Disk]) -> None:
-  """Creates the devices of disks on their nodes; after a failure removes
-  every device created so far and raises OpExecError."""
+  """Creates the devices of disks on their nodes, the nodes of a disk in
+  parallel; after a failure removes every device created so far and raises
+  OpExecError (naming the first node that failed, the primary first)."""
   created: list[tuple[str, objects.Disk]] = []
   try:
     for disk in disks:
-      for node_uuid, device, on_primary in _CreationSteps(disk, inst.primary_node):
-        result = CreateDevice(lu, inst, node_uuid, device, on_primary)
-        result.Raise("Can't create block device %s on node %s for instance %s" %
-                     (disk.iv_name, lu.cfg.GetNodeName(node_uuid), inst.name))
-        created.append((node_uuid, device))
+      for devices in _CreationRounds(disk, inst.primary_node):
+        results = lu.rpc.CallPerNode("blockdev_create", {
+          node_uuid: _CreateArgs(lu, inst, node_uuid, device, node_uuid == inst.primary_node)
+          for node_uuid, device in devices.items()})
+        created += [(node_uuid, device) for node_uuid, device in devices.items()
+                    if not results[node_uuid].fail_msg]
+        for node_uuid in devices:
+          results[node_uuid].Raise("Can't create block device %s on node %s for instance %s" %
+                                   (disk.iv_name, lu.cfg.GetNodeName(node_uuid), inst.name))
   except errors.OpExecError:
     UndoCreation(lu, inst, created)
     raise
@@ -335,7 +352,7 @@ def WaitForSync(lu: Any, inst: objects.Instance,
   if not oneshot:
     lu.LogInfo("Waiting for instance %s to sync disks", inst.name)
   failures = 0
-  degraded_retries = _DEGRADED_RETRIES
+  degraded_pauses = list(_DEGRADED_PAUSES)
   best, stalled_for, waited = -1.0, 0.0, 0.0
   while True:
     result = lu.rpc.call_blockdev_getmirrorstatus(node_uuid, (disks, inst))
@@ -349,10 +366,10 @@ def WaitForSync(lu: Any, inst: objects.Instance,
       continue
     failures = 0
     done, degraded, pause, total = _ReportProgress(lu, node_name, disks, result.payload)
-    if (done or oneshot) and degraded and degraded_retries > 0:
-      # a mirror that just finished may report degraded for a moment
-      degraded_retries -= 1
-      Sleep(1)
+    if (done or oneshot) and degraded and degraded_pauses:
+      # a mirror that just finished (or was just made) may report degraded
+      # for a moment
+      Sleep(degraded_pauses.pop(0))
       continue
     if done or oneshot:
       break
@@ -377,6 +394,8 @@ def DiskConsistent(lu: Any, inst: objects.Instance, disk: objects.Disk, node_uui
   """Whether the disk's devices on node_uuid are healthy: not degraded (or,
   with ldisk, with local storage in order).  On a secondary node only the
   devices active there (mirrors) are asked."""
+  if on_primary and disk.children:
+    return _TreeConsistent(lu, inst, disk, node_uuid, ldisk)
   consistent = True
   if on_primary or disk.dev_type in constants.DTS_INT_MIRROR:
     node_name = lu.cfg.GetNodeName(node_uuid)
@@ -394,6 +413,35 @@ def DiskConsistent(lu: Any, inst: objects.Instance, disk: objects.Disk, node_uui
   for child in disk.children or ():
     consistent = consistent and DiskConsistent(lu, inst, child, node_uuid, on_primary)
   return consistent
+
+
+def _TreeConsistent(lu: Any, inst: objects.Instance, disk: objects.Disk, node_uuid: str,
+                    ldisk: bool) -> bool:
+  """DiskConsistent of a whole device tree in one call: its combined status
+  is degraded (and its local storage faulty) when any device's in it is, and
+  a child's local storage is faulty exactly when the child is degraded."""
+  node_name = lu.cfg.GetNodeName(node_uuid)
+  result = lu.rpc.call_blockdev_getmirrorstatus_multi([node_uuid],
+                                                      {node_uuid: [(disk, inst)]})[node_uuid]
+  answers = result.payload if not result.fail_msg else None
+  if not answers or not answers[0][0]:
+    lu.LogWarning("Can't find disk on node %s: %s", node_name,
+                  result.fail_msg or (answers[0][1] if answers else "no answer"))
+    return False
+  status = answers[0][1]
+  if ldisk:
+    return status.ldisk_status == constants.LDS_OKAY
+  return not status.is_degraded
+
+
+def PresentDevices(lu: Any, inst: objects.Instance, node_uuid: str,
+                   devices: list[objects.Disk]) -> list[objects.Disk]:
+  """Those of the devices that exist on the node, asked in one call."""
+  result = lu.rpc.call_blockdev_getmirrorstatus_multi([node_uuid], {
+    node_uuid: [(device, inst) for device in devices]})[node_uuid]
+  if result.fail_msg or not result.payload:
+    return []
+  return [device for device, (found, _) in zip(devices, result.payload) if found]
 
 
 def FaultyDisks(lu: Any, inst: objects.Instance, node_uuid: str) -> list[int]:

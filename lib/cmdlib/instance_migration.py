@@ -39,11 +39,13 @@ _MIGRATION_POLL_FIRST = 0.05
 _MIGRATION_POLL_INTERVAL = 0.2
 _MIGRATION_FEEDBACK_INTERVAL = 1.0
 _BOTH_GIVEN = "Do not specify both, iallocator and node"
-# seconds between questions about a DRBD resync during a migration (the
-# resync after going back to single-master is usually well under a second),
-# and how many answers without progress (30 minutes of them) end the wait
+# seconds between questions about a DRBD resync during a migration: doubling
+# from the first up to the longest (the resync after going back to
+# single-master is usually over in a fraction of a second); seconds without
+# progress that end the wait
+_DRBD_SYNC_FIRST_POLL = 0.1
 _DRBD_SYNC_POLL = 0.5
-_DRBD_SYNC_STALLED_POLLS = 3600
+_DRBD_SYNC_MAX_STALL = 1800
 
 
 # --- shared checks ----------------------------------------------------------------
@@ -294,7 +296,7 @@ class _MigrationLU(_InstanceLU):
   def _WaitUntilSync(self) -> None:
     """Waits (reporting progress) until both nodes' DRBD devices are in sync."""
     self.feedback("* wait until resync is done")
-    best, stalled_polls = -1.0, 0
+    best, stalled_for, pause = -1.0, 0.0, _DRBD_SYNC_FIRST_POLL
     while True:
       results = self._MirrorCall("call_drbd_wait_sync", [self.source_uuid, self.target_uuid],
                                  "Cannot resync disks on node %s: %s")
@@ -304,11 +306,12 @@ class _MigrationLU(_InstanceLU):
       lowest = min(percent for _, percent in answers if percent is not None)
       if lowest < 100:
         self.feedback("   - progress: %.1f%%" % lowest)
-      best, stalled_polls = (lowest, 0) if lowest > best else (best, stalled_polls + 1)
-      if stalled_polls >= _DRBD_SYNC_STALLED_POLLS:
+      best, stalled_for = (lowest, 0.0) if lowest > best else (best, stalled_for + pause)
+      if stalled_for >= _DRBD_SYNC_MAX_STALL:
         raise errors.OpExecError("Cannot resync disks: no progress in %d seconds" %
-                                 (stalled_polls * _DRBD_SYNC_POLL))
-      instance_disks.Sleep(_DRBD_SYNC_POLL)
+                                 stalled_for)
+      instance_disks.Sleep(pause)
+      pause = min(_DRBD_SYNC_POLL, pause * 2)
 
   def _SharedDisks(self) -> None:
     """Makes the disks usable on both nodes for the memory transfer."""

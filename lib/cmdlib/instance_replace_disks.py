@@ -335,11 +335,7 @@ class LUInstanceReplaceDisks(_InstanceLU):
     result.Raise("Can't detach drbd from local storage on node %s for device %s" %
                  (node_name, disk.iv_name))
     suffix = "_replaced-%d" % int(time.time())
-    present = []
-    for lv in item.old_lvs:
-      found = self.rpc.call_blockdev_find(node_uuid, (lv, inst))
-      if not found.fail_msg and found.payload:
-        present.append(lv)
+    present = instance_disks.PresentDevices(self, inst, node_uuid, item.old_lvs)
     self.LogInfo("Renaming the old LVs on the target node")
     result = self.rpc.call_blockdev_rename(node_uuid, [
       (lv, [lv.logical_id[0], lv.logical_id[1] + suffix]) for lv in present])

@@ -323,27 +323,38 @@ class _RunnerBase:
     return encoded
 
   def _Call(self, cdef: defs.CallDef, keys: list, args: tuple) -> dict:
-    targets = [self._ResolveAny(key) for key in keys]
-    ctx = _EncodeContext(self._cfg, None)
-    shared = [_ENCODERS[kind](ctx, value) if kind and kind not in _PER_NODE else None
-              for kind, value in zip(cdef.encodings, args)]
-    timeout = cdef.GetTimeout(args)
+    return self._Send(cdef, [(key, args) for key in keys])
+
+  def _Send(self, cdef: defs.CallDef, calls: list[tuple[Any, tuple]]) -> dict:
+    """Sends every (node, arguments) together; {node: RpcResult}.  Calls
+    with the same arguments object share their node-independent encoding."""
     port = self._port or GetNodedPort()
-    requests = {}
-    shared_body = None
-    for target in targets:
+    per_node = any(kind in _PER_NODE for kind in cdef.encodings)
+    shared_parts: dict[int, list] = {}
+    shared_bodies: dict[int, Any] = {}
+    targets, requests = [], {}
+    for key, args in calls:
+      target = self._ResolveAny(key)
+      targets.append(target)
       if target.offline or target.address is None:
         continue
-      if any(kind in _PER_NODE for kind in cdef.encodings):
+      if id(args) not in shared_parts:
+        ctx = _EncodeContext(self._cfg, None)
+        shared_parts[id(args)] = [
+          _ENCODERS[kind](ctx, value) if kind and kind not in _PER_NODE else None
+          for kind, value in zip(cdef.encodings, args)]
+      shared = shared_parts[id(args)]
+      if per_node:
         body = serializer.DumpJson(self._EncodeArgs(cdef, args, target.uuid, shared))
       else:
-        if shared_body is None:
-          shared_body = serializer.DumpJson(self._EncodeArgs(cdef, args, None, shared))
-        body = shared_body
+        if id(args) not in shared_bodies:
+          shared_bodies[id(args)] = serializer.DumpJson(self._EncodeArgs(cdef, args, None,
+                                                                         shared))
+        body = shared_bodies[id(args)]
       requests[id(target)] = transport.Request(
         address=target.address, port=port, path=cdef.name,
         body=body.encode("utf-8") if isinstance(body, str) else body,
-        timeout=timeout, connect_timeout=defs.CONNECT_TIMEOUT)
+        timeout=cdef.GetTimeout(args), connect_timeout=defs.CONNECT_TIMEOUT)
     self._pool.Send(list(requests.values()))
     return {target.key: self._Result(cdef, target, requests.get(id(target)))
             for target in targets}
@@ -389,6 +400,18 @@ class _RunnerBase:
       return self._Call(cdef, list(nodes), values)
     (result,) = self._Call(cdef, [nodes], values).values()
     return result
+
+  def CallPerNode(self, name: str, args_by_node: dict[Any, tuple]) -> dict[Any, RpcResult]:
+    """A single-node call made on several nodes at once, each with its own
+    arguments (positional, as call_<name> takes them after the node);
+    {node: RpcResult}.  The nodes work in parallel."""
+    cdef = defs.CALLS[name]
+    if cdef.multi:
+      raise errors.ProgrammerError("call_%s already takes a list of nodes" % name)
+    if not args_by_node:
+      return {}
+    return self._Send(cdef, [(node, _BindArgs(cdef, tuple(args), {}))
+                             for node, args in args_by_node.items()])
 
 
 def _BindArgs(cdef: defs.CallDef, args: tuple, kwargs: dict) -> tuple:

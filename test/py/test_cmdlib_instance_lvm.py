@@ -51,11 +51,12 @@ def _Uuid(ctx, name):
 
 def _Create(ctx, template, disks=({"size": GIB},), **params):
   params.setdefault("pnode", "node1")
+  params.setdefault("no_install", True)
   if template == "drbd":
     params.setdefault("snode", "node2")
   return _Run(ctx, "OpInstanceCreate", instance_name=params.pop("name", "inst1"),
               disk_template=template, disks=[dict(disk) for disk in disks], nics=[],
-              mode="create", no_install=True, name_check=False, ip_check=False,
+              mode="create", name_check=False, ip_check=False,
               hypervisor="fake", ignore_ipolicy=True, **params)
 
 
@@ -122,17 +123,18 @@ def test_create_drbd_layout_and_creation_order(env):
   assert data.logical_id[1].endswith(".disk0_data") and data.size == GIB
   assert meta.logical_id[1].endswith(".disk0_meta") and meta.size == 128
   assert data.logical_id[1][:-5] == meta.logical_id[1][:-5]
-  # on each node (the primary first) the LVs before the DRBD device over them
+  # both nodes side by side (the primary first), on each the LVs before the
+  # DRBD device over them
   creates = [(nodes, args[0][0].dev_type, args[0][0].logical_id[1] if args[0][0].dev_type ==
               "plain" else None, args[3]) for nodes, args in _Calls(env, "blockdev_create")]
   assert creates == [(node1, "plain", data.logical_id[1], True),
-                     (node1, "plain", meta.logical_id[1], True),
-                     (node1, "drbd", None, True),
                      (node2, "plain", data.logical_id[1], False),
+                     (node1, "plain", meta.logical_id[1], True),
                      (node2, "plain", meta.logical_id[1], False),
+                     (node1, "drbd", None, True),
                      (node2, "drbd", None, False)]
-  # both nodes are checked for data + metadata space
-  assert sorted(nodes for nodes, _ in _Calls(env, "node_info")) == sorted([[node1], [node2]])
+  # both nodes are checked for data + metadata space, in one call
+  assert [sorted(nodes) for nodes, _ in _Calls(env, "node_info")] == [sorted([node1, node2])]
   assert " - INFO: Waiting for instance inst1 to sync disks" in messages
   assert " - INFO: Instance inst1's disks are in sync" in messages
   assert env.cfg.ComputeDRBDMap() == {node1: {0: disk.uuid}, node2: {0: disk.uuid},
@@ -183,6 +185,22 @@ def test_minors_and_ports_of_concurrent_and_removed_instances(env):
   assert _InstanceDisks(env, "inst4")[0].logical_id[:5] == [node2, node1, 11000, 0, 0]
 
 
+@pytest.mark.parametrize("start", [True, False])
+def test_created_disks_are_not_assembled_again(env, start):
+  """Creation leaves the devices active: the OS installation and a start use
+  them as they are, and a stopped instance gets them shut down (the primary
+  first)."""
+  _Create(env, "drbd", start=start, no_install=False, os_type="debian+default")
+  inst = env.cfg.GetInstanceInfoByName("inst1")
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  assert _Calls(env, "blockdev_assemble") == []
+  assert [nodes for nodes, _ in _Calls(env, "instance_os_add")] == [node1]
+  assert [nodes for nodes, _ in _Calls(env, "instance_start")] == ([node1] if start else [])
+  assert [nodes for nodes, _ in _Calls(env, "blockdev_shutdown")] == (
+    [] if start else [node1, node2])
+  assert inst.disks_active is start
+
+
 def test_failed_drbd_create_leaves_nothing_behind(env):
   node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
   env.rpc.failing[("blockdev_create", node2)] = "Can't create block device: volume group full"
@@ -191,9 +209,10 @@ def test_failed_drbd_create_leaves_nothing_behind(env):
                      " Can't create block device: volume group full")
   created = [(nodes, args[0][0].uuid) for nodes, args in _Calls(env, "blockdev_create")]
   removed = [(nodes, args[0][0].uuid) for nodes, args in _Calls(env, "blockdev_remove")]
-  # everything created (disk 0 on the primary) is removed, parents first
-  assert len(created) == 4 and created[3][0] == node2
-  assert removed == list(reversed(created[:3]))
+  # the nodes create side by side: node2's first LV fails beside node1's, and
+  # what was created (node1's data LV) is removed
+  assert created == [(node1, created[0][1]), (node2, created[0][1])]
+  assert removed == created[:1]
   assert env.cfg.GetInstanceList() == []
   assert env.cfg.GetAllDisksInfo() == {}
   assert env.cfg.ComputeDRBDMap()[node1] == {}
@@ -210,7 +229,8 @@ def test_degraded_mirror_undoes_the_creation(env):
   assert _Failure(env, errors.OpExecError, "drbd", wait_for_sync=True) == \
     "There are some degraded disks for this instance"
   # a finished mirror still degraded is asked again a bounded number of times
-  assert env.pauses == [1] * 10
+  assert env.pauses == list(instance_disks._DEGRADED_PAUSES)  # pylint: disable=protected-access
+  assert 9 < sum(env.pauses) < 12
   assert env.cfg.GetInstanceList() == [] and env.cfg.GetAllDisksInfo() == {}
   assert {nodes for nodes, _ in _Calls(env, "blockdev_remove")} == {
     _Uuid(env, "node1"), _Uuid(env, "node2")}
@@ -420,8 +440,8 @@ def test_migrate_drbd_through_dual_master(env):
   assert "* changing disks into dual-master mode" in messages
   assert "   - progress: 40.0%" in messages
   assert "* changing disks into single-master mode" in messages
-  # one look again at the resync after half a second, not whole seconds later
-  assert env.pauses == [0.5]
+  # one look again at the resync after a tenth of a second, not whole seconds later
+  assert env.pauses == [0.1]
   assert messages[-1] == "* done"
 
 
@@ -625,9 +645,9 @@ def test_recreate_drbd_disks_on_new_nodes(env):
   assert env.cfg.GetInstanceInfoByName("inst1").primary_node == node2
   creates = [(nodes, args[0][0].dev_type, args[3]) for nodes, args in
              _Calls(env, "blockdev_create")]
-  assert creates == [(node2, "plain", True), (node2, "plain", True), (node2, "drbd", True),
-                     (node3, "plain", False), (node3, "plain", False),
-                     (node3, "drbd", False)] * 2
+  assert creates == [(node2, "plain", True), (node3, "plain", False),
+                     (node2, "plain", True), (node3, "plain", False),
+                     (node2, "drbd", True), (node3, "drbd", False)] * 2
 
 
 def test_recreate_one_plain_disk_with_a_new_size_and_vg(env):
@@ -678,6 +698,8 @@ def test_migration_resync_wait_is_bounded(env):
   with pytest.raises(errors.OpExecError) as err:
     _Move(env, "OpInstanceMigrate")
   assert err.value.args[0] == "Cannot resync disks: no progress in 1800 seconds"
+  # the pauses double from a tenth of a second up to half a second
+  assert env.pauses[:5] == [0.1, 0.2, 0.4, 0.5, 0.5] and set(env.pauses[3:]) == {0.5}
   assert _Primary(env) == "node1" and _Calls(env, "instance_migrate") == []
 
 
@@ -748,8 +770,8 @@ def test_add_and_remove_a_drbd_disk(env):
   assert disk1.logical_id[:5] == [node1, node2, 11001, 1, 1]
   assert _Names(disk1.children)[0].endswith(".disk1_data")
   assert [(nodes, args[0][0].dev_type) for nodes, args in _Calls(env, "blockdev_create")] == [
-    (node1, "plain"), (node1, "plain"), (node1, "drbd"),
-    (node2, "plain"), (node2, "plain"), (node2, "drbd")]
+    (node1, "plain"), (node2, "plain"), (node1, "plain"), (node2, "plain"),
+    (node1, "drbd"), (node2, "drbd")]
   # the instance's disks are not active: nor is the new one
   assert {nodes for nodes, _ in _Calls(env, "blockdev_shutdown")} == {node1, node2}
   env.rpc.calls.clear()

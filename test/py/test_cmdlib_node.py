@@ -69,6 +69,11 @@ class FakeRpc:
       return one(nodes)
     return method
 
+  def CallPerNode(self, name, args_by_node):
+    """As the runner's: each node's call is recorded on its own, in order."""
+    method = getattr(self, "call_" + name)
+    return {node: method(node, *args) for node, args in args_by_node.items()}
+
   def Names(self):
     return [call for call, _, _ in self.calls]
 

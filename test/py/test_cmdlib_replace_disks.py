@@ -21,6 +21,8 @@ def fixture_drbd(env):
   env.health = {}
   env.rpc.answers["blockdev_find"] = lambda node, disk_inst: env.health.get(
     node, objects.BlockDevStatus(is_degraded=False, ldisk_status=constants.LDS_OKAY))
+  env.rpc.answers["blockdev_getmirrorstatus_multi"] = lambda node, node_disks: [
+    (True, env.rpc.answers["blockdev_find"](node, disk_inst)) for disk_inst in node_disks[node]]
   env.rpc.answers["vg_list"] = lambda node: {"xenvg": 100000}
   env.rpc.calls.clear()
   return env
@@ -95,6 +97,39 @@ def test_refuses_to_replace_against_degraded_peer(drbd):
   assert _Refusal(drbd, "replace_on_secondary", errors.OpExecError) == (
     "Node node1 has degraded storage, unsafe to replace disks for instance inst1")
   assert _Calls(drbd, "blockdev_create") == []
+
+
+def test_peer_consistency_asks_each_device_tree_once(drbd):
+  node1 = _Uuid(drbd, "node1")
+  _Replace(drbd, "replace_on_secondary", disks=[0])
+  # disk 0's DRBD device and both its LVs: one call on the primary
+  (nodes, (node_disks,)), = [call for call in _Calls(drbd, "blockdev_getmirrorstatus_multi")
+                             if call[0] == [node1]]
+  (disk, _), = node_disks[node1]
+  assert disk.dev_type == constants.DT_DRBD8 and len(disk.children) == 2
+  drbd.rpc.calls.clear()
+  # a faulty LV under a healthy DRBD device makes the combined status faulty
+  drbd.rpc.answers["blockdev_getmirrorstatus_multi"] = lambda node, node_disks: [
+    (True, objects.BlockDevStatus(is_degraded=node == node1,
+                                  ldisk_status=constants.LDS_FAULTY if node == node1
+                                  else constants.LDS_OKAY)) for _ in node_disks[node]]
+  assert _Refusal(drbd, "replace_on_secondary", errors.OpExecError) == (
+    "Node node1 has degraded storage, unsafe to replace disks for instance inst1")
+  assert _Calls(drbd, "blockdev_create") == []
+
+
+def test_only_old_lvs_still_there_are_renamed_away(drbd):
+  node2 = _Uuid(drbd, "node2")
+  old_data, _ = _InstanceDisks(drbd)[0].children
+  healthy = drbd.rpc.answers["blockdev_getmirrorstatus_multi"]
+  # the old data LV is gone from node2 (the node lost it)
+  drbd.rpc.answers["blockdev_getmirrorstatus_multi"] = lambda node, node_disks: [
+    (False, "Can't find device") if node == node2 and disk.logical_id == old_data.logical_id
+    else answer for (disk, _), answer in zip(node_disks[node], healthy(node, node_disks))]
+  _Replace(drbd, "replace_on_secondary", disks=[0])
+  old_away, _ = [args[0] for _, args in _Calls(drbd, "blockdev_rename")]
+  assert [lv.logical_id[1] for lv, _ in old_away] == [
+    _InstanceDisks(drbd)[0].children[1].logical_id[1]]
 
 
 def test_missing_volume_group_and_device(drbd):
