@@ -4,7 +4,9 @@ Every active logical volume is a device-mapper device whose name joins the
 volume group and LV names with "-" (each "-" inside those names doubled) and
 whose uuid starts with "LVM-".  sysfs gives its name, uuid, device number and
 size as small text files: reading them takes microseconds where asking lvs
-takes a good fraction of a second on a slow node.
+takes a good fraction of a second on a slow node.  A snapshot's device has
+its origin's size, not the snapshot's own (lvs's): it sits on a copy-on-write
+device whose uuid ends in "-cow".
 """
 
 import os
@@ -14,6 +16,7 @@ from typing import Optional
 # Where sysfs is mounted; tests point it at a tree of their own
 SYSFS_ROOT = "/sys"
 LVM_UUID_PREFIX = "LVM-"
+_COW_UUID_SUFFIX = "-cow"
 SECTOR_SIZE = 512
 
 
@@ -25,6 +28,7 @@ class MappedDevice:
   major: int
   minor: int
   size: int
+  snapshot: bool = False
 
 
 def VolumeDeviceName(vg_name: str, lv_name: str) -> str:
@@ -40,6 +44,20 @@ def _ReadAttribute(path: str) -> Optional[str]:
     return None
 
 
+def _OnCopyOnWrite(block_dir: str) -> bool:
+  """Whether the device sits on a snapshot's copy-on-write store."""
+  slaves_dir = os.path.join(block_dir, "slaves")
+  try:
+    slaves = os.listdir(slaves_dir)
+  except OSError:
+    return False
+  for slave in slaves:
+    uuid = _ReadAttribute(os.path.join(slaves_dir, slave, "dm", "uuid"))
+    if uuid is not None and uuid.startswith(LVM_UUID_PREFIX) and uuid.endswith(_COW_UUID_SUFFIX):
+      return True
+  return False
+
+
 def _ReadDevice(block_dir: str) -> Optional[MappedDevice]:
   name = _ReadAttribute(os.path.join(block_dir, "dm", "name"))
   uuid = _ReadAttribute(os.path.join(block_dir, "dm", "uuid"))
@@ -49,7 +67,8 @@ def _ReadDevice(block_dir: str) -> Optional[MappedDevice]:
     return None
   major, _, minor = number.partition(":")
   try:
-    return MappedDevice(name, uuid, int(major), int(minor), int(sectors) * SECTOR_SIZE)
+    return MappedDevice(name, uuid, int(major), int(minor), int(sectors) * SECTOR_SIZE,
+                        _OnCopyOnWrite(block_dir))
   except ValueError:
     return None
 

@@ -266,7 +266,7 @@ class LogicalVolume(base.BlockDev):
 
   def _SizeBytes(self, action: str) -> int:
     self._Require(action)
-    if self.mapped is not None:
+    if self.mapped is not None and not self.mapped.snapshot:
       return self.mapped.size
     # LV sizes are whole extents (at least 1 KiB each), exact in MiB with decimals
     return int(round(self._Volume(action).size * base.MIB))

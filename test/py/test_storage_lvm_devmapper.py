@@ -8,6 +8,7 @@ tools an operation needed.
 """
 
 import os
+import shutil
 
 import pytest
 
@@ -30,10 +31,14 @@ class FakeSysfs:
     self.count = 0
     os.makedirs(os.path.join(self.root, "block"))
 
-  def Add(self, name, uuid, size_mib, major=253):
+  def Add(self, name, uuid, size_mib, major=253, slaves=()):
     minor, self.count = self.count, self.count + 1
     directory = os.path.join(self.root, "block", "dm-%d" % minor)
     os.makedirs(os.path.join(directory, "dm"))
+    os.makedirs(os.path.join(directory, "slaves"))
+    for slave in slaves:  # links to the devices below, as the kernel makes them
+      target = os.path.basename(self.Find(slave))
+      os.symlink(os.path.join("..", "..", target), os.path.join(directory, "slaves", target))
     for relative, text in (("dm/name", name), ("dm/uuid", uuid),
                            ("dev", "%d:%d" % (major, minor)),
                            ("size", str(size_mib * _SECTORS_PER_MIB))):
@@ -50,11 +55,7 @@ class FakeSysfs:
     return None
 
   def Remove(self, name):
-    directory = self.Find(name)
-    for relative in ("dm/name", "dm/uuid", "dev", "size"):
-      os.remove(os.path.join(directory, relative))
-    os.rmdir(os.path.join(directory, "dm"))
-    os.rmdir(directory)
+    shutil.rmtree(self.Find(name))
 
   def Rename(self, old, new):
     with open(os.path.join(self.Find(old), "dm", "name"), "w") as handle:
@@ -72,8 +73,9 @@ class FakeLvm(runner.ToolRunner):
     self.lvs = {}  # name -> {"size", "active", "tags", "attr"}
     self.commands = []
 
-  def AddVolume(self, name, size, active=True, tags=(), attr=None):
-    self.lvs[name] = {"size": size, "active": False, "tags": list(tags), "attr": attr}
+  def AddVolume(self, name, size, active=True, tags=(), attr=None, origin=None):
+    self.lvs[name] = {"size": size, "active": False, "tags": list(tags), "attr": attr,
+                      "origin": origin}
     if active:
       self._Activate(name)
 
@@ -82,9 +84,18 @@ class FakeLvm(runner.ToolRunner):
 
   def _Activate(self, name):
     volume = self.lvs[name]
-    if not volume["active"]:
-      volume["active"] = True
+    if volume["active"]:
+      return
+    volume["active"] = True
+    origin = volume.get("origin")
+    if origin is None:
       self.sysfs.Add(self._DmName(name), "LVM-vguuid" + name, volume["size"])
+      return
+    # a snapshot reads as big as its origin; its own size is the copy-on-write store's
+    cow = self._DmName(name) + "-cow"
+    self.sysfs.Add(cow, "LVM-vguuid%s-cow" % name, volume["size"])
+    self.sysfs.Add(self._DmName(name), "LVM-vguuid" + name, self.lvs[origin]["size"],
+                   slaves=[cow, self._DmName(origin)])
 
   def _Row(self, name, volume):
     attr = volume["attr"] or ("-wi-a-----" if volume["active"] else "-wi-------")
@@ -135,7 +146,9 @@ class FakeLvm(runner.ToolRunner):
       elif not arg.startswith("-"):
         positional.append(arg)
     name, size = values["-n"], values["-L"]
+    origin = None
     if "-s" in argv:  # a snapshot of the LV named last
+      origin = positional[0].split("/", 1)[1]
       positional = [self.vg]
     if positional[0] != self.vg:
       return self._Fail(argv, "Volume group \"%s\" not found" % positional[0])
@@ -149,7 +162,8 @@ class FakeLvm(runner.ToolRunner):
       taken = min(left, self.pv_free[pv])
       self.pv_free[pv] -= taken
       left -= taken
-    self.AddVolume(name, size, tags=[values["--addtag"]] if "--addtag" in values else [])
+    self.AddVolume(name, size, tags=[values["--addtag"]] if "--addtag" in values else [],
+                   origin=origin)
     return None
 
   def _Lvchange(self, argv):
@@ -324,6 +338,15 @@ def test_snapshot_size_comes_from_the_kernel(fake_lvm):
   assert device.Snapshot(None, None) == ("xenvg", "d0.snap")
   assert fake_lvm.lvs["d0.snap"]["size"] == 12
   assert fake_lvm.commands == ["vgs", "lvcreate -L12m -s -n d0.snap xenvg/d0"]
+
+
+def test_snapshot_volume_has_its_own_size_from_lvs(fake_lvm):
+  fake_lvm.AddVolume("d0", 64)
+  lvm.LogicalVolume(("xenvg", "d0"), [], 64, {}, {}).Snapshot("d0.snap", 8)
+  snapshot = lvm.LogicalVolume(("xenvg", "d0.snap"), [], 8, {}, {})
+  assert snapshot.mapped.snapshot and snapshot.mapped.size == 64 * MIB
+  assert snapshot.GetActualSize() == 8 * MIB
+  assert fake_lvm.commands[-1] == "lvs"
 
 
 def test_set_info_after_create_knows_the_tags(fake_lvm):
