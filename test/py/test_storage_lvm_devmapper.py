@@ -437,3 +437,52 @@ def test_failed_create_with_space_reports_lvcreate(fake_lvm):
                            " with code 5; Logical Volume \"d\" already exists\\)$"):
     _Create("d", 8)
   assert fake_lvm.commands[1:] == ["lvcreate --yes -Wn -L8m -n d xenvg", "pvs"]
+
+
+# --- a DRBD disk's node calls --------------------------------------------------------
+
+def test_drbd_disk_node_calls_run_lvm_tools_only_to_change_or_report(fake_lvm, tmp_path,
+                                                                      monkeypatch):
+  """Creating, assembling and removing a DRBD disk over two active LVs through
+  the node's RPC handlers: LVM runs only the commands that change storage,
+  and lvs once for the mirror status (partial or virtual LVs are faulty); a
+  DRBD device's own status (blockdev_find) needs no LV data."""
+  import test_storage_drbd
+  import test_storage_lvm
+  from ganeti import backend
+  from ganeti import pathutils
+  from ganeti.storage import drbd
+  fake_lvm.pv_free = {"/dev/vdb": 1000}
+  kernel = test_storage_drbd._FakeKernel(str(tmp_path / "drbd"), others=fake_lvm)
+  monkeypatch.setattr(drbd.DRBD8, "proc_path", kernel.proc_path)
+  monkeypatch.setattr(pathutils, "DISK_LINKS_DIR", str(tmp_path / "links"))
+  children = [test_storage_lvm.PlainDisk("xenvg", "x.disk0_data", 32),
+              test_storage_lvm.PlainDisk("xenvg", "x.disk0_meta", 128)]
+  disk = test_storage_drbd._DrbdDisk()
+  disk.size, disk.children = 32, children
+  data = disk.ToDict()
+  calls = [
+    ("blockdev_create", (children[0].ToDict(), 32, "x", True, "originstname+x", False)),
+    ("blockdev_create", (children[1].ToDict(), 128, "x", True, "originstname+x", False)),
+    ("blockdev_create", (data, 32, "x", True, "originstname+x", False)),
+    ("blockdev_assemble", (data, {"name": "x", "hypervisor": "kvm"}, True, 0)),
+    ("blockdev_getmirrorstatus", ([data],)),
+    ("blockdev_find", (data,)),
+    ("blockdev_shutdown", (data,)),
+    ("blockdev_remove", (data,)),
+  ]
+  previous = runner.SetRunner(kernel)
+  try:
+    commands = []
+    for name, args in calls:
+      del fake_lvm.commands[:]
+      backend.HANDLERS[name](*args)
+      commands.append(list(fake_lvm.commands))
+  finally:
+    runner.SetRunner(previous)
+  assert commands == [
+    ["lvcreate --yes -Wn -L32m -n x.disk0_data --addtag originstname+x xenvg"],
+    ["lvcreate --yes -Wn -L128m -n x.disk0_meta --addtag originstname+x xenvg"],
+    [], [], ["lvs"], [], [],
+    ["lvremove -f xenvg/x.disk0_data", "lvremove -f xenvg/x.disk0_meta"]]
+  assert fake_lvm.lvs == {} and kernel.minors == {}
