@@ -207,8 +207,13 @@ class LogicalVolume(base.BlockDev):
   def Remove(self) -> None:
     if not self.Attach():
       return
-    runner.RUNNER.RunOrFail(["lvremove", "-f", self.full_name],
-                            "Removing logical volume %s" % self.full_name)
+    result = runner.RUNNER.Run(["lvremove", "-f", self.full_name])
+    if result.failed:
+      # a device-mapper device that LVM left behind is no LV: absent, as lvs says
+      stale = (self.volume is None and result.exit_code is not None and
+               lvm_report.FindLogicalVolume(self.vg_name, self.lv_name) is None)
+      if not stale:
+        raise result.Error("Removing logical volume %s" % self.full_name)
     self.attached, self.mapped, self.volume = False, None, None
 
   def Rename(self, new_id: Sequence[Any]) -> None:

@@ -70,7 +70,8 @@ class FakeLvm(runner.ToolRunner):
     super().__init__()
     self.sysfs, self.vg = sysfs, vg
     self.pv_free = {"/dev/vd%s" % "bc"[index]: free for index, free in enumerate(pv_free)}
-    self.lvs = {}  # name -> {"size", "active", "tags", "attr"}
+    self.lvs = {}  # name -> {"size", "active", "tags", "attr", "origin"}
+    self.busy = set()  # LVs lvremove refuses (open)
     self.commands = []
 
   def AddVolume(self, name, size, active=True, tags=(), attr=None, origin=None):
@@ -178,6 +179,10 @@ class FakeLvm(runner.ToolRunner):
 
   def _Lvremove(self, argv):
     name = argv[-1].split("/", 1)[1]
+    if name not in self.lvs:
+      return self._Fail(argv, "Failed to find logical volume \"%s\"" % argv[-1])
+    if name in self.busy:
+      return self._Fail(argv, "Logical volume %s in use." % argv[-1])
     if self.lvs.pop(name)["active"]:
       self.sysfs.Remove(self._DmName(name))
 
@@ -330,6 +335,26 @@ def test_rename_and_remove_of_an_active_volume_run_only_their_command(fake_lvm):
   device.Remove()
   assert not device.attached and fake_lvm.lvs == {}
   assert fake_lvm.commands == ["lvrename xenvg d0 d0.new", "lvremove -f xenvg/d0.new"]
+
+
+def test_remove_of_a_mapping_lvm_left_behind_finds_no_volume(fake_lvm):
+  fake_lvm.sysfs.Add("xenvg-gone", "LVM-vguuidgone", 8)  # in the kernel, not in LVM
+  device = lvm.LogicalVolume(("xenvg", "gone"), [], 8, {}, {})
+  assert device.attached
+  device.Remove()
+  assert not device.attached
+  assert fake_lvm.commands == ["lvremove -f xenvg/gone", "lvs"]
+
+
+def test_remove_of_a_volume_in_use_fails(fake_lvm):
+  fake_lvm.AddVolume("d0", 8)
+  fake_lvm.busy.add("d0")
+  device = lvm.LogicalVolume(("xenvg", "d0"), [], 8, {}, {})
+  with pytest.raises(errors.BlockDeviceError, match="^Removing logical volume xenvg/d0 failed"
+                                                    " \\(lvremove: exited with code 5;"
+                                                    " Logical volume xenvg/d0 in use.\\)$"):
+    device.Remove()
+  assert device.attached and fake_lvm.commands == ["lvremove -f xenvg/d0", "lvs"]
 
 
 def test_snapshot_size_comes_from_the_kernel(fake_lvm):
