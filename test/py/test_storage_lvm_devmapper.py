@@ -100,10 +100,10 @@ class FakeLvm(runner.ToolRunner):
 
   def _Row(self, name, volume):
     attr = volume["attr"] or ("-wi-a-----" if volume["active"] else "-wi-------")
-    number = self.sysfs.Find(self._DmName(name)) if volume["active"] else None
-    minor = number.rsplit("-", 1)[1] if number else "-1"
+    directory = self.sysfs.Find(self._DmName(name)) if volume["active"] else None
+    minor = directory.rsplit("-", 1)[1] if directory else "-1"  # block/dm-<minor>
     return "  %s|%s|%d.00|%s|1|/dev/vdb(0)|%s|%s|%s\n" % (
-      self.vg, name, volume["size"], attr, "253" if number else "-1", minor,
+      self.vg, name, volume["size"], attr, "253" if directory else "-1", minor,
       ",".join(volume["tags"]))
 
   def Run(self, argv, env=None, cwd="/"):
