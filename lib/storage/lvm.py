@@ -1,9 +1,10 @@
 """LVM logical volumes (template plain, and the children of DRBD disks).
 
 The logical id is (volume group, LV name); the device is /dev/VG/LV.  New
-volumes are placed on the VG's physical volumes with free space; under
-exclusive storage each LV gets whole, empty PVs of its own (its spindles),
-striped across all of them.  The owning instance is recorded in LV tags.
+volumes go on the VG's physical volumes with free space (LVM's own choice
+unless striped); under exclusive storage each LV gets whole, empty PVs of its
+own (its spindles), striped across all of them.  The owning instance is
+recorded in LV tags.
 """
 
 import re
@@ -14,6 +15,7 @@ from ganeti import objects
 from ganeti import paramdefs
 from ganeti.constants import LDS_FAULTY, LDS_OKAY
 from ganeti.storage import base
+from ganeti.storage import devmapper
 from ganeti.storage import lvm_report
 from ganeti.storage import runner
 
@@ -98,8 +100,24 @@ def GrowArgv(vg_name: str, lv_name: str, amount: int, dryrun: bool,
 
 # --- the device ------------------------------------------------------------------
 
+def _PlaceOrFail(vg_name: str, lv_name: str, size: int, stripes: int,
+                 spindles: Optional[int], excl_stor: bool) -> list[str]:
+  """The PVs a new LV goes on (listed with pvs); BlockDeviceError saying why
+  there are none."""
+  pvs = lvm_report.ListPhysicalVolumes(vg_name)
+  if not pvs:
+    raise errors.BlockDeviceError("Can't create %s/%s: volume group '%s' not found or"
+                                  " without physical volumes" % (vg_name, lv_name, vg_name))
+  return ChoosePhysicalVolumes(pvs, size, stripes, spindles, excl_stor)
+
+
 class LogicalVolume(base.BlockDev):
-  """An LVM logical volume."""
+  """An LVM logical volume.
+
+  An active LV is found through device-mapper (mapped) without running any
+  LVM tool; the lvs data (volume: attributes, tags, PVs) is listed only for
+  inactive LVs and for the operations that need it.
+  """
 
   def __init__(self, unique_id: Sequence[Any], children: Sequence[Any], size: int,
                params: Optional[dict], dyn_params: Optional[dict]) -> None:
@@ -107,7 +125,10 @@ class LogicalVolume(base.BlockDev):
     super().__init__((vg_name, lv_name), children, size, params, dyn_params)
     self.vg_name, self.lv_name = vg_name, lv_name
     self.dev_path = "/dev/%s/%s" % (vg_name, lv_name)
+    self.mapped: Optional[devmapper.MappedDevice] = None
     self.volume: Optional[lvm_report.LogicalVolume] = None
+    # the tags when known without lvs (Create set them)
+    self.known_tags: Optional[list[str]] = None
     self.Attach()
 
   @property
@@ -120,40 +141,61 @@ class LogicalVolume(base.BlockDev):
              dyn_params: dict, info: str = "") -> "LogicalVolume":
     vg_name, lv_name = _LogicalId(unique_id)
     stripes = max(1, int(params.get(paramdefs.LV_STRIPES, 1)))
-    pvs = lvm_report.ListPhysicalVolumes(vg_name)
-    if not pvs:
-      raise errors.BlockDeviceError("Can't create %s/%s: volume group '%s' not found or"
-                                    " without physical volumes" % (vg_name, lv_name, vg_name))
-    chosen = ChoosePhysicalVolumes(pvs, size, stripes, spindles, excl_stor)
-    if excl_stor:
-      stripes = len(chosen)  # the LV spans all its spindles
     # tagged as it is made: SetInfo with the same text then has nothing to do
-    runner.RUNNER.RunOrFail(CreateArgv(vg_name, lv_name, size, stripes, chosen,
-                                       TagFromInfo(info) if info else ""),
-                            "Creating logical volume %s/%s" % (vg_name, lv_name))
+    tag = TagFromInfo(info) if info else ""
+    what = "Creating logical volume %s/%s" % (vg_name, lv_name)
+    if excl_stor or stripes > 1:
+      chosen = _PlaceOrFail(vg_name, lv_name, size, stripes, spindles, excl_stor)
+      if excl_stor:
+        stripes = len(chosen)  # the LV spans all its spindles
+      runner.RUNNER.RunOrFail(CreateArgv(vg_name, lv_name, size, stripes, chosen, tag), what)
+    else:
+      # LVM's own allocation takes any allocatable PV with space, as the choice
+      # here would: the PVs are only listed to explain a failure
+      result = runner.RUNNER.Run(CreateArgv(vg_name, lv_name, size, 1, [], tag))
+      if result.failed:
+        _PlaceOrFail(vg_name, lv_name, size, 1, spindles, False)
+        raise result.Error(what)
     device = cls(unique_id, children, size, params, dyn_params)
     if not device.attached:
       raise errors.BlockDeviceError("Logical volume %s was created but can't be found" %
                                     device.full_name)
+    device.known_tags = [tag] if tag else []
     return device
 
   def Attach(self) -> bool:
-    self.volume = lvm_report.FindLogicalVolume(self.vg_name, self.lv_name)
-    self.attached = self.volume is not None
-    if self.volume is not None:
-      self.major, self.minor = self.volume.major, self.volume.minor
+    self.mapped = lvm_report.FindActiveVolume(self.vg_name, self.lv_name)
+    if self.mapped is not None:
+      self.volume = None  # listed again if an operation needs it
+      self.major, self.minor = self.mapped.major, self.mapped.minor
+    else:
+      # inactive or missing: only lvs tells
+      self.volume = lvm_report.FindLogicalVolume(self.vg_name, self.lv_name)
+      if self.volume is not None:
+        self.major, self.minor = self.volume.major, self.volume.minor
+    self.attached = self.mapped is not None or self.volume is not None
     return self.attached
 
-  def _Require(self, action: str) -> lvm_report.LogicalVolume:
-    if self.volume is None and not self.Attach():
+  def _Require(self, action: str) -> None:
+    if not self.attached and not self.Attach():
       raise errors.BlockDeviceError("Can't %s %s: logical volume not found" %
                                     (action, self.full_name))
+
+  def _Volume(self, action: str) -> lvm_report.LogicalVolume:
+    """The LV's lvs data, listed when first needed."""
+    self._Require(action)
+    if self.volume is None:
+      self.volume = lvm_report.FindLogicalVolume(self.vg_name, self.lv_name)
+      if self.volume is None:  # removed since it was found
+        raise errors.BlockDeviceError("Can't %s %s: logical volume not found" %
+                                      (action, self.full_name))
     return self.volume
 
   def Assemble(self) -> None:
     # the lookup just made says whether it is active: lvcreate activates,
     # and an LVM command costs a noticeable fraction of a second
-    if self._Require("activate").active:
+    self._Require("activate")
+    if self.mapped is not None or self._Volume("activate").active:
       return
     runner.RUNNER.RunOrFail(["lvchange", "-ay", self.full_name],
                             "Activating logical volume %s" % self.full_name)
@@ -165,9 +207,14 @@ class LogicalVolume(base.BlockDev):
   def Remove(self) -> None:
     if not self.Attach():
       return
-    runner.RUNNER.RunOrFail(["lvremove", "-f", self.full_name],
-                            "Removing logical volume %s" % self.full_name)
-    self.attached, self.volume = False, None
+    result = runner.RUNNER.Run(["lvremove", "-f", self.full_name])
+    if result.failed:
+      # a device-mapper device that LVM left behind is no LV: absent, as lvs says
+      stale = (self.volume is None and result.exit_code is not None and
+               lvm_report.FindLogicalVolume(self.vg_name, self.lv_name) is None)
+      if not stale:
+        raise result.Error("Removing logical volume %s" % self.full_name)
+    self.attached, self.mapped, self.volume = False, None, None
 
   def Rename(self, new_id: Sequence[Any]) -> None:
     try:
@@ -183,6 +230,7 @@ class LogicalVolume(base.BlockDev):
     self.unique_id = (new_vg, new_lv)
     self.lv_name = new_lv
     self.dev_path = "/dev/%s/%s" % (new_vg, new_lv)
+    # lvrename renames the device-mapper device too
     self.Attach()
 
   def Grow(self, amount: int, dryrun: bool, backingstore: bool, excl_stor: bool) -> None:
@@ -191,34 +239,48 @@ class LogicalVolume(base.BlockDev):
     if amount < 0:
       raise errors.BlockDeviceError("Can't shrink logical volume %s by %s MiB" %
                                     (self.full_name, -amount))
-    volume = self._Require("grow")
+    self._Require("grow")
     # under exclusive storage an LV only grows within its own spindles
-    pv_names = volume.pv_names if excl_stor else []
+    pv_names = self._Volume("grow").pv_names if excl_stor else []
     runner.RUNNER.RunOrFail(GrowArgv(self.vg_name, self.lv_name, amount, dryrun, pv_names),
                             "Growing logical volume %s by %s MiB" % (self.full_name, amount))
     if not dryrun:
       self.Attach()
 
   def SetInfo(self, text: str) -> None:
-    volume = self._Require("set the info of")
+    if self.volume is None and self.known_tags is not None:
+      self._Require("set the info of")
+      old_tags = self.known_tags
+    else:
+      old_tags = self._Volume("set the info of").tags
     tag = TagFromInfo(text)
-    if volume.tags == ([tag] if tag else []):
+    new_tags = [tag] if tag else []
+    if old_tags == new_tags:
       return
     argv = ["lvchange"]
-    for old_tag in volume.tags:
+    for old_tag in old_tags:
       argv += ["--deltag", old_tag]
     if tag:  # LVM refuses empty tags: no text just clears the old one
       argv += ["--addtag", tag]
     argv.append(self.full_name)
     runner.RUNNER.RunOrFail(argv, "Tagging logical volume %s" % self.full_name)
     # the tags are all that changed: no second lookup
-    volume.tags = [tag] if tag else []
+    self.known_tags = list(new_tags)
+    if self.volume is not None:
+      self.volume.tags = list(new_tags)
+
+  def _SizeBytes(self, action: str) -> int:
+    self._Require(action)
+    if self.mapped is not None and not self.mapped.snapshot:
+      return self.mapped.size
+    # LV sizes are whole extents (at least 1 KiB each), exact in MiB with decimals
+    return int(round(self._Volume(action).size * base.MIB))
 
   def Snapshot(self, snap_name: Optional[str], snap_size: Optional[int]) -> Any:
-    volume = self._Require("snapshot")
+    self._Require("snapshot")
     name = snap_name or self.lv_name + ".snap"
     CheckName(name)
-    size = snap_size if snap_size is not None else int(volume.size)
+    size = snap_size if snap_size is not None else self._SizeBytes("snapshot") // base.MIB
     groups = lvm_report.ListVolumeGroups(self.vg_name)
     free = groups[0].free if groups else 0
     if free < size:
@@ -232,6 +294,9 @@ class LogicalVolume(base.BlockDev):
   def GetSyncStatus(self) -> objects.BlockDevStatus:
     status = super().GetSyncStatus()
     volume = self.volume
+    if volume is None and self.attached:
+      # partial and virtual LVs show only in lvs (one listing per node call)
+      volume = self.volume = lvm_report.FindLogicalVolume(self.vg_name, self.lv_name)
     if volume is not None and (volume.virtual or volume.partial):
       status.is_degraded = True
       status.ldisk_status = LDS_FAULTY
@@ -240,8 +305,7 @@ class LogicalVolume(base.BlockDev):
     return status
 
   def GetActualSize(self) -> int:
-    # LV sizes are whole extents (at least 1 KiB each), exact in MiB with decimals
-    return int(round(self._Require("get the size of").size * base.MIB))
+    return self._SizeBytes("get the size of")
 
   def GetActualSpindles(self) -> Optional[int]:
-    return len(self._Require("count the spindles of").pv_names)
+    return len(self._Volume("count the spindles of").pv_names)

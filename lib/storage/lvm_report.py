@@ -3,6 +3,8 @@
 The report tools (vgs, pvs, lvs) are asked for fixed columns, sizes in MiB
 without suffix, one row per line with '|' between fields.  Parsing is kept
 apart from running so that captured output can be checked on its own.
+Active LVs can also be found through device-mapper (FindActiveVolume), which
+runs no tool at all.
 """
 
 import contextlib
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
 from ganeti import errors
+from ganeti.storage import devmapper
 from ganeti.storage import runner
 
 SEPARATOR = "|"
@@ -169,12 +172,14 @@ def ListLogicalVolumes(vg_name: Optional[str] = None) -> list[LogicalVolume]:
 
 
 class _Lookups(threading.local):
-  """Per thread: how deep in CachedLookups, and the volume groups' LVs as last
-  listed there (by group: the change count when listed, LVs by name)."""
+  """Per thread: how deep in CachedLookups, the volume groups' LVs as last
+  listed there (by group: the change count when listed, LVs by name), and the
+  device-mapper devices as last scanned (the change count, devices by name)."""
 
   def __init__(self) -> None:
     self.depth = 0
     self.groups: dict[str, tuple[int, dict[str, LogicalVolume]]] = {}
+    self.mapped: Optional[tuple[int, dict[str, devmapper.MappedDevice]]] = None
 
 
 _lookups = _Lookups()
@@ -182,10 +187,10 @@ _lookups = _Lookups()
 
 @contextlib.contextmanager
 def CachedLookups() -> Iterator[None]:
-  """LV lookups in the block share one lvs listing per volume group, listed
-  again after any command that may change storage.  Each LVM command costs a
-  good fraction of a second on a slow node, and one call looks the same LVs
-  up many times (each device object looks up its own)."""
+  """LV lookups in the block share one lvs listing per volume group (and one
+  device-mapper scan), made again after any command that may change storage.
+  Each LVM command costs a good fraction of a second on a slow node, and one
+  call looks the same LVs up many times (each device object looks up its own)."""
   _lookups.depth += 1
   try:
     yield
@@ -193,6 +198,22 @@ def CachedLookups() -> Iterator[None]:
     _lookups.depth -= 1
     if not _lookups.depth:
       _lookups.groups.clear()
+      _lookups.mapped = None
+
+
+def FindActiveVolume(vg_name: str, lv_name: str) -> Optional[devmapper.MappedDevice]:
+  """The device-mapper device of an active LV; None if it is not active (or
+  does not exist): only lvs can tell those apart."""
+  if not _lookups.depth:
+    devices = devmapper.ScanLvmDevices()
+  else:
+    changes = runner.Changes()
+    if _lookups.mapped is None or _lookups.mapped[0] != changes:
+      _lookups.mapped = (changes, devmapper.ScanLvmDevices())
+    devices = _lookups.mapped[1]
+  device = devices.get(devmapper.VolumeDeviceName(vg_name, lv_name))
+  # callers keep and change what they get
+  return copy.copy(device) if device is not None else None
 
 
 def FindLogicalVolume(vg_name: str, lv_name: str) -> Optional[LogicalVolume]:

@@ -35,6 +35,10 @@ class ToolResult(process.CommandResult):
     output = "; ".join(line.strip() for line in lines if line.strip())
     return "%s: %s%s" % (self.argv[0], reason, ("; " + output) if output else "")
 
+  def Error(self, what: str) -> errors.BlockDeviceError:
+    """The error for a failed command, naming what was attempted."""
+    return errors.BlockDeviceError("%s failed (%s)" % (what, self.Describe()))
+
 
 class ToolRunner:
   """Runs storage tools; extra_args[tool] is inserted right after the tool's name."""
@@ -62,7 +66,7 @@ class ToolRunner:
     """Runs a command; BlockDeviceError naming what was attempted if it fails."""
     result = self.Run(argv, env, cwd)
     if result.failed:
-      raise errors.BlockDeviceError("%s failed (%s)" % (what, result.Describe()))
+      raise result.Error(what)
     return result
 
 

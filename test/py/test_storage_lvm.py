@@ -1,11 +1,12 @@
 """Tests for ganeti.storage.lvm and lvm_report: LV placement, command lines,
 report parsing, and the LogicalVolume device against the real lvm2 tools.
 
-This host has no device-mapper, so the real tools run in metadata-only mode
-(activation disabled) on physical volumes made of loop devices over sparse
-files, confined to those devices by a --config filter: creating, listing,
-tagging, renaming, growing and removing LVs is real; activation and
-snapshots (which need the kernel) are checked to fail cleanly.
+This host has no device-mapper (and the tests hide any a host may have), so
+the real tools run in metadata-only mode (activation disabled) on physical
+volumes made of loop devices over sparse files, confined to those devices by
+a --config filter: creating, listing, tagging, renaming, growing and removing
+LVs is real; activation and snapshots (which need the kernel) are checked to
+fail cleanly.
 """
 
 import os
@@ -18,6 +19,7 @@ from ganeti import errors
 from ganeti import objects
 from ganeti import storage
 from ganeti.constants import LDS_FAULTY, LDS_OKAY
+from ganeti.storage import devmapper
 from ganeti.storage import lvm
 from ganeti.storage import lvm_report
 from ganeti.storage import runner
@@ -25,6 +27,13 @@ from ganeti.storage import runner
 MIB = 1024 * 1024
 _LVM_TOOLS = ("pvcreate", "vgcreate", "lvcreate", "lvs", "pvs", "vgs", "lvchange",
               "lvremove", "lvrename", "lvextend", "vgremove", "pvremove")
+
+
+@pytest.fixture(autouse=True)
+def no_device_mapper(tmp_path, monkeypatch):
+  """As on this host: no LV is found active through device-mapper (the tests
+  with device-mapper devices are in test_storage_lvm_devmapper)."""
+  monkeypatch.setattr(devmapper, "SYSFS_ROOT", str(tmp_path / "no-sysfs"))
 
 
 def _Pv(name, size, free, attr="a--", vg="xenvg"):
