@@ -48,7 +48,9 @@ CASES = [
    [(2, "drbdsetup down qa-busy")]),
   ("a secondary whose node daemon is down", [(3, NODED % "stop")],
    {"template": "drbd", "size": "64M", "nodes_arg": "{node2}:{node3}"},
-   (_PREREQ, r"{node3}"), [(3, NODED % "start")]),
+   # refused as a node that does not answer (not as a broken kept connection)
+   (_PREREQ, r"^Cannot get current information from node {node3}: Error while contacting"
+    r" node {node3} \(.*\): Failed to connect to "), [(3, NODED % "start")]),
   ("an offline secondary", [("master", "gnt-node modify -O yes {node3}")],
    {"template": "drbd", "size": "64M", "nodes_arg": "{node2}:{node3}"},
    (_PREREQ, r"^Can't use offline node.*{node3}"),

@@ -260,11 +260,16 @@ def CreateDevice(lu: Any, inst: objects.Instance, node_uuid: str, device: object
 
 def _CreationRounds(disk: objects.Disk, pnode: str) -> list[dict[str, objects.Disk]]:
   """{node: device} per round: every node of the disk makes its devices
-  children first, parent last, and the nodes work side by side (the primary
-  listed first)."""
+  children first, parent last, and the nodes make the children side by side
+  (the primary listed first).  A mirror's own device goes up on the primary
+  first, then on the others: two DRBD devices that start connecting at the
+  same moment can both miss the other's listener, and then wait DRBD's whole
+  connect interval (ten seconds) before trying again."""
   nodes = [pnode] + [uuid for uuid in disk.nodes or [pnode] if uuid != pnode]
-  return [{node_uuid: device for node_uuid in nodes}
-          for device in list(disk.children or ()) + [disk]]
+  rounds = [{node_uuid: child for node_uuid in nodes} for child in disk.children or ()]
+  if disk.dev_type in constants.DTS_INT_MIRROR:
+    return rounds + [{node_uuid: disk} for node_uuid in nodes]
+  return rounds + [{node_uuid: disk for node_uuid in nodes}]
 
 
 def CreateDisks(lu: Any, inst: objects.Instance, disks: list[objects.Disk]) -> None:

@@ -30,6 +30,10 @@ _MAX_IDLE_SESSIONS = 8
 DEAD_PEER_TIMEOUT = 20
 _KEEPALIVE_IDLE = 10
 _KEEPALIVE_INTERVAL = 5
+# curl's errors for a kept connection the peer had closed (its daemon stopped
+# or restarted): nothing answered, sending or receiving failed (with GnuTLS a
+# peer gone without closing TLS is a receive error, which curl doesn't retry)
+_STALE_CONNECTION_ERRORS = frozenset([52, 55, 56])
 
 
 @dataclasses.dataclass
@@ -96,13 +100,27 @@ class _Session:
     return curl
 
   def Run(self, requests: list[Request], client_cert: str, ca_cert: str) -> None:
+    stale = self._RunBatch(requests, client_cert, ca_cert, fresh=False)
+    if stale:
+      # the request never reached a daemon on a connection it had closed: once
+      # more on a new one, which fails (or succeeds) as the node is now
+      for request in stale:
+        request.error = None
+      self._RunBatch(stale, client_cert, ca_cert, fresh=True)
+
+  def _RunBatch(self, requests: list[Request], client_cert: str, ca_cert: str,
+                fresh: bool) -> list[Request]:
+    """Runs the requests together; those that failed on a stale kept connection."""
     pycurl = self._pycurl
     active = {}
     for request in requests:
       buf = io.BytesIO()
       curl = self._Handle(request, buf, client_cert, ca_cert)
+      if fresh:
+        curl.setopt(pycurl.FRESH_CONNECT, 1)
       active[id(curl)] = (curl, request, buf)
       self.multi.add_handle(curl)
+    stale: list[Request] = []
     try:
       remaining = len(active)
       while remaining:
@@ -110,7 +128,7 @@ class _Session:
           status, _ = self.multi.perform()
           if status != pycurl.E_CALL_MULTI_PERFORM:
             break
-        remaining, done, failed = self._Collect(active, remaining)
+        remaining, done, failed = self._Collect(active, remaining, stale)
         for curl in done + failed:
           self.multi.remove_handle(curl)
         if remaining and not (done or failed):
@@ -118,8 +136,10 @@ class _Session:
     finally:
       for curl, _, _ in active.values():
         self._idle.append(curl)
+    return stale
 
-  def _Collect(self, active: dict, remaining: int) -> tuple[int, list, list]:
+  def _Collect(self, active: dict, remaining: int,
+               stale: list[Request]) -> tuple[int, list, list]:
     done, failed = [], []
     while True:
       queued, ok_list, err_list = self.multi.info_read()
@@ -128,9 +148,14 @@ class _Session:
         request.http_code = curl.getinfo(self._pycurl.RESPONSE_CODE)
         request.response = buf.getvalue()
         done.append(curl)
-      for curl, _, message in err_list:
+      for curl, code, message in err_list:
         _, request, _ = active[id(curl)]
         request.error = message
+        # it went out on a kept connection (no new one made for it) and not a
+        # byte came back: no daemon took the request
+        if (code in _STALE_CONNECTION_ERRORS and not curl.getinfo(self._pycurl.NUM_CONNECTS)
+            and not curl.getinfo(self._pycurl.HEADER_SIZE)):
+          stale.append(request)
         failed.append(curl)
       if not queued:
         break

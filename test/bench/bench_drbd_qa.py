@@ -209,7 +209,17 @@ class Bench:
     if add_items:
       # the removal undid the add: its commands can run again as they were
       figures["add replayed"] = self.ReplayAdd(add_items)
+    self.CheckClean()
     return figures
+
+  def CheckClean(self) -> None:
+    """Fails when a round left LVs or DRBD devices behind (they would make
+    the next round's figures meaningless)."""
+    for node in self.cluster.nodes:
+      left = self.Shell(node, "lvs --noheadings -o lv_name %s; grep -E '^ *[0-9]+:' /proc/drbd"
+                        " || true" % self.ctx.values["vg"]).strip()
+      if left:
+        raise util.QAError("the round left storage behind on %s: %s" % (node.name, left))
 
   def ReplayAdd(self, items: list[dict]) -> dict:
     """Runs the state-changing commands of an add again, in their order, one SSH
@@ -247,9 +257,7 @@ class Bench:
         if argv[:2] == ["drbdsetup", "new-resource"]:
           undo.insert(0, "drbdsetup down %s" % shlex.quote(argv[2]))
         elif argv[0] == "lvcreate" and "-n" in argv:
-          name = argv[argv.index("-n") + 1]
-          undo.append("lvremove -f %s/%s" % (shlex.quote(argv[argv.index("-n") + 2]),
-                                             shlex.quote(name)))
+          undo.append("lvremove -f %s" % shlex.quote(_CreatedVolume(argv)))
       if undo:
         self.cluster.Ssh(node, "; ".join(undo), check=False, timeout=300)
 
@@ -274,6 +282,21 @@ def Floor(items: list[dict], resyncs: list[int]) -> dict:
   return {"floor": floor, "needed": floor - queries, "rpc": rpc_time, "node_py": rpc_time - sum(
     item["seconds"] for item in work), "calls": len(rpcs), "commands": len(work),
           "queries": sum(1 for item in work if _Query(item)), "resync": max(resyncs or [0])}
+
+
+def _CreatedVolume(argv: list[str]) -> str:
+  """"VG/LV" of an lvcreate command line: -n names the LV, the VG is the first
+  argument that is neither an option nor an option's value."""
+  takes_value = {"-n", "-L", "-i", "--addtag", "-W", "-l", "-I"}
+  name, rest = None, iter(argv[1:])
+  for arg in rest:
+    if arg == "-n":
+      name = next(rest)
+    elif arg in takes_value:
+      next(rest)
+    elif not arg.startswith("-"):
+      return "%s/%s" % (arg, name)
+  raise ValueError("no volume group in %s" % argv)
 
 
 def _NotReplayable(item: dict) -> bool:

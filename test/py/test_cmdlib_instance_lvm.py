@@ -133,6 +133,10 @@ def test_create_drbd_layout_and_creation_order(env):
                      (node2, "plain", meta.logical_id[1], False),
                      (node1, "drbd", None, True),
                      (node2, "drbd", None, False)]
+  # the LVs on both nodes at once; the DRBD devices one node after the other
+  # (connecting both at once can cost DRBD's ten-second connect interval)
+  assert env.rpc.parallel_calls == [("blockdev_create", [node1, node2])] * 2 + [
+    ("blockdev_create", [node1]), ("blockdev_create", [node2])]
   # both nodes are checked for data + metadata space, in one call
   assert [sorted(nodes) for nodes, _ in _Calls(env, "node_info")] == [sorted([node1, node2])]
   assert " - INFO: Waiting for instance inst1 to sync disks" in messages

@@ -43,6 +43,7 @@ class FakeRpc:
     }
     self.failing = {}
     self.offline = set()
+    self.parallel_calls = []
 
   def __getattr__(self, name):
     if not name.startswith("call_"):
@@ -70,7 +71,9 @@ class FakeRpc:
     return method
 
   def CallPerNode(self, name, args_by_node):
-    """As the runner's: each node's call is recorded on its own, in order."""
+    """As the runner's: each node's call is recorded on its own, in order, and
+    the nodes called together in parallel_calls."""
+    self.parallel_calls.append((name, list(args_by_node)))
     method = getattr(self, "call_" + name)
     return {node: method(node, *args) for node, args in args_by_node.items()}
 

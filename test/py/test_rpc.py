@@ -6,11 +6,16 @@ in a subprocess for the runners that read the node's own files.
 """
 
 import grp
+import json
 import os
+import re
 import pwd
 import socket
+import ssl
+import struct
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -357,3 +362,87 @@ def test_kept_connections_give_up_on_a_dead_peer(nc):
       assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == \
         transport.DEAD_PEER_TIMEOUT * 1000
       assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+
+
+def test_stopped_daemon_behind_a_kept_connection_is_refused(nc):
+  """A node daemon stopped after a call: the next call fails to connect, and
+  once the daemon is back calls go through again."""
+  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
+  dns = client.DnsOnlyRunner(pool=pool)
+  assert dns.call_version([("node3", nc.address(3))])["node3"].payload == "node3"
+  nc.Stop(3)
+  try:
+    failure = dns.call_version([("node3", nc.address(3))])["node3"].fail_msg
+    assert failure.startswith("Error while contacting node node3 (%s): Failed to connect" %
+                              nc.address(3)), failure
+  finally:
+    nc.Start(3)
+  assert dns.call_version([("node3", nc.address(3))])["node3"].payload == "node3"
+
+
+def _ReadRequest(conn) -> bytes:
+  data = b""
+  while b"\r\n\r\n" not in data:
+    chunk = conn.recv(65536)
+    if not chunk:
+      return b""
+    data += chunk
+  head, _, body = data.partition(b"\r\n\r\n")
+  length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+  while len(body) < length:
+    body += conn.recv(65536)
+  return head
+
+
+def _Answer(conn, text: str) -> None:
+  body = json.dumps([True, text]).encode()
+  conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+def test_request_on_a_connection_the_peer_dropped_goes_out_again(nc):
+  """A kept connection that the peer breaks off when the next request arrives
+  (half a TLS record, then a reset: what a stopped daemon's connection looks
+  like to GnuTLS): the request never reached a handler, so it is sent once
+  more on a new connection."""
+  server = socket.socket()
+  server.bind((nc.address(1), 0))
+  server.listen(2)
+  context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+  context.load_cert_chain(nc.cert("server.pem"))
+  connections = []
+
+  def Serve():
+    first = context.wrap_socket(server.accept()[0], server_side=True)
+    connections.append(first)
+    _ReadRequest(first)
+    _Answer(first, "first")
+    _ReadRequest(first)
+    # gone in the middle of a TLS record, and the TCP connection reset
+    raw = socket.socket(fileno=os.dup(first.fileno()))
+    raw.sendall(b"\x17\x03\x03\x40\x00broken")
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    raw.close()
+    first.close()
+    second = context.wrap_socket(server.accept()[0], server_side=True)
+    connections.append(second)
+    _ReadRequest(second)
+    _Answer(second, "again")
+    second.close()
+
+  thread = threading.Thread(target=Serve, daemon=True)
+  thread.start()
+  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
+  port = server.getsockname()[1]
+  answers = []
+  try:
+    for _ in range(2):
+      request = transport.Request(address=nc.address(1), port=port, path="version", body=b"[]",
+                                  timeout=10, connect_timeout=5)
+      pool.Send([request])
+      answers.append((request.error, request.response))
+  finally:
+    thread.join(10)
+    server.close()
+  assert answers == [(None, b'[true, "first"]'), (None, b'[true, "again"]')]
+  assert len(connections) == 2
