@@ -51,7 +51,9 @@ class HooksMaster:
     if not lu.HPATH:
       return None
     pre_nodes, post_nodes = lu.BuildHooksNodes()
-    nodes = pre_nodes if phase == constants.HOOKS_PHASE_PRE else post_nodes
+    # a node named twice (the master is often one of the instance's) runs its
+    # hooks once
+    nodes = list(dict.fromkeys(pre_nodes if phase == constants.HOOKS_PHASE_PRE else post_nodes))
     if not nodes:
       return {}
     env = self._base_env(phase)

@@ -180,7 +180,9 @@ class SimpleStore:
     return values
 
   def WriteFiles(self, values: dict[str, str], dry_run: bool = False) -> None:
-    """Writes the given keys, each file atomically, under the ssconf lock."""
+    """Writes the given keys, each file atomically, under the ssconf lock.
+    Files that already hold their value are left alone: a configuration
+    change touches one or two of them, and every write is flushed to disk."""
     for key in values:
       self.KeyToFilename(key)
     if dry_run:
@@ -191,7 +193,10 @@ class SimpleStore:
       for key, value in values.items():
         if value and not value.endswith("\n"):
           value += "\n"
-        io.WriteFile(self.KeyToFilename(key), value, mode=SS_FILE_PERMS)
+        path = self.KeyToFilename(key)
+        if _Holds(path, value):
+          continue
+        io.WriteFile(path, value, mode=SS_FILE_PERMS)
 
   # Getters
 
@@ -292,6 +297,17 @@ class SimpleStore:
   def GetSshPortMap(self) -> dict[str, int]:
     return {name: int(port) for name, port in
             _ParseKeyValueLines(self._ReadFile(SS_SSH_PORTS)).items()}
+
+
+def _Holds(path: str, value: str) -> bool:
+  """Whether the file exists with exactly this content and ssconf's mode."""
+  try:
+    with open(path, encoding="utf-8") as handle:
+      if (os.fstat(handle.fileno()).st_mode & 0o7777) != SS_FILE_PERMS:
+        return False
+      return handle.read() == value
+  except (OSError, UnicodeDecodeError):
+    return False
 
 
 def WriteSsconfFiles(values: dict[str, str], dry_run: bool = False,

@@ -323,7 +323,9 @@ class _RunnerBase:
     return encoded
 
   def _Call(self, cdef: defs.CallDef, keys: list, args: tuple) -> dict:
-    return self._Send(cdef, [(key, args) for key in keys])
+    # a node listed twice is called once (its result is keyed once anyway)
+    unique = list(dict.fromkeys(tuple(key) if isinstance(key, list) else key for key in keys))
+    return self._Send(cdef, [(key, args) for key in unique])
 
   def _Send(self, cdef: defs.CallDef, calls: list[tuple[Any, tuple]]) -> dict:
     """Sends every (node, arguments) together; {node: RpcResult}.  Calls

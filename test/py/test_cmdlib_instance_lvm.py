@@ -144,7 +144,8 @@ def test_create_drbd_layout_and_creation_order(env):
   assert env.cfg.ComputeDRBDMap() == {node1: {0: disk.uuid}, node2: {0: disk.uuid},
                                       _Uuid(env, "node3"): {}}
   hook_nodes = [nodes for path, phase, nodes, _ in env.hooks if path == "instance-add"]
-  assert all(node2 in nodes for nodes in hook_nodes)
+  # the master (node1) is also the primary: its hooks run once per phase
+  assert hook_nodes == [[node1, node2], [node1, node2]]
 
 
 def test_create_drbd_reports_sync_progress(env):

@@ -245,6 +245,9 @@ def test_explicit_addresses(nc):
   dns = client.DnsOnlyRunner(pool=pool)
   result = dns.call_version([("node2", nc.address(2))])
   assert result["node2"].payload == "node2"
+  # a node given twice (as a pair or a list) is one result
+  twice = dns.call_version([["node2", nc.address(2)], ("node2", nc.address(2))])
+  assert list(twice) == ["node2"] and twice["node2"].payload == "node2"
   single = dns.call_bridges_exist(("node3", nc.address(3)), ["x"])
   assert single.payload == {"bridges": ["x"]} and single.node == "node3"
 

@@ -129,6 +129,22 @@ def test_write_replaces_atomically(tmp_path):
   assert store.GetClusterName() == "two.example.com"
 
 
+def test_files_already_right_are_not_rewritten(tmp_path):
+  store = ssconf.SimpleStore(cfg_location=str(tmp_path))
+  store.WriteFiles({"cluster_name": "one.example.com", "instance_list": "a"})
+  name_file, list_file = tmp_path / "ssconf_cluster_name", tmp_path / "ssconf_instance_list"
+  kept = os.stat(name_file).st_ino
+  replaced = os.stat(list_file).st_ino
+  store.WriteFiles({"cluster_name": "one.example.com", "instance_list": "a\nb"})
+  # an unchanged file keeps its inode (no new file renamed over it)
+  assert os.stat(name_file).st_ino == kept and os.stat(list_file).st_ino != replaced
+  assert store.GetInstanceList() == ["a", "b"]
+  # a file with the right text but the wrong mode is written again
+  os.chmod(name_file, 0o644)
+  store.WriteFiles({"cluster_name": "one.example.com"})
+  assert stat.S_IMODE(os.stat(name_file).st_mode) == 0o444
+
+
 def test_errors(tmp_path):
   store = ssconf.SimpleStore(cfg_location=str(tmp_path))
   with pytest.raises(errors.ConfigurationError) as info:
