@@ -367,6 +367,30 @@ def test_kept_connections_give_up_on_a_dead_peer(nc):
       assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
 
 
+def test_pool_hands_out_the_session_connected_to_the_nodes_called():
+  class Idle:  # an idle session: only its peers matter here
+    def __init__(self, *peers):
+      self.peers = set(peers)
+
+  pool = transport.Pool(client_cert="unused", ca_cert="unused")
+  to_node1, to_node2, to_both = Idle(("n1", 1811)), Idle(("n2", 1811)), Idle()
+  pool._sessions = [to_node1, to_both, to_node2]  # pylint: disable=protected-access
+  assert pool._TakeSession({("n1", 1811)}) is to_node1  # pylint: disable=protected-access
+  # none of them knows n3: the latest returned goes
+  assert pool._TakeSession({("n3", 1811)}) is to_node2  # pylint: disable=protected-access
+  assert pool._TakeSession({("n1", 1811)}) is to_both  # pylint: disable=protected-access
+  assert pool._TakeSession(set()) is None  # pylint: disable=protected-access
+
+
+def test_sessions_remember_the_daemons_they_reached(nc):
+  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
+  dns = client.DnsOnlyRunner(pool=pool)
+  dns.call_version([("node1", nc.address(1)), ("node2", nc.address(2)),
+                    ("gone", "%s.%d" % (nc.vc.prefix, 19))])
+  session, = pool._sessions  # pylint: disable=protected-access
+  assert session.peers == {(nc.address(1), PORT), (nc.address(2), PORT)}
+
+
 def test_stopped_daemon_behind_a_kept_connection_is_refused(nc):
   """A node daemon stopped after a call: the next call fails to connect, and
   once the daemon is back calls go through again."""
