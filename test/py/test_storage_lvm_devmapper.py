@@ -212,11 +212,10 @@ def sysfs(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def fake_lvm(sysfs):
+def fake_lvm(sysfs, monkeypatch):
   fake = FakeLvm(sysfs)
-  previous = runner.SetRunner(fake)
-  yield fake
-  runner.SetRunner(previous)
+  monkeypatch.setattr(runner, "RUNNER", fake)
+  return fake
 
 
 # --- device-mapper names and the sysfs scan --------------------------------------
