@@ -33,6 +33,7 @@ from ganeti import constants
 from ganeti import paramdefs
 from ganeti.storage import drbd
 from ganeti.storage import lvm
+from ganeti.storage import lvm_report
 
 MIB = 1024 * 1024
 
@@ -45,17 +46,24 @@ def LvCycle(vg: str) -> None:
   name = "qa-lv-%d" % os.getpid()
   device = lvm.LogicalVolume.Create((vg, name), [], 64, None, {}, False, {})
   assert device.attached and os.path.exists(device.dev_path), device
+  # an active LV is found through device-mapper (no lvs), with lvs's size
+  assert device.mapped is not None, device
   assert device.GetActualSize() == 64 * MIB, device.GetActualSize()
   device.Grow(32, True, True, False)  # a dry run changes nothing
   assert device.GetActualSize() == 64 * MIB, device.GetActualSize()
   device.Grow(32, False, True, False)
   assert device.GetActualSize() == 96 * MIB, device.GetActualSize()
+  assert lvm_report.FindLogicalVolume(vg, name).size * MIB == 96 * MIB
   device.SetInfo("originstname+qa.example")
-  assert _Lv(vg, name).volume.tags == ["originstname+qa.example"], _Lv(vg, name).volume
+  listed = lvm_report.FindLogicalVolume(vg, name)
+  assert listed.tags == ["originstname+qa.example"], listed
   device.Rename((vg, name + ".renamed"))
-  assert not _Lv(vg, name).attached and _Lv(vg, name + ".renamed").attached
+  assert not _Lv(vg, name).attached and _Lv(vg, name + ".renamed").mapped is not None
   snapshot = device.Snapshot(None, 16)
+  # a snapshot's device-mapper device reads as big as its origin: its own size
+  # comes from lvs
   assert _Lv(*snapshot).attached, snapshot
+  assert _Lv(*snapshot).GetActualSize() == 16 * MIB, _Lv(*snapshot).GetActualSize()
   _Lv(*snapshot).Remove()
   device.Remove()
   assert not _Lv(vg, name + ".renamed").attached
