@@ -30,10 +30,12 @@ _MAX_IDLE_SESSIONS = 8
 DEAD_PEER_TIMEOUT = 20
 _KEEPALIVE_IDLE = 10
 _KEEPALIVE_INTERVAL = 5
-# curl's errors for a kept connection the peer had closed (its daemon stopped
-# or restarted): nothing answered, sending or receiving failed (with GnuTLS a
-# peer gone without closing TLS is a receive error, which curl doesn't retry)
-_STALE_CONNECTION_ERRORS = frozenset([52, 55, 56])
+# curl's errors when a kept connection's daemon has gone (stopped or
+# restarted): it could not connect again, nothing answered, sending or
+# receiving failed.  With GnuTLS, curl either fails with the receive error of
+# the dead connection or, after its own reconnection attempt was refused,
+# reports "couldn't connect" with that receive error's text.
+_STALE_CONNECTION_ERRORS = frozenset([7, 52, 55, 56])
 
 
 @dataclasses.dataclass
@@ -126,7 +128,8 @@ class _Session:
       curl = self._Handle(request, buf, client_cert, ca_cert)
       if fresh:
         curl.setopt(pycurl.FRESH_CONNECT, 1)
-      active[id(curl)] = (curl, request, buf)
+      kept = not fresh and (request.address, request.port) in self.peers
+      active[id(curl)] = (curl, request, buf, kept)
       self.multi.add_handle(curl)
     stale: list[Request] = []
     try:
@@ -142,7 +145,7 @@ class _Session:
         if remaining and not (done or failed):
           self.multi.select(_SELECT_TIMEOUT)
     finally:
-      for curl, _, _ in active.values():
+      for curl, _, _, _ in active.values():
         self._idle.append(curl)
     return stale
 
@@ -152,17 +155,17 @@ class _Session:
     while True:
       queued, ok_list, err_list = self.multi.info_read()
       for curl in ok_list:
-        _, request, buf = active[id(curl)]
+        _, request, buf, _ = active[id(curl)]
         request.http_code = curl.getinfo(self._pycurl.RESPONSE_CODE)
         request.response = buf.getvalue()
         done.append(curl)
       for curl, code, message in err_list:
-        _, request, _ = active[id(curl)]
+        _, request, _, kept = active[id(curl)]
         request.error = message
-        # it went out on a kept connection (no new one made for it) and not a
-        # byte came back: no daemon took the request
-        if (code in _STALE_CONNECTION_ERRORS and not curl.getinfo(self._pycurl.NUM_CONNECTS)
-            and not curl.getinfo(self._pycurl.HEADER_SIZE)):
+        # it went out where a kept connection was, and not a byte came back:
+        # no daemon took the request
+        if (kept and code in _STALE_CONNECTION_ERRORS and
+            not curl.getinfo(self._pycurl.HEADER_SIZE)):
           stale.append(request)
         failed.append(curl)
       if not queued:
