@@ -52,11 +52,16 @@ class ToolRunner:
           cwd: str = "/") -> ToolResult:
     """Runs a tool; env adds to the tools' environment (it does not replace it)."""
     global _changes
-    if argv[0] not in REPORT_TOOLS:
+    changing = argv[0] not in REPORT_TOOLS
+    if changing:
       _changes += 1
     full = [argv[0]] + list(self.extra_args.get(argv[0], ())) + list(argv[1:])
     result = process.RunCommand(full, env=dict(self.env, **(env or {})), timeout=_TIMEOUT,
                                 cwd=cwd)
+    if changing:
+      # and again once it is done: a listing another thread made meanwhile
+      # may not show what it changed
+      _changes += 1
     # reported under the command as the storage code wrote it
     return ToolResult(argv, result.exit_code, result.stdout, result.stderr,
                       result.fail_reason)

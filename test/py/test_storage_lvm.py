@@ -23,6 +23,7 @@ from ganeti.storage import devmapper
 from ganeti.storage import lvm
 from ganeti.storage import lvm_report
 from ganeti.storage import runner
+from ganeti.utils import process
 
 MIB = 1024 * 1024
 _LVM_TOOLS = ("pvcreate", "vgcreate", "lvcreate", "lvs", "pvs", "vgs", "lvchange",
@@ -421,6 +422,23 @@ class _ListingRunner(runner.ToolRunner):
       # runner.Changes() counts through the real Run; lvs leaves it alone
       return runner.ToolResult(argv, 0, _LVS_SAMPLE, "")
     return super().Run(["true"])
+
+
+def test_a_changing_command_counts_before_and_after_it_runs(monkeypatch):
+  """A listing made while a command ran (by another thread) is out of date
+  once the command is done: the count moves again at its end."""
+  seen = []
+
+  def FakeRunCommand(argv, **_):
+    seen.append(runner.Changes())
+    return process.CommandResult(argv, 0, "", "", None)
+
+  monkeypatch.setattr(runner.process, "RunCommand", FakeRunCommand)
+  before = runner.Changes()
+  runner.ToolRunner().Run(["lvcreate", "-L4m", "-n", "x", "vg"])
+  assert seen == [before + 1] and runner.Changes() == before + 2
+  runner.ToolRunner().Run(["lvs", "vg"])  # a report changes nothing
+  assert runner.Changes() == before + 2
 
 
 def test_cached_lookups_share_one_listing_until_something_changes():
