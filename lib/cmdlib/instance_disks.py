@@ -420,18 +420,26 @@ def DiskConsistent(lu: Any, inst: objects.Instance, disk: objects.Disk, node_uui
   return consistent
 
 
+def _TreeStatuses(lu: Any, inst: objects.Instance, node_uuid: str,
+                  devices: list[objects.Disk]) -> tuple[Optional[list], Optional[str]]:
+  """(ok, combined status or message) of each device tree on one node, asked
+  in one call; (None, why) when the node did not answer."""
+  result = lu.rpc.call_blockdev_getmirrorstatus_multi(
+    [node_uuid], {node_uuid: [(device, inst) for device in devices]})[node_uuid]
+  if result.fail_msg or not result.payload:
+    return None, result.fail_msg or "no answer"
+  return result.payload, None
+
+
 def _TreeConsistent(lu: Any, inst: objects.Instance, disk: objects.Disk, node_uuid: str,
                     ldisk: bool) -> bool:
   """DiskConsistent of a whole device tree in one call: its combined status
   is degraded (and its local storage faulty) when any device's in it is, and
   a child's local storage is faulty exactly when the child is degraded."""
-  node_name = lu.cfg.GetNodeName(node_uuid)
-  result = lu.rpc.call_blockdev_getmirrorstatus_multi([node_uuid],
-                                                      {node_uuid: [(disk, inst)]})[node_uuid]
-  answers = result.payload if not result.fail_msg else None
-  if not answers or not answers[0][0]:
-    lu.LogWarning("Can't find disk on node %s: %s", node_name,
-                  result.fail_msg or (answers[0][1] if answers else "no answer"))
+  answers, failure = _TreeStatuses(lu, inst, node_uuid, [disk])
+  if answers is None or not answers[0][0]:
+    lu.LogWarning("Can't find disk on node %s: %s", lu.cfg.GetNodeName(node_uuid),
+                  failure or answers[0][1])
     return False
   status = answers[0][1]
   if ldisk:
@@ -442,11 +450,8 @@ def _TreeConsistent(lu: Any, inst: objects.Instance, disk: objects.Disk, node_uu
 def PresentDevices(lu: Any, inst: objects.Instance, node_uuid: str,
                    devices: list[objects.Disk]) -> list[objects.Disk]:
   """Those of the devices that exist on the node, asked in one call."""
-  result = lu.rpc.call_blockdev_getmirrorstatus_multi([node_uuid], {
-    node_uuid: [(device, inst) for device in devices]})[node_uuid]
-  if result.fail_msg or not result.payload:
-    return []
-  return [device for device, (found, _) in zip(devices, result.payload) if found]
+  answers, _ = _TreeStatuses(lu, inst, node_uuid, devices)
+  return [device for device, (found, _) in zip(devices, answers or ()) if found]
 
 
 def FaultyDisks(lu: Any, inst: objects.Instance, node_uuid: str) -> list[int]:
