@@ -9,6 +9,8 @@ Built in two cached layers under the cache directory:
 Nodes boot the kernel directly; the initramfs only loads the modules the root
 disk needs (Debian builds virtio_blk and ext4 as modules) and switches to it.
 PID 1 on the node is busybox init, with /sbin/qa-setup as its sysinit step.
+The rootfs also holds the instances' kernel and initramfs, where Ganeti's
+KVM parameters look for them (/boot/vmlinuz-3-kvmU, /boot/initrd-3-kvmU).
 """
 
 import glob
@@ -60,6 +62,16 @@ mount --move /dev /newroot/dev
 umount /proc /sys
 exec switch_root /newroot /bin/busybox init
 """
+
+# PID 1 of the KVM instances inside the nodes.  An instance kernel without
+# a root file system panics and then busy-waits, taking most of the node's one
+# CPU from the Ganeti daemons; this guest idles, as a real one mostly does.
+GUEST_INIT = r"""#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+echo "QA-GUEST-UP" > /dev/console
+while :; do /bin/busybox sleep 3600; done
+"""
+GUEST_INITRD = "/boot/initrd-3-kvmU"
 
 # Runs once at boot (busybox init's sysinit): the node's identity comes from
 # the kernel command line (qa_name, qa_addr, qa_hosts=name=ip,...).
@@ -238,6 +250,7 @@ def _SetUpNode(root: str, key_dir: str) -> None:
   link = os.path.join(root, "boot/vmlinuz-3-kvmU")
   if kernels and not os.path.lexists(link):
     os.symlink(kernels[-1], link)
+  _BuildGuestInitramfs(root)
   _Write(root, "/etc/ganeti/file-storage-paths", "\n".join(FILE_STORAGE_DIRS) + "\n")
   for directory in FILE_STORAGE_DIRS:
     os.makedirs(os.path.join(root, directory.lstrip("/")), exist_ok=True)
@@ -299,8 +312,24 @@ def _BuildInitramfs(root: str, target: str) -> None:
       names.append(name)
     _Write(work, "/modules/order", "\n".join(names) + "\n")
     _Write(work, "/init", INITRAMFS_INIT, 0o755)
-    cpio = subprocess.run("find . | cpio -o -H newc --quiet", shell=True, cwd=work,
-                          capture_output=True, check=True).stdout
+    _WriteCpio(work, target)
+
+
+def _BuildGuestInitramfs(root: str) -> None:
+  with tempfile.TemporaryDirectory(prefix="qa-guest.") as work:
+    for directory in ("bin", "proc", "dev"):
+      os.makedirs(os.path.join(work, directory))
+    shutil.copy(os.path.join(root, "bin/busybox"), os.path.join(work, "bin/busybox"))
+    _Write(work, "/init", GUEST_INIT, 0o755)
+    target = os.path.join(root, GUEST_INITRD.lstrip("/"))
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    _WriteCpio(work, target)
+
+
+def _WriteCpio(work: str, target: str) -> None:
+  """The directory work as a gzipped newc cpio archive (an initramfs)."""
+  cpio = subprocess.run("find . | cpio -o -H newc --quiet", shell=True, cwd=work,
+                        capture_output=True, check=True).stdout
   with gzip.open(target, "wb", compresslevel=6) as handle:
     handle.write(cpio)
 

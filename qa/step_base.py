@@ -3,7 +3,7 @@ and the node storage script's actions (block writes and checksums) they share.
 
 Command lines and their expected/rejected patterns are templates over the
 QA config: {cluster}, {vg}, {master}, {node2}, {node3}, {nodes}, {templates},
-{hypervisors}, and whatever a step adds (per instance {instance},
+{hypervisors}, {hv_params} (-H options), and whatever a step adds (per instance {instance},
 {template}, {disk_size}, {os}, {nodes_arg}).  In patterns the values are
 regex-escaped.
 """
@@ -61,6 +61,8 @@ class Context:
       "master_netdev": setup.get("master-netdev", "xen-br0"),
       "drbd_helper": setup.get("drbd-usermode-helper", "/bin/true"),
       "cluster_ip": setup["address"],
+      "hv_params": "".join(" -H %s" % shlex.quote(params)
+                           for params in setup.get("hypervisor-parameters", [])),
     }
     file_instance = config.get("file-instance", {})
     self.values.update(file_instance=file_instance.get("name", "file1.qa.test"),

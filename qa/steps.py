@@ -26,7 +26,7 @@ STEPS: list[tuple[str, object]] = [
   ("storage-drbd", StorageDrbd),
   ("storage-drbd-crash", StorageDrbdCrash),
   ("cluster-init", [
-    Command("gnt-cluster init --enabled-hypervisors={hypervisors}"
+    Command("gnt-cluster init --enabled-hypervisors={hypervisors}{hv_params}"
             " --enabled-disk-templates={templates} --vg-name={vg}"
             " --drbd-usermode-helper={drbd_helper} --master-netdev={master_netdev}"
             " --no-etc-hosts {cluster}"),

@@ -103,6 +103,33 @@ def test_hosts_and_step_values_come_from_the_config():
   assert expanded.expect == (r"^node2\.qa\.test$",)
 
 
+def test_cluster_init_gives_the_configured_hypervisor_parameters():
+  config = main.LoadConfig(main.DEFAULT_CONFIG)
+  ctx = steps.Context(nodes.Cluster(config, "/nonexistent/run"), config)
+  init = dict(steps.STEPS)["cluster-init"][0]
+  line = init.command.format(**ctx.values)
+  assert " -H 'kvm:initrd_path=/boot/initrd-3-kvmU,kernel_args=ro quiet' " in line
+  assert line.startswith("gnt-cluster init --enabled-hypervisors=kvm -H ")
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/cpio"), reason="needs cpio")
+def test_guest_initramfs_holds_busybox_and_an_init_that_idles(tmp_path):
+  root = tmp_path / "root"
+  _Write(str(root / "bin/busybox"), "not really busybox")
+  image._BuildGuestInitramfs(str(root))
+  listing = subprocess.run("gzip -dc %s | cpio -it --quiet" % (root / "boot/initrd-3-kvmU"),
+                           shell=True, capture_output=True, text=True, check=True).stdout.split()
+  assert sorted(listing) == [".", "bin", "bin/busybox", "dev", "init", "proc"]
+  extracted = tmp_path / "x"
+  extracted.mkdir()
+  subprocess.run("gzip -dc %s | cpio -id --quiet" % (root / "boot/initrd-3-kvmU"), shell=True,
+                 cwd=str(extracted), check=True)
+  assert os.access(str(extracted / "init"), os.X_OK)
+  with open(str(extracted / "init")) as handle:
+    init = handle.read()
+  assert init.startswith("#!/bin/busybox sh\n") and "sleep 3600" in init
+
+
 def test_commands_without_a_cluster_fail_clearly(tmp_path):
   config = main.LoadConfig(main.DEFAULT_CONFIG)
   cluster = nodes.Cluster(config, str(tmp_path))
