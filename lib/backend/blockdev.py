@@ -24,6 +24,7 @@ from ganeti.backend.common import Fail, IsBelowDir, LocalPath, RPCFail
 from ganeti.storage import base
 from ganeti.storage import filestorage
 from ganeti.storage import persistent
+from ganeti.utils import cmdtrace
 
 _URL_SCHEMES = ("http://", "https://", "ftp://")
 # pauses go through here so that tests can count them instead of waiting
@@ -520,13 +521,21 @@ def _DrbdDevices(disks: list) -> list[base.BlockDev]:
 
 def _WaitConnected(device: base.BlockDev, multimaster: bool) -> Any:
   """The minor's state once it talks to its peer (or after the wait, as is)."""
+
+  def Reached(status: Any) -> bool:
+    return status.connected or status.resyncing or (not multimaster and status.waiting_for_peer)
+
   status = device.GetProcStatus()
-  for _ in range(round(_DRBD_CONNECT_WAIT / _DRBD_CONNECT_POLL)):
-    if status.connected or status.resyncing or (
-        not multimaster and status.waiting_for_peer):
-      break
-    Sleep(_DRBD_CONNECT_POLL)
-    status = device.GetProcStatus()
+  if Reached(status):
+    return status
+  # the wait is DRBD's own handshake: traced apart from the daemon's work
+  with cmdtrace.Span("wait", ["drbd-connect", device.dev_path]) as traced:
+    for _ in range(round(_DRBD_CONNECT_WAIT / _DRBD_CONNECT_POLL)):
+      Sleep(_DRBD_CONNECT_POLL)
+      status = device.GetProcStatus()
+      if Reached(status):
+        break
+    traced.ok = Reached(status)
   return status
 
 

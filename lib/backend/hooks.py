@@ -12,6 +12,7 @@ import subprocess
 from ganeti import constants
 from ganeti import pathutils
 from ganeti.backend.common import Fail
+from ganeti.utils import cmdtrace
 
 _VALID_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
 HOOK_TIMEOUT = 3600
@@ -33,9 +34,11 @@ def RunHooks(hpath: str, phase: str, env: dict[str, str],
       results.append((relname, constants.HKR_SKIP, ""))
       continue
     try:
-      proc = subprocess.run([path], env=env, cwd="/", stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            timeout=HOOK_TIMEOUT, check=False)
+      with cmdtrace.Span("cmd", [path]) as traced:
+        proc = subprocess.run([path], env=env, cwd="/", stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=HOOK_TIMEOUT, check=False)
+        traced.ok = proc.returncode == 0
       status = constants.HKR_SUCCESS if proc.returncode == 0 else constants.HKR_FAIL
       output = proc.stdout.decode("utf-8", "replace")
     except (OSError, subprocess.TimeoutExpired) as err:

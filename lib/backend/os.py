@@ -438,10 +438,12 @@ def ValidateOS(required: bool, name: str, checks: list[str], params: dict,
       Fail("The following parameters are not supported by the OS %s: %s",
            definition.name, ", ".join(unknown), log=False)
   env = OsCoreEnv(name, definition, params)
+  argv = [definition.files[OS_SCRIPT_VERIFY]] + list(checks or [])
   try:
-    proc = subprocess.run([definition.files[OS_SCRIPT_VERIFY]] + list(checks or []),
-                          env=env, cwd=definition.path, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, errors="replace", check=False)
+    with cmdtrace.Span("cmd", argv) as traced:
+      proc = subprocess.run(argv, env=env, cwd=definition.path, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, errors="replace", check=False)
+      traced.ok = proc.returncode == 0
   except OSError as err:
     Fail("OS validation script failed (could not be run: %s), output: ", err)
   if proc.returncode != 0:

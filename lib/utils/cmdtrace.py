@@ -1,8 +1,9 @@
 """A trace of what a node daemon runs: commands, QMP requests and RPC calls.
 
 Off unless a daemon is started with --command-trace FILE.  Each finished
-item appends one JSON line to FILE: {"kind": "cmd" | "qmp" | "rpc", "what":
-argv list, QMP command and arguments, or the RPC call's name, "start": wall
+item appends one JSON line to FILE: {"kind": "cmd" | "qmp" | "wait" | "rpc",
+"what": argv list, QMP command and arguments, what was waited for (a DRBD
+device reaching its peer), or the RPC call's name, "start": wall
 clock seconds, "seconds": how long it took, "ok": whether it succeeded}.
 Benchmarks read it to know the exact command sequence behind an operation
 and how long each command took (the floor an operation cannot beat).

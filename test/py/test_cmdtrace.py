@@ -82,3 +82,26 @@ def test_option_takes_an_absolute_path(tmp_path, monkeypatch):
   assert parser.parse_args([]).command_trace is None
   assert parser.parse_args(["--command-trace", "t.jsonl"]).command_trace == str(
     tmp_path / "t.jsonl")
+
+
+def test_os_verify_and_hook_scripts_are_traced(trace, tmp_path, monkeypatch):
+  from ganeti.backend import hooks
+  from ganeti.backend import os as os_backend
+  os_dir = tmp_path / "os" / "traced"
+  os_dir.mkdir(parents=True)
+  (os_dir / "ganeti_api_version").write_text("20\n")
+  (os_dir / "variants.list").write_text("default\n")
+  (os_dir / "parameters.list").write_text("")
+  for script in ("create", "export", "import", "rename", "verify"):
+    (os_dir / script).write_text("#!/bin/sh\nexit 0\n")
+    (os_dir / script).chmod(0o755)
+  monkeypatch.setattr(os_backend.pathutils, "OS_SEARCH_PATH", [str(tmp_path / "os")])
+  assert os_backend.ValidateOS(True, "traced+default", ["parameters"], {}, False) is True
+  hook_dir = tmp_path / "hooks" / "instance-add-pre.d"
+  hook_dir.mkdir(parents=True)
+  (hook_dir / "10-check").write_text("#!/bin/sh\nexit 1\n")
+  (hook_dir / "10-check").chmod(0o755)
+  hooks.RunHooks("instance-add", "pre", {}, base_dir=str(tmp_path / "hooks"))
+  assert [(item["kind"], item["what"], item["ok"]) for item in _Items(trace)] == [
+    ("cmd", [str(os_dir / "verify"), "parameters"], True),
+    ("cmd", [str(hook_dir / "10-check")], False)]

@@ -19,6 +19,7 @@ from ganeti import errors
 from ganeti import objects
 from ganeti import pathutils
 from ganeti import vcluster
+from ganeti.utils import cmdtrace
 
 TUNSETIFF = 0x400454ca
 IFF_TAP = 0x0002
@@ -145,9 +146,11 @@ def CustomIfupScript() -> Optional[str]:
 
 def _Run(argv: list[str], env: dict[str, str], script: Optional[str] = None) -> None:
   try:
-    proc = subprocess.run(argv, env=env, input=script, capture_output=True,
-                          stdin=subprocess.DEVNULL if script is None else None,
-                          text=True, timeout=IFUP_TIMEOUT, check=False)
+    with cmdtrace.Span("cmd", argv) as traced:
+      proc = subprocess.run(argv, env=env, input=script, capture_output=True,
+                            stdin=subprocess.DEVNULL if script is None else None,
+                            text=True, timeout=IFUP_TIMEOUT, check=False)
+      traced.ok = proc.returncode == 0
   except (OSError, subprocess.TimeoutExpired) as err:
     raise errors.HypervisorError("Failed to configure interface %s: %s" %
                                  (env["INTERFACE"], err)) from None
