@@ -8,6 +8,7 @@ from ganeti.backend import HANDLERS
 from ganeti.backend import blockdev
 from ganeti.backend.common import RPCFail
 from ganeti.storage import drbd_info
+from ganeti.utils import cmdtrace
 
 
 class _Minor:
@@ -66,6 +67,26 @@ def test_dual_master_waits_for_the_peer_then_makes_every_minor_primary(devices):
   assert [dev.actions for dev in devices] == [[("connect", True), ("primary",)],
                                               [("connect", True), ("primary",)]]
   assert devices.pauses == [blockdev._DRBD_CONNECT_POLL]
+
+
+def test_handshake_waits_are_traced_apart_from_the_daemons_work(devices, tmp_path):
+  trace = str(tmp_path / "trace.jsonl")
+  cmdtrace.Enable(trace)
+  try:
+    devices.extend([_Minor(0, [("WFConnection", None), ("Connected", None)]),
+                    _Minor(1, [("Connected", None)])])
+    blockdev.DrbdWaitSync([{}, {}])
+    devices[:] = [_Minor(2, [("WFConnection", None)])]
+    with pytest.raises(RPCFail):
+      blockdev.DrbdWaitSync([{}])
+  finally:
+    cmdtrace.Enable(None)
+  with open(trace) as handle:
+    items = cmdtrace.Load(handle.read())
+  # only a minor that was not there yet waited; one that never got there failed
+  assert [(item["kind"], item["what"], item["ok"]) for item in items] == [
+    ("wait", ["drbd-connect", "/dev/drbd0"], True),
+    ("wait", ["drbd-connect", "/dev/drbd2"], False)]
 
 
 def test_single_master_does_not_wait_for_an_absent_peer(devices):
