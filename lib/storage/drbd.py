@@ -69,6 +69,8 @@ class DRBD8(base.BlockDev):
     self._local = (dyn.get(DDP_LOCAL_IP), port)
     self._remote = (dyn.get(DDP_REMOTE_IP), port)
     self._secret = secret or None
+    # set while the metadata was created by this object and never attached
+    self.fresh_metadata = False
     self.dev_path = drbd_cmd.DevicePath(self._minor)
     self.Attach()
 
@@ -129,7 +131,9 @@ class DRBD8(base.BlockDev):
                                     (meta.dev_path, meta_size, META_SIZE))
     runner.RUNNER.RunOrFail(drbd_cmd.CreateMetadataArgv(minor, meta.dev_path),
                             "Creating DRBD metadata on %s" % meta.dev_path)
-    return cls(unique_id, children, size, params, dyn_params)
+    device = cls(unique_id, children, size, params, dyn_params)
+    device.fresh_metadata = True
+    return device
 
   def Attach(self) -> bool:
     self.attached = self._Status().configured
@@ -162,7 +166,9 @@ class DRBD8(base.BlockDev):
 
   def _AttachLocal(self) -> None:
     data, meta = self._LocalDevices()
-    self._Run(drbd_cmd.ApplyActivityLogArgv(self._minor, meta), "Applying the activity log")
+    if not self.fresh_metadata:  # metadata just created has a clean activity log
+      self._Run(drbd_cmd.ApplyActivityLogArgv(self._minor, meta), "Applying the activity log")
+    self.fresh_metadata = False
     self._Run(drbd_cmd.AttachArgv(self._minor, data, meta, self.size, self.params),
               "Attaching the local disks")
 
@@ -233,6 +239,7 @@ class DRBD8(base.BlockDev):
     # from the peer
     _, meta = self._LocalDevices()
     self._Run(drbd_cmd.CreateMetadataArgv(self._minor, meta), "Creating the metadata")
+    self.fresh_metadata = True
     self._AttachLocal()
 
   def RemoveChildren(self, devices: Sequence[base.BlockDev]) -> None:

@@ -373,16 +373,16 @@ def test_create_assemble_open_close_shutdown(kernel):
   assert isinstance(device, drbd.DRBD8) and not device.attached
 
   device.Assemble()
+  # metadata just made has a clean activity log: attached as it is
   assert [call[1] if call[0] == "drbdsetup" else call[-1] for call in kernel.calls[1:]] == [
-    "new-resource", "new-minor", "apply-al", "attach", "connect"]
-  assert kernel.calls[3] == drbd_cmd.ApplyActivityLogArgv(3, "/dev/xenvg/d_meta")
-  assert kernel.calls[4] == drbd_cmd.AttachArgv(3, "/dev/xenvg/d_data", "/dev/xenvg/d_meta",
+    "new-resource", "new-minor", "attach", "connect"]
+  assert kernel.calls[3] == drbd_cmd.AttachArgv(3, "/dev/xenvg/d_data", "/dev/xenvg/d_meta",
                                                 1024, DEFAULTS)
-  assert "--shared-secret=a1b2c3" in kernel.calls[5]
+  assert "--shared-secret=a1b2c3" in kernel.calls[4]
   assert device.attached and (device.major, device.minor) == (147, 3)
 
   device.Assemble()  # already set up: only its configuration is checked
-  assert kernel.calls[6:] == [["drbdsetup", "show", "3"]]
+  assert kernel.calls[5:] == [["drbdsetup", "show", "3"]]
 
   device.Open(force=True)
   assert kernel.calls[-1] == ["drbdsetup", "primary", "3", "--force"]
@@ -397,6 +397,14 @@ def test_create_assemble_open_close_shutdown(kernel):
   assert not device.attached and storage.FindDevice(disk, _Children()) is None
   device.Remove()  # already down: nothing to run
   assert kernel.calls[-1] == ["drbdsetup", "down", "resource3"]
+  # set up again, the metadata may be unclean: its activity log is applied first
+  again = storage.FindDevice(disk, _Children()) or drbd.DRBD8(
+    disk.logical_id, _Children(), disk.size, disk.params, disk.dynamic_params)
+  kernel.calls.clear()
+  again.Assemble()
+  assert [call[1] if call[0] == "drbdsetup" else call[-1] for call in kernel.calls] == [
+    "new-resource", "new-minor", "apply-al", "attach", "connect"]
+  assert kernel.calls[2] == drbd_cmd.ApplyActivityLogArgv(3, "/dev/xenvg/d_meta")
 
 
 def test_create_refuses_used_minor_small_metadata_and_missing_children(kernel):
@@ -450,8 +458,8 @@ def test_network_and_children_operations(kernel):
   assert device.CombinedSyncStatus().ldisk_status == LDS_FAULTY
   device.AddChildren(_Children())
   # new local disks get fresh metadata before they are attached
-  assert [call[-1] if call[0] == "drbdmeta" else call[1] for call in kernel.calls[-3:]] == [
-    "create-md", "apply-al", "attach"]
+  assert [call[-1] if call[0] == "drbdmeta" else call[1] for call in kernel.calls[-2:]] == [
+    "create-md", "attach"]
   with pytest.raises(errors.BlockDeviceError, match="already has local disks"):
     device.AddChildren(_Children())
 
@@ -553,8 +561,8 @@ def test_backend_creates_drbd_over_real_lvs_and_cleans_up(tmp_path, monkeypatch)
     # on the secondary too: metadata created, minor set up over the real LV paths
     data_path, meta_path = ("/dev/%s/x.disk0_%s" % (vg.name, kind) for kind in ("data", "meta"))
     assert [call[1] if call[0] == "drbdsetup" else call[-1] for call in fake.calls] == [
-      "create-md", "new-resource", "new-minor", "apply-al", "attach", "connect"]
-    assert fake.calls[4][3:5] == [data_path, meta_path]
+      "create-md", "new-resource", "new-minor", "attach", "connect"]
+    assert fake.calls[3][3:5] == [data_path, meta_path]
     (dimensions,) = backend_blockdev.BlockdevGetDimensions([disk.ToDict()])
     assert dimensions == [256 * base.MIB, 1]  # the kernel's size, the data LV's spindles
 
