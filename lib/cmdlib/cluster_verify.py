@@ -834,6 +834,10 @@ class LUClusterVerifyGroup(LogicalUnit, _VerifyErrors):
     files = self._Files()
     self._what = self._CheckDict(set().union(*files))
     online = [node.uuid for node in self.nodes if not node.offline]
+    replicator = getattr(self.context, "replicator", None)
+    if replicator is not None:
+      # the candidates' config.data is compared with the master's below
+      replicator.FlushConfig()
     feedback_fn("* Gathering data (%d nodes)" % len(self.nodes))
     self._rpc_start = time.time()
     results = self.context.rpc.call_node_verify(online, self._what, cluster_name,

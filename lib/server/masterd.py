@@ -258,6 +258,8 @@ def _serve(ctx: daemon.DaemonContext) -> int:
   ctx.stop_event.wait()
   server.Stop()
   context.queue.Stop()
+  # a candidate taking over next must find the last configuration
+  context.replicator.FlushConfig()
   logging.info("Master daemon stopped")
   return 0
 

@@ -1,8 +1,12 @@
 """Keeps master candidates able to take over: config, ssconf and job queue copies.
 
-After every configuration save the master sends config.data to the other
-online master candidates and, when they changed, the ssconf values to every
-other online node.  Every batch of job-file writes goes to the candidates
+After every configuration save the master sends, when they changed, the
+ssconf values to every other online node (before the job goes on: nodes act
+on them), and config.data to the other online master candidates, in the
+background: a distributor thread sends the latest saved file, so a burst of
+saves costs one upload and no job waits for it, as with Ganeti's
+asynchronous configuration distribution.  FlushConfig waits for it (the
+master daemon's shutdown and cluster verify do).  Every batch of job-file writes goes to the candidates
 before the jobs' submitters are answered, so a job a client saw accepted
 survives the master's death.  Failures are logged per node, never fatal: a
 node that missed an update is caught up by the next one (or `gnt-cluster
@@ -10,6 +14,7 @@ redist-conf`), and `gnt-cluster verify` reports stale copies.
 """
 
 import logging
+import threading
 from typing import Any, Iterable
 
 from ganeti import jstore
@@ -27,6 +32,11 @@ class Replicator:
     self._sent_ssconf: dict[str, str] = {}
     # candidates known to hold the job queue (at start-up: all of them)
     self._queue_holders = set(self._other_online(candidates_only=True))
+    # configuration saves asked to be distributed, and how many of them were
+    self._config_cv = threading.Condition()
+    self._config_saved = 0
+    self._config_sent = 0
+    self._distributor: threading.Thread | None = None
 
   def _other_online(self, candidates_only: bool) -> list[str]:
     cfg = self._cfg
@@ -47,8 +57,13 @@ class Replicator:
     """Save callback of the ConfigWriter (runs with the config lock held)."""
     candidates = self._other_online(candidates_only=True)
     if candidates:
-      self._log_failures("update the configuration",
-                         self._rpc.call_upload_file(candidates, pathutils.CLUSTER_CONF_FILE))
+      with self._config_cv:
+        self._config_saved += 1
+        if self._distributor is None:
+          self._distributor = threading.Thread(target=self._DistributeConfig,
+                                               name="ConfigDistributor", daemon=True)
+          self._distributor.start()
+        self._config_cv.notify_all()
     if ssconf_values != self._sent_ssconf:
       self.PushSsconf(self._other_online(candidates_only=False), ssconf_values)
     # a node that just became a candidate (added, promoted, back online) gets
@@ -57,6 +72,33 @@ class Replicator:
     if new_holders:
       self.CopyQueue(new_holders)
     self._queue_holders = set(candidates)
+
+  def _DistributeConfig(self) -> None:
+    """The distributor thread: uploads config.data (as saved last) whenever
+    saves are pending; the uploads read the file, never an older text."""
+    while True:
+      with self._config_cv:
+        while self._config_sent == self._config_saved:
+          self._config_cv.wait()
+        target = self._config_saved
+      try:
+        candidates = self._other_online(candidates_only=True)
+        if candidates:
+          self._log_failures("update the configuration",
+                             self._rpc.call_upload_file(candidates, pathutils.CLUSTER_CONF_FILE))
+      except Exception:  # pylint: disable=broad-except
+        # the next save tries again; verify reports a stale copy meanwhile
+        logging.exception("Distributing the configuration failed")
+      with self._config_cv:
+        self._config_sent = target
+        self._config_cv.notify_all()
+
+  def FlushConfig(self, timeout: float = 60) -> bool:
+    """Waits until the candidates were sent every save made so far (not to
+    be called with the configuration locked); False on timeout."""
+    with self._config_cv:
+      target = self._config_saved
+      return self._config_cv.wait_for(lambda: self._config_sent >= target, timeout)
 
   def PushSsconf(self, node_uuids: list[str], values: dict[str, str]) -> None:
     if node_uuids:

@@ -1,0 +1,85 @@
+"""The master's replication to the other nodes (lib/server/replication.py)."""
+
+import os
+import shutil
+import threading
+
+import pytest
+
+from ganeti import config
+from ganeti import pathutils
+from ganeti.server import replication
+
+REAL_CONFIG = os.path.join(os.path.dirname(__file__), "..", "data", "ganeti-3.0", "config.data")
+NODE2 = "e003c93b-a99c-4938-8887-9371adf9ea5d"
+
+
+class _Result:
+  fail_msg, offline = None, False
+
+
+class _BlockingRpc:
+  """upload_file waits for release; every call is recorded with the saved
+  serial number the master's file had when it was sent."""
+
+  def __init__(self, cfg):
+    self.cfg = cfg
+    self.release = threading.Event()
+    self.sending = threading.Event()
+    self.uploads = []
+    self.ssconf = []
+
+  def call_upload_file(self, nodes, path):
+    self.sending.set()
+    self.release.wait(10)
+    self.uploads.append((list(nodes), path, self.cfg.GetConfigSerialNo()))
+    return {node: _Result() for node in nodes}
+
+  def call_write_ssconf_files(self, nodes, values):
+    self.ssconf.append(list(nodes))
+    return {node: _Result() for node in nodes}
+
+
+@pytest.fixture(name="cfg")
+def fixture_cfg(tmp_path):
+  if not os.path.exists(REAL_CONFIG):
+    pytest.skip("facts not available")
+  path = str(tmp_path / "config.data")
+  shutil.copy(REAL_CONFIG, path)
+  return config.ConfigWriter(path, offline=True)
+
+
+def test_saves_do_not_wait_for_the_upload_and_a_burst_costs_one(cfg):
+  rpc = _BlockingRpc(cfg)
+  replicator = replication.Replicator(cfg, rpc)
+  cluster = cfg.GetClusterInfo()
+  values = cfg.GetSsconfValues()
+  # the first save: its upload starts and blocks
+  replicator.ConfigSaved("", values)
+  assert rpc.sending.wait(10)
+  # three more saves while it is on its way: none of them waits
+  for _ in range(3):
+    cfg.Update(cluster)
+    replicator.ConfigSaved("", values)
+  assert not replicator.FlushConfig(timeout=0.2)
+  rpc.release.set()
+  assert replicator.FlushConfig(timeout=10)
+  # the first upload, then one for everything saved meanwhile, sent at the last serial
+  assert [nodes for nodes, _, _ in rpc.uploads] == [[NODE2], [NODE2]]
+  assert rpc.uploads[-1][1:] == (pathutils.CLUSTER_CONF_FILE, cfg.GetConfigSerialNo())
+  # ssconf went out at once, before the save returned (nodes act on it)
+  assert rpc.ssconf == [[NODE2]]
+  # nothing pending: a flush returns at once
+  assert replicator.FlushConfig(timeout=0)
+
+
+def test_no_candidate_no_upload(cfg):
+  node = cfg.GetNodeInfo(NODE2)
+  node.master_candidate = False
+  cfg.Update(node)
+  rpc = _BlockingRpc(cfg)
+  rpc.release.set()
+  replicator = replication.Replicator(cfg, rpc)
+  replicator.ConfigSaved("", cfg.GetSsconfValues())
+  assert replicator.FlushConfig(timeout=1)
+  assert rpc.uploads == []
