@@ -452,11 +452,12 @@ class LUInstanceCreate(LogicalUnit):
     """Waits for the disks' sync (or, without --wait-for-sync, checks that
     mirrors are not degraded); a degraded disk undoes the creation."""
     try:
+      settled = self._AwaitPeers(inst)
       if self.op.wait_for_sync:
         in_sync = instance_disks.WaitForSync(self, inst)
       elif self.disk_template in constants.DTS_INT_MIRROR:
         feedback_fn("* checking mirrors status")
-        in_sync = instance_disks.WaitForSync(self, inst, oneshot=True)
+        in_sync = instance_disks.WaitForSync(self, inst, oneshot=True, settle=not settled)
       else:
         return
     except (errors.OpExecError, errors.RemoteError):
@@ -465,6 +466,19 @@ class LUInstanceCreate(LogicalUnit):
     if not in_sync:
       self._Abandon(inst, configured=True)
       raise errors.OpExecError("There are some degraded disks for this instance")
+
+  def _AwaitPeers(self, inst: objects.Instance) -> bool:
+    """Waits on the primary for its new DRBD devices to reach their peers, as
+    the node sees it in /proc/drbd; whether they did.  Asked sooner, a fresh
+    mirror reads degraded and is asked again, each time with an LV listing;
+    once connected, a mirror that still reads degraded is degraded."""
+    if self.disk_template not in constants.DTS_INT_MIRROR:
+      return False
+    disks = self.cfg.GetInstanceDisks(inst.uuid)
+    result = self.rpc.call_drbd_wait_sync([inst.primary_node], (disks, inst))[inst.primary_node]
+    if result.fail_msg:
+      self.LogWarning("The disks' mirrors did not connect: %s", result.fail_msg)
+    return not result.fail_msg
 
   def _PauseSync(self, inst: objects.Instance, pause: bool) -> None:
     """Pauses (or resumes) a mirror's resync around the OS installation."""

@@ -36,8 +36,10 @@ _DEGRADED_PAUSES = (0.1, 0.2, 0.4, 0.8) + (1.0,) * 9
 _NO_ESTIMATE_PAUSE = 5
 # a pause is at most the time waited so far plus this: DRBD's first estimates
 # are pessimistic (its rate is still ramping up; "2m 43s remaining" for a
-# resync over in 2 s was seen), and a short resync ends long before them
-_FIRST_POLL_PAUSE = 1.0
+# resync over in 2 s was seen), and a short resync ends long before them.
+# The pauses thus double from a quarter second: a resync of a few seconds is
+# seen to end within a fraction of its length.
+_FIRST_POLL_PAUSE = 0.25
 # seconds of waiting without any resync progress after which the wait fails
 _MAX_STALL = 3600
 
@@ -346,9 +348,12 @@ def _ReportProgress(lu: Any, node_name: str, disks: list[objects.Disk],
 
 
 def WaitForSync(lu: Any, inst: objects.Instance,
-                disks: Optional[list[objects.Disk]] = None, oneshot: bool = False) -> bool:
+                disks: Optional[list[objects.Disk]] = None, oneshot: bool = False,
+                settle: bool = True) -> bool:
   """Waits until the primary reports the disks' mirrors in sync (logging the
-  progress); False if a disk is degraded in the end."""
+  progress); False if a disk is degraded in the end.  With settle, a mirror
+  that reads degraded without resyncing is asked again a few times first
+  (see _DEGRADED_PAUSES); the caller may already have waited for that."""
   disks = lu.cfg.GetInstanceDisks(inst.uuid) if disks is None else disks
   if not disks:
     return True
@@ -357,7 +362,7 @@ def WaitForSync(lu: Any, inst: objects.Instance,
   if not oneshot:
     lu.LogInfo("Waiting for instance %s to sync disks", inst.name)
   failures = 0
-  degraded_pauses = list(_DEGRADED_PAUSES)
+  degraded_pauses = list(_DEGRADED_PAUSES) if settle else []
   best, stalled_for, waited = -1.0, 0.0, 0.0
   while True:
     result = lu.rpc.call_blockdev_getmirrorstatus(node_uuid, (disks, inst))

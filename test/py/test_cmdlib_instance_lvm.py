@@ -159,8 +159,8 @@ def test_create_drbd_reports_sync_progress(env):
   assert progress == [" - INFO: - device disk/0: 45.20% done, 1m 2s remaining (estimated)",
                       " - INFO: - device disk/0: 97.12% done, no time estimate"]
   # the pause follows the estimate (5 s without one), up to a minute, and
-  # never exceeds the time waited so far plus a second
-  assert env.pauses == [1, 2]
+  # never exceeds the time waited so far plus a quarter second
+  assert env.pauses == [0.25, 0.5]
 
 
 def test_create_drbd_without_wait_checks_mirrors_once(env):
@@ -240,6 +240,39 @@ def test_degraded_mirror_undoes_the_creation(env):
   assert {nodes for nodes, _ in _Calls(env, "blockdev_remove")} == {
     _Uuid(env, "node1"), _Uuid(env, "node2")}
   assert env.cfg.GetClusterInfo().tcpudp_port_pool == [11000]
+
+
+def test_create_without_sync_wait_lets_the_mirrors_connect_first(env):
+  _, messages = _Create(env, "drbd", wait_for_sync=False)
+  node1 = _Uuid(env, "node1")
+  names = [call for call, _, _ in env.rpc.calls]
+  # the primary watches its devices reach their peers, then one status read
+  assert [nodes for nodes, _ in _Calls(env, "drbd_wait_sync")] == [[node1]]
+  assert names.index("drbd_wait_sync") < names.index("blockdev_getmirrorstatus")
+  assert len(_Calls(env, "blockdev_getmirrorstatus")) == 1
+  assert env.pauses == [] and not any("did not connect" in line for line in messages)
+
+
+def test_create_without_sync_wait_fails_at_once_on_a_connected_but_degraded_mirror(env):
+  env.rpc.sync_script = [[objects.BlockDevStatus(sync_percent=None, estimated_time=None,
+                                                 is_degraded=True)]] * 20
+  assert _Failure(env, errors.OpExecError, "drbd", wait_for_sync=False) == \
+    "There are some degraded disks for this instance"
+  # the node already waited for the peers: no second round of waiting
+  assert env.pauses == [] and env.cfg.GetInstanceList() == []
+
+
+def test_create_without_sync_wait_asks_again_when_the_peers_did_not_connect(env):
+  env.rpc.failing[("drbd_wait_sync", _Uuid(env, "node1"))] = \
+    "DRBD device /dev/drbd0 is not in sync: state WFConnection"
+  env.rpc.sync_script = [[objects.BlockDevStatus(sync_percent=None, estimated_time=None,
+                                                 is_degraded=True)]] * 2
+  _, messages = _Create(env, "drbd", wait_for_sync=False)
+  assert any("The disks' mirrors did not connect: DRBD device /dev/drbd0 is not in sync"
+             in line for line in messages)
+  # degraded twice, then in sync (as the mirror status reads)
+  assert env.pauses == list(instance_disks._DEGRADED_PAUSES[:2])  # pylint: disable=protected-access
+  assert env.cfg.GetInstanceList() != []
 
 
 def test_drbd_prerequisites(env):
@@ -692,7 +725,7 @@ def test_sync_wait_gives_up_when_the_resync_stops_moving(env):
                                " seconds, aborting")
   # looks soon at first, then a minute between them (the estimate is longer),
   # for an hour
-  assert env.pauses == [1, 2, 4, 8, 16, 32] + [60] * 59
+  assert env.pauses == [0.25, 0.5, 1, 2, 4, 8, 16, 32] + [60] * 59
   assert env.cfg.GetInstanceList() == []
 
 
