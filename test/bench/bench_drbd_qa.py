@@ -11,15 +11,19 @@ installs the checkout with every node daemon started with --command-trace
 per round, on a fresh instance: gnt-instance add -t drbd --no-wait-for-sync
 (the initial sync is timed on its own afterwards), replace-disks -s,
 replace-disks -n (unless --no-new-secondary), migrate (live, a KVM guest
-inside the nodes) and failover.
+inside the nodes) and failover.  Between operations it waits until DRBD is
+in sync and the instance's guest has booted (it then idles; see
+doc/qa-cluster.rst).
 
 "ours" is the command's wall time on the master node (no SSH in it).  The
 "floor" is what the node daemons' traces show the operation needs: the sum
 of the durations of every command (lvcreate, drbdmeta, drbdsetup, qemu, OS
 scripts) and QMP request the daemons ran, plus the waits inherent in the
 operation as the machinery itself measured them: qemu's memory transfer
-(from the QMP migrate request to the last status query) and DRBD's resync
-("Resync done (total N sec)" in the kernel log of the nodes).  These are
+(from the QMP migrate request to the last status query), DRBD's resync
+("Resync done (total N sec)" in the kernel log of the nodes) and the DRBD
+handshakes the daemons waited for (traced waits, once however many nodes
+waited for the same one at the same time).  These are
 measured, not replayed: undoing each operation to replay its commands
 through SSH would cost minutes of emulated CPU per round.  overhead = ours -
 floor; the issue's target is an overhead under 1 s per operation.  The
@@ -63,6 +67,7 @@ TRACE = "/var/log/ganeti/command-trace.jsonl"
 DEFAULTS_FILE = "/etc/default/ganeti"
 DAEMON_UTIL = "/usr/local/lib/ganeti/daemon-util"
 SYNC_TIMEOUT = 300
+GUEST_BOOT_TIMEOUT = 180
 # (label, command template); {instance}, {node2}, {node3} come from the round
 OPERATIONS = [
   ("add -t drbd", "gnt-instance add -t drbd -s {disk_size} -o minimal+default -B memory=128M"
@@ -176,6 +181,18 @@ class Bench:
                  (SYNC_TIMEOUT * 10))
     return time.monotonic() - start
 
+  def WaitGuestIdle(self, instance: str) -> None:
+    """Waits until the instance's guest has booted (its qemu under 5% of a CPU):
+    a booting guest takes most of its node's one emulated CPU for about 20 s,
+    and a real cluster's instances are not all booting when it is worked on."""
+    for node in self.cluster.nodes:
+      self.Shell(node, "pid=$(pgrep -f -- '-name %s ' | head -1); [ -n \"$pid\" ] || exit 0;"
+                 " prev=-1; for i in $(seq %d); do"
+                 " t=$(awk '{print $14 + $15}' /proc/$pid/stat 2>/dev/null) || exit 0;"
+                 " [ $prev -ge 0 ] && [ $((t - prev)) -lt 10 ] && exit 0; prev=$t; sleep 2;"
+                 " done; echo 'guest still busy' >&2; exit 1"
+                 % (re.escape(instance), GUEST_BOOT_TIMEOUT // 2))
+
   def Round(self, round_no: int, labels: list[str], show: bool) -> dict[str, dict]:
     values = dict(self.ctx.values, instance="bench%d.qa.test" % round_no,
                   disk_size=self.disk_size)
@@ -186,6 +203,8 @@ class Bench:
       for label, template in OPERATIONS:
         if label not in labels:
           continue
+        if figures:  # the instance exists: its guest has booted
+          self.WaitGuestIdle(values["instance"])
         dmesg_lines = self.ResetTraces()
         began, ended = self.Timed(template.format(**values))
         items, resyncs = self.Collect(dmesg_lines)
@@ -255,7 +274,9 @@ class Bench:
         if item["node"] != node.short_name:
           continue
         if argv[:2] == ["drbdsetup", "new-resource"]:
-          undo.insert(0, "drbdsetup down %s" % shlex.quote(argv[2]))
+          # refused while the device still reacts to its peer going down first
+          undo.insert(0, "for try in 1 2 3 4 5; do drbdsetup down %s && break; sleep 1; done"
+                      % shlex.quote(argv[2]))
         elif argv[0] == "lvcreate" and "-n" in argv:
           undo.append("lvremove -f %s" % shlex.quote(_CreatedVolume(argv)))
       if undo:
@@ -276,11 +297,16 @@ def Floor(items: list[dict], resyncs: list[int]) -> dict:
       # the transfer replaces the requests made during it
       floor += (end - begin) - sum(item["seconds"] for item in [migrations[0]] + queries)
   floor += max(resyncs or [0])
+  # DRBD handshakes: both ends of a device wait for the same one, so the
+  # time any node waited counts once
+  waits = [item for item in items if item["kind"] == "wait"]
+  handshakes = _Union([(item["start"], item["start"] + item["seconds"]) for item in waits])
+  floor += handshakes
   queries = sum(item["seconds"] for item in work if _Query(item))
   rpcs = [item for item in items if item["kind"] == "rpc"]
   rpc_time = sum(item["seconds"] for item in rpcs)
   return {"floor": floor, "needed": floor - queries, "rpc": rpc_time, "node_py": rpc_time - sum(
-    item["seconds"] for item in work), "calls": len(rpcs), "commands": len(work),
+    item["seconds"] for item in work + waits), "calls": len(rpcs), "commands": len(work),
           "queries": sum(1 for item in work if _Query(item)), "resync": max(resyncs or [0])}
 
 
@@ -300,9 +326,10 @@ def _CreatedVolume(argv: list[str]) -> str:
 
 
 def _NotReplayable(item: dict) -> bool:
-  """OS scripts and qemu: they need the instance's environment and files."""
+  """OS scripts, qemu and its tap set-up (ip reads its batch on standard input):
+  they need the instance's environment and files."""
   program = item["what"][0]
-  return "/os/" in program or os.path.basename(program) in ("kvm", "qemu-system-x86_64")
+  return "/os/" in program or os.path.basename(program) in ("kvm", "qemu-system-x86_64", "ip")
 
 
 def _Query(item: dict) -> bool:
@@ -315,10 +342,14 @@ def _Query(item: dict) -> bool:
 
 def _Covered(items: list[dict], began: float, ended: float) -> float:
   """Seconds of [began, ended] during which some node answered a call."""
-  spans = sorted((max(began, item["start"]), min(ended, item["start"] + item["seconds"]))
-                 for item in items if item["kind"] == "rpc")
-  covered, reach = 0.0, began
-  for start, end in spans:
+  return _Union([(max(began, item["start"]), min(ended, item["start"] + item["seconds"]))
+                 for item in items if item["kind"] == "rpc"])
+
+
+def _Union(spans: list[tuple[float, float]]) -> float:
+  """Seconds covered by at least one of the (start, end) spans."""
+  covered, reach = 0.0, float("-inf")
+  for start, end in sorted(spans):
     start = max(start, reach)
     if end > start:
       covered += end - start
@@ -356,7 +387,7 @@ def Report(rounds: list[dict[str, dict]]) -> None:
     ours = statistics.median(figures["add -t drbd"]["ours"] for figures in replays)
     sample = replays[0]["add replayed"]
     print("add -t drbd, floor replayed: %.2f s (ours %.2f s, overhead %.2f s, ratio %.2f):"
-          " %d state-changing commands in %d SSH sessions, plus %.2f s of OS create and qemu"
+          " %d state-changing commands in %d SSH sessions, plus %.2f s of OS scripts and qemu"
           " start at their traced durations; per round %s" % (
             replayed, ours, ours - replayed, ours / replayed, sample["commands"],
             sample["sessions"], sample["kept"],
@@ -371,7 +402,8 @@ def Report(rounds: list[dict[str, dict]]) -> None:
   for label, seconds in resyncs.items():
     print("%s: DRBD resync inside it %s s (part of the floor)" % (label, seconds))
   print("(medians over %d rounds, seconds; ours: wall time of the gnt-* command on the master"
-        " node; floor: the traced commands as run + qemu's transfer + DRBD's resync; needed:"
+        " node; floor: the traced commands as run + qemu's transfer + DRBD's resync and"
+        " handshakes; needed:"
         " the floor without the commands that only query state; idle: no node answering a"
         " call (CLI, master, RPC transport); no real-Ganeti ratio: the node image has no"
         " Ganeti 3.0)" % len(rounds))
