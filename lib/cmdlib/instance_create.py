@@ -251,11 +251,7 @@ class LUInstanceCreate(LogicalUnit):
                                                           constants.DEFAULT_NODED_PORT):
       raise errors.OpPrereqError("IP %s of instance %s already in use" %
                                  (self.check_ip, op.instance_name), errors.ECODE_NOTUNIQUE)
-    self._CheckOs(cluster, pnode)
-    result = self.rpc.call_hypervisor_validate_params([pnode.uuid], self.hvname,
-                                                      self.hv_full)[pnode.uuid]
-    result.Raise("Hypervisor parameter validation failed on node %s" % pnode.name)
-    self._CheckBridges(cluster, pnode)
+    self._CheckOnPrimary(cluster, pnode)
     if op.start:
       iu.CheckNodeFreeMemory(self, pnode.uuid, "creating instance %s" % op.instance_name,
                              self.be_full[pd.BE_MAXMEM], self.hvname)
@@ -276,25 +272,31 @@ class LUInstanceCreate(LogicalUnit):
     iu.CheckNodeNotDrained(self, op.snode_uuid)
     iu.CheckNodeVmCapable(self, op.snode_uuid)
 
-  def _CheckOs(self, cluster: Any, pnode: objects.Node) -> None:
+  def _CheckOnPrimary(self, cluster: Any, pnode: objects.Node) -> None:
+    """The OS and its parameters, the hypervisor parameters and the bridges,
+    asked of the primary together; failures are reported in that order."""
     op = self.op
-    if not op.os_type:
-      return
-    self.os_full = cluster.SimpleFillOS(op.os_type, op.osparams)
-    result = self.rpc.call_os_validate([pnode.uuid], True, op.os_type,
-                                       [constants.OS_VALIDATE_PARAMETERS], self.os_full,
-                                       op.force_variant)[pnode.uuid]
-    result.Raise("OS Parameters validation failed on node %s" % pnode.name)
-
-  def _CheckBridges(self, cluster: Any, pnode: objects.Node) -> None:
+    checks = []
+    if op.os_type:
+      self.os_full = cluster.SimpleFillOS(op.os_type, op.osparams)
+      checks.append((("os_validate", [pnode.uuid], (
+        True, op.os_type, [constants.OS_VALIDATE_PARAMETERS], self.os_full,
+        op.force_variant)), "OS Parameters validation failed on node %s" % pnode.name, {}))
+    checks.append((("hypervisor_validate_params", [pnode.uuid], (self.hvname, self.hv_full)),
+                   "Hypervisor parameter validation failed on node %s" % pnode.name, {}))
     bridges = [cluster.SimpleFillNIC(nic["nicparams"])[pd.NIC_LINK]
                for nic in self.nic_specs
                if cluster.SimpleFillNIC(nic["nicparams"])[pd.NIC_MODE] ==
                pd.NIC_MODE_BRIDGED]
     if bridges:
-      result = self.rpc.call_bridges_exist(pnode.uuid, bridges)
-      result.Raise("Error checking bridges on destination node '%s'" % pnode.name,
-                   prereq=True, ecode=errors.ECODE_ENVIRON)
+      checks.append((("bridges_exist", pnode.uuid, (bridges,)),
+                     "Error checking bridges on destination node '%s'" % pnode.name,
+                     {"prereq": True, "ecode": errors.ECODE_ENVIRON}))
+    results = self.rpc.CallTogether([call for call, _, _ in checks])
+    for (_, message, options), result in zip(checks, results):
+      if isinstance(result, dict):
+        result = result[pnode.uuid]
+      result.Raise(message, **options)
 
   # --- the new objects ---------------------------------------------------------
 
@@ -452,12 +454,12 @@ class LUInstanceCreate(LogicalUnit):
     """Waits for the disks' sync (or, without --wait-for-sync, checks that
     mirrors are not degraded); a degraded disk undoes the creation."""
     try:
-      settled = self._AwaitPeers(inst)
+      self._AwaitPeers(inst)
       if self.op.wait_for_sync:
         in_sync = instance_disks.WaitForSync(self, inst)
       elif self.disk_template in constants.DTS_INT_MIRROR:
         feedback_fn("* checking mirrors status")
-        in_sync = instance_disks.WaitForSync(self, inst, oneshot=True, settle=not settled)
+        in_sync = instance_disks.WaitForSync(self, inst, oneshot=True)
       else:
         return
     except (errors.OpExecError, errors.RemoteError):
@@ -467,18 +469,18 @@ class LUInstanceCreate(LogicalUnit):
       self._Abandon(inst, configured=True)
       raise errors.OpExecError("There are some degraded disks for this instance")
 
-  def _AwaitPeers(self, inst: objects.Instance) -> bool:
+  def _AwaitPeers(self, inst: objects.Instance) -> None:
     """Waits on the primary for its new DRBD devices to reach their peers, as
-    the node sees it in /proc/drbd; whether they did.  Asked sooner, a fresh
-    mirror reads degraded and is asked again, each time with an LV listing;
-    once connected, a mirror that still reads degraded is degraded."""
+    the node sees it in /proc/drbd.  Asked sooner, a fresh mirror reads
+    degraded and is asked again after a pause, each time with an LV listing
+    (a just connected one may still read degraded for a moment, before its
+    resync starts: the pauses stay for that)."""
     if self.disk_template not in constants.DTS_INT_MIRROR:
-      return False
+      return
     disks = self.cfg.GetInstanceDisks(inst.uuid)
     result = self.rpc.call_drbd_wait_sync([inst.primary_node], (disks, inst))[inst.primary_node]
     if result.fail_msg:
       self.LogWarning("The disks' mirrors did not connect: %s", result.fail_msg)
-    return not result.fail_msg
 
   def _PauseSync(self, inst: objects.Instance, pause: bool) -> None:
     """Pauses (or resumes) a mirror's resync around the OS installation."""

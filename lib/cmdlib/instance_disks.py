@@ -348,12 +348,9 @@ def _ReportProgress(lu: Any, node_name: str, disks: list[objects.Disk],
 
 
 def WaitForSync(lu: Any, inst: objects.Instance,
-                disks: Optional[list[objects.Disk]] = None, oneshot: bool = False,
-                settle: bool = True) -> bool:
+                disks: Optional[list[objects.Disk]] = None, oneshot: bool = False) -> bool:
   """Waits until the primary reports the disks' mirrors in sync (logging the
-  progress); False if a disk is degraded in the end.  With settle, a mirror
-  that reads degraded without resyncing is asked again a few times first
-  (see _DEGRADED_PAUSES); the caller may already have waited for that."""
+  progress); False if a disk is degraded in the end."""
   disks = lu.cfg.GetInstanceDisks(inst.uuid) if disks is None else disks
   if not disks:
     return True
@@ -362,7 +359,7 @@ def WaitForSync(lu: Any, inst: objects.Instance,
   if not oneshot:
     lu.LogInfo("Waiting for instance %s to sync disks", inst.name)
   failures = 0
-  degraded_pauses = list(_DEGRADED_PAUSES) if settle else []
+  degraded_pauses = list(_DEGRADED_PAUSES)
   best, stalled_for, waited = -1.0, 0.0, 0.0
   while True:
     result = lu.rpc.call_blockdev_getmirrorstatus(node_uuid, (disks, inst))

@@ -387,8 +387,9 @@ class LUInstanceReplaceDisks(_InstanceLU):
     self._SwitchConfiguration(replacements)
     self.LogInfo("Attaching primary drbds to new secondary (standalone => connected)")
     disks = self.cfg.GetInstanceDisks(inst.uuid)
-    results = self.rpc.call_drbd_attach_net([pnode, new_node], (disks, inst), False)
-    for node_uuid, result in results.items():
+    # one node after the other: see instance_migration's reconnection
+    for node_uuid in (pnode, new_node):
+      result = self.rpc.call_drbd_attach_net([node_uuid], (disks, inst), False)[node_uuid]
       if result.fail_msg:
         self.LogWarning("Can't attach drbd disks on node %s: %s", self._NodeName(node_uuid),
                         result.fail_msg,

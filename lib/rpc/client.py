@@ -322,14 +322,25 @@ class _RunnerBase:
         encoded.append(item)
     return encoded
 
+  @staticmethod
+  def _Unique(keys: list) -> list:
+    """The nodes, each once (a node listed twice is called once: its result
+    is keyed once anyway)."""
+    return list(dict.fromkeys(tuple(key) if isinstance(key, list) else key for key in keys))
+
   def _Call(self, cdef: defs.CallDef, keys: list, args: tuple) -> dict:
-    # a node listed twice is called once (its result is keyed once anyway)
-    unique = list(dict.fromkeys(tuple(key) if isinstance(key, list) else key for key in keys))
-    return self._Send(cdef, [(key, args) for key in unique])
+    return self._Send(cdef, [(key, args) for key in self._Unique(keys)])
 
   def _Send(self, cdef: defs.CallDef, calls: list[tuple[Any, tuple]]) -> dict:
-    """Sends every (node, arguments) together; {node: RpcResult}.  Calls
-    with the same arguments object share their node-independent encoding."""
+    """Sends every (node, arguments) together; {node: RpcResult}."""
+    targets, requests = self._Prepare(cdef, calls)
+    self._pool.Send(list(requests.values()))
+    return self._Collect(cdef, targets, requests)
+
+  def _Prepare(self, cdef: defs.CallDef, calls: list[tuple[Any, tuple]]) -> tuple[list, dict]:
+    """The targets and their requests (keyed by target id) of (node,
+    arguments) pairs.  Calls with the same arguments object share their
+    node-independent encoding."""
     port = self._port or GetNodedPort()
     per_node = any(kind in _PER_NODE for kind in cdef.encodings)
     shared_parts: dict[int, list] = {}
@@ -357,7 +368,9 @@ class _RunnerBase:
         address=target.address, port=port, path=cdef.name,
         body=body.encode("utf-8") if isinstance(body, str) else body,
         timeout=cdef.GetTimeout(args), connect_timeout=defs.CONNECT_TIMEOUT)
-    self._pool.Send(list(requests.values()))
+    return targets, requests
+
+  def _Collect(self, cdef: defs.CallDef, targets: list, requests: dict) -> dict:
     return {target.key: self._Result(cdef, target, requests.get(id(target)))
             for target in targets}
 
@@ -414,6 +427,24 @@ class _RunnerBase:
       return {}
     return self._Send(cdef, [(node, _BindArgs(cdef, tuple(args), {}))
                              for node, args in args_by_node.items()])
+
+  def CallTogether(self, calls: list[tuple[str, Any, tuple]]) -> list[Any]:
+    """Different calls made at once: (name, nodes as call_<name> takes them,
+    positional arguments) each.  All their requests are in flight together
+    (a node asked two things works on both at once); each result is what
+    call_<name> returns, in the order of calls."""
+    prepared = []
+    for name, nodes, args in calls:
+      cdef = defs.CALLS[name]
+      values = _BindArgs(cdef, tuple(args), {})
+      keys = self._Unique(list(nodes)) if cdef.multi else [nodes]
+      prepared.append((cdef, *self._Prepare(cdef, [(key, values) for key in keys])))
+    self._pool.Send([request for _, _, requests in prepared for request in requests.values()])
+    results = []
+    for cdef, targets, requests in prepared:
+      by_node = self._Collect(cdef, targets, requests)
+      results.append(by_node if cdef.multi else next(iter(by_node.values())))
+    return results
 
 
 def _BindArgs(cdef: defs.CallDef, args: tuple, kwargs: dict) -> tuple:

@@ -111,11 +111,15 @@ class Replicator:
   def QueueWritten(self, writes: Iterable[tuple[str, str]]) -> None:
     """Job (and serial) files just made durable on the master."""
     candidates = self._other_online(candidates_only=True)
-    if not candidates:
+    writes = list(writes)
+    if not candidates or not writes:
       return
-    for path, text in writes:
-      self._log_failures("replicate %s" % path, self._rpc.call_jobqueue_update(
-        candidates, vcluster.MakeVirtualPath(path), text))
+    # the files of a batch (a new job's and the serial file) go out together
+    results = self._rpc.CallTogether([
+      ("jobqueue_update", candidates, (vcluster.MakeVirtualPath(path), text))
+      for path, text in writes])
+    for (path, _), by_node in zip(writes, results):
+      self._log_failures("replicate %s" % path, by_node)
 
   def CopyQueue(self, node_uuids: list[str]) -> None:
     """Sends every live job file and the serial file to the given nodes."""

@@ -253,15 +253,6 @@ def test_create_without_sync_wait_lets_the_mirrors_connect_first(env):
   assert env.pauses == [] and not any("did not connect" in line for line in messages)
 
 
-def test_create_without_sync_wait_fails_at_once_on_a_connected_but_degraded_mirror(env):
-  env.rpc.sync_script = [[objects.BlockDevStatus(sync_percent=None, estimated_time=None,
-                                                 is_degraded=True)]] * 20
-  assert _Failure(env, errors.OpExecError, "drbd", wait_for_sync=False) == \
-    "There are some degraded disks for this instance"
-  # the node already waited for the peers: no second round of waiting
-  assert env.pauses == [] and env.cfg.GetInstanceList() == []
-
-
 def test_create_without_sync_wait_asks_again_when_the_peers_did_not_connect(env):
   env.rpc.failing[("drbd_wait_sync", _Uuid(env, "node1"))] = \
     "DRBD device /dev/drbd0 is not in sync: state WFConnection"
@@ -273,6 +264,20 @@ def test_create_without_sync_wait_asks_again_when_the_peers_did_not_connect(env)
   # degraded twice, then in sync (as the mirror status reads)
   assert env.pauses == list(instance_disks._DEGRADED_PAUSES[:2])  # pylint: disable=protected-access
   assert env.cfg.GetInstanceList() != []
+
+
+def test_primary_checks_are_asked_together_and_reported_in_order(env):
+  node1 = _Uuid(env, "node1")
+  env.rpc.failing[("os_validate", node1)] = "no such OS"
+  env.rpc.failing[("hypervisor_validate_params", node1)] = "bad kernel_path"
+  message = _Failure(env, errors.OpExecError, "plain", os_type="minimal+default")
+  assert message == "OS Parameters validation failed on node node1: no such OS"
+  assert [call for call, _, _ in env.rpc.calls][-2:] == ["os_validate",
+                                                       "hypervisor_validate_params"]
+  del env.rpc.failing[("os_validate", node1)]
+  assert _Failure(env, errors.OpExecError, "plain", os_type="minimal+default") == \
+    "Hypervisor parameter validation failed on node node1: bad kernel_path"
+  assert env.cfg.GetInstanceList() == []
 
 
 def test_drbd_prerequisites(env):
@@ -473,7 +478,10 @@ def test_migrate_drbd_through_dual_master(env):
     ("instance_finalize_migration_src", ("node1",)),
     ("instance_finalize_migration_dst", ("node2",)),
     ("blockdev_close", ("node1",)), ("drbd_wait_sync", both),
-    ("drbd_disconnect_net", both), ("drbd_attach_net", both, False),
+    ("drbd_disconnect_net", both),
+    # back to single-master one node after the other: connecting at the same
+    # moment, both ends can miss each other for DRBD's connect interval
+    ("drbd_attach_net", ("node1",), False), ("drbd_attach_net", ("node2",), False),
     ("drbd_wait_sync", both)]
   assert "* changing disks into dual-master mode" in messages
   assert "   - progress: 40.0%" in messages
@@ -497,7 +505,8 @@ def test_failed_drbd_migration_returns_to_single_master_on_source(env):
     ("instance_finalize_migration_dst", ("node2",)),
     ("instance_finalize_migration_src", ("node1",)),
     ("blockdev_close", ("node2",)), ("drbd_wait_sync", both),
-    ("drbd_disconnect_net", both), ("drbd_attach_net", both, False),
+    ("drbd_disconnect_net", both),
+    ("drbd_attach_net", ("node1",), False), ("drbd_attach_net", ("node2",), False),
     ("drbd_wait_sync", both)]
 
 

@@ -70,6 +70,10 @@ class FakeRpc:
       return one(nodes)
     return method
 
+  def CallTogether(self, calls):
+    """As the runner's: each call recorded on its own, in order."""
+    return [getattr(self, "call_" + name)(nodes, *args) for name, nodes, args in calls]
+
   def CallPerNode(self, name, args_by_node):
     """As the runner's: each node's call is recorded on its own, in order, and
     the nodes called together in parallel_calls."""

@@ -164,8 +164,10 @@ def test_new_secondary_moves_the_mirror_half(drbd):
                                              [node1, node3, None, 1, 1]]
   assert {nodes for nodes, _ in _Calls(drbd, "blockdev_shutdown")} == {node2}
   assert [nodes for nodes, _ in _Calls(drbd, "drbd_disconnect_net")] == [[node1]]
-  (nodes, (_, multimaster)), = _Calls(drbd, "drbd_attach_net")
-  assert nodes == [node1, node3] and multimaster is False
+  # one node after the other, the primary first (see the migration's reconnection)
+  attaches = _Calls(drbd, "drbd_attach_net")
+  assert [nodes for nodes, _ in attaches] == [[node1], [node3]]
+  assert all(multimaster is False for _, (_, multimaster) in attaches)
   after = _InstanceDisks(drbd)
   for old, new in zip(before, after):
     assert new.logical_id == [node1, node3, old.logical_id[2], old.logical_id[3],
@@ -188,8 +190,7 @@ def test_new_secondary_replaces_an_offline_secondary(drbd):
   _Replace(drbd, "replace_new_secondary", remote_node="node3")
   assert drbd.cfg.GetInstanceSecondaryNodes(drbd.cfg.GetInstanceList()[0]) == (node3,)
   assert {nodes for nodes, _ in _Calls(drbd, "blockdev_create")} == {node3}
-  (nodes, _), = _Calls(drbd, "drbd_attach_net")
-  assert nodes == [node1, node3]
+  assert [nodes for nodes, _ in _Calls(drbd, "drbd_attach_net")] == [[node1], [node3]]
   # the old secondary may be offline, the new one may not
   assert _Refusal(drbd, "replace_new_secondary", remote_node="node2") == \
     "Can't use offline node: node2"

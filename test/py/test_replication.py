@@ -83,3 +83,24 @@ def test_no_candidate_no_upload(cfg):
   replicator.ConfigSaved("", cfg.GetSsconfValues())
   assert replicator.FlushConfig(timeout=1)
   assert rpc.uploads == []
+
+
+class _QueueRpc:
+  def __init__(self):
+    self.together = []
+
+  def CallTogether(self, calls):
+    self.together.append(calls)
+    return [{node: _Result() for node in nodes} for _, nodes, _ in calls]
+
+
+def test_a_batch_of_job_files_goes_out_in_one_round(cfg):
+  rpc = _QueueRpc()
+  replicator = replication.Replicator(cfg, rpc)
+  replicator.QueueWritten([(pathutils.JOB_QUEUE_SERIAL_FILE, "8\n"),
+                           (os.path.join(pathutils.QUEUE_DIR, "job-8"), "{}")])
+  assert rpc.together == [[
+    ("jobqueue_update", [NODE2], (pathutils.JOB_QUEUE_SERIAL_FILE, "8\n")),
+    ("jobqueue_update", [NODE2], (os.path.join(pathutils.QUEUE_DIR, "job-8"), "{}"))]]
+  replicator.QueueWritten([])
+  assert len(rpc.together) == 1

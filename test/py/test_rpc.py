@@ -240,6 +240,30 @@ def test_call_per_node_sends_each_node_its_own_arguments(nc, runner):
     runner.CallPerNode("blockdev_remove", {"uuid-1": ((drbd, inst), "extra")})
 
 
+def test_calls_made_together_go_out_in_one_send(runner, monkeypatch):
+  sends = []
+  pool = runner._pool  # pylint: disable=protected-access
+  real_send = pool.Send
+  monkeypatch.setattr(pool, "Send", lambda requests: (sends.append(len(requests)),
+                                                      real_send(requests))[1])
+  first, second, bridges, refused = runner.CallTogether([
+    ("jobqueue_update", ["uuid-1", "uuid-2", "uuid-1"], ("/q/job-1", "one")),
+    ("jobqueue_update", ["uuid-1", "uuid-2"], ("/q/serial", "2\n")),
+    ("bridges_exist", "node3", (["br0"],)),
+    ("node_leave_cluster", "uuid-1", (True,))])
+  # every request in flight at once: one send, a node asked twice included
+  assert sends == [6]
+  assert sorted(first) == ["uuid-1", "uuid-2"]
+  assert first["uuid-2"].payload == ["/q/job-1", "one"]
+  assert second["uuid-1"].payload == ["/q/serial", "2\n"]
+  # single-node calls give their result as call_<name> does
+  assert bridges.payload == {"bridges": ["br0"]}
+  assert refused.fail_msg == "refused by test handler"
+  assert runner.CallTogether([]) == []
+  with pytest.raises(errors.ProgrammerError):
+    runner.CallTogether([("bridges_exist", "node1", ())])
+
+
 def test_explicit_addresses(nc):
   pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
   dns = client.DnsOnlyRunner(pool=pool)
