@@ -1,17 +1,11 @@
 """The master's replication to the other nodes (lib/server/replication.py)."""
 
 import os
-import shutil
 import threading
 
-import pytest
-
-from ganeti import config
 from ganeti import pathutils
 from ganeti.server import replication
-
-REAL_CONFIG = os.path.join(os.path.dirname(__file__), "..", "data", "ganeti-3.0", "config.data")
-NODE2 = "e003c93b-a99c-4938-8887-9371adf9ea5d"
+from test_cluster_ops import NODE2, fixture_cfg  # noqa: F401  (fixture)
 
 
 class _Result:
@@ -38,15 +32,6 @@ class _BlockingRpc:
   def call_write_ssconf_files(self, nodes, values):
     self.ssconf.append(list(nodes))
     return {node: _Result() for node in nodes}
-
-
-@pytest.fixture(name="cfg")
-def fixture_cfg(tmp_path):
-  if not os.path.exists(REAL_CONFIG):
-    pytest.skip("facts not available")
-  path = str(tmp_path / "config.data")
-  shutil.copy(REAL_CONFIG, path)
-  return config.ConfigWriter(path, offline=True)
 
 
 def test_saves_do_not_wait_for_the_upload_and_a_burst_costs_one(cfg):
