@@ -6,11 +6,12 @@ on them), and config.data to the other online master candidates, in the
 background: a distributor thread sends the latest saved file, so a burst of
 saves costs one upload and no job waits for it, as with Ganeti's
 asynchronous configuration distribution.  FlushConfig waits for it (the
-master daemon's shutdown and cluster verify do).  Every batch of job-file writes goes to the candidates
-before the jobs' submitters are answered, so a job a client saw accepted
-survives the master's death.  Failures are logged per node, never fatal: a
-node that missed an update is caught up by the next one (or `gnt-cluster
-redist-conf`), and `gnt-cluster verify` reports stale copies.
+master daemon's shutdown and cluster verify do).  Every batch of job-file
+writes goes to the candidates before the jobs' submitters are answered, so
+a job a client saw accepted survives the master's death.  Failures are
+logged per node, never fatal: a node that missed an update is caught up by
+the next one (or `gnt-cluster redist-conf`), and `gnt-cluster verify`
+reports stale copies.
 """
 
 import logging
