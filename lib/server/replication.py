@@ -68,9 +68,12 @@ class Replicator:
     if ssconf_values != self._sent_ssconf:
       self.PushSsconf(self._other_online(candidates_only=False), ssconf_values)
     # a node that just became a candidate (added, promoted, back online) gets
-    # the whole job queue, so that it could take over as the master
+    # the configuration and the whole job queue at once, so that it could
+    # take over as the master when the command that promoted it returns
     new_holders = [uuid for uuid in candidates if uuid not in self._queue_holders]
     if new_holders:
+      self._log_failures("update the configuration",
+                         self._rpc.call_upload_file(new_holders, pathutils.CLUSTER_CONF_FILE))
       self.CopyQueue(new_holders)
     self._queue_holders = set(candidates)
 

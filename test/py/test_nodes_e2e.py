@@ -64,9 +64,14 @@ def test_config_and_ssconf_reach_every_node(cluster):
   cluster.run("gnt-cluster", "add-tags", "replicated")
   master_serial = _serial(cluster, 1)
   for node in range(2, 6):
-    assert _serial(cluster, node) == master_serial
+    # ssconf is written before the job goes on; config.data follows from the
+    # master's distributor thread, moments later
     with open(cluster.path("/var/lib/ganeti/ssconf_cluster_tags", node)) as handle:
       assert "replicated" in handle.read()
+    deadline = time.monotonic() + 10
+    while _serial(cluster, node) != master_serial and time.monotonic() < deadline:
+      time.sleep(0.05)
+    assert _serial(cluster, node) == master_serial
 
 
 def test_role_changes_follow_ganeti_rules(cluster):

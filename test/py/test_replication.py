@@ -21,9 +21,11 @@ class _BlockingRpc:
     self.release = threading.Event()
     self.sending = threading.Event()
     self.uploads = []
+    self.upload_threads = []
     self.ssconf = []
 
   def call_upload_file(self, nodes, path):
+    self.upload_threads.append(threading.current_thread().name)
     self.sending.set()
     self.release.wait(10)
     self.uploads.append((list(nodes), path, self.cfg.GetConfigSerialNo()))
@@ -56,6 +58,25 @@ def test_saves_do_not_wait_for_the_upload_and_a_burst_costs_one(cfg):
   assert rpc.ssconf == [[NODE2]]
   # nothing pending: a flush returns at once
   assert replicator.FlushConfig(timeout=0)
+
+
+def test_a_new_candidate_gets_the_configuration_before_the_save_returns(cfg, monkeypatch):
+  node = cfg.GetNodeInfo(NODE2)
+  node.master_candidate = False
+  cfg.Update(node)
+  rpc = _BlockingRpc(cfg)
+  replicator = replication.Replicator(cfg, rpc)
+  copied = []
+  monkeypatch.setattr(replicator, "CopyQueue", copied.append)
+  node.master_candidate = True
+  cfg.Update(node)
+  rpc.release.set()  # only now may uploads finish: the one below ran inside the save
+  replicator.ConfigSaved("", cfg.GetSsconfValues())
+  # promoted: its copy of the configuration and of the queue came synchronously
+  assert threading.current_thread().name in rpc.upload_threads
+  assert all(upload[:2] == ([NODE2], pathutils.CLUSTER_CONF_FILE) for upload in rpc.uploads)
+  assert copied == [[NODE2]]
+  assert replicator.FlushConfig(timeout=10)
 
 
 def test_no_candidate_no_upload(cfg):
