@@ -34,11 +34,9 @@ def RunHooks(hpath: str, phase: str, env: dict[str, str],
       results.append((relname, constants.HKR_SKIP, ""))
       continue
     try:
-      with cmdtrace.Span("cmd", [path]) as traced:
-        proc = subprocess.run([path], env=env, cwd="/", stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=HOOK_TIMEOUT, check=False)
-        traced.ok = proc.returncode == 0
+      proc = cmdtrace.RunProcess([path], env=env, cwd="/", stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 timeout=HOOK_TIMEOUT)
       status = constants.HKR_SUCCESS if proc.returncode == 0 else constants.HKR_FAIL
       output = proc.stdout.decode("utf-8", "replace")
     except (OSError, subprocess.TimeoutExpired) as err:

@@ -360,10 +360,8 @@ def _RunLogged(argv: list[str], env: dict[str, str], cwd: str, logfile: str) -> 
   fd = os.open(logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, OS_LOG_MODE)
   with os.fdopen(fd, "w") as log:
     try:
-      with cmdtrace.Span("cmd", argv) as traced:
-        proc = subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
-                              stderr=subprocess.STDOUT, check=False)
-        traced.ok = proc.returncode == 0
+      proc = cmdtrace.RunProcess(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
+                                 stderr=subprocess.STDOUT)
     except OSError as err:
       return "could not be run: %s" % err
   return None if proc.returncode == 0 else _FailReason(proc.returncode)
@@ -440,10 +438,8 @@ def ValidateOS(required: bool, name: str, checks: list[str], params: dict,
   env = OsCoreEnv(name, definition, params)
   argv = [definition.files[OS_SCRIPT_VERIFY]] + list(checks or [])
   try:
-    with cmdtrace.Span("cmd", argv) as traced:
-      proc = subprocess.run(argv, env=env, cwd=definition.path, stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, errors="replace", check=False)
-      traced.ok = proc.returncode == 0
+    proc = cmdtrace.RunProcess(argv, env=env, cwd=definition.path, stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, errors="replace")
   except OSError as err:
     Fail("OS validation script failed (could not be run: %s), output: ", err)
   if proc.returncode != 0:

@@ -12,6 +12,7 @@ and how long each command took (the floor an operation cannot beat).
 import contextlib
 import json
 import os
+import subprocess
 import time
 from typing import Any, Iterator, Optional
 
@@ -68,6 +69,15 @@ def Span(kind: str, what: Any) -> Iterator[_Outcome]:
     raise
   finally:
     Record(kind, what, wall, time.monotonic() - start, outcome.ok)
+
+
+def RunProcess(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
+  """subprocess.run(argv, check=False, **kwargs) traced as a command that
+  succeeded if it exited with 0 (exceptions propagate, traced as failures)."""
+  with Span("cmd", list(argv)) as traced:
+    proc = subprocess.run(list(argv), check=False, **kwargs)
+    traced.ok = proc.returncode == 0
+  return proc
 
 
 def Load(text: str) -> list[dict]:

@@ -201,11 +201,8 @@ class KvmHypervisor(hv_base.BaseHypervisor):
   @staticmethod
   def _RunQemu(name: str, argv: list[str], fds: list[int]) -> None:
     try:
-      with cmdtrace.Span("cmd", argv) as traced:
-        proc = subprocess.run(argv, pass_fds=fds, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=START_TIMEOUT,
-                              cwd="/", check=False)
-        traced.ok = proc.returncode == 0
+      proc = cmdtrace.RunProcess(argv, pass_fds=fds, stdin=subprocess.DEVNULL,
+                                 capture_output=True, text=True, timeout=START_TIMEOUT, cwd="/")
     except (OSError, subprocess.TimeoutExpired) as err:
       InstanceFiles.For(name).Remove()
       raise errors.HypervisorError("Failed to start instance %s: %s" % (name, err)) from None

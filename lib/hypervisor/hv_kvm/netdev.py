@@ -146,11 +146,9 @@ def CustomIfupScript() -> Optional[str]:
 
 def _Run(argv: list[str], env: dict[str, str], script: Optional[str] = None) -> None:
   try:
-    with cmdtrace.Span("cmd", argv) as traced:
-      proc = subprocess.run(argv, env=env, input=script, capture_output=True,
-                            stdin=subprocess.DEVNULL if script is None else None,
-                            text=True, timeout=IFUP_TIMEOUT, check=False)
-      traced.ok = proc.returncode == 0
+    proc = cmdtrace.RunProcess(argv, env=env, input=script, capture_output=True,
+                               stdin=subprocess.DEVNULL if script is None else None,
+                               text=True, timeout=IFUP_TIMEOUT)
   except (OSError, subprocess.TimeoutExpired) as err:
     raise errors.HypervisorError("Failed to configure interface %s: %s" %
                                  (env["INTERFACE"], err)) from None
