@@ -126,13 +126,17 @@ class GroupCommitter:
   def __init__(self, serialize_fn: Callable[[list[int]], list[tuple[int, dict]]],
                read_serial_fn: Callable[[], int],
                replicate_fn: Optional[Callable[[list[tuple[str, str]]], None]] = None) -> None:
-    """replicate_fn(writes) gets each durable batch of (path, text) before
-    the waiters are woken (master candidates keep copies of the queue)."""
+    """replicate_fn(writes) gets the (path, text) of each durable batch
+    before its waiters are woken (master candidates keep copies of the
+    queue): the serial file and the jobs marked other than lazily.  A job's
+    log messages reach the candidates with its next state change."""
     self._serialize_fn = serialize_fn
     self._read_serial_fn = read_serial_fn
     self._replicate_fn = replicate_fn
     self._cv = threading.Condition()
     self._dirty: set[int] = set()
+    # dirty jobs whose new state the candidates must get
+    self._to_replicate: set[int] = set()
     self._flush_wanted = False
     self._next_batch = 1      # the batch that newly marked jobs go into
     self._done_batch = 0      # the last batch that is durable
@@ -146,11 +150,14 @@ class GroupCommitter:
     """Schedules the jobs to be written; with wait, returns once they are durable.
 
     Lazy marks (progress that need not be durable at once, such as log
-    messages) ride along with the next write, or go out after LAZY_DELAY.
+    messages) ride along with the next write, or go out after LAZY_DELAY;
+    they are not replicated by themselves.
     """
     with self._cv:
       starts_lazy_timer = not self._dirty
       self._dirty.update(job_ids)
+      if not lazy:
+        self._to_replicate.update(job_ids)
       batch = self._next_batch
       self._flush_wanted = self._flush_wanted or wait or not lazy
       if self._flush_wanted or starts_lazy_timer:
@@ -181,12 +188,14 @@ class GroupCommitter:
         if self._stopping and not self._dirty:
           return
         job_ids = sorted(self._dirty)
+        replicated = self._to_replicate
         self._dirty.clear()
+        self._to_replicate = set()
         self._flush_wanted = False
         batch = self._next_batch
         self._next_batch += 1
       try:
-        self._write(job_ids)
+        self._write(job_ids, replicated)
         failure = None
       except (OSError, ValueError, errors.GenericError) as err:
         logging.exception("Writing job files failed")
@@ -196,12 +205,14 @@ class GroupCommitter:
         self._done_batch = batch
         self._cv.notify_all()
 
-  def _write(self, job_ids: list[int]) -> None:
+  def _write(self, job_ids: list[int], replicated: set[int]) -> None:
     payloads = self._serialize_fn(job_ids)
     serial = self._read_serial_fn()
     writes = [(JobFileName(job_id), serializer.DumpJson(data)) for job_id, data in payloads]
+    shared = [write for write, (job_id, _) in zip(writes, payloads) if job_id in replicated]
     if serial != self._written_serial:
       writes.append((pathutils.JOB_QUEUE_SERIAL_FILE, "%d\n" % serial))
+      shared.append(writes[-1])
     if not writes:
       return
     temps = []
@@ -220,9 +231,9 @@ class GroupCommitter:
         io.RemoveFile(tmp)
     io.FsyncDir(pathutils.QUEUE_DIR)
     self._written_serial = serial
-    if self._replicate_fn is not None:
+    if self._replicate_fn is not None and shared:
       try:
-        self._replicate_fn(writes)
+        self._replicate_fn(shared)
       except Exception:  # pylint: disable=broad-except
         # the master's copy is durable; candidates catch up with the next batch
         logging.exception("Replicating job files failed")

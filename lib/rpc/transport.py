@@ -7,6 +7,7 @@ the next call to the same nodes reuses their TLS connections.  A session is
 used by one thread at a time; concurrent callers get separate sessions.
 """
 
+import collections
 import dataclasses
 import io
 import os
@@ -120,57 +121,86 @@ class _Session:
 
   def _RunBatch(self, requests: list[Request], client_cert: str, ca_cert: str,
                 fresh: bool) -> list[Request]:
-    """Runs the requests together; those that failed on a stale kept connection."""
-    pycurl = self._pycurl
-    active = {}
+    """Runs the requests together, one at a time per daemon; returns those
+    that failed on a stale kept connection.
+
+    A second request to a daemon waits for the first and goes out on its
+    connection: that costs the first one's duration, where a second
+    connection would cost a TLS handshake (a tenth of a second on a slow
+    node), longer than most calls take to run.
+    """
+    queues: dict[tuple[str, int], collections.deque] = {}
     for request in requests:
-      buf = io.BytesIO()
-      curl = self._Handle(request, buf, client_cert, ca_cert)
-      if fresh:
-        curl.setopt(pycurl.FRESH_CONNECT, 1)
-      kept = not fresh and (request.address, request.port) in self.peers
-      active[id(curl)] = (curl, request, buf, kept)
-      self.multi.add_handle(curl)
+      queues.setdefault((request.address, request.port), collections.deque()).append(request)
+    active: dict[int, tuple[Any, Request, io.BytesIO, bool]] = {}
     stale: list[Request] = []
     try:
-      remaining = len(active)
-      while remaining:
+      for peer in queues:
+        self._Start(active, queues[peer].popleft(), client_cert, ca_cert, fresh)
+      while active:
         while True:
           status, _ = self.multi.perform()
-          if status != pycurl.E_CALL_MULTI_PERFORM:
+          if status != self._pycurl.E_CALL_MULTI_PERFORM:
             break
-        remaining, done, failed = self._Collect(active, remaining, stale)
-        for curl in done + failed:
-          self.multi.remove_handle(curl)
-        if remaining and not (done or failed):
+        finished = self._Collect(active)
+        for request, was_stale in finished:
+          queue = queues[(request.address, request.port)]
+          if was_stale:
+            # the rest follow it on a new connection, in their order
+            stale.append(request)
+            stale.extend(queue)
+            queue.clear()
+          elif request.error is not None:
+            # no daemon answered there: the others would only wait as long
+            for waiting in queue:
+              waiting.error = request.error
+            queue.clear()
+          else:
+            self.peers.add((request.address, request.port))
+            if queue:
+              self._Start(active, queue.popleft(), client_cert, ca_cert, fresh)
+        if active and not finished:
           self.multi.select(_SELECT_TIMEOUT)
     finally:
       for curl, _, _, _ in active.values():
         self._idle.append(curl)
     return stale
 
-  def _Collect(self, active: dict, remaining: int,
-               stale: list[Request]) -> tuple[int, list, list]:
-    done, failed = [], []
+  def _Start(self, active: dict, request: Request, client_cert: str, ca_cert: str,
+             fresh: bool) -> None:
+    buf = io.BytesIO()
+    curl = self._Handle(request, buf, client_cert, ca_cert)
+    if fresh:
+      curl.setopt(self._pycurl.FRESH_CONNECT, 1)
+    kept = not fresh and (request.address, request.port) in self.peers
+    active[id(curl)] = (curl, request, buf, kept)
+    self.multi.add_handle(curl)
+
+  def _Collect(self, active: dict) -> list[tuple[Request, bool]]:
+    """Takes the finished transfers off the multi handle; their requests,
+    each with whether it failed on a stale kept connection."""
+    finished = []
     while True:
       queued, ok_list, err_list = self.multi.info_read()
       for curl in ok_list:
-        _, request, buf, _ = active[id(curl)]
+        _, request, buf, _ = active.pop(id(curl))
         request.http_code = curl.getinfo(self._pycurl.RESPONSE_CODE)
         request.response = buf.getvalue()
-        done.append(curl)
+        finished.append((curl, request, False))
       for curl, code, message in err_list:
-        _, request, _, kept = active[id(curl)]
+        _, request, _, kept = active.pop(id(curl))
         request.error = message
         # it went out where a kept connection was, and not a byte came back:
         # no daemon took the request
-        if (kept and code in _STALE_CONNECTION_ERRORS and
-            not curl.getinfo(self._pycurl.HEADER_SIZE)):
-          stale.append(request)
-        failed.append(curl)
+        was_stale = (kept and code in _STALE_CONNECTION_ERRORS and
+                     not curl.getinfo(self._pycurl.HEADER_SIZE))
+        finished.append((curl, request, was_stale))
       if not queued:
         break
-    return remaining - len(done) - len(failed), done, failed
+    for curl, _, _ in finished:
+      self.multi.remove_handle(curl)
+      self._idle.append(curl)
+    return [(request, was_stale) for _, request, was_stale in finished]
 
   def Close(self) -> None:
     for curl in self._idle:

@@ -219,6 +219,47 @@ def test_lazy_updates_reach_the_disk(queue_dir):
     queue.Stop()
 
 
+class RecordingReplicator:
+  """Stands in for server.replication.Replicator: what candidates would get."""
+
+  def __init__(self):
+    self.sent = []
+
+  def QueueWritten(self, writes):
+    self.sent.append([(os.path.basename(path), text) for path, text in writes])
+
+
+def test_log_messages_reach_candidates_with_the_next_state_change(queue_dir):
+  """Submission and "running" go to the candidates; the log message alone is
+  written on the master only, and travels with the job's final state."""
+  replicator = RecordingReplicator()
+  runner = Runner()
+  runner.gate.clear()
+  queue = jqueue.JobQueue(runner, workers=1, replicator=replicator)
+  job_file = constants.JOB_FILE_PREFIX + "1"
+  try:
+    job_id = queue.SubmitJob([_delay(comment="block")])
+    deadline = time.monotonic() + jstore.LAZY_DELAY * 4
+    while not jstore.LoadJobData(job_id)["ops"][0]["log"] and time.monotonic() < deadline:
+      time.sleep(0.05)
+    assert jstore.LoadJobData(job_id)["ops"][0]["log"], "the log message was not written"
+    states = [json.loads(text)["ops"][0] for batch in replicator.sent
+              for name, text in batch if name == job_file]
+    # (submission and start may share a batch)
+    assert states[-1]["status"] == "running"
+    assert not any(op["log"] for op in states)
+    assert ("serial", "1\n") in replicator.sent[0]
+    runner.gate.set()
+    _wait(queue, job_id)
+    queue.Flush()
+    last = [json.loads(text) for name, text in replicator.sent[-1] if name == job_file][0]
+    assert last["ops"][0]["status"] == "success"
+    assert last["ops"][0]["log"][0][3] == "running 1"
+  finally:
+    runner.gate.set()
+    queue.Stop()
+
+
 def test_failed_write_refuses_submission(queue_dir, monkeypatch):
   queue = jqueue.JobQueue(Runner(), workers=1)
   try:

@@ -497,3 +497,58 @@ def test_request_on_a_connection_the_peer_dropped_goes_out_again(nc):
     server.close()
   assert answers == [(None, b'[true, "first"]'), (None, b'[true, "again"]')]
   assert len(connections) == 2
+
+
+def _Requests(address: str, port: int, count: int) -> list:
+  return [transport.Request(address=address, port=port, path="version", body=b"[]",
+                            timeout=10, connect_timeout=5) for _ in range(count)]
+
+
+def test_requests_to_one_daemon_share_its_connection(nc):
+  """Three requests to one daemon in one send: they go one after the other
+  over a single connection (a second one would cost a TLS handshake), in
+  their order."""
+  server = socket.socket()
+  server.bind((nc.address(1), 0))
+  server.listen(4)
+  context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+  context.load_cert_chain(nc.cert("server.pem"))
+
+  def Serve():
+    conn = context.wrap_socket(server.accept()[0], server_side=True)
+    for index in range(3):
+      _ReadRequest(conn)
+      _Answer(conn, "answer %d" % index)
+    conn.close()
+
+  thread = threading.Thread(target=Serve, daemon=True)
+  thread.start()
+  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
+  requests = _Requests(nc.address(1), server.getsockname()[1], 3)
+  try:
+    pool.Send(requests)
+  finally:
+    thread.join(10)
+  server.setblocking(False)
+  with pytest.raises(BlockingIOError):  # nobody else connected
+    server.accept()
+  server.close()
+  assert [(r.error, r.response) for r in requests] == [
+    (None, b'[true, "answer %d"]' % index) for index in range(3)]
+
+
+def test_requests_to_a_dead_daemon_fail_together(nc):
+  """Nobody listens on one port: both its requests fail with the same
+  error (the second never waits for a connection of its own), and the
+  requests to a live daemon in the same send are answered."""
+  probe = socket.socket()
+  probe.bind((nc.address(2), 0))
+  port = probe.getsockname()[1]
+  probe.close()
+  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
+  dead = _Requests(nc.address(2), port, 2)
+  alive = _Requests(nc.address(1), PORT, 2)
+  pool.Send(dead + alive)
+  assert dead[0].error and dead[1].error == dead[0].error
+  assert [r.error for r in alive] == [None, None]
+  assert all(json.loads(r.response)[0] for r in alive)
