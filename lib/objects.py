@@ -268,6 +268,14 @@ class Disk(ConfigObject):
     return self.dev_type == dev_type or any(
       child.IsBasedOnDiskType(dev_type) for child in self.children or ())
 
+  def LocalHalf(self) -> "Disk":
+    """A copy of this DRBD disk that its node sets up off the network: the
+    resource and the local disks, without the peer's address (the device
+    connects later, by drbd_attach_net or another assembly)."""
+    half = self.Copy()
+    half.dynamic_params = {constants.DDP_REMOTE_IP: None}
+    return half
+
   def RecordGrow(self, amount: int) -> None:
     """Records a size increase of amount MiB in this disk and its data children."""
     if self.dev_type not in _GROWABLE_DISK_TYPES:

@@ -262,34 +262,45 @@ def CreateDevice(lu: Any, inst: objects.Instance, node_uuid: str, device: object
 
 def _CreationRounds(disk: objects.Disk, pnode: str) -> list[dict[str, objects.Disk]]:
   """{node: device} per round: every node of the disk makes its devices
-  children first, parent last, and the nodes make the children side by side
-  (the primary listed first).  A mirror's own device goes up on the primary
-  first, then on the others: two DRBD devices that start connecting at the
-  same moment can both miss the other's listener, and then wait DRBD's whole
-  connect interval (ten seconds) before trying again."""
+  children first, parent last, and the nodes make them side by side (the
+  primary listed first).  A mirror's primary makes its own device as the
+  local half only (see CreateDisks)."""
   nodes = [pnode] + [uuid for uuid in disk.nodes or [pnode] if uuid != pnode]
   rounds = [{node_uuid: child for node_uuid in nodes} for child in disk.children or ()]
   if disk.dev_type in constants.DTS_INT_MIRROR:
-    return rounds + [{node_uuid: disk} for node_uuid in nodes]
+    return rounds + [{node_uuid: disk.LocalHalf() if node_uuid == pnode else disk
+                      for node_uuid in nodes}]
   return rounds + [{node_uuid: disk for node_uuid in nodes}]
 
 
 def CreateDisks(lu: Any, inst: objects.Instance, disks: list[objects.Disk]) -> None:
   """Creates the devices of disks on their nodes, the nodes of a disk in
   parallel; after a failure removes every device created so far and raises
-  OpExecError (naming the first node that failed, the primary first)."""
+  OpExecError (naming the first node that failed, the primary first).
+
+  A mirror's primary sets up its device off the network, beside its peers
+  that set up theirs and start listening; it connects once they did.  Two
+  DRBD devices that start connecting at the same moment can both miss the
+  other's listener, and then wait DRBD's whole connect interval (ten
+  seconds) before trying again.
+  """
   created: list[tuple[str, objects.Disk]] = []
+  pnode = inst.primary_node
   try:
     for disk in disks:
-      for devices in _CreationRounds(disk, inst.primary_node):
+      for devices in _CreationRounds(disk, pnode):
         results = lu.rpc.CallPerNode("blockdev_create", {
-          node_uuid: _CreateArgs(lu, inst, node_uuid, device, node_uuid == inst.primary_node)
+          node_uuid: _CreateArgs(lu, inst, node_uuid, device, node_uuid == pnode)
           for node_uuid, device in devices.items()})
         created += [(node_uuid, device) for node_uuid, device in devices.items()
                     if not results[node_uuid].fail_msg]
         for node_uuid in devices:
           results[node_uuid].Raise("Can't create block device %s on node %s for instance %s" %
                                    (disk.iv_name, lu.cfg.GetNodeName(node_uuid), inst.name))
+      if disk.dev_type in constants.DTS_INT_MIRROR:
+        lu.rpc.call_drbd_attach_net([pnode], ([disk], inst), False)[pnode].Raise(
+          "Can't connect block device %s on node %s for instance %s" %
+          (disk.iv_name, lu.cfg.GetNodeName(pnode), inst.name))
   except errors.OpExecError:
     UndoCreation(lu, inst, created)
     raise

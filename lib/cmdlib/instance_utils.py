@@ -152,31 +152,53 @@ def AssembleInstanceDisks(lu: Any, inst: objects.Instance,
                           ignore_size: bool = False) -> tuple[bool, list]:
   """Activates the instance's disks on its nodes: secondaries first (as
   secondary), then the primary.  Returns (all ok, [(node name, iv_name,
-  device path)] of the primary)."""
+  device path)] of the primary).
+
+  While the secondaries set up their mirrors, the primary sets up the local
+  halves of its own beside them; it connects them when it takes them up as
+  primary.  Had it connected at once too, both ends of a mirror could start
+  connecting at the same moment, miss each other's listener, and wait
+  DRBD's whole connect interval (ten seconds).
+  """
   del ignore_size  # sizes are recorded, never corrected here
   ok = True
   disks = lu.cfg.GetInstanceDisks(inst.uuid)
+  pnode = inst.primary_node
+  first_pass = []
+  for idx, disk in enumerate(disks):
+    for node_uuid in disk.nodes or [pnode]:
+      if node_uuid != pnode:
+        first_pass.append((node_uuid, disk, idx))
+      elif disk.dev_type in constants.DTS_INT_MIRROR:
+        first_pass.append((node_uuid, disk.LocalHalf(), idx))
+  results = lu.rpc.CallTogether([("blockdev_assemble", node_uuid, ((device, inst), inst, False, idx))
+                                 for node_uuid, device, idx in first_pass])
+  for (node_uuid, disk, _), result in zip(first_pass, results):
+    # the primary's half is taken up again below, which reports a failure
+    if node_uuid != pnode and result.fail_msg:
+      _WarnAssembly(lu, disk, node_uuid, False, result.fail_msg)
+      # a secondary marked offline is known to be gone: the primary serves alone
+      if not (ignore_secondaries or result.offline):
+        ok = False
   device_info = []
-  for on_primary in (False, True):
-    for idx, disk in enumerate(disks):
-      for node_uuid in disk.nodes or [inst.primary_node]:
-        if (node_uuid == inst.primary_node) != on_primary:
-          continue
-        result = lu.rpc.call_blockdev_assemble(node_uuid, (disk, inst), inst, on_primary,
-                                               idx)
-        if result.fail_msg:
-          lu.LogWarning("Could not prepare block device %s on node %s (is_primary=%s,"
-                        " pass=%d): %s", disk.iv_name, lu.cfg.GetNodeName(node_uuid),
-                        on_primary, 2 if on_primary else 1, result.fail_msg)
-          # a secondary marked offline is known to be gone: the primary serves alone
-          if on_primary or not (ignore_secondaries or result.offline):
-            ok = False
-        elif on_primary:
-          dev_path = result.payload[0] if isinstance(result.payload, (list, tuple)) else None
-          device_info.append((lu.cfg.GetNodeName(node_uuid), disk.iv_name, dev_path))
+  for idx, disk in enumerate(disks):
+    result = lu.rpc.call_blockdev_assemble(pnode, (disk, inst), inst, True, idx)
+    if result.fail_msg:
+      _WarnAssembly(lu, disk, pnode, True, result.fail_msg)
+      ok = False
+    else:
+      dev_path = result.payload[0] if isinstance(result.payload, (list, tuple)) else None
+      device_info.append((lu.cfg.GetNodeName(pnode), disk.iv_name, dev_path))
   if ok:
     lu.cfg.MarkInstanceDisksActive(inst.uuid)
   return ok, device_info
+
+
+def _WarnAssembly(lu: Any, disk: objects.Disk, node_uuid: str, on_primary: bool,
+                  message: str) -> None:
+  lu.LogWarning("Could not prepare block device %s on node %s (is_primary=%s, pass=%d): %s",
+                disk.iv_name, lu.cfg.GetNodeName(node_uuid), on_primary,
+                2 if on_primary else 1, message)
 
 
 def ShutdownInstanceDisks(lu: Any, inst: objects.Instance,

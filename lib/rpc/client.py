@@ -134,7 +134,9 @@ def _FillDiskParams(disk: Any, diskparams: dict) -> None:
 
 
 def _SetDynamicParams(ctx: _EncodeContext, disk: Any) -> None:
-  """DRBD disks tell each node its own and its peer's address and minor."""
+  """DRBD disks tell each node its own and its peer's address and minor;
+  what the disk given already says wins (objects.Disk.LocalHalf leaves the
+  peer out)."""
   if disk.dev_type == constants.DT_DRBD8 and disk.logical_id:
     pnode, snode, port, pminor, sminor = disk.logical_id[:5]
     if ctx.node_uuid in (pnode, snode):
@@ -147,6 +149,7 @@ def _SetDynamicParams(ctx: _EncodeContext, disk: Any) -> None:
         DDP_LOCAL_MINOR: pminor if local_is_primary else sminor,
         DDP_REMOTE_MINOR: sminor if local_is_primary else pminor,
         DDP_PORT: port,
+        **(disk.dynamic_params or {}),
       }
   for child in disk.children or ():
     _SetDynamicParams(ctx, child)

@@ -133,10 +133,18 @@ def test_create_drbd_layout_and_creation_order(env):
                      (node2, "plain", meta.logical_id[1], False),
                      (node1, "drbd", None, True),
                      (node2, "drbd", None, False)]
-  # the LVs on both nodes at once; the DRBD devices one node after the other
-  # (connecting both at once can cost DRBD's ten-second connect interval)
-  assert env.rpc.parallel_calls == [("blockdev_create", [node1, node2])] * 2 + [
-    ("blockdev_create", [node1]), ("blockdev_create", [node2])]
+  # every round on both nodes at once; the primary makes its DRBD device off
+  # the network and connects it after the secondary's listens (connecting
+  # both at once can cost DRBD's ten-second connect interval)
+  assert env.rpc.parallel_calls == [("blockdev_create", [node1, node2])] * 3
+  drbd_sent = {nodes: args[0][0] for nodes, args in _Calls(env, "blockdev_create")
+               if args[0][0].dev_type == "drbd"}
+  assert drbd_sent[node1].dynamic_params == {constants.DDP_REMOTE_IP: None}
+  assert drbd_sent[node2].dynamic_params is None
+  assert [(nodes, args[0][0][0].uuid, args[1]) for nodes, args in _Calls(env, "drbd_attach_net")
+          ] == [([node1], disk.uuid, False)]
+  assert env.rpc.Names().index("drbd_attach_net") > max(
+    index for index, name in enumerate(env.rpc.Names()) if name == "blockdev_create")
   # both nodes are checked for data + metadata space, in one call
   assert [sorted(nodes) for nodes, _ in _Calls(env, "node_info")] == [sorted([node1, node2])]
   assert " - INFO: Waiting for instance inst1 to sync disks" in messages
@@ -305,9 +313,13 @@ def test_activate_and_deactivate_drbd_disks(env):
     [True, True])
   result, _ = _Run(env, "OpInstanceActivateDisks", instance_name="inst1")
   assert result == [("node1", "disk/0", "/dev/drbd0")]
-  # the secondary is set up before the primary, which alone is opened
-  assert [(nodes, args[2]) for nodes, args in _Calls(env, "blockdev_assemble")] == [
-    (node2, False), (node1, True)]
+  # the secondary is set up beside the primary's local half (off the
+  # network); then the primary connects and alone is opened
+  assembled = [(nodes, args[2], args[0][0].dynamic_params)
+               for nodes, args in _Calls(env, "blockdev_assemble")]
+  assert sorted(assembled[:2], key=str) == sorted([
+    (node2, False, None), (node1, False, {constants.DDP_REMOTE_IP: None})], key=str)
+  assert assembled[2:] == [(node1, True, None)]
   assert env.cfg.GetInstanceInfoByName("inst1").disks_active
   _Run(env, "OpInstanceDeactivateDisks", instance_name="inst1")
   assert sorted(nodes for nodes, _ in _Calls(env, "blockdev_shutdown")) == sorted([node1,
@@ -383,9 +395,11 @@ def test_failover_drbd_goes_to_the_secondary(env):
   assert _Primary(env) == "node2"
   assert "* checking disk consistency between source and target" in messages
   # the mirror is checked on the target, then moved: secondary set up first
+  # (beside the new primary's local half)
   assert [nodes for nodes, _ in _Calls(env, "blockdev_find")] == [node2]
-  assert [(nodes, args[2]) for nodes, args in _Calls(env, "blockdev_assemble")] == [
-    (node1, False), (node2, True)]
+  assert sorted((nodes, args[2]) for nodes, args in _Calls(env, "blockdev_assemble")) == sorted([
+    (node1, False), (node2, False), (node2, True)])
+  assert _Calls(env, "blockdev_assemble")[-1][0] == node2
   assert [nodes for nodes, _ in _Calls(env, "instance_start")] == [node2]
   assert _Calls(env, "blockdev_close") == []
   # the DRBD disk keeps its logical id: minors stay with their nodes

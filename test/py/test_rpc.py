@@ -202,6 +202,12 @@ def test_disk_and_instance_encoding(nc, runner):
   assert disk["dynamic_params"]["local-ip"] == nc.address(2)
   assert disk["dynamic_params"]["remote-minor"] == 0
   assert disk["params"]["metavg"] == cfg.cluster.diskparams[constants.DT_DRBD8]["metavg"]
+  assert disk["dynamic_params"]["remote-ip"] == nc.address(1)
+  # a local half: the node learns all but its peer's address
+  half = runner.call_blockdev_create("uuid-2", (drbd.LocalHalf(), inst), 1024, "inst1", False,
+                                     "info", False).payload[0]
+  assert half["dynamic_params"] == dict(disk["dynamic_params"], **{"remote-ip": None})
+  assert drbd.dynamic_params is None
   started = runner.call_instance_start("uuid-1", (inst, {}, {"vcpus": 3}), False, None).payload
   idict = started[0]
   assert idict["beparams"]["maxmem"] == 256 and idict["beparams"]["vcpus"] == 3

@@ -407,6 +407,63 @@ def test_create_assemble_open_close_shutdown(kernel):
   assert kernel.calls[2] == drbd_cmd.ApplyActivityLogArgv(3, "/dev/xenvg/d_meta")
 
 
+def _Sysfs(tmp_path, monkeypatch, held):
+  """A /sys/block where minor 3 holds the devices named in held."""
+  root = tmp_path / "sys-block"
+  for index in range(6):
+    (root / ("dm-%d" % index)).mkdir(parents=True)
+    (root / ("dm-%d" % index) / "dev").write_text("254:%d\n" % index)
+  (root / "drbd3" / "slaves").mkdir(parents=True)
+  for name in held:
+    (root / "drbd3" / "slaves" / name).symlink_to(root / name)
+  monkeypatch.setattr(drbd.DRBD8, "sysfs_block", str(root))
+
+
+def _NumberedChildren():
+  children = _Children()
+  for index, child in enumerate(children):
+    child.major, child.minor = 254, index
+  return children
+
+
+def test_local_half_then_the_network(kernel, tmp_path, monkeypatch):
+  """Without its peer's address a device comes up standalone (resource and
+  local disks); set up again with the address, it only connects: the kernel
+  says the minor holds its disks, and off the network there is no peer to
+  check."""
+  _Sysfs(tmp_path, monkeypatch, ["dm-0", "dm-1"])
+  half = _DrbdDisk()
+  half.dynamic_params = dict(half.dynamic_params, **{DDP_REMOTE_IP: None})
+  device = storage.CreateDevice(half, _NumberedChildren(), False)
+  device.Assemble()
+  assert [call[1] if call[0] == "drbdsetup" else call[-1] for call in kernel.calls] == [
+    "create-md", "new-resource", "new-minor", "attach"]
+  assert device.GetProcStatus().standalone
+  kernel.calls.clear()
+  whole = storage.AssembleDevice(_DrbdDisk(), _NumberedChildren())
+  assert [call[1] for call in kernel.calls] == ["connect"]
+  assert not whole.GetProcStatus().standalone
+  # connected, its peer is checked by drbdsetup
+  kernel.calls.clear()
+  storage.AssembleDevice(_DrbdDisk(), _NumberedChildren())
+  assert kernel.calls == [["drbdsetup", "show", "3"]]
+
+
+def test_standalone_minor_holding_other_disks_is_refused(kernel, tmp_path, monkeypatch):
+  _Sysfs(tmp_path, monkeypatch, ["dm-4", "dm-5"])
+  kernel.minors[3] = ["StandAlone", "Secondary/Unknown", "UpToDate/DUnknown"]
+  kernel.config[3] = {"disk": "/dev/xenvg/other_data", "meta": "/dev/xenvg/other_meta"}
+  kernel.Publish()
+  with pytest.raises(errors.BlockDeviceError, match="minor 3 is in use by other devices$"):
+    storage.AssembleDevice(_DrbdDisk(), _NumberedChildren())
+  assert kernel.calls == []
+  # unknown device numbers: drbdsetup show decides
+  kernel.calls.clear()
+  with pytest.raises(errors.BlockDeviceError, match="other devices .*other_data"):
+    storage.AssembleDevice(_DrbdDisk(), _Children())
+  assert kernel.calls == [["drbdsetup", "show", "3"]]
+
+
 def test_create_refuses_used_minor_small_metadata_and_missing_children(kernel):
   kernel.minors[3] = ["Connected", "Secondary/Primary", "UpToDate/UpToDate"]
   kernel.Publish()
