@@ -40,6 +40,9 @@ _NO_ESTIMATE_PAUSE = 5
 # The pauses thus double from a quarter second: a resync of a few seconds is
 # seen to end within a fraction of its length.
 _FIRST_POLL_PAUSE = 0.25
+# and at least this: a resync about to end is estimated to need 0 s, for
+# a few looks in a row
+_MIN_POLL_PAUSE = 0.1
 # seconds of waiting without any resync progress after which the wait fails
 _MAX_STALL = 3600
 
@@ -396,7 +399,7 @@ def WaitForSync(lu: Any, inst: objects.Instance,
     if stalled_for >= _MAX_STALL:
       raise errors.OpExecError("The disks of instance %s made no sync progress for %d"
                                " seconds, aborting" % (inst.name, stalled_for))
-    pause = min(_MAX_POLL_PAUSE, pause, waited + _FIRST_POLL_PAUSE)
+    pause = max(_MIN_POLL_PAUSE, min(_MAX_POLL_PAUSE, pause, waited + _FIRST_POLL_PAUSE))
     stalled_for += pause
     waited += pause
     Sleep(pause)

@@ -295,8 +295,9 @@ class LogicalVolume(base.BlockDev):
     status = super().GetSyncStatus()
     volume = self.volume
     if volume is None and self.attached:
-      # partial and virtual LVs show only in lvs (one listing per node call)
-      volume = self.volume = lvm_report.FindLogicalVolume(self.vg_name, self.lv_name)
+      # partial and virtual LVs show only in lvs (one listing per node call,
+      # and polls in a row share one)
+      volume = self.volume = lvm_report.RecentLogicalVolume(self.vg_name, self.lv_name)
     if volume is not None and (volume.virtual or volume.partial):
       status.is_degraded = True
       status.ldisk_status = LDS_FAULTY

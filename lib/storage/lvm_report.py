@@ -10,6 +10,7 @@ runs no tool at all.
 import contextlib
 import copy
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
@@ -228,6 +229,33 @@ def FindLogicalVolume(vg_name: str, lv_name: str) -> Optional[LogicalVolume]:
     return None
   volumes = ParseLogicalVolumes(result.stdout)
   return volumes[0] if volumes else None
+
+
+# How long an LV's listing answers status polls (sync progress is asked for
+# every fraction of a second, and each lvs costs a good fraction of a second
+# on a slow node); a storage command run here meanwhile ends it sooner.
+STATUS_LISTING_TTL = 5.0
+_status_listings: dict[tuple[str, str], tuple[float, int, Optional[LogicalVolume]]] = {}
+_status_lock = threading.Lock()
+
+
+def RecentLogicalVolume(vg_name: str, lv_name: str) -> Optional[LogicalVolume]:
+  """FindLogicalVolume for status reports: a listing made at most
+  STATUS_LISTING_TTL seconds ago serves again if no storage command ran on
+  this node since."""
+  key = (vg_name, lv_name)
+  now, changes = time.monotonic(), runner.Changes()
+  with _status_lock:
+    listed = _status_listings.get(key)
+  if listed is not None and listed[1] == changes and now - listed[0] < STATUS_LISTING_TTL:
+    return copy.deepcopy(listed[2])
+  volume = FindLogicalVolume(vg_name, lv_name)
+  with _status_lock:
+    for old in [k for k, (when, _, _) in _status_listings.items()
+                if now - when >= STATUS_LISTING_TTL]:
+      del _status_listings[old]
+    _status_listings[key] = (now, changes, copy.deepcopy(volume))
+  return volume
 
 
 def _FindListed(vg_name: str, lv_name: str) -> Optional[LogicalVolume]:

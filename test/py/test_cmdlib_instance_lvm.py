@@ -171,6 +171,16 @@ def test_create_drbd_reports_sync_progress(env):
   assert env.pauses == [0.25, 0.5]
 
 
+def test_sync_about_to_end_is_not_asked_in_a_tight_loop(env):
+  """DRBD estimates 0 s for the last moments of a resync: the polls then
+  still pause a tenth of a second."""
+  env.rpc.sync_script = [[objects.BlockDevStatus(sync_percent=percent, estimated_time=0,
+                                                 is_degraded=True)]
+                         for percent in (99.1, 99.5, 99.9)]
+  _Create(env, "drbd", wait_for_sync=True)
+  assert env.pauses == [0.1] * 3
+
+
 def test_create_drbd_without_wait_checks_mirrors_once(env):
   _, messages = _Create(env, "drbd", wait_for_sync=False)
   assert "* checking mirrors status" in messages

@@ -215,6 +215,7 @@ def sysfs(tmp_path, monkeypatch):
 def fake_lvm(sysfs, monkeypatch):
   fake = FakeLvm(sysfs)
   monkeypatch.setattr(runner, "RUNNER", fake)
+  monkeypatch.setattr(lvm_report, "_status_listings", {})
   return fake
 
 
@@ -312,6 +313,29 @@ def test_status_of_an_active_volume_consults_lvs(fake_lvm, attr, degraded, ldisk
   assert (status.major, status.minor) == (253, 0)
   device.GetSyncStatus()
   assert fake_lvm.commands == ["lvs"]
+
+
+def test_status_polls_in_a_row_share_one_listing(fake_lvm, monkeypatch):
+  """Sync progress is polled every fraction of a second: an LV's listing
+  serves the polls of the next few seconds, unless storage changed here."""
+  fake_lvm.AddVolume("d0", 64, attr="-wi-a---p-")
+  clock = [1000.0]
+  monkeypatch.setattr(lvm_report.time, "monotonic", lambda: clock[0])
+
+  def Poll():
+    return lvm.LogicalVolume(("xenvg", "d0"), [], 64, {}, {}).GetSyncStatus().is_degraded
+
+  assert Poll() and Poll()
+  clock[0] += lvm_report.STATUS_LISTING_TTL - 0.5
+  assert Poll()
+  assert fake_lvm.commands == ["lvs"]
+  clock[0] += 1  # too old
+  assert Poll()
+  assert fake_lvm.commands == ["lvs", "lvs"]
+  monkeypatch.setattr(runner, "_changes", runner.Changes() + 1)  # a command changed storage
+  fake_lvm.lvs["d0"]["attr"] = "-wi-a-----"
+  assert not Poll()
+  assert fake_lvm.commands == ["lvs", "lvs", "lvs"]
 
 
 def test_spindles_and_exclusive_growth_list_the_volume(fake_lvm):
