@@ -95,6 +95,7 @@ class Bench:
     self.ctx = ctx
     self.master = cluster.nodes[0]
     self.disk_size = disk_size
+    self._marks = 0  # kernel log marks written so far
 
   def Shell(self, node: nodes_mod.Node, command: str, timeout: float = 900) -> str:
     result = self.cluster.Ssh(node, command, timeout=timeout)
@@ -146,21 +147,26 @@ class Bench:
       raise util.QAError("%s failed: %s" % (command, output[-3000:]))
     return float(match.group(1)), float(match.group(2))
 
-  def ResetTraces(self) -> dict[str, int]:
-    """Empties the traces; the number of kernel log lines of each node so far."""
-    lines = {}
+  def ResetTraces(self) -> str:
+    """Empties the traces and marks the kernel logs; the mark.  (A count of
+    log lines would do until the kernel's ring buffer is full; from then on
+    it stays the same while old lines make room for new ones.)"""
+    self._marks += 1
+    mark = "bench_drbd_qa mark %d.%d" % (os.getpid(), self._marks)
     for node in self.cluster.nodes:
-      lines[node.name] = int(self.Shell(node, ": > %s; dmesg | wc -l" % TRACE).strip())
-    return lines
+      self.Shell(node, ": > %s; echo %s > /dev/kmsg" % (TRACE, shlex.quote(mark)))
+    return mark
 
-  def Collect(self, dmesg_lines: dict[str, int]) -> tuple[list[dict], list[int]]:
+  def Collect(self, mark: str) -> tuple[list[dict], list[int]]:
     """The traced items of every node (tagged with the node) and the DRBD resync
-    durations the kernels logged since dmesg_lines."""
+    durations the kernels logged since the mark."""
     items, resyncs = [], []
     for node in self.cluster.nodes:
-      output = self.Shell(node, "cat %s; echo '=== dmesg'; dmesg | tail -n +%d" %
-                          (TRACE, dmesg_lines[node.name] + 1))
+      output = self.Shell(node, "cat %s; echo '=== dmesg'; dmesg" % TRACE)
       trace, _, kernel = output.partition("=== dmesg\n")
+      if mark not in kernel:
+        raise util.QAError("the kernel log of %s lost the mark %r" % (node.name, mark))
+      kernel = kernel[kernel.rindex(mark):]
       for line in trace.splitlines():
         try:
           item = json.loads(line)
@@ -205,9 +211,9 @@ class Bench:
           continue
         if figures:  # the instance exists: its guest has booted
           self.WaitGuestIdle(values["instance"])
-        dmesg_lines = self.ResetTraces()
+        mark = self.ResetTraces()
         began, ended = self.Timed(template.format(**values))
-        items, resyncs = self.Collect(dmesg_lines)
+        items, resyncs = self.Collect(mark)
         for item in items:
           item["start"] += offsets[item["node"]] - offsets[self.master.short_name]
         figures[label] = Floor(items, resyncs if label.startswith("replace") else [])
@@ -220,7 +226,7 @@ class Bench:
         waited = self.WaitInSync([node.name for node in self.cluster.nodes])
         if label == "add -t drbd":
           # the initial sync as DRBD measured it (it ran while add went on)
-          _, sync_resyncs = self.Collect(dmesg_lines)
+          _, sync_resyncs = self.Collect(mark)
           figures["initial sync"] = {"ours": max(sync_resyncs or [0]), "waited": waited}
     finally:
       self.cluster.Ssh(self.master, "gnt-instance remove -f --shutdown-timeout=0 %s" %
