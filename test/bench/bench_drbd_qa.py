@@ -20,10 +20,11 @@ doc/qa-cluster.rst).
 of the durations of every command (lvcreate, drbdmeta, drbdsetup, qemu, OS
 scripts) and QMP request the daemons ran, plus the waits inherent in the
 operation as the machinery itself measured them: qemu's memory transfer
-(from the QMP migrate request to the last status query), DRBD's resync
-("Resync done (total N sec)" in the kernel log of the nodes) and the DRBD
-handshakes the daemons waited for (traced waits, once however many nodes
-waited for the same one at the same time).  These are
+(from the QMP migrate request to the last status query), DRBD's resyncs
+(in the kernel log of the nodes: from the connection to the peer, or the
+resync's start, to "Resync done") and the DRBD handshakes the daemons
+waited for (traced waits); time that several nodes spent in the same
+handshake or resync counts once.  These are
 measured, not replayed: undoing each operation to replay its commands
 through SSH would cost minutes of emulated CPU per round.  overhead = ours -
 floor; the issue's target is an overhead under 1 s per operation.  The
@@ -78,7 +79,13 @@ OPERATIONS = [
   ("migrate", "gnt-instance migrate -f {instance}"),
   ("failover", "gnt-instance failover -f --shutdown-timeout=0 {instance}"),
 ]
-_RESYNC_DONE = re.compile(r"Resync done \(total (\d+) sec")
+# kernel log lines: "[seconds since boot] text"; DRBD's connection to its peer
+# (per resource) and a minor's resync (DRBD's own "total N sec" is rounded
+# up to whole seconds: 1 for a resync of a few milliseconds)
+_KERNEL_LINE = re.compile(r"^\[\s*(\d+\.\d+)\] (.*)$", re.M)
+_DRBD_CONNECTED = re.compile(r"^drbd resource(\d+): conn\( WFConnection -> WFReportParams \)")
+_DRBD_RESYNC_BEGAN = re.compile(r"^block drbd(\d+): Began resync")
+_DRBD_RESYNC_DONE = re.compile(r"^block drbd(\d+): Resync done")
 # commands that only look: an admin's script that knows what it set up needs none
 _QUERIES = (("lvs",), ("vgs",), ("pvs",), ("drbdsetup", "show"), ("drbdsetup", "status"),
             ("blockdev", "--getsize64"))
@@ -96,6 +103,7 @@ class Bench:
     self.master = cluster.nodes[0]
     self.disk_size = disk_size
     self._marks = 0  # kernel log marks written so far
+    self._mark_times: dict[str, float] = {}  # node name: its clock at the last mark
 
   def Shell(self, node: nodes_mod.Node, command: str, timeout: float = 900) -> str:
     result = self.cluster.Ssh(node, command, timeout=timeout)
@@ -154,19 +162,24 @@ class Bench:
     self._marks += 1
     mark = "bench_drbd_qa mark %d.%d" % (os.getpid(), self._marks)
     for node in self.cluster.nodes:
-      self.Shell(node, ": > %s; echo %s > /dev/kmsg" % (TRACE, shlex.quote(mark)))
+      # the node's clock right after the mark: kernel times become wall times
+      self._mark_times[node.name] = float(self.Shell(
+        node, ": > %s; echo %s > /dev/kmsg; date +%%s.%%N" % (TRACE, shlex.quote(mark))))
     return mark
 
-  def Collect(self, mark: str) -> tuple[list[dict], list[int]]:
-    """The traced items of every node (tagged with the node) and the DRBD resync
-    durations the kernels logged since the mark."""
-    items, resyncs = [], []
+  def Collect(self, mark: str) -> tuple[list[dict], list[dict]]:
+    """The traced items of every node and the DRBD resyncs its kernel logged
+    since the mark (as items of kind "sync", in the node's wall time), all
+    tagged with the node."""
+    items, syncs = [], []
     for node in self.cluster.nodes:
       output = self.Shell(node, "cat %s; echo '=== dmesg'; dmesg" % TRACE)
       trace, _, kernel = output.partition("=== dmesg\n")
       if mark not in kernel:
         raise util.QAError("the kernel log of %s lost the mark %r" % (node.name, mark))
-      kernel = kernel[kernel.rindex(mark):]
+      lines = [(float(stamp), text) for stamp, text in _KERNEL_LINE.findall(kernel)]
+      marked = max(index for index, (_, text) in enumerate(lines) if text == mark)
+      offset = self._mark_times[node.name] - lines[marked][0]
       for line in trace.splitlines():
         try:
           item = json.loads(line)
@@ -174,8 +187,10 @@ class Bench:
           continue
         item["node"] = node.short_name
         items.append(item)
-      resyncs += [int(seconds) for seconds in _RESYNC_DONE.findall(kernel)]
-    return items, resyncs
+      for start, end in _ResyncSpans(lines[marked + 1:]):
+        syncs.append({"kind": "sync", "node": node.short_name, "start": start + offset,
+                      "seconds": end - start, "ok": True, "what": "DRBD resync (kernel log)"})
+    return items, syncs
 
   def WaitInSync(self, node_names: list[str]) -> float:
     """Waits on the nodes until no DRBD device is syncing or inconsistent."""
@@ -213,10 +228,12 @@ class Bench:
           self.WaitGuestIdle(values["instance"])
         mark = self.ResetTraces()
         began, ended = self.Timed(template.format(**values))
-        items, resyncs = self.Collect(mark)
+        items, syncs = self.Collect(mark)
+        if label.startswith("replace"):
+          items += syncs
         for item in items:
           item["start"] += offsets[item["node"]] - offsets[self.master.short_name]
-        figures[label] = Floor(items, resyncs if label.startswith("replace") else [])
+        figures[label] = Floor(items)
         figures[label]["ours"] = ours = ended - began
         figures[label]["idle"] = ours - _Covered(items, began, ended)
         if show:
@@ -226,8 +243,9 @@ class Bench:
         waited = self.WaitInSync([node.name for node in self.cluster.nodes])
         if label == "add -t drbd":
           # the initial sync as DRBD measured it (it ran while add went on)
-          _, sync_resyncs = self.Collect(mark)
-          figures["initial sync"] = {"ours": max(sync_resyncs or [0]), "waited": waited}
+          _, syncs = self.Collect(mark)
+          figures["initial sync"] = {"ours": max([sync["seconds"] for sync in syncs] or [0]),
+                                     "waited": waited}
     finally:
       self.cluster.Ssh(self.master, "gnt-instance remove -f --shutdown-timeout=0 %s" %
                        values["instance"], check=False, timeout=600)
@@ -289,7 +307,27 @@ class Bench:
         self.cluster.Ssh(node, "; ".join(undo), check=False, timeout=300)
 
 
-def Floor(items: list[dict], resyncs: list[int]) -> dict:
+def _ResyncSpans(lines: list[tuple[float, str]]) -> list[tuple[float, float]]:
+  """(start, end) kernel times of the resyncs in a node's log lines: from
+  the connection to the peer that led to it (if logged), else from its start."""
+  connected: dict[str, float] = {}
+  began: dict[str, float] = {}
+  spans = []
+  for stamp, text in lines:
+    for pattern, seen in ((_DRBD_CONNECTED, connected), (_DRBD_RESYNC_BEGAN, began)):
+      match = pattern.match(text)
+      if match:
+        seen[match.group(1)] = stamp
+    done = _DRBD_RESYNC_DONE.match(text)
+    if done and done.group(1) in began:
+      # one resource per minor here: resource N holds minor N
+      minor = done.group(1)
+      start = began.pop(minor)
+      spans.append((min(start, connected.pop(minor, start)), stamp))
+  return spans
+
+
+def Floor(items: list[dict]) -> dict:
   """The floor of an operation from its traces (see the module's description)."""
   work = [item for item in items if item["kind"] in ("cmd", "qmp")]
   floor = sum(item["seconds"] for item in work)
@@ -302,18 +340,18 @@ def Floor(items: list[dict], resyncs: list[int]) -> dict:
       end = queries[-1]["start"] + queries[-1]["seconds"]
       # the transfer replaces the requests made during it
       floor += (end - begin) - sum(item["seconds"] for item in [migrations[0]] + queries)
-  floor += max(resyncs or [0])
-  # DRBD handshakes: both ends of a device wait for the same one, so the
-  # time any node waited counts once
+  # DRBD's handshakes and resyncs: both ends of a device wait for (or log)
+  # the same one, so the time any node spent in one counts once
   waits = [item for item in items if item["kind"] == "wait"]
-  handshakes = _Union([(item["start"], item["start"] + item["seconds"]) for item in waits])
-  floor += handshakes
+  syncs = [item for item in items if item["kind"] == "sync"]
+  floor += _Union([(item["start"], item["start"] + item["seconds"]) for item in waits + syncs])
   queries = sum(item["seconds"] for item in work if _Query(item))
   rpcs = [item for item in items if item["kind"] == "rpc"]
   rpc_time = sum(item["seconds"] for item in rpcs)
   return {"floor": floor, "needed": floor - queries, "rpc": rpc_time, "node_py": rpc_time - sum(
     item["seconds"] for item in work + waits), "calls": len(rpcs), "commands": len(work),
-          "queries": sum(1 for item in work if _Query(item)), "resync": max(resyncs or [0])}
+          "queries": sum(1 for item in work if _Query(item)),
+          "resync": max([item["seconds"] for item in syncs] or [0])}
 
 
 def _CreatedVolume(argv: list[str]) -> str:
@@ -400,13 +438,15 @@ def Report(rounds: list[dict[str, dict]]) -> None:
             [round(figures["add replayed"]["seconds"], 2) for figures in replays]))
   syncs = [figures["initial sync"] for figures in rounds if "initial sync" in figures]
   if syncs:
-    print("initial sync: %s s as DRBD logged it (median of %s); waited %.1f s after add" % (
+    print("initial sync: %.2f s as DRBD logged it (median of %s); waited %.1f s after add" % (
       statistics.median(sync["ours"] for sync in syncs),
-      [sync["ours"] for sync in syncs], statistics.median(sync["waited"] for sync in syncs)))
+      [round(sync["ours"], 2) for sync in syncs],
+      statistics.median(sync["waited"] for sync in syncs)))
   resyncs = {label: [figures[label]["resync"] for figures in rounds if label in figures]
              for label in labels if label.startswith("replace")}
   for label, seconds in resyncs.items():
-    print("%s: DRBD resync inside it %s s (part of the floor)" % (label, seconds))
+    print("%s: DRBD resync inside it %s s (part of the floor)" % (
+      label, [round(value, 2) for value in seconds]))
   print("(medians over %d rounds, seconds; ours: wall time of the gnt-* command on the master"
         " node; floor: the traced commands as run + qemu's transfer + DRBD's resync and"
         " handshakes; needed:"
