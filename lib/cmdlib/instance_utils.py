@@ -171,8 +171,9 @@ def AssembleInstanceDisks(lu: Any, inst: objects.Instance,
         first_pass.append((node_uuid, disk, idx))
       elif disk.dev_type in constants.DTS_INT_MIRROR:
         first_pass.append((node_uuid, disk.LocalHalf(), idx))
-  results = lu.rpc.CallTogether([("blockdev_assemble", node_uuid, ((device, inst), inst, False, idx))
-                                 for node_uuid, device, idx in first_pass])
+  results = lu.rpc.CallTogether([
+    ("blockdev_assemble", node_uuid, ((device, inst), inst, False, idx))
+    for node_uuid, device, idx in first_pass])
   for (node_uuid, disk, _), result in zip(first_pass, results):
     # the primary's half is taken up again below, which reports a failure
     if node_uuid != pnode and result.fail_msg:
