@@ -550,23 +550,34 @@ def DrbdDisconnectNet(disks: list) -> None:
 
 def DrbdAttachNet(disks: list, multimaster: bool) -> None:
   """Connects DRBD devices to their peers; with multimaster both nodes may be
-  primary, and this node becomes one (for a live migration)."""
+  primary, and this node becomes one (for a live migration).
+
+  A device to be made primary waits until its peer connected (or it would
+  start a data generation of its own); one that is primary already only
+  starts connecting.  So the primary's node is asked first and returns at
+  once, and its peer, asked next, finds it listening: asked at the same
+  moment, both could start connecting at once, miss each other, and wait
+  DRBD's whole connect interval (ten seconds, seen in a migration).
+  """
   devices = _DrbdDevices(disks)
+  promoted = [device for device in devices
+              if multimaster and not device.GetProcStatus().primary]
   for device in devices:
     try:
       device.AttachNet(bool(multimaster))
     except errors.BlockDeviceError as err:
       _FailWith("Can't change network configuration", err)
   for device in devices:
+    if multimaster and device not in promoted:
+      continue
     status = _WaitConnected(device, bool(multimaster))
     if multimaster and not (status.connected or status.resyncing):
       Fail("Timeout in disk reconnecting")
-  if multimaster:
-    for device in devices:
-      try:
-        device.Open()
-      except errors.BlockDeviceError as err:
-        _FailWith("Can't change to primary mode", err)
+  for device in promoted:
+    try:
+      device.Open()
+    except errors.BlockDeviceError as err:
+      _FailWith("Can't change to primary mode", err)
 
 
 def DrbdWaitSync(disks: list) -> list:

@@ -291,16 +291,13 @@ class _MigrationLU(_InstanceLU):
     self.feedback("* changing disks into %s mode" %
                   ("dual-master" if multimaster else "single-master"))
     message = "Cannot change disks config on node %s, error: %s"
-    if multimaster:
-      # each node waits until its peer connected: both must be asked at once
-      self._MirrorCall("call_drbd_attach_net", [self.source_uuid, self.target_uuid], message,
-                       True)
-      return
-    # one node after the other (the first only starts listening): when both
-    # start connecting at the same moment, DRBD can miss both ways and then
-    # waits its whole connect interval (about ten seconds, seen here)
+    # one node after the other, the source (primary) first: it only starts
+    # listening, and the target, made primary too in dual-master mode, waits
+    # until it connected.  When both start connecting at the same moment,
+    # DRBD can miss both ways and then waits its whole connect interval
+    # (about ten seconds, seen here).
     for node_uuid in (self.source_uuid, self.target_uuid):
-      self._MirrorCall("call_drbd_attach_net", [node_uuid], message, False)
+      self._MirrorCall("call_drbd_attach_net", [node_uuid], message, multimaster)
 
   def _WaitUntilSync(self) -> None:
     """Waits (reporting progress) until both nodes' DRBD devices are in sync."""

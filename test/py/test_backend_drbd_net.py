@@ -14,12 +14,13 @@ from ganeti.utils import cmdtrace
 class _Minor:
   """A DRBD device: records what it is told, reports scripted states."""
 
-  def __init__(self, minor, states, fail=()):
+  def __init__(self, minor, states, fail=(), role="Secondary"):
     self.dev_path = "/dev/drbd%d" % minor
     self.minor = minor
     self.states = list(states)
     self.fail = set(fail)
     self.actions = []
+    self.role = role
 
   def _Do(self, action):
     self.actions.append(action)
@@ -37,7 +38,8 @@ class _Minor:
 
   def GetProcStatus(self):
     connection, percent = self.states.pop(0) if len(self.states) > 1 else self.states[0]
-    return drbd_info.MinorStatus(self.minor, connection, sync_percent=percent)
+    return drbd_info.MinorStatus(self.minor, connection, role=self.role,
+                                 sync_percent=percent)
 
 
 class _Found(list):
@@ -61,12 +63,24 @@ def test_calls_are_registered():
 
 
 def test_dual_master_waits_for_the_peer_then_makes_every_minor_primary(devices):
-  devices.extend([_Minor(0, [("WFConnection", None), ("Connected", None)]),
-                  _Minor(1, [("SyncSource", 12.5)])])
+  # (each first state is the look at its role, before connecting)
+  devices.extend([_Minor(0, [("StandAlone", None), ("WFConnection", None),
+                             ("Connected", None)]),
+                  _Minor(1, [("StandAlone", None), ("SyncSource", 12.5)])])
   blockdev.DrbdAttachNet([{}, {}], True)
   assert [dev.actions for dev in devices] == [[("connect", True), ("primary",)],
                                               [("connect", True), ("primary",)]]
   assert devices.pauses == [blockdev._DRBD_CONNECT_POLL]
+
+
+def test_dual_master_on_the_primary_only_starts_connecting(devices):
+  """The migration's source, primary already, is asked first: it neither
+  waits for its peer (asked next) nor is made primary again."""
+  devices.extend([_Minor(0, [("StandAlone", None), ("WFConnection", None)], role="Primary"),
+                  _Minor(1, [("StandAlone", None), ("WFConnection", None)], role="Primary")])
+  blockdev.DrbdAttachNet([{}, {}], True)
+  assert [dev.actions for dev in devices] == [[("connect", True)], [("connect", True)]]
+  assert devices.pauses == []
 
 
 def test_handshake_waits_are_traced_apart_from_the_daemons_work(devices, tmp_path):
@@ -96,7 +110,7 @@ def test_single_master_does_not_wait_for_an_absent_peer(devices):
 
 
 def test_dual_master_gives_up_on_a_missing_peer(devices):
-  devices.append(_Minor(0, [("WFConnection", None)]))
+  devices.append(_Minor(0, [("StandAlone", None), ("WFConnection", None)]))
   with pytest.raises(RPCFail, match="Timeout in disk reconnecting"):
     blockdev.DrbdAttachNet([{}], True)
   # short polls, for as long as the wait allows

@@ -497,7 +497,10 @@ def test_migrate_drbd_through_dual_master(env):
   both = ("node1", "node2")
   assert _DiskSteps(env) == [
     ("blockdev_close", ("node2",)), ("drbd_disconnect_net", both),
-    ("drbd_attach_net", both, True), ("drbd_wait_sync", both), ("drbd_wait_sync", both),
+    # dual-master: the source (primary, it only listens) first, then the
+    # target, which waits for it and becomes primary too
+    ("drbd_attach_net", ("node1",), True), ("drbd_attach_net", ("node2",), True),
+    ("drbd_wait_sync", both), ("drbd_wait_sync", both),
     ("accept_instance", ("node2",)), ("instance_migrate", ("node1",)),
     ("instance_finalize_migration_src", ("node1",)),
     ("instance_finalize_migration_dst", ("node2",)),
