@@ -433,9 +433,10 @@ class _RunnerBase:
 
   def CallTogether(self, calls: list[tuple[str, Any, tuple]]) -> list[Any]:
     """Different calls made at once: (name, nodes as call_<name> takes them,
-    positional arguments) each.  All their requests are in flight together
-    (a node asked two things works on both at once); each result is what
-    call_<name> returns, in the order of calls."""
+    positional arguments) each.  All their requests go out in one send (a
+    node asked two things gets them one after the other, over one
+    connection); each result is what call_<name> returns, in the order of
+    calls."""
     prepared = []
     for name, nodes, args in calls:
       cdef = defs.CALLS[name]

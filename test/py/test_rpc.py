@@ -257,7 +257,7 @@ def test_calls_made_together_go_out_in_one_send(runner, monkeypatch):
     ("jobqueue_update", ["uuid-1", "uuid-2"], ("/q/serial", "2\n")),
     ("bridges_exist", "node3", (["br0"],)),
     ("node_leave_cluster", "uuid-1", (True,))])
-  # every request in flight at once: one send, a node asked twice included
+  # one send for all requests, those of a node asked twice included
   assert sends == [6]
   assert sorted(first) == ["uuid-1", "uuid-2"]
   assert first["uuid-2"].payload == ["/q/job-1", "one"]
