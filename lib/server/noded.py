@@ -12,7 +12,7 @@ requests get a 4xx answer; nothing a peer sends stops the daemon.
 """
 
 import argparse
-import http.server
+import http
 import inspect
 import logging
 import os
@@ -20,6 +20,7 @@ import socket
 import socketserver
 import ssl
 import threading
+import time
 from typing import Any, Callable, Optional
 
 from ganeti import constants
@@ -37,6 +38,9 @@ HANDSHAKE_TIMEOUT = 10.0
 IDLE_TIMEOUT = 300.0
 BACKEND_ERROR_PREFIX = "Error while executing backend function"
 _QUIT_DELAY = 0.5
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
+_SERVER_VERSION = "ganeti-noded/%s" % constants.RELEASE_VERSION
 
 
 def _RpcFailClass() -> Optional[type]:
@@ -92,6 +96,16 @@ class Dispatcher:
     errors.QuitGanetiException (e.g. when the node leaves the cluster)."""
     self._handlers = handlers
     self._quit_fn = quit_fn
+    # handler name -> its signature (None: it has none to check against)
+    self._signatures: dict[str, Optional[inspect.Signature]] = {}
+
+  def _Signature(self, name: str, handler: Callable[..., Any]) -> Optional[inspect.Signature]:
+    if name not in self._signatures:
+      try:
+        self._signatures[name] = inspect.signature(handler)
+      except ValueError:
+        self._signatures[name] = None  # a builtin: the call itself will tell
+    return self._signatures[name]
 
   def __call__(self, name: str, body: bytes) -> tuple[int, Any]:
     handler = self._handlers.get(name)
@@ -103,12 +117,12 @@ class Dispatcher:
       return 400, [False, "Invalid JSON body for call %s: %s" % (name, err)]
     if not isinstance(args, list):
       return 400, [False, "Arguments of call %s must be a JSON list" % name]
-    try:
-      inspect.signature(handler).bind(*args)
-    except TypeError as err:
-      return 400, [False, "Invalid arguments for call %s: %s" % (name, err)]
-    except ValueError:
-      pass  # no signature to check (builtin); the call itself will tell
+    signature = self._Signature(name, handler)
+    if signature is not None:
+      try:
+        signature.bind(*args)
+      except TypeError as err:
+        return 400, [False, "Invalid arguments for call %s: %s" % (name, err)]
     with cmdtrace.Span("rpc", name) as traced:
       status, answer = self._Call(name, handler, args)
       traced.ok = answer[0] is True
@@ -132,84 +146,142 @@ class Dispatcher:
       return 200, [False, "%s: %s" % (BACKEND_ERROR_PREFIX, err)]
 
 
-class _RequestHandler(http.server.BaseHTTPRequestHandler):
-  """One client connection; may carry many requests."""
-  protocol_version = "HTTP/1.1"
-  server_version = "ganeti-noded/%s" % constants.RELEASE_VERSION
-  timeout = IDLE_TIMEOUT
-  server: "NodeHttpServer"
+class _BadRequest(Exception):
+  """A request that cannot be served; the connection ends after the answer."""
 
-  def log_message(self, format: str, *args: Any) -> None:  # pylint: disable=redefined-builtin
-    logging.debug("%s: %s", self.address_string(), format % args)
+  def __init__(self, status: int, message: str) -> None:
+    super().__init__(message)
+    self.status = status
+
+
+def _HttpDate() -> str:
+  return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
+
+
+class _Connection:
+  """One client's TLS connection, serving its requests in turn.
+
+  A small HTTP/1.1 reader of its own rather than http.server's: that one
+  parses headers with the email package and writes headers and body as two
+  TLS records, several milliseconds per call on a slow node, where the master
+  makes dozens of calls per operation.
+  """
+
+  def __init__(self, tls: Any, client_address: Any, server: "NodeHttpServer") -> None:
+    self._tls = tls
+    self._peer = client_address[0]
+    self._server = server
+    self._rfile = tls.makefile("rb")
+    # a connection's client certificate cannot change: its digest is taken once
+    self._digest: Optional[str] = None
+
+  def Serve(self) -> None:
+    self._tls.settimeout(IDLE_TIMEOUT)
+    try:
+      while self._ServeOne():
+        pass
+    except _BadRequest as err:
+      self._Refuse(err.status, str(err))
+    except OSError as err:  # idle timeout, reset, TLS error: the peer is gone
+      logging.debug("Connection from %s ended: %s", self._peer, err)
+    finally:
+      self._rfile.close()
+
+  def _ServeOne(self) -> bool:
+    """Answers one request; False when the connection is to end."""
+    line = self._rfile.readline(_MAX_LINE + 1)
+    if not line:
+      return False
+    if len(line) > _MAX_LINE:
+      raise _BadRequest(414, "Request line too long")
+    parts = line.decode("latin-1").split()
+    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+      raise _BadRequest(400, "Invalid request line")
+    method, target, version = parts
+    if version not in ("HTTP/1.0", "HTTP/1.1"):
+      raise _BadRequest(505, "HTTP version %s not supported" % version[:20])
+    headers = self._ReadHeaders()
+    connection = headers.get("connection", "").lower()
+    keep_alive = connection == "keep-alive" if version == "HTTP/1.0" else connection != "close"
+    if method != "POST":
+      raise _BadRequest(405, "Only POST /<call> is supported")
+    if not self._Authorized():
+      raise _BadRequest(403, "Client certificate not accepted")
+    length = self._BodyLength(headers)
+    if headers.get("expect", "").lower() == "100-continue":
+      self._tls.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    body = self._rfile.read(length)
+    if len(body) != length:
+      return False  # the peer went away mid-body
+    name = target.split("?", 1)[0].strip("/")
+    status, answer = self._server.dispatch(name, body)
+    self._Reply(status, answer, close=not keep_alive)
+    logging.debug("%s: POST /%s %d", self._peer, name[:100], status)
+    return keep_alive
+
+  def _ReadHeaders(self) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for _ in range(_MAX_HEADERS + 1):
+      line = self._rfile.readline(_MAX_LINE + 1)
+      if len(line) > _MAX_LINE:
+        raise _BadRequest(431, "Header line too long")
+      if line in (b"\r\n", b"\n", b""):
+        return headers
+      name, sep, value = line.decode("latin-1").partition(":")
+      if not sep or not name.strip():
+        raise _BadRequest(400, "Invalid header line")
+      headers[name.strip().lower()] = value.strip()
+    raise _BadRequest(431, "More than %d headers" % _MAX_HEADERS)
+
+  @staticmethod
+  def _BodyLength(headers: dict[str, str]) -> int:
+    if headers.get("transfer-encoding", "").lower() not in ("", "identity"):
+      raise _BadRequest(411, "Chunked bodies are not supported; send Content-Length")
+    text = headers.get("content-length", "0")
+    try:
+      length = int(text)
+    except ValueError:
+      length = -1
+    if length < 0:
+      raise _BadRequest(400, "Invalid Content-Length %r" % text[:40])
+    if length > MAX_BODY_SIZE:
+      raise _BadRequest(413, "Request body too large (%d bytes, limit %d)" %
+                        (length, MAX_BODY_SIZE))
+    return length
+
+  def _Authorized(self) -> bool:
+    if self._digest is None:
+      der = self._tls.getpeercert(binary_form=True)
+      if der is None:
+        return False
+      self._digest = x509.DigestOfDer(der)
+    if self._server.candidate_certs.Allows(self._digest):
+      return True
+    logging.warning("Refused %s: client certificate %s is not a master candidate's",
+                    self._peer, self._digest)
+    return False
 
   def _Reply(self, status: int, answer: Any, close: bool = False) -> None:
+    """Sends the answer, headers and body in one write."""
     try:
       data = serializer.DumpJson(answer).encode("utf-8")
     except (TypeError, ValueError) as err:
       status, close = 200, False
       data = serializer.DumpJson([False, "%s: result cannot be encoded: %s" %
                                   (BACKEND_ERROR_PREFIX, err)]).encode("utf-8")
-    self.send_response(status)
-    self.send_header("Content-Type", "application/json")
-    self.send_header("Content-Length", str(len(data)))
-    if close:
-      self.send_header("Connection", "close")
-      self.close_connection = True
-    self.end_headers()
-    self.wfile.write(data)
+    head = ("HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n"
+            "Content-Type: application/json\r\nContent-Length: %d\r\n%s\r\n" %
+            (status, http.HTTPStatus(status).phrase, _SERVER_VERSION, _HttpDate(),
+             len(data), "Connection: close\r\n" if close else ""))
+    self._tls.sendall(head.encode("latin-1") + data)
 
   def _Refuse(self, status: int, message: str) -> None:
-    """Answers an error and ends the connection (the body may be unread)."""
-    self._Reply(status, [False, message], close=True)
-
-  def _Authorized(self) -> bool:
-    der = self.connection.getpeercert(binary_form=True)
-    if der is None:
-      return False
-    digest = x509.DigestOfDer(der)
-    if self.server.candidate_certs.Allows(digest):
-      return True
-    logging.warning("Refused %s: client certificate %s is not a master candidate's",
-                    self.address_string(), digest)
-    return False
-
-  def _ReadBody(self) -> Optional[bytes]:
-    if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
-      self._Refuse(411, "Chunked bodies are not supported; send Content-Length")
-      return None
-    length_text = self.headers.get("Content-Length")
+    """Answers an error; the connection ends after it (the body may be unread)."""
+    logging.debug("%s: refused with %d: %s", self._peer, status, message)
     try:
-      length = int(length_text) if length_text is not None else 0
-    except ValueError:
-      length = -1
-    if length < 0:
-      self._Refuse(400, "Invalid Content-Length %r" % length_text)
-      return None
-    if length > MAX_BODY_SIZE:
-      self._Refuse(413, "Request body too large (%d bytes, limit %d)" %
-                   (length, MAX_BODY_SIZE))
-      return None
-    body = self.rfile.read(length)
-    if len(body) != length:
-      self.close_connection = True
-      return None
-    return body
-
-  def do_POST(self) -> None:  # pylint: disable=invalid-name
-    if not self._Authorized():
-      self._Refuse(403, "Client certificate not accepted")
-      return
-    body = self._ReadBody()
-    if body is None:
-      return
-    name = self.path.split("?", 1)[0].strip("/")
-    status, answer = self.server.dispatch(name, body)
-    self._Reply(status, answer)
-
-  def _NotAllowed(self) -> None:
-    self._Refuse(405, "Only POST /<call> is supported")
-
-  do_GET = do_PUT = do_DELETE = do_OPTIONS = _NotAllowed
+      self._Reply(status, [False, message], close=True)
+    except OSError:
+      pass
 
 
 class NodeHttpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
@@ -225,7 +297,7 @@ class NodeHttpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     self.ssl_context = context
     self.dispatch = dispatch
     self.candidate_certs = candidate_certs
-    super().__init__(address, _RequestHandler)
+    super().__init__(address, None)
 
   def finish_request(self, request: Any, client_address: Any) -> None:
     # the handshake runs here, in the connection's thread, not in the accept loop
@@ -239,7 +311,7 @@ class NodeHttpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
       logging.info("TLS handshake with %s failed: %s", client_address[0], err)
       return
     try:
-      self.RequestHandlerClass(tls, client_address, self)
+      _Connection(tls, client_address, self).Serve()
     finally:
       try:
         tls.close()

@@ -238,6 +238,9 @@ def test_bad_requests(cluster):
   answer = _raw_request(cluster, 1, cluster.cert("client.pem"),
                         b"GET / HTTP/1.1\r\n\r\n")
   assert answer.startswith(b"HTTP/1.1 405")
+  answer = _raw_request(cluster, 1, cluster.cert("client.pem"),
+                        b"POST /version HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+  assert answer.startswith(b"HTTP/1.1 411")
 
 
 def test_keep_alive_serves_several_requests(cluster):
@@ -250,6 +253,37 @@ def test_keep_alive_serves_several_requests(cluster):
         while not _complete(data):
           data += tls.recv(65536)
         assert data.startswith(b"HTTP/1.1 200") and data.endswith(b'[true,"node1"]')
+
+
+def test_http_framing(cluster):
+  """Connection handling as HTTP/1.1 says: close on request, 100-continue,
+  version and header limits."""
+  cert = cluster.cert("client.pem")
+  answer = _raw_request(cluster, 1, cert, b"POST /version HTTP/1.1\r\nConnection: close\r\n"
+                        b"Content-Length: 2\r\n\r\n[]")
+  head = answer.partition(b"\r\n\r\n")[0].lower()
+  assert answer.startswith(b"HTTP/1.1 200") and b"connection: close" in head
+  assert b"content-type: application/json" in head and b"date: " in head
+  # HTTP/1.0 without keep-alive: the answer ends the connection
+  answer = _raw_request(cluster, 1, cert, b"POST /version HTTP/1.0\r\nContent-Length: 2\r\n\r\n[]")
+  assert answer.startswith(b"HTTP/1.1 200") and b"connection: close" in answer.lower()
+  # the client waits for "100 Continue" before sending its body
+  with socket.create_connection((cluster.address(1), PORT), timeout=5) as sock:
+    with _client_context(cluster, cert).wrap_socket(sock) as tls:
+      tls.sendall(b"POST /version HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+      assert tls.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+      tls.sendall(b"[]")
+      data = b""
+      while not _complete(data):
+        data += tls.recv(65536)
+      assert data.startswith(b"HTTP/1.1 200") and data.endswith(b'[true,"node1"]')
+  assert _raw_request(cluster, 1, cert, b"POST /version HTTP/2.0\r\n\r\n").startswith(
+    b"HTTP/1.1 505")
+  answer = _raw_request(cluster, 1, cert, b"POST /version HTTP/1.1\r\n" +
+                        b"X: y\r\n" * 101 + b"\r\n")
+  assert answer.startswith(b"HTTP/1.1 431")
+  answer = _raw_request(cluster, 1, cert, b"POST /version HTTP/1.1\r\nno colon\r\n\r\n")
+  assert answer.startswith(b"HTTP/1.1 400")
 
 
 def test_signed_but_not_candidate_is_refused(cluster):
