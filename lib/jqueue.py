@@ -437,10 +437,10 @@ class JobQueue:
       callbacks = _OpCallbacks(self, job, index)
       try:
         result = self._run_opcode_fn(job, index, callbacks)
+      # a job's end is told (by _finish) only once it is on disk
       except _JobCanceled:
         with self._lock:
           job.Finalize(constants.OP_STATUS_CANCELED, _CANCELED_BY_REQUEST, index)
-          job.change.notify_all()
         break
       except Exception as err:  # pylint: disable=broad-except
         if not isinstance(err, errors.GenericError):
@@ -451,13 +451,13 @@ class JobQueue:
           op.end_timestamp = TimeStampNow()
           job.Finalize(constants.OP_STATUS_ERROR, errors.EncodeException(
             errors.OpExecError("Preceding opcode failed")), index + 1)
-          job.change.notify_all()
         break
       with self._lock:
         op.status = constants.OP_STATUS_SUCCESS
         op.result = _as_stored(result)
         op.end_timestamp = TimeStampNow()
-        job.change.notify_all()
+        if index + 1 < len(job.ops):
+          job.change.notify_all()
     else:
       with self._lock:
         job.end_timestamp = TimeStampNow()
@@ -469,7 +469,11 @@ class JobQueue:
     self._finish(job)
 
   def _finish(self, job: QueuedJob) -> None:
-    self._save([job])
+    # Waiters are told of the end once it is on the master's disk, while the
+    # copies for the candidates are on their way (Ganeti too tells them after
+    # its local write): a master failing meanwhile leaves the job "running"
+    # on a candidate taking over, which fails it.
+    self._committer.Mark([job.id], wait=True, replicated=False)
     with self._lock:
       job.change.notify_all()
       self._release_dependents_locked(job.id)

@@ -127,9 +127,9 @@ class GroupCommitter:
                read_serial_fn: Callable[[], int],
                replicate_fn: Optional[Callable[[list[tuple[str, str]]], None]] = None) -> None:
     """replicate_fn(writes) gets the (path, text) of each durable batch
-    before its waiters are woken (master candidates keep copies of the
-    queue): the serial file and the jobs marked other than lazily.  A job's
-    log messages reach the candidates with its next state change."""
+    (master candidates keep copies of the queue): the serial file and the
+    jobs marked other than lazily.  A job's log messages reach the
+    candidates with its next state change."""
     self._serialize_fn = serialize_fn
     self._read_serial_fn = read_serial_fn
     self._replicate_fn = replicate_fn
@@ -139,15 +139,18 @@ class GroupCommitter:
     self._to_replicate: set[int] = set()
     self._flush_wanted = False
     self._next_batch = 1      # the batch that newly marked jobs go into
-    self._done_batch = 0      # the last batch that is durable
+    self._local_batch = 0     # the last batch on the local disk
+    self._done_batch = 0      # the last batch that is durable and replicated
     self._written_serial = ReadSerial()
     self._failure: Optional[BaseException] = None
     self._stopping = False
     self._thread = threading.Thread(target=self._run, name="JobCommitter", daemon=True)
     self._thread.start()
 
-  def Mark(self, job_ids: list[int], wait: bool = True, lazy: bool = False) -> None:
-    """Schedules the jobs to be written; with wait, returns once they are durable.
+  def Mark(self, job_ids: list[int], wait: bool = True, lazy: bool = False,
+           replicated: bool = True) -> None:
+    """Schedules the jobs to be written; with wait, returns once they are durable
+    (with replicated=False: on this node's disk, their copies still on the way).
 
     Lazy marks (progress that need not be durable at once, such as log
     messages) ride along with the next write, or go out after LAZY_DELAY;
@@ -163,7 +166,8 @@ class GroupCommitter:
       if self._flush_wanted or starts_lazy_timer:
         self._cv.notify_all()
       if wait:
-        while self._done_batch < batch and not self._stopping:
+        while ((self._done_batch if replicated else self._local_batch) < batch and
+               not self._stopping):
           self._cv.wait()
         if self._failure is not None:
           raise errors.JobQueueError("Cannot write job files: %s" % self._failure)
@@ -194,18 +198,25 @@ class GroupCommitter:
         self._flush_wanted = False
         batch = self._next_batch
         self._next_batch += 1
+      shared: list[tuple[str, str]] = []
       try:
-        self._write(job_ids, replicated)
+        shared = self._write(job_ids, replicated)
         failure = None
       except (OSError, ValueError, errors.GenericError) as err:
         logging.exception("Writing job files failed")
         failure = err
       with self._cv:
         self._failure = failure
+        self._local_batch = batch
+        self._cv.notify_all()
+      self._replicate(shared)
+      with self._cv:
         self._done_batch = batch
         self._cv.notify_all()
 
-  def _write(self, job_ids: list[int], replicated: set[int]) -> None:
+  def _write(self, job_ids: list[int], replicated: set[int]) -> list[tuple[str, str]]:
+    """Writes the jobs' files durably; returns the (path, text) of those the
+    candidates must get."""
     payloads = self._serialize_fn(job_ids)
     serial = self._read_serial_fn()
     writes = [(JobFileName(job_id), serializer.DumpJson(data)) for job_id, data in payloads]
@@ -214,7 +225,7 @@ class GroupCommitter:
       writes.append((pathutils.JOB_QUEUE_SERIAL_FILE, "%d\n" % serial))
       shared.append(writes[-1])
     if not writes:
-      return
+      return []
     temps = []
     try:
       # one flush for the whole batch when the kernel offers syncfs, else one per file
@@ -231,12 +242,16 @@ class GroupCommitter:
         io.RemoveFile(tmp)
     io.FsyncDir(pathutils.QUEUE_DIR)
     self._written_serial = serial
-    if self._replicate_fn is not None and shared:
-      try:
-        self._replicate_fn(shared)
-      except Exception:  # pylint: disable=broad-except
-        # the master's copy is durable; candidates catch up with the next batch
-        logging.exception("Replicating job files failed")
+    return shared
+
+  def _replicate(self, shared: list[tuple[str, str]]) -> None:
+    if self._replicate_fn is None or not shared:
+      return
+    try:
+      self._replicate_fn(shared)
+    except Exception:  # pylint: disable=broad-except
+      # the master's copy is durable; candidates catch up with the next batch
+      logging.exception("Replicating job files failed")
 
 
 @functools.lru_cache(maxsize=1)

@@ -260,6 +260,58 @@ def test_log_messages_reach_candidates_with_the_next_state_change(queue_dir):
     queue.Stop()
 
 
+class HeldEndReplicator(RecordingReplicator):
+  """Holds back the copy of a job's final state until released."""
+
+  def __init__(self):
+    super().__init__()
+    self.holding = threading.Event()
+    self.release = threading.Event()
+
+  def QueueWritten(self, writes):
+    if any('"status": "success"' in text or '"status":"success"' in text
+           for _, text in writes):
+      self.holding.set()
+      self.release.wait(10)
+    super().QueueWritten(writes)
+
+
+def test_end_is_told_once_on_disk_while_its_copies_travel(queue_dir):
+  """A waiter learns a job's end only when the master's file has it, and
+  need not wait for the candidates' copies (as with Ganeti)."""
+  replicator = HeldEndReplicator()
+  runner = Runner()
+  runner.gate.clear()
+  queue = jqueue.JobQueue(runner, workers=1, replicator=replicator)
+  try:
+    job_id = queue.SubmitJob([_delay(comment="block")])
+    status = lambda job: [job.CalcStatus()]
+    while queue.GetJob(job_id).ops[0].log == []:
+      time.sleep(0.01)
+    seen_on_disk = []
+
+    def waiter():
+      result = queue.WaitForJobChange(job_id, status, ["running"], 1, 20)
+      seen_on_disk.append((result[0], jstore.LoadJobData(job_id)["ops"][0]["status"]))
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    time.sleep(0.3)  # the waiter is waiting
+    runner.gate.set()
+    thread.join(20)
+    assert seen_on_disk == [(["success"], "success")]
+    assert replicator.holding.wait(5) and not replicator.release.is_set()
+    replicator.release.set()
+    queue.Flush()
+    last = [json.loads(text) for name, text in replicator.sent[-1]
+            if name == constants.JOB_FILE_PREFIX + str(job_id)][0]
+    assert last["ops"][0]["status"] == "success"
+  finally:
+    replicator.release.set()
+    runner.gate.set()
+    queue.Stop()
+
+
 def test_failed_write_refuses_submission(queue_dir, monkeypatch):
   queue = jqueue.JobQueue(Runner(), workers=1)
   try:
