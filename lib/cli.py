@@ -8,6 +8,8 @@ Options live in ganeti.cli_opts, text formatting in ganeti.cli_output; both
 are re-exported here so that tools need only "from ganeti.cli import *".
 """
 
+from __future__ import annotations
+
 import copy
 import io
 import optparse
@@ -15,7 +17,9 @@ import os
 import sys
 import textwrap
 import time
-from typing import Any, Callable, Iterable, Optional, Sequence
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Callable, Iterable, Optional, Sequence
 
 from ganeti import constants
 from ganeti import errors
@@ -254,6 +258,21 @@ def GenericMain(commands: dict, override: Optional[dict] = None,
     ToStderr("Aborted. Note that if the operation created any jobs, they might have been"
              " submitted and will continue to run in the background.")
   return EXIT_SUCCESS if result is None else result
+
+
+def Exit(code: int) -> None:
+  """Ends a command-line tool with code: output flushed and logs closed, then
+  the process goes without the interpreter's teardown, which takes tens of
+  milliseconds on a slow node and would be paid by every command."""
+  logging_module = sys.modules.get("logging")
+  if logging_module is not None:
+    logging_module.shutdown()
+  for stream in (sys.stdout, sys.stderr):
+    try:
+      stream.flush()
+    except (OSError, ValueError):
+      pass  # the reader went away: nothing more can reach it
+  os._exit(code if isinstance(code, int) else EXIT_FAILURE)  # pylint: disable=protected-access
 
 
 # Errors

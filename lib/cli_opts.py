@@ -5,8 +5,12 @@ Options are optparse options with a few extra value types (key=value lists,
 priorities).  The names and destinations are those of Ganeti's tools.
 """
 
+from __future__ import annotations
+
 import optparse
-from typing import Any, Optional
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Optional
 
 from ganeti import constants
 from ganeti import errors

@@ -4,9 +4,13 @@ Everything here is pure formatting (no master daemon access), so it is cheap
 to import and easy to test.
 """
 
+from __future__ import annotations
+
 import sys
 import time
-from typing import Any, Callable, Iterable, Optional, Sequence
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Callable, Iterable, Optional, Sequence
 
 from ganeti import constants
 from ganeti import errors

@@ -4,7 +4,11 @@ Class names are part of the wire protocol: LUXI and RAPI send a failure as
 [ClassName, [args...]] and clients re-raise the class of the same name.
 """
 
-from typing import Any
+from __future__ import annotations
+
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any
 
 # Error codes carried as the last argument of OpPrereqError and friends.
 _ERROR_CODES = {

@@ -10,9 +10,12 @@ types read unambiguously. Tests are plain closures over the parts' own test
 functions, which keeps a check cheap: they run on every submitted opcode.
 """
 
-from typing import Any, Callable, Iterable
+from __future__ import annotations
 
-Test = Callable[[Any], bool]
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Callable, Iterable
+  Test = Callable[[Any], bool]
 
 
 class Check:

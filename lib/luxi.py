@@ -7,12 +7,16 @@ encoded exception [ClassName, [args]] or, for requests that could not be
 parsed at all, a plain message.  Connections are persistent.
 """
 
+from __future__ import annotations
+
 import errno
 import math
 import select
 import socket
 import time
-from typing import Any, Iterable, Optional
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Iterable, Optional
 
 from ganeti import constants
 from ganeti import errors

@@ -6,14 +6,17 @@ given until Validate(set_defaults=True) fills in the rest; its wire form is a
 plain dictionary of those parameters plus "OP_ID".
 """
 
-from typing import Any, Callable
+from __future__ import annotations
 
 from ganeti import errors
 from ganeti import ht
 from ganeti import opcodes_defs
 from ganeti.utils.text import FormatDouble
 
-Param = tuple[str, Any, ht.Check, str]
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Callable
+  Param = tuple[str, Any, ht.Check, str]
 
 _MISSING = object()
 

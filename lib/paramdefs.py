@@ -7,9 +7,13 @@ cluster-level defaults used when a cluster is created.  The values are those
 of Ganeti 3.0; ForceDictType converts user input such as "maxmem=1G".
 """
 
+from __future__ import annotations
+
 import math
 import re
-from typing import Any, Iterable, Optional
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Iterable, Optional
 
 from ganeti import _autoconf
 from ganeti import constants

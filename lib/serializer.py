@@ -1,7 +1,11 @@
 """JSON (de)serialisation as used for config.data, job files and LUXI."""
 
+from __future__ import annotations
+
 import json
-from typing import Any
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
                             default=lambda o: sorted(o) if isinstance(o, (set, frozenset))

@@ -6,8 +6,12 @@ relative layout as on a real node.  Paths sent between nodes are carried in a
 node-neutral "virtual" form so that each node maps them below its own root.
 """
 
+from __future__ import annotations
+
 import os
-from typing import Optional
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Optional
 
 ROOTDIR_ENV = "GANETI_ROOTDIR"
 HOSTNAME_ENV = "GANETI_HOSTNAME"

@@ -10,8 +10,12 @@ switched off: with --all it is left for the administrator, otherwise it may
 not be among the nodes at all.
 """
 
+from __future__ import annotations
+
 import time
-from typing import Any
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any
 
 from ganeti import constants
 from ganeti.cli import (

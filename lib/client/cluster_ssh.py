@@ -2,9 +2,13 @@
 the master daemon: command, copyfile and renew-crypto (whose new cluster
 certificate must reach nodes that no longer trust the master's RPC)."""
 
+from __future__ import annotations
+
 import fcntl
 import os
-from typing import Any, Optional
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Optional
 
 from ganeti import errors
 from ganeti import pathutils

@@ -1,7 +1,11 @@
 """gnt-cluster: create, inspect, change, verify and destroy the cluster."""
 
+from __future__ import annotations
+
 import time
-from typing import Any, Callable, Optional
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Callable, Optional
 
 from ganeti import _autoconf
 from ganeti import constants

@@ -1,8 +1,12 @@
 """gnt-debug: test and debugging commands (delays, raw jobs, job queue tests)."""
 
+from __future__ import annotations
+
 import socket
 import time
-from typing import Any, Optional
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Optional
 
 from ganeti import constants
 from ganeti import errors

@@ -1,6 +1,10 @@
 """gnt-filter: the job filter rules of the job queue."""
 
-from typing import Any
+from __future__ import annotations
+
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any
 
 from ganeti import constants
 from ganeti.cli import *  # pylint: disable=wildcard-import,unused-wildcard-import

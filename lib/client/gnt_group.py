@@ -1,7 +1,11 @@
 """gnt-group: create, change, list and remove node groups, move nodes
 between them."""
 
-from typing import Any, Optional
+from __future__ import annotations
+
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Optional
 
 from ganeti import constants
 from ganeti.cli import *  # pylint: disable=wildcard-import,unused-wildcard-import

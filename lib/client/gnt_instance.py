@@ -1,8 +1,12 @@
 """gnt-instance: create, control, inspect, change and move the instances of the cluster."""
 
+from __future__ import annotations
+
 import os
 import shlex
-from typing import Any, Callable, Optional
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Callable, Optional
 
 from ganeti import constants
 from ganeti import errors

@@ -4,7 +4,11 @@ The master daemon answers with plain data (a dict per instance); the tool
 turns it into the nested "key: value" listing Ganeti prints.
 """
 
-from typing import Any, Optional
+from __future__ import annotations
+
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Optional
 
 from ganeti import constants
 from ganeti.cli_output import FormatTime, FormatUnit

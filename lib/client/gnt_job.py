@@ -1,6 +1,10 @@
 """gnt-job: list, inspect, follow, cancel and archive jobs."""
 
-from typing import Any, Optional
+from __future__ import annotations
+
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any, Optional
 
 from ganeti import constants
 from ganeti import errors

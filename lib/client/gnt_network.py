@@ -1,7 +1,11 @@
 """gnt-network: IP networks, their address pools and their connections to
 node groups."""
 
-from typing import Any
+from __future__ import annotations
+
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any
 
 from ganeti import constants
 from ganeti import errors

@@ -1,6 +1,10 @@
 """gnt-node: add, remove, inspect and change the nodes of the cluster."""
 
-from typing import Any
+from __future__ import annotations
+
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any
 
 from ganeti import constants
 from ganeti import errors

@@ -1,6 +1,10 @@
 """gnt-storage: the ExtStorage providers of the cluster's nodes."""
 
-from typing import Any
+from __future__ import annotations
+
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Any
 
 from ganeti.cli import *  # pylint: disable=wildcard-import,unused-wildcard-import
 from ganeti.cli import EXIT_FAILURE, EXIT_SUCCESS

@@ -1,8 +1,12 @@
 """Text helpers shared by the daemons and the commands."""
 
+from __future__ import annotations
+
 import functools
 import re
-from typing import Iterable
+TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
+if TYPE_CHECKING:
+  from typing import Iterable
 
 from ganeti import errors
 
