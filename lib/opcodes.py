@@ -8,6 +8,8 @@ plain dictionary of those parameters plus "OP_ID".
 
 from __future__ import annotations
 
+import collections.abc
+
 from ganeti import errors
 from ganeti import ht
 from ganeti import opcodes_defs
@@ -15,7 +17,7 @@ from ganeti.utils.text import FormatDouble
 
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
-  from typing import Any, Callable
+  from typing import Any, Callable, Iterator
   Param = tuple[str, Any, ht.Check, str]
 
 _MISSING = object()
@@ -268,14 +270,43 @@ def _MakeOpCodeClass(op_id: str, dsc_field: str | None, result: ht.Check,
   return type(_ClassName(op_id), (OpCode,), attrs)
 
 
-def _MakeAll() -> dict[str, type]:
-  mapping = {}
-  for op_id, (dsc_field, result, entries) in opcodes_defs.OPCODES.items():
-    cls = _MakeOpCodeClass(op_id, dsc_field, result, entries)
-    cls.__module__ = __name__
-    globals()[cls.__name__] = cls
-    mapping[op_id] = cls
-  return mapping
+class _OpCodeClasses(collections.abc.Mapping):
+  """OP_ID -> opcode class, each class made when first asked for: making all
+  of them took 50-60 ms of every command's start on a slow node, where a
+  command needs one or two."""
+
+  def __init__(self) -> None:
+    self._made: dict[str, type] = {}
+
+  def __getitem__(self, op_id: str) -> type:
+    cls = self._made.get(op_id)
+    if cls is None:
+      dsc_field, result, entries = opcodes_defs.OPCODES[op_id]
+      made = _MakeOpCodeClass(op_id, dsc_field, result, entries)
+      made.__module__ = __name__
+      # two threads may make one at once: both use the first one stored
+      cls = self._made.setdefault(op_id, made)
+      globals()[cls.__name__] = cls
+    return cls
+
+  def __iter__(self) -> Iterator[str]:
+    return iter(opcodes_defs.OPCODES)
+
+  def __len__(self) -> int:
+    return len(opcodes_defs.OPCODES)
 
 
-OP_MAPPING: dict[str, type] = _MakeAll()
+OP_MAPPING = _OpCodeClasses()
+_OP_IDS_BY_CLASS_NAME = {_ClassName(op_id): op_id for op_id in opcodes_defs.OPCODES}
+
+
+def __getattr__(name: str) -> type:
+  """The opcode classes as module attributes (OpTestDelay, ...), made on first use."""
+  op_id = _OP_IDS_BY_CLASS_NAME.get(name)
+  if op_id is None:
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+  return OP_MAPPING[op_id]
+
+
+def __dir__() -> list[str]:
+  return sorted(set(globals()) | set(_OP_IDS_BY_CLASS_NAME))

@@ -41,7 +41,7 @@ def env(tmp_path):
 
 def _Run(ctx, op_class, **params):
   cbs = Callbacks()
-  op = opcodes.__dict__[op_class](**params)
+  op = getattr(opcodes, op_class)(**params)
   for name, default, _, _ in op.GetAllParams():
     if not hasattr(op, name):
       setattr(op, name, default() if callable(default) else default)

@@ -27,7 +27,7 @@ def _Add(ctx, name="nx1", **params):
 def _Refused(ctx, op_class, **params):
   """The OpPrereqError's arguments and the messages logged before it."""
   cbs = Callbacks()
-  op = opcodes.__dict__[op_class](**params)
+  op = getattr(opcodes, op_class)(**params)
   for name, default, _, _ in op.GetAllParams():
     if not hasattr(op, name):
       setattr(op, name, default() if callable(default) else default)

@@ -106,7 +106,7 @@ def _SetCluster(ctx, **values):
 
 
 def _Run(ctx, op_class, **params):
-  op = opcodes.__dict__[op_class](**params)
+  op = getattr(opcodes, op_class)(**params)
   for name, default, _, _ in op.GetAllParams():
     if not hasattr(op, name):
       setattr(op, name, default() if callable(default) else default)

@@ -367,3 +367,33 @@ def test_import_stays_light():
           "if m in set(sys.modules) - before))")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
   assert out.stdout.strip() == "[]"
+
+
+def test_classes_are_made_when_first_used():
+  """Importing opcodes makes no class (a command needs one or two of them);
+  each is made once, whichever way it is first asked for."""
+  code = """
+import sys, threading
+from ganeti import opcodes
+assert not [name for name in vars(opcodes) if name.startswith("Op") and name != "OpCode"]
+made = []
+threads = [threading.Thread(target=lambda: made.append(opcodes.OP_MAPPING["OP_TEST_DELAY"]))
+           for _ in range(8)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+assert len(set(made)) == 1 and made[0] is opcodes.OpTestDelay
+from ganeti.opcodes import OpTestDelay
+assert OpTestDelay is made[0] and "OpTestDelay" in vars(opcodes) and "OpTestDelay" in dir(opcodes)
+assert "OpInstanceCreate" not in vars(opcodes) and "OpInstanceCreate" in dir(opcodes)
+assert opcodes.OpCode.LoadOpCode({"OP_ID": "OP_INSTANCE_CREATE"}).__class__.__name__ == \\
+  "OpInstanceCreate"
+try:
+  opcodes.OpNoSuchThing
+except AttributeError:
+  pass
+else:
+  raise AssertionError("no error")
+print("ok")
+"""
+  proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+  assert proc.stdout.strip() == "ok", proc.stderr
