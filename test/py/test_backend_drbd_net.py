@@ -141,6 +141,19 @@ def test_wait_sync_reports_lowest_progress(devices):
     blockdev.DrbdWaitSync([{}])
 
 
+def test_wait_sync_lets_a_short_resync_end_before_answering(devices):
+  """A resync found right after the handshake (the blocks written while the
+  peers were apart) is waited for briefly on the node: the master need not
+  pause and ask again.  A long one is reported as it stands."""
+  devices.append(_Minor(0, [("SyncTarget", 90.0), ("SyncTarget", 99.0), ("Connected", None)]))
+  assert blockdev.DrbdWaitSync([{}]) == [True, 100.0]
+  assert devices.pauses == [blockdev._RESYNC_SETTLE_POLL] * 2
+  devices[:] = [_Minor(1, [("SyncSource", 40.0)])]
+  del devices.pauses[:]
+  assert blockdev.DrbdWaitSync([{}]) == [False, 40.0]
+  assert sum(devices.pauses) == pytest.approx(blockdev._RESYNC_SETTLE)
+
+
 def test_needs_activation_lists_missing_standalone_and_diskless_minors(monkeypatch):
   from ganeti import objects
   states = {"ok": _Minor(0, [("Connected", None)]), "alone": _Minor(1, [("StandAlone", None)]),
