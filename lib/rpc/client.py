@@ -344,7 +344,9 @@ class _RunnerBase:
     """The targets and their requests (keyed by target id) of (node,
     arguments) pairs.  Calls with the same arguments object share their
     node-independent encoding."""
-    port = self._port or GetNodedPort()
+    if not self._port:
+      self._port = GetNodedPort()  # once: a lookup in the services database per call adds up
+    port = self._port
     per_node = any(kind in _PER_NODE for kind in cdef.encodings)
     shared_parts: dict[int, list] = {}
     shared_bodies: dict[int, Any] = {}
