@@ -247,8 +247,9 @@ class DRBD8(base.BlockDev):
     self._Run(drbd_cmd.PrimaryArgv(self._minor, force), "Making primary")
 
   def Close(self) -> None:
-    self._Require("make secondary")
-    self._Run(drbd_cmd.SecondaryArgv(self._minor), "Making secondary")
+    # (a migration's target is made sure to be secondary: mostly it is)
+    if self._Require("make secondary").primary:
+      self._Run(drbd_cmd.SecondaryArgv(self._minor), "Making secondary")
 
   def GetProcStatus(self) -> drbd_info.MinorStatus:
     """The minor's state as /proc/drbd shows it now."""

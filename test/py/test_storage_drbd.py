@@ -391,6 +391,10 @@ def test_create_assemble_open_close_shutdown(kernel):
   assert status.is_degraded  # the peer is not connected
 
   device.Close()
+  assert kernel.calls[-1] == ["drbdsetup", "secondary", "3"]
+  calls = len(kernel.calls)
+  device.Close()  # a secondary already: nothing to run
+  assert len(kernel.calls) == calls
   device.Shutdown()
   assert kernel.calls[-2:] == [["drbdsetup", "secondary", "3"],
                                ["drbdsetup", "down", "resource3"]]
