@@ -36,6 +36,9 @@ no node was answering a call (the CLI, the master's own work, RPC
 transport; node clocks are aligned to the host's), "node py" the time in
 calls outside commands (Python on the nodes), "calls" how many calls were
 made, "cmds/qry" how many commands ran and how many of them were queries.
+After the rounds, what every operation pays on the master node is timed
+apart: Python's start, gnt-cluster version, gnt-debug delay 0 and one RPC
+round trip to another node.
 
 Real Ganeti is not run: Debian's Ganeti is not in the node image and the
 nodes have no route out, so no ratio against it is printed.  With --reuse,
@@ -68,6 +71,7 @@ TRACE = "/var/log/ganeti/command-trace.jsonl"
 DEFAULTS_FILE = "/etc/default/ganeti"
 DAEMON_UTIL = "/usr/local/lib/ganeti/daemon-util"
 SYNC_TIMEOUT = 300
+BASICS_RUNS = 10
 GUEST_BOOT_TIMEOUT = 180
 # (label, command template); {instance}, {node2}, {node3} come from the round
 OPERATIONS = [
@@ -255,6 +259,16 @@ class Bench:
     self.CheckClean()
     return figures
 
+  def Basics(self, runs: int = BASICS_RUNS) -> dict[str, float]:
+    """Medians (seconds) of what every operation pays on the master node:
+    Python's start, a command without a job, one with a no-op job, and one
+    RPC round trip to another node (the call "version", over a kept
+    connection)."""
+    peer = self.cluster.nodes[1].name
+    output = self.Shell(self.master, "python3 -c %s %d %s" % (
+      shlex.quote(_BASICS_SCRIPT), runs, shlex.quote(peer)))
+    return json.loads(output.strip().splitlines()[-1])
+
   def CheckClean(self) -> None:
     """Fails when a round left LVs or DRBD devices behind (they would make
     the next round's figures meaningless)."""
@@ -305,6 +319,33 @@ class Bench:
           undo.append("lvremove -f %s" % shlex.quote(_CreatedVolume(argv)))
       if undo:
         self.cluster.Ssh(node, "; ".join(undo), check=False, timeout=300)
+
+
+# run on the master node by Bench.Basics: argv = runs, peer node
+_BASICS_SCRIPT = r"""
+import json, statistics, subprocess, sys, time
+sys.path.insert(0, "/usr/local/lib/ganeti/python")
+from ganeti.rpc import client
+runs, peer = int(sys.argv[1]), sys.argv[2]
+def Timed(argv):
+  values = []
+  for _ in range(runs):
+    start = time.monotonic()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    values.append(time.monotonic() - start)
+  return statistics.median(values)
+runner = client.DnsOnlyRunner()
+runner.CallByName("version", [peer])
+calls = []
+for _ in range(runs * 5):
+  start = time.monotonic()
+  runner.CallByName("version", [peer])[peer].Raise("version")
+  calls.append(time.monotonic() - start)
+print(json.dumps({"python -S": Timed(["python3", "-S", "-c", "pass"]),
+                  "gnt-cluster version": Timed(["gnt-cluster", "version"]),
+                  "gnt-debug delay 0": Timed(["gnt-debug", "delay", "0"]),
+                  "rpc round trip": statistics.median(calls)}))
+"""
 
 
 def _ResyncSpans(lines: list[tuple[float, str]]) -> list[tuple[float, float]]:
@@ -410,7 +451,7 @@ def _ShowCommands(label: str, items: list[dict], began: float) -> None:
                                                str(what)[:160]))
 
 
-def Report(rounds: list[dict[str, dict]]) -> None:
+def Report(rounds: list[dict[str, dict]], basics: Optional[dict[str, float]]) -> None:
   labels = [label for label, _ in OPERATIONS if any(label in figures for figures in rounds)]
   print("\n%-17s %7s | %7s %8s %6s | %7s %8s %6s | %7s %7s %5s %9s" % (
     "", "ours", "floor", "overhead", "ratio", "needed", "overhead", "ratio", "idle",
@@ -447,6 +488,9 @@ def Report(rounds: list[dict[str, dict]]) -> None:
   for label, seconds in resyncs.items():
     print("%s: DRBD resync inside it %s s (part of the floor)" % (
       label, [round(value, 2) for value in seconds]))
+  if basics:
+    print("on the master node, per command and per call (medians): %s" % ", ".join(
+      "%s %.0f ms" % (name, seconds * 1000) for name, seconds in basics.items()))
   print("(medians over %d rounds, seconds; ours: wall time of the gnt-* command on the master"
         " node; floor: the traced commands as run + qemu's transfer + DRBD's resync and"
         " handshakes; needed:"
@@ -484,6 +528,7 @@ def main() -> int:
   cluster = nodes_mod.Cluster(config, run_dir)
   up_here = False
   rounds: list[dict[str, dict]] = []
+  basics = None
   try:
     if not (options.reuse and cluster.Running()):
       qa_main.CheckHost()
@@ -503,12 +548,13 @@ def main() -> int:
       rounds.append(bench.Round(round_no, labels, options.show_commands and round_no == 0))
       util.Log("round %d: %s" % (round_no, {label: round(figures.get("ours", figures.get(
         "seconds", 0)), 2) for label, figures in rounds[-1].items()}))
+    basics = bench.Basics()
   except util.QAError as err:
     print("bench_drbd_qa: %s" % err, file=sys.stderr)
     return 1
   finally:
     if rounds:
-      Report(rounds)
+      Report(rounds, basics)
     print("load average at end: %s" % _LoadAverage())
     if up_here and not options.keep:
       cluster.Down()
