@@ -17,6 +17,7 @@ import os
 import sys
 import textwrap
 import time
+
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
   from typing import Any, Callable, Iterable, Optional, Sequence

@@ -8,6 +8,7 @@ priorities).  The names and destinations are those of Ganeti's tools.
 from __future__ import annotations
 
 import optparse
+
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
   from typing import Any, Optional

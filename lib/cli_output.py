@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
   from typing import Any, Callable, Iterable, Optional, Sequence

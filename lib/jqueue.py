@@ -435,9 +435,9 @@ class JobQueue:
         job.change.notify_all()
       self._committer.Mark([job.id], wait=False, lazy=True)
       callbacks = _OpCallbacks(self, job, index)
+      # the job's end wakes no waiter here: _finish tells it once it is on disk
       try:
         result = self._run_opcode_fn(job, index, callbacks)
-      # a job's end is told (by _finish) only once it is on disk
       except _JobCanceled:
         with self._lock:
           job.Finalize(constants.OP_STATUS_CANCELED, _CANCELED_BY_REQUEST, index)

@@ -14,6 +14,7 @@ import math
 import select
 import socket
 import time
+
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
   from typing import Any, Iterable, Optional

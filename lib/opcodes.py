@@ -272,7 +272,7 @@ def _MakeOpCodeClass(op_id: str, dsc_field: str | None, result: ht.Check,
 
 class _OpCodeClasses(collections.abc.Mapping):
   """OP_ID -> opcode class, each class made when first asked for: making all
-  of them took 50-60 ms of every command's start on a slow node, where a
+  of them took 35-50 ms of every command's start on a slow node, where a
   command needs one or two."""
 
   def __init__(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
   from typing import Any, Iterable, Optional

@@ -9,6 +9,7 @@ node-neutral "virtual" form so that each node maps them below its own root.
 from __future__ import annotations
 
 import os
+
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
   from typing import Optional

@@ -13,6 +13,7 @@ not be among the nodes at all.
 from __future__ import annotations
 
 import time
+
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
   from typing import Any

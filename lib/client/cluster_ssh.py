@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
   from typing import Any, Optional

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
   from typing import Any, Callable, Optional

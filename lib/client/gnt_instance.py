@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
   from typing import Any, Callable, Optional

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
   from typing import Iterable
