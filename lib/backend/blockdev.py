@@ -11,7 +11,7 @@ import os
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ganeti import constants
 from ganeti import errors
@@ -524,24 +524,32 @@ def _DrbdDevices(disks: list) -> list[base.BlockDev]:
   return _FindAll(disks, "Can't find device %s")
 
 
+def _WaitForState(device: base.BlockDev, what: str, reached: Callable[[Any], bool],
+                  seconds: float, poll: float, status: Any = None) -> Any:
+  """The minor's state once reached(state) holds, or after seconds as it is
+  (status: the state just read, if any).  The wait is DRBD's own (a
+  handshake, a resync): it is traced apart from the daemon's work."""
+  if status is None:
+    status = device.GetProcStatus()
+  if reached(status):
+    return status
+  with cmdtrace.Span("wait", [what, device.dev_path]) as traced:
+    for _ in range(round(seconds / poll)):
+      Sleep(poll)
+      status = device.GetProcStatus()
+      if reached(status):
+        break
+    traced.ok = reached(status)
+  return status
+
+
 def _WaitConnected(device: base.BlockDev, multimaster: bool) -> Any:
   """The minor's state once it talks to its peer (or after the wait, as is)."""
-
-  def Reached(status: Any) -> bool:
-    return status.connected or status.resyncing or (not multimaster and status.waiting_for_peer)
-
-  status = device.GetProcStatus()
-  if Reached(status):
-    return status
-  # the wait is DRBD's own handshake: traced apart from the daemon's work
-  with cmdtrace.Span("wait", ["drbd-connect", device.dev_path]) as traced:
-    for _ in range(round(_DRBD_CONNECT_WAIT / _DRBD_CONNECT_POLL)):
-      Sleep(_DRBD_CONNECT_POLL)
-      status = device.GetProcStatus()
-      if Reached(status):
-        break
-    traced.ok = Reached(status)
-  return status
+  return _WaitForState(
+    device, "drbd-connect",
+    lambda status: (status.connected or status.resyncing or
+                    (not multimaster and status.waiting_for_peer)),
+    _DRBD_CONNECT_WAIT, _DRBD_CONNECT_POLL)
 
 
 def DrbdDisconnectNet(disks: list) -> None:
@@ -585,18 +593,6 @@ def DrbdAttachNet(disks: list, multimaster: bool) -> None:
       _FailWith("Can't change to primary mode", err)
 
 
-def _SettleResync(device: base.BlockDev, status: Any) -> Any:
-  """The minor's state after a short wait for its resync to end."""
-  with cmdtrace.Span("wait", ["drbd-resync", device.dev_path]) as traced:
-    for _ in range(round(_RESYNC_SETTLE / _RESYNC_SETTLE_POLL)):
-      Sleep(_RESYNC_SETTLE_POLL)
-      status = device.GetProcStatus()
-      if not status.resyncing:
-        break
-    traced.ok = not status.resyncing
-  return status
-
-
 def DrbdWaitSync(disks: list) -> list:
   """(all resyncs finished, lowest resync percentage) of the DRBD devices."""
   all_done, lowest = True, 100.0
@@ -605,8 +601,8 @@ def DrbdWaitSync(disks: list) -> list:
     if not (status.connected or status.resyncing):
       Fail("DRBD device %s is not in sync: state %s", _Wire(device.dev_path),
            status.connection)
-    if status.resyncing:
-      status = _SettleResync(device, status)
+    status = _WaitForState(device, "drbd-resync", lambda status: not status.resyncing,
+                           _RESYNC_SETTLE, _RESYNC_SETTLE_POLL, status)
     all_done = all_done and not status.resyncing
     if status.sync_percent is not None:
       lowest = min(lowest, status.sync_percent)
