@@ -543,13 +543,13 @@ def _WaitForState(device: base.BlockDev, what: str, reached: Callable[[Any], boo
   return status
 
 
-def _WaitConnected(device: base.BlockDev, multimaster: bool) -> Any:
+def _WaitConnected(device: base.BlockDev, multimaster: bool, status: Any = None) -> Any:
   """The minor's state once it talks to its peer (or after the wait, as is)."""
   return _WaitForState(
     device, "drbd-connect",
     lambda status: (status.connected or status.resyncing or
                     (not multimaster and status.waiting_for_peer)),
-    _DRBD_CONNECT_WAIT, _DRBD_CONNECT_POLL)
+    _DRBD_CONNECT_WAIT, _DRBD_CONNECT_POLL, status)
 
 
 def DrbdDisconnectNet(disks: list) -> None:
@@ -565,23 +565,34 @@ def DrbdAttachNet(disks: list, multimaster: bool) -> None:
   """Connects DRBD devices to their peers; with multimaster both nodes may be
   primary, and this node becomes one (for a live migration).
 
-  A device to be made primary waits until its peer connected (or it would
-  start a data generation of its own); one that is primary already only
-  starts connecting.  So the primary's node is asked first and returns at
-  once, and its peer, asked next, finds it listening: asked at the same
-  moment, both could start connecting at once, miss each other, and wait
-  DRBD's whole connect interval (ten seconds, seen in a migration).
+  A device connected already keeps its connection: only its dual-primary
+  setting changes (a net option DRBD 8.4 changes live), which saves the two
+  handshakes of a disconnect and reconnect.  Both peers must allow two
+  primaries before either becomes the second one, so the nodes are asked one
+  after the other, the primary's first.  A standalone device connects (one
+  half-way to its peer starts again); one to be made primary then waits
+  until its peer connected (or it would start a data generation of its own),
+  one that is primary already only starts connecting: so the peer, asked
+  next, finds it listening.  Asked at the same moment, both could start
+  connecting at once, miss each other, and wait DRBD's whole connect
+  interval (ten seconds, seen in a migration).
   """
   devices = _DrbdDevices(disks)
-  promoted = [device for device in devices
-              if multimaster and not device.GetProcStatus().primary]
-  for device in devices:
+  states = [device.GetProcStatus() for device in devices]
+  for device, status in zip(devices, states):
     try:
+      if status.connected or status.resyncing:
+        device.SetDualPrimary(bool(multimaster))
+        continue
+      if not status.standalone:
+        device.DisconnectNet()
       device.AttachNet(bool(multimaster))
     except errors.BlockDeviceError as err:
       _FailWith("Can't change network configuration", err)
-  for device in devices:
-    if multimaster and device not in promoted:
+  promoted = [device for device, status in zip(devices, states)
+              if multimaster and not status.primary]
+  for device, status in zip(devices, states):
+    if (multimaster and device not in promoted) or status.connected or status.resyncing:
       continue
     status = _WaitConnected(device, bool(multimaster))
     if multimaster and not (status.connected or status.resyncing):
@@ -597,7 +608,9 @@ def DrbdWaitSync(disks: list) -> list:
   """(all resyncs finished, lowest resync percentage) of the DRBD devices."""
   all_done, lowest = True, 100.0
   for device in _DrbdDevices(disks):
-    status = _WaitConnected(device, True)
+    status = device.GetProcStatus()
+    if not status.standalone:  # (a standalone minor does not look for its peer)
+      status = _WaitConnected(device, True, status)
     if not (status.connected or status.resyncing):
       Fail("DRBD device %s is not in sync: state %s", _Wire(device.dev_path),
            status.connection)

@@ -5,8 +5,8 @@ Externally mirrored disk templates (diskless, sharedfile, ...) reach the
 same storage from every node: a failover or migration hands the running
 instance over and re-opens its disks on the other side.  DRBD disks move
 only to their secondary node; a live migration makes both nodes DRBD
-primaries while the memory moves (dual-master), then the old primary
-becomes the secondary again.
+primaries while the memory moves (dual-master, set on the live connection),
+then the old primary becomes the secondary again.
 """
 
 import time
@@ -282,22 +282,17 @@ class _MigrationLU(_InstanceLU):
       raise errors.OpExecError("Cannot change disk to secondary on node %s, error %s" %
                                (self._NodeName(node_uuid), result.fail_msg))
 
-  def _GoStandalone(self) -> None:
-    self.feedback("* changing into standalone mode")
-    self._MirrorCall("call_drbd_disconnect_net", [self.source_uuid, self.target_uuid],
-                     "Cannot disconnect disks node %s, error %s")
-
-  def _GoReconnect(self, multimaster: bool) -> None:
+  def _SetDualMaster(self, multimaster: bool, connected: bool = False) -> None:
+    """Allows two primaries (multimaster) or one.  Connected mirrors change in
+    place (see DrbdAttachNet); the nodes are asked one after the other, the
+    source (primary) first, unless the mirrors are known to be connected and
+    nothing is made primary: then both at once."""
     self.feedback("* changing disks into %s mode" %
                   ("dual-master" if multimaster else "single-master"))
     message = "Cannot change disks config on node %s, error: %s"
-    # one node after the other, the source (primary) first: it only starts
-    # listening, and the target, made primary too in dual-master mode, waits
-    # until it connected.  When both start connecting at the same moment,
-    # DRBD can miss both ways and then waits its whole connect interval
-    # (about ten seconds, seen here).
-    for node_uuid in (self.source_uuid, self.target_uuid):
-      self._MirrorCall("call_drbd_attach_net", [node_uuid], message, multimaster)
+    nodes = [self.source_uuid, self.target_uuid]
+    for group in ([nodes] if connected and not multimaster else [[uuid] for uuid in nodes]):
+      self._MirrorCall("call_drbd_attach_net", group, message, multimaster)
 
   def _WaitUntilSync(self) -> None:
     """Waits (reporting progress) until both nodes' DRBD devices are in sync."""
@@ -323,8 +318,7 @@ class _MigrationLU(_InstanceLU):
     """Makes the disks usable on both nodes for the memory transfer."""
     if self.internal_mirror:
       self._EnsureSecondary(self.target_uuid)
-      self._GoStandalone()
-      self._GoReconnect(True)
+      self._SetDualMaster(True)
       self._WaitUntilSync()
     else:
       self._CloseDisks(self.target_uuid)
@@ -341,11 +335,12 @@ class _MigrationLU(_InstanceLU):
     self._EnsureSecondary(other_uuid)
     try:
       self._WaitUntilSync()
+      connected = True
     except errors.OpExecError:
       if not tolerate_unsynced:
         raise
-    self._GoStandalone()
-    self._GoReconnect(False)
+      connected = False
+    self._SetDualMaster(False, connected)
     self._WaitUntilSync()
 
   def Exec(self, feedback_fn: Any) -> None:
@@ -510,6 +505,7 @@ class _MigrationLU(_InstanceLU):
     pause = _MIGRATION_POLL_FIRST
     last_feedback = None
     while True:
+      asked = time.monotonic()
       result = self.rpc.call_instance_get_migration_status(self.source_uuid, self.instance)
       status = None if result.fail_msg else result.payload
       state = getattr(status, "status", None)
@@ -528,7 +524,8 @@ class _MigrationLU(_InstanceLU):
         last_feedback = now
         self.feedback("* memory transfer progress: %.2f %%" %
                       (100.0 * (status.transferred_ram or 0) / status.total_ram))
-      time.sleep(pause)
+      # (a node that waited for the end itself has paused already)
+      time.sleep(max(0.0, pause - (time.monotonic() - asked)))
       pause = min(2 * pause, _MIGRATION_POLL_INTERVAL)
     self.feedback("* memory transfer complete")
 

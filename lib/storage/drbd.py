@@ -133,6 +133,11 @@ class DRBD8(base.BlockDev):
   def _HasNetwork(self) -> bool:
     return bool(self._local[0] and self._remote[0] and self._local[1])
 
+  def _RequireNetwork(self) -> None:
+    if not self._HasNetwork():
+      raise errors.BlockDeviceError("%s: no network information (local or peer address)" %
+                                    self.dev_path)
+
   def _LocalDevices(self) -> tuple[str, str]:
     data, meta = self.children if len(self.children) == 2 else (None, None)
     if data is None or meta is None or not data.dev_path or not meta.dev_path:
@@ -208,16 +213,18 @@ class DRBD8(base.BlockDev):
 
   def AttachNet(self, multimaster: bool) -> None:
     """Connects to the peer (multimaster: both may be primary, for live migration)."""
-    if not self._HasNetwork():
-      raise errors.BlockDeviceError("%s: no network information (local or peer address)" %
-                                    self.dev_path)
+    self._RequireNetwork()
     self._Run(drbd_cmd.ConnectArgv(self._minor, self._local, self._remote, self.params,
                                    self._secret, multimaster), "Connecting to the peer")
 
+  def SetDualPrimary(self, allowed: bool) -> None:
+    """Allows (or forbids again) a second primary on the live connection."""
+    self._RequireNetwork()
+    self._Run(drbd_cmd.DualPrimaryArgv(self._local, self._remote, allowed),
+              "Changing the dual-primary setting")
+
   def DisconnectNet(self) -> None:
-    if not self._HasNetwork():
-      raise errors.BlockDeviceError("%s: no network information (local or peer address)" %
-                                    self.dev_path)
+    self._RequireNetwork()
     self._Run(drbd_cmd.DisconnectArgv(self._local, self._remote), "Disconnecting")
 
   def Shutdown(self) -> None:

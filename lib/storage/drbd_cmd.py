@@ -168,6 +168,14 @@ def ConnectArgv(minor: int, local: tuple[str, int], remote: tuple[str, int], par
   return _WithCustom(argv, params.get(paramdefs.DRBD_NET_CUSTOM, ""), "net")
 
 
+def DualPrimaryArgv(local: tuple[str, int], remote: tuple[str, int], allowed: bool) -> list[str]:
+  """Allows or forbids two primaries on a connection as it stands: DRBD 8.4
+  changes this one net option without dropping the connection (the others are
+  kept)."""
+  return [DRBDSETUP, "net-options", Address(*local), Address(*remote),
+          "--allow-two-primaries=%s" % ("yes" if allowed else "no")]
+
+
 def DisconnectArgv(local: tuple[str, int], remote: tuple[str, int]) -> list[str]:
   return [DRBDSETUP, "disconnect", Address(*local), Address(*remote)]
 

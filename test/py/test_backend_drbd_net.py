@@ -33,6 +33,9 @@ class _Minor:
   def DisconnectNet(self):
     self._Do(("disconnect",))
 
+  def SetDualPrimary(self, allowed):
+    self._Do(("net-options", allowed))
+
   def Open(self, force=False, exclusive=True):
     self._Do(("primary",))
 
@@ -104,9 +107,28 @@ def test_handshake_waits_are_traced_apart_from_the_daemons_work(devices, tmp_pat
 
 
 def test_single_master_does_not_wait_for_an_absent_peer(devices):
-  devices.append(_Minor(0, [("WFConnection", None)]))
+  devices.append(_Minor(0, [("StandAlone", None), ("WFConnection", None)]))
   blockdev.DrbdAttachNet([{}], False)
   assert devices[0].actions == [("connect", False)] and devices.pauses == []
+
+
+def test_connected_mirrors_change_the_setting_in_place(devices):
+  """A live migration's mirrors stay connected: no disconnect, no connect and
+  no handshake to wait for; the secondary is made primary at once."""
+  devices.extend([_Minor(0, [("Connected", None)]), _Minor(1, [("SyncSource", 80.0)])])
+  blockdev.DrbdAttachNet([{}, {}], True)
+  assert [dev.actions for dev in devices] == [[("net-options", True), ("primary",)],
+                                              [("net-options", True), ("primary",)]]
+  devices[:] = [_Minor(0, [("Connected", None)], role="Primary")]
+  blockdev.DrbdAttachNet([{}], False)
+  assert devices[0].actions == [("net-options", False)]
+  assert devices.pauses == []
+
+
+def test_a_minor_half_way_to_its_peer_starts_again(devices):
+  devices.append(_Minor(0, [("WFConnection", None)]))
+  blockdev.DrbdAttachNet([{}], False)
+  assert devices[0].actions == [("disconnect",), ("connect", False)]
 
 
 def test_dual_master_gives_up_on_a_missing_peer(devices):
@@ -120,10 +142,15 @@ def test_dual_master_gives_up_on_a_missing_peer(devices):
 
 
 def test_network_errors_name_the_step(devices):
-  devices.append(_Minor(0, [("Connected", None)], fail=["disconnect", "connect"]))
+  devices.append(_Minor(0, [("Connected", None)],
+                       fail=["disconnect", "connect", "net-options"]))
   with pytest.raises(RPCFail, match="Can't change network configuration to standalone"
                                     " mode: drbdsetup disconnect failed"):
     blockdev.DrbdDisconnectNet([{}])
+  with pytest.raises(RPCFail, match="Can't change network configuration: drbdsetup"
+                                    " net-options failed"):
+    blockdev.DrbdAttachNet([{}], True)
+  devices[0].states = [("StandAlone", None)]
   with pytest.raises(RPCFail, match="Can't change network configuration: drbdsetup"
                                     " connect failed"):
     blockdev.DrbdAttachNet([{}], False)
@@ -136,9 +163,12 @@ def test_wait_sync_reports_lowest_progress(devices):
   devices[1:] = []
   assert blockdev.DrbdWaitSync([{}]) == [True, 100.0]
   devices[0] = _Minor(0, [("StandAlone", None)])
+  devices.pauses.clear()
   with pytest.raises(RPCFail, match="DRBD device /dev/drbd0 is not in sync: state"
                                     " StandAlone"):
     blockdev.DrbdWaitSync([{}])
+  # off the network it never finds its peer by itself: no wait for it
+  assert devices.pauses == []
 
 
 def test_wait_sync_lets_a_short_resync_end_before_answering(devices):

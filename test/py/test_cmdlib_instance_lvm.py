@@ -496,19 +496,18 @@ def test_migrate_drbd_through_dual_master(env):
   assert _Primary(env) == "node2"
   both = ("node1", "node2")
   assert _DiskSteps(env) == [
-    ("blockdev_close", ("node2",)), ("drbd_disconnect_net", both),
-    # dual-master: the source (primary, it only listens) first, then the
-    # target, which waits for it and becomes primary too
+    ("blockdev_close", ("node2",)),
+    # dual-master, on the live connection: the source (primary) first, then
+    # the target, which becomes primary too once both allow it
     ("drbd_attach_net", ("node1",), True), ("drbd_attach_net", ("node2",), True),
     ("drbd_wait_sync", both), ("drbd_wait_sync", both),
     ("accept_instance", ("node2",)), ("instance_migrate", ("node1",)),
     ("instance_finalize_migration_src", ("node1",)),
     ("instance_finalize_migration_dst", ("node2",)),
     ("blockdev_close", ("node1",)), ("drbd_wait_sync", both),
-    ("drbd_disconnect_net", both),
-    # back to single-master one node after the other: connecting at the same
-    # moment, both ends can miss each other for DRBD's connect interval
-    ("drbd_attach_net", ("node1",), False), ("drbd_attach_net", ("node2",), False),
+    # back to single-master on both nodes at once: the wait just found them
+    # connected, so nothing connects (which could miss the peer)
+    ("drbd_attach_net", both, False),
     ("drbd_wait_sync", both)]
   assert "* changing disks into dual-master mode" in messages
   assert "   - progress: 40.0%" in messages
@@ -532,7 +531,26 @@ def test_failed_drbd_migration_returns_to_single_master_on_source(env):
     ("instance_finalize_migration_dst", ("node2",)),
     ("instance_finalize_migration_src", ("node1",)),
     ("blockdev_close", ("node2",)), ("drbd_wait_sync", both),
-    ("drbd_disconnect_net", both),
+    ("drbd_attach_net", both, False), ("drbd_wait_sync", both)]
+
+
+def test_cleanup_of_unsynced_mirrors_reconnects_one_node_after_the_other(env):
+  """migrate --cleanup after a migration broke off: mirrors that are not in
+  sync may be off the network, and connecting both ends at the same moment
+  can miss the peer for DRBD's connect interval."""
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env)
+  env.rpc.answers["instance_list"] = lambda node, *args: (
+    ["inst1"] if node == _Uuid(env, "node1") else [])
+  env.sync_answers = []
+  failures = ["DRBD device /dev/drbd0 is not in sync: state StandAlone"]
+  env.rpc.failing[("drbd_wait_sync", _Uuid(env, "node2"))] = (
+    lambda *args: failures.pop() if failures else None)
+  _, messages = _Move(env, "OpInstanceMigrate", cleanup=True)
+  assert messages[-1] == "* done"
+  both = ("node1", "node2")
+  assert _DiskSteps(env) == [
+    ("blockdev_close", ("node2",)), ("drbd_wait_sync", both),
     ("drbd_attach_net", ("node1",), False), ("drbd_attach_net", ("node2",), False),
     ("drbd_wait_sync", both)]
 

@@ -268,7 +268,10 @@ def _FakeQmp(path, answers, received):
     handle.write(json.dumps({"QMP": {"version": {}, "capabilities": []}}) + "\n")
     handle.flush()
     for answer in answers:
-      received.append(json.loads(handle.readline()))
+      line = handle.readline()
+      if not line:  # the client is done
+        break
+      received.append(json.loads(line))
       handle.write(answer + "\n")
       handle.flush()
     conn.close()
@@ -411,3 +414,36 @@ def test_hot_add_and_remove_nic_over_qmp(tmp_path):
                                       "id": "nic-2", "mac": "aa:00:00:00:00:09",
                                       "bus": "pci.0", "addr": "0xe"}
   assert received[5]["arguments"] == {"id": "netnic-2"}
+
+
+def test_migration_status_waits_on_one_connection_for_the_end(tmp_path, monkeypatch):
+  """An active migration's status is asked for again (every poll, on one QMP
+  connection) until it ends, so the master learns of its end at once."""
+  monkeypatch.setattr(runtime, "RootDir", lambda: str(tmp_path))
+  os.mkdir(tmp_path / "ctrl")
+  received = []
+  active = '{"return": {"status": "active", "ram": {"transferred": 5, "total": 10}}}'
+  thread = _FakeQmp(str(tmp_path / "ctrl" / "inst1.qmp"),
+                    ['{"return": {}}', active, active, '{"return": {"status": "completed"}}'],
+                    received)
+  inst = objects.Instance(name="inst1", hypervisor=constants.HT_KVM, hvparams={})
+  status = KVM().GetMigrationStatus(inst)
+  thread.join()
+  assert status.status == constants.HV_MIGRATION_COMPLETED
+  assert [msg["execute"] for msg in received] == ["qmp_capabilities"] + ["query-migrate"] * 3
+
+
+def test_migration_status_of_a_long_transfer_is_answered_in_a_moment(tmp_path, monkeypatch):
+  monkeypatch.setattr(runtime, "RootDir", lambda: str(tmp_path))
+  os.mkdir(tmp_path / "ctrl")
+  received = []
+  active = '{"return": {"status": "active", "ram": {"transferred": 5, "total": 10}}}'
+  thread = _FakeQmp(str(tmp_path / "ctrl" / "inst1.qmp"), ['{"return": {}}'] + [active] * 50,
+                    received)
+  inst = objects.Instance(name="inst1", hypervisor=constants.HT_KVM, hvparams={})
+  status = KVM().GetMigrationStatus(inst)
+  assert (status.status, status.transferred_ram, status.total_ram) == (
+    constants.HV_MIGRATION_ACTIVE, 5, 10)
+  # it answered before the server ran out of answers (bounded by the wait)
+  assert 2 <= len(received) < 50
+  thread.join()

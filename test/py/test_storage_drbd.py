@@ -103,6 +103,9 @@ def test_other_command_lines():
   assert drbd_cmd.NewMinorArgv(7) == ["drbdsetup", "new-minor", "resource7", "7", "0"]
   assert drbd_cmd.DisconnectArgv(local, remote) == [
     "drbdsetup", "disconnect", "ipv4:192.0.2.1:11000", "ipv4:192.0.2.2:11000"]
+  assert drbd_cmd.DualPrimaryArgv(local, remote, False) == [
+    "drbdsetup", "net-options", "ipv4:192.0.2.1:11000", "ipv4:192.0.2.2:11000",
+    "--allow-two-primaries=no"]
   assert drbd_cmd.PrimaryArgv(2, True) == ["drbdsetup", "primary", "2", "--force"]
   assert drbd_cmd.DiskOptionsArgv(2, DEFAULTS, resync_rate=500) == [
     "drbdsetup", "disk-options", "2", "--resync-rate=500k", "--c-plan-ahead=0"]
@@ -514,6 +517,9 @@ def test_network_and_children_operations(kernel):
   device.DisconnectNet()
   device.AttachNet(True)
   assert kernel.calls[-2][1] == "disconnect" and "--allow-two-primaries" in kernel.calls[-1]
+  device.SetDualPrimary(True)
+  assert kernel.calls[-1] == ["drbdsetup", "net-options", "ipv4:192.0.2.1:11003",
+                              "ipv4:192.0.2.2:11003", "--allow-two-primaries=yes"]
   device.RemoveChildren(device.children)
   assert kernel.calls[-1] == ["drbdsetup", "detach", "3"]
   assert device.CombinedSyncStatus().ldisk_status == LDS_FAULTY

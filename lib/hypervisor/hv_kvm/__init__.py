@@ -38,6 +38,10 @@ START_TIMEOUT = 60
 # how long a killed qemu may take to disappear
 KILL_WAIT = 10.0
 _POLL = 0.05
+# A status question about an active migration is answered when it ends, or
+# after this long at most (qemu asked every _POLL meanwhile): the master
+# learns of the end within a poll, instead of after a pause of its own.
+_MIGRATION_STATUS_WAIT = 0.5
 MIB = 1024 * 1024
 
 
@@ -368,8 +372,15 @@ class KvmHypervisor(hv_base.BaseHypervisor):
 
   def GetMigrationStatus(self, instance: objects.Instance) -> objects.MigrationStatus:
     files = InstanceFiles.For(instance.name)
-    info = qmp.Execute(files.qmp, "query-migrate")
-    status = migration.Status(info)
+    deadline = time.monotonic() + _MIGRATION_STATUS_WAIT
+    with qmp.QmpConnection(files.qmp) as conn:
+      info = conn.Execute("query-migrate")
+      status = migration.Status(info)
+      while (status.status == constants.HV_MIGRATION_ACTIVE and
+             time.monotonic() + _POLL < deadline):
+        time.sleep(_POLL)
+        info = conn.Execute("query-migrate")
+        status = migration.Status(info)
     if status.status == constants.HV_MIGRATION_COMPLETED:
       logging.info("Migration of instance %s completed: %s ms in total, downtime %s ms",
                    instance.name, info.get("total-time"), migration.Downtime(info))
