@@ -293,17 +293,24 @@ class LogicalVolume(base.BlockDev):
 
   def GetSyncStatus(self) -> objects.BlockDevStatus:
     status = super().GetSyncStatus()
-    volume = self.volume
-    if volume is None and self.attached:
-      # partial and virtual LVs show only in lvs (one listing per node call,
-      # and polls in a row share one)
-      volume = self.volume = lvm_report.RecentLogicalVolume(self.vg_name, self.lv_name)
-    if volume is not None and (volume.virtual or volume.partial):
+    if self._LacksData():
       status.is_degraded = True
       status.ldisk_status = LDS_FAULTY
     else:
       status.ldisk_status = LDS_OKAY
     return status
+
+  def _LacksData(self) -> bool:
+    """Partial or virtual: an active LV's device-mapper table tells, else lvs
+    (one listing per node call, and polls in a row share one)."""
+    if self.volume is None and self.mapped is not None:
+      lacks = devmapper.LacksData(self.mapped)
+      if lacks is not None:
+        return lacks
+    volume = self.volume
+    if volume is None and self.attached:
+      volume = self.volume = lvm_report.RecentLogicalVolume(self.vg_name, self.lv_name)
+    return volume is not None and (volume.virtual or volume.partial)
 
   def GetActualSize(self) -> int:
     return self._SizeBytes("get the size of")

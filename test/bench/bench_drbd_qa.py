@@ -372,6 +372,8 @@ def Floor(items: list[dict]) -> dict:
   """The floor of an operation from its traces (see the module's description)."""
   work = [item for item in items if item["kind"] in ("cmd", "qmp")]
   floor = sum(item["seconds"] for item in work)
+  rpcs = [item for item in items if item["kind"] == "rpc"]
+  transfer_in_calls = 0.0
   migrations = [item for item in work if item["kind"] == "qmp" and item["what"][1] == "migrate"]
   if migrations:
     begin = migrations[0]["start"]
@@ -380,17 +382,23 @@ def Floor(items: list[dict]) -> dict:
     if queries:
       end = queries[-1]["start"] + queries[-1]["seconds"]
       # the transfer replaces the requests made during it
-      floor += (end - begin) - sum(item["seconds"] for item in [migrations[0]] + queries)
+      asked = sum(item["seconds"] for item in [migrations[0]] + queries)
+      floor += (end - begin) - asked
+      # the source's node waits in its status calls for the transfer's end:
+      # that is not the node's Python
+      transfer_in_calls = max(0.0, _Union([
+        (max(begin, item["start"]), min(end, item["start"] + item["seconds"]))
+        for item in rpcs if item["node"] == migrations[0]["node"]]) - asked)
   # DRBD's handshakes and resyncs: both ends of a device wait for (or log)
   # the same one, so the time any node spent in one counts once
   waits = [item for item in items if item["kind"] == "wait"]
   syncs = [item for item in items if item["kind"] == "sync"]
   floor += _Union([(item["start"], item["start"] + item["seconds"]) for item in waits + syncs])
   queries = sum(item["seconds"] for item in work if _Query(item))
-  rpcs = [item for item in items if item["kind"] == "rpc"]
   rpc_time = sum(item["seconds"] for item in rpcs)
   return {"floor": floor, "needed": floor - queries, "rpc": rpc_time, "node_py": rpc_time - sum(
-    item["seconds"] for item in work + waits), "calls": len(rpcs), "commands": len(work),
+    item["seconds"] for item in work + waits) - transfer_in_calls, "calls": len(rpcs),
+          "commands": len(work),
           "queries": sum(1 for item in work if _Query(item)),
           "resync": max([item["seconds"] for item in syncs] or [0])}
 

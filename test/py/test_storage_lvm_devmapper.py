@@ -208,6 +208,8 @@ class FakeLvm(runner.ToolRunner):
 def sysfs(tmp_path, monkeypatch):
   tree = FakeSysfs(tmp_path / "sys")
   monkeypatch.setattr(devmapper, "SYSFS_ROOT", tree.root)
+  # no device-mapper to ask for tables (tests that have one set ReadTable)
+  monkeypatch.setattr(devmapper, "CONTROL_PATH", str(tmp_path / "no-control"))
   return tree
 
 
@@ -305,6 +307,7 @@ def test_missing_volume_is_asked_of_lvs_and_refused(fake_lvm):
   ("vwi-a-----", True, LDS_FAULTY),  # virtual
 ])
 def test_status_of_an_active_volume_consults_lvs(fake_lvm, attr, degraded, ldisk):
+  """(without a device-mapper to ask for the volume's table)"""
   fake_lvm.AddVolume("d0", 64, attr=attr)
   device = lvm.LogicalVolume(("xenvg", "d0"), [], 64, {}, {})
   assert fake_lvm.commands == []
@@ -313,6 +316,54 @@ def test_status_of_an_active_volume_consults_lvs(fake_lvm, attr, degraded, ldisk
   assert (status.major, status.minor) == (253, 0)
   device.GetSyncStatus()
   assert fake_lvm.commands == ["lvs"]
+
+
+def _KernelAnswer(targets, size=4096, flags=0):
+  """A DM_TABLE_STATUS answer as the kernel writes it: the header, then each
+  target's spec and parameters, every spec 8-byte aligned."""
+  answer = bytearray(size)
+  offset = 0
+  for kind, params in targets:
+    spec_at = devmapper._DM_IOCTL.size + offset
+    text = params.encode() + b"\0"
+    following = offset + devmapper._DM_TARGET.size + len(text)
+    following += -following % 8
+    devmapper._DM_TARGET.pack_into(answer, spec_at, 0, 2048, 0, following, kind.encode())
+    answer[spec_at + devmapper._DM_TARGET.size:spec_at + devmapper._DM_TARGET.size +
+           len(text)] = text
+    offset = following
+  devmapper._DM_IOCTL.pack_into(answer, 0, 4, 41, 0, size, devmapper._DM_IOCTL.size,
+                                len(targets), 0, flags, 0, 0, 0, b"xenvg-d0", b"", b"")
+  return bytes(answer)
+
+
+def test_tables_are_read_from_the_kernels_answer(monkeypatch, tmp_path):
+  assert devmapper.ParseTable(_KernelAnswer([
+    ("linear", "254:16 2048"), ("striped", "2 128 8:16 0 8:32 0"), ("error", "")])) == [
+      ("linear", "254:16 2048"), ("striped", "2 128 8:16 0 8:32 0"), ("error", "")]
+  # too big for the buffer: asked again with a bigger one
+  assert devmapper.ParseTable(_KernelAnswer([], flags=1 << 8)) is None
+  monkeypatch.setattr(devmapper, "CONTROL_PATH", str(tmp_path / "absent"))
+  assert devmapper.ReadTable("xenvg-d0") is None
+
+
+@pytest.mark.parametrize("table, lacks", [
+  ([("linear", "254:16 2048")], False),
+  ([("striped", "2 128 254:16 0 254:32 0")], False),
+  ([("linear", "254:16 2048"), ("error", "")], True),  # partial: a PV is missing
+  ([("zero", "")], True),  # virtual
+  ([("linear", "254:48 2048")], True),  # the device below went away
+])
+def test_status_of_an_active_volume_reads_its_table_not_lvs(fake_lvm, monkeypatch, table,
+                                                             lacks):
+  for number in ("254:16", "254:32"):
+    os.makedirs(os.path.join(fake_lvm.sysfs.root, "dev", "block", number))
+  fake_lvm.AddVolume("d0", 64)
+  asked = []
+  monkeypatch.setattr(devmapper, "ReadTable", lambda name: asked.append(name) or table)
+  status = lvm.LogicalVolume(("xenvg", "d0"), [], 64, {}, {}).GetSyncStatus()
+  assert (status.is_degraded, status.ldisk_status) == (lacks, LDS_FAULTY if lacks else LDS_OKAY)
+  assert asked == ["xenvg-d0"] and fake_lvm.commands == []
 
 
 def test_status_polls_in_a_row_share_one_listing(fake_lvm, monkeypatch):
