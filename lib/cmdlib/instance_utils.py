@@ -206,22 +206,35 @@ def ShutdownInstanceDisks(lu: Any, inst: objects.Instance,
                           ignore_primary: bool = False,
                           disks: Optional[list[objects.Disk]] = None) -> bool:
   """Deactivates the instance's disks everywhere; errors on the primary count
-  unless ignore_primary."""
+  unless ignore_primary.
+
+  A DRBD primary cut from its peer starts a new data generation, which its
+  peer would meet as a split brain.  So the primary node's mirrors stop
+  being primary first, and then every node shuts its devices down at the
+  same time; where they can't be made secondary (a device missing, or still
+  in use), the primary node shuts its devices down before the others.
+  """
   ok = True
   if disks is None:
     disks = lu.cfg.GetInstanceDisks(inst.uuid)
     lu.cfg.MarkInstanceDisksInactive(inst.uuid)
-  for disk in disks:
-    # the primary first: a DRBD primary cut from its peer starts a new data
-    # generation, which its peer would meet as a split brain
-    nodes = sorted(disk.nodes or [inst.primary_node], key=lambda uuid: uuid != inst.primary_node)
-    for node_uuid in nodes:
-      result = lu.rpc.call_blockdev_shutdown(node_uuid, (disk, inst))
-      if result.fail_msg and not result.offline:
-        lu.LogWarning("Could not shutdown block device %s on node %s: %s", disk.iv_name,
-                      lu.cfg.GetNodeName(node_uuid), result.fail_msg)
-        if node_uuid != inst.primary_node or not ignore_primary:
-          ok = False
+  pnode = inst.primary_node
+  steps = [(disk, node_uuid) for disk in disks
+           for node_uuid in sorted(disk.nodes or [pnode], key=lambda uuid: uuid != pnode)]
+  mirrors = [disk for disk in disks if disk.dev_type in constants.DTS_INT_MIRROR]
+  if not mirrors or not lu.rpc.call_blockdev_close(pnode, inst.name,
+                                                   (mirrors, inst)).fail_msg:
+    results = lu.rpc.CallTogether([("blockdev_shutdown", node_uuid, ((disk, inst),))
+                                   for disk, node_uuid in steps])
+  else:
+    results = [lu.rpc.call_blockdev_shutdown(node_uuid, (disk, inst))
+               for disk, node_uuid in steps]
+  for (disk, node_uuid), result in zip(steps, results):
+    if result.fail_msg and not result.offline:
+      lu.LogWarning("Could not shutdown block device %s on node %s: %s", disk.iv_name,
+                    lu.cfg.GetNodeName(node_uuid), result.fail_msg)
+      if node_uuid != pnode or not ignore_primary:
+        ok = False
   return ok
 
 

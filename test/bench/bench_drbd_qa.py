@@ -21,10 +21,10 @@ of the durations of every command (lvcreate, drbdmeta, drbdsetup, qemu, OS
 scripts) and QMP request the daemons ran, plus the waits inherent in the
 operation as the machinery itself measured them: qemu's memory transfer
 (from the QMP migrate request to the last status query), DRBD's resyncs
-(in the kernel log of the nodes: from the connection to the peer, or the
-resync's start, to "Resync done") and the DRBD handshakes the daemons
-waited for (traced waits); time that several nodes spent in the same
-handshake or resync counts once.  These are
+(in the kernel log of the nodes: from the moment both ends looked for each
+other, or the resync's start, to "Resync done") and the DRBD handshakes the
+daemons waited for (traced waits); time that several nodes spent in the
+same handshake or resync counts once.  These are
 measured, not replayed: undoing each operation to replay its commands
 through SSH would cost minutes of emulated CPU per round.  overhead = ours -
 floor; the issue's target is an overhead under 1 s per operation.  The
@@ -87,6 +87,7 @@ OPERATIONS = [
 # (per resource) and a minor's resync (DRBD's own "total N sec" is rounded
 # up to whole seconds: 1 for a resync of a few milliseconds)
 _KERNEL_LINE = re.compile(r"^\[\s*(\d+\.\d+)\] (.*)$", re.M)
+_DRBD_CONNECTING = re.compile(r"^drbd resource(\d+): conn\( Unconnected -> WFConnection \)")
 _DRBD_CONNECTED = re.compile(r"^drbd resource(\d+): conn\( WFConnection -> WFReportParams \)")
 _DRBD_RESYNC_BEGAN = re.compile(r"^block drbd(\d+): Began resync")
 _DRBD_RESYNC_DONE = re.compile(r"^block drbd(\d+): Resync done")
@@ -191,9 +192,10 @@ class Bench:
           continue
         item["node"] = node.short_name
         items.append(item)
-      for start, end in _ResyncSpans(lines[marked + 1:]):
+      for start, end, connecting in _ResyncSpans(lines[marked + 1:]):
         syncs.append({"kind": "sync", "node": node.short_name, "start": start + offset,
-                      "seconds": end - start, "ok": True, "what": "DRBD resync (kernel log)"})
+                      "seconds": end - start, "ok": True, "what": "DRBD resync (kernel log)",
+                      "connecting": None if connecting is None else connecting + offset})
     return items, syncs
 
   def WaitInSync(self, node_names: list[str]) -> float:
@@ -236,7 +238,11 @@ class Bench:
         if label.startswith("replace"):
           items += syncs
         for item in items:
-          item["start"] += offsets[item["node"]] - offsets[self.master.short_name]
+          shift = offsets[item["node"]] - offsets[self.master.short_name]
+          item["start"] += shift
+          if item.get("connecting") is not None:
+            item["connecting"] += shift
+        _WithHandshakes([item for item in items if item["kind"] == "sync"])
         figures[label] = Floor(items)
         figures[label]["ours"] = ours = ended - began
         figures[label]["idle"] = ours - _Covered(items, began, ended)
@@ -348,14 +354,18 @@ print(json.dumps({"python -S": Timed(["python3", "-S", "-c", "pass"]),
 """
 
 
-def _ResyncSpans(lines: list[tuple[float, str]]) -> list[tuple[float, float]]:
-  """(start, end) kernel times of the resyncs in a node's log lines: from
-  the connection to the peer that led to it (if logged), else from its start."""
+def _ResyncSpans(lines: list[tuple[float, str]]) -> list[tuple[float, float, Optional[float]]]:
+  """(start, end, connecting) kernel times of the resyncs in a node's log
+  lines: from the connection to the peer that led to it (if logged), else
+  from its start; connecting is when this node began to look for its peer
+  before that connection (None if not logged)."""
+  connecting: dict[str, float] = {}
   connected: dict[str, float] = {}
   began: dict[str, float] = {}
   spans = []
   for stamp, text in lines:
-    for pattern, seen in ((_DRBD_CONNECTED, connected), (_DRBD_RESYNC_BEGAN, began)):
+    for pattern, seen in ((_DRBD_CONNECTING, connecting), (_DRBD_CONNECTED, connected),
+                          (_DRBD_RESYNC_BEGAN, began)):
       match = pattern.match(text)
       if match:
         seen[match.group(1)] = stamp
@@ -364,8 +374,22 @@ def _ResyncSpans(lines: list[tuple[float, str]]) -> list[tuple[float, float]]:
       # one resource per minor here: resource N holds minor N
       minor = done.group(1)
       start = began.pop(minor)
-      spans.append((min(start, connected.pop(minor, start)), stamp))
+      start = min(start, connected.pop(minor, start))
+      spans.append((start, stamp, connecting.pop(minor, None)))
   return spans
+
+
+def _WithHandshakes(syncs: list[dict]) -> None:
+  """Starts each resync at its DRBD handshake: from the moment both ends of
+  the mirror looked for each other (the later one's; the ends of one resync
+  finish within a second of each other) to their connection."""
+  for sync in syncs:
+    ends = [other["connecting"] for other in syncs
+            if other["connecting"] is not None and
+            abs(other["start"] + other["seconds"] - sync["start"] - sync["seconds"]) < 1.0]
+    if sync["connecting"] is not None and ends and max(ends) < sync["start"]:
+      sync["seconds"] += sync["start"] - max(ends)
+      sync["start"] = max(ends)
 
 
 def Floor(items: list[dict]) -> dict:

@@ -381,6 +381,7 @@ def _RunningDrbdInstance(env, pnode="node1", snode="node2"):
   _Create(env, "drbd", pnode=pnode, snode=snode)
   env.cfg.MarkInstanceUp(env.cfg.GetInstanceInfoByName("inst1").uuid)
   env.rpc.calls.clear()
+  env.rpc.together_calls.clear()
 
 
 def _Move(env, op_class, **params):
@@ -411,15 +412,34 @@ def test_failover_drbd_goes_to_the_secondary(env):
     (node1, False), (node2, False), (node2, True)])
   assert _Calls(env, "blockdev_assemble")[-1][0] == node2
   assert [nodes for nodes, _ in _Calls(env, "instance_start")] == [node2]
-  assert _Calls(env, "blockdev_close") == []
   # the DRBD disk keeps its logical id: minors stay with their nodes
   disk, = _InstanceDisks(env)
   assert disk.logical_id[:2] == [node1, node2]
-  # the primary's device goes down first: a primary cut from its peer would
-  # start a new data generation, a split brain at the next connection
-  env.rpc.calls.clear()
+  # the primary's device stops being primary before any goes down: a primary
+  # cut from its peer would start a new data generation, a split brain at the
+  # next connection; then both nodes shut down at once
+  for old_primary in (node1, node2):
+    names = env.rpc.Names()
+    assert names.index("blockdev_close") < names.index("blockdev_shutdown")
+    assert _Calls(env, "blockdev_close")[0][0] == old_primary
+    assert [sorted(calls) for calls in env.rpc.together_calls
+            if ("blockdev_shutdown", node1) in calls] == [sorted(
+              [("blockdev_shutdown", node1), ("blockdev_shutdown", node2)])]
+    env.rpc.together_calls.clear()
+    env.rpc.calls.clear()
+    _Run(env, "OpInstanceDeactivateDisks", instance_name="inst1", force=True)
+
+
+def test_shutdown_of_a_mirror_not_made_secondary_goes_primary_first(env):
+  """A primary whose devices can't stop being primary (one missing, or in
+  use) is shut down before its peers, as far as it goes."""
+  _RunningDrbdInstance(env)
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.failing[("blockdev_close", node1)] = "Can't find device <DRBD8(...)>"
   _Run(env, "OpInstanceDeactivateDisks", instance_name="inst1", force=True)
-  assert [nodes for nodes, _ in _Calls(env, "blockdev_shutdown")] == [node2, node1]
+  assert [nodes for nodes, _ in _Calls(env, "blockdev_shutdown")] == [node1, node2]
+  assert not any(name == "blockdev_shutdown" for calls in env.rpc.together_calls
+                 for name, _ in calls)
 
 
 def test_failover_drbd_refuses_degraded_mirror_unless_told(env):

@@ -44,6 +44,7 @@ class FakeRpc:
     self.failing = {}
     self.offline = set()
     self.parallel_calls = []
+    self.together_calls = []
 
   def __getattr__(self, name):
     if not name.startswith("call_"):
@@ -71,7 +72,9 @@ class FakeRpc:
     return method
 
   def CallTogether(self, calls):
-    """As the runner's: each call recorded on its own, in order."""
+    """As the runner's: each call recorded on its own, in order, and the calls
+    made together in together_calls."""
+    self.together_calls.append([(name, nodes) for name, nodes, _ in calls])
     return [getattr(self, "call_" + name)(nodes, *args) for name, nodes, args in calls]
 
   def CallPerNode(self, name, args_by_node):
