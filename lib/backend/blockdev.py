@@ -561,9 +561,10 @@ def DrbdDisconnectNet(disks: list) -> None:
       _FailWith("Can't change network configuration to standalone mode", err)
 
 
-def DrbdAttachNet(disks: list, multimaster: bool) -> None:
+def DrbdAttachNet(disks: list, multimaster: bool) -> bool:
   """Connects DRBD devices to their peers; with multimaster both nodes may be
-  primary, and this node becomes one (for a live migration).
+  primary, and this node becomes one (for a live migration).  True when
+  every device kept its connection (then no resync follows).
 
   A device connected already keeps its connection: only its dual-primary
   setting changes (a net option DRBD 8.4 changes live), which saves the two
@@ -602,6 +603,7 @@ def DrbdAttachNet(disks: list, multimaster: bool) -> None:
       device.Open()
     except errors.BlockDeviceError as err:
       _FailWith("Can't change to primary mode", err)
+  return all(status.connected for status in states)
 
 
 def DrbdWaitSync(disks: list) -> list:

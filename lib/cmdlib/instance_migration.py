@@ -283,16 +283,21 @@ class _MigrationLU(_InstanceLU):
                                (self._NodeName(node_uuid), result.fail_msg))
 
   def _SetDualMaster(self, multimaster: bool, connected: bool = False) -> None:
-    """Allows two primaries (multimaster) or one.  Connected mirrors change in
-    place (see DrbdAttachNet); the nodes are asked one after the other, the
-    source (primary) first, unless the mirrors are known to be connected and
+    """Allows two primaries (multimaster) or one, then waits for the resync a
+    reconnection brings.  Connected mirrors change in place and need no wait
+    (see DrbdAttachNet); the nodes are asked one after the other, the source
+    (primary) first, unless the mirrors are known to be connected and
     nothing is made primary: then both at once."""
     self.feedback("* changing disks into %s mode" %
                   ("dual-master" if multimaster else "single-master"))
     message = "Cannot change disks config on node %s, error: %s"
     nodes = [self.source_uuid, self.target_uuid]
+    kept = True
     for group in ([nodes] if connected and not multimaster else [[uuid] for uuid in nodes]):
-      self._MirrorCall("call_drbd_attach_net", group, message, multimaster)
+      results = self._MirrorCall("call_drbd_attach_net", group, message, multimaster)
+      kept = kept and all(results[uuid].payload is True for uuid in group)
+    if not kept:
+      self._WaitUntilSync()
 
   def _WaitUntilSync(self) -> None:
     """Waits (reporting progress) until both nodes' DRBD devices are in sync."""
@@ -319,7 +324,6 @@ class _MigrationLU(_InstanceLU):
     if self.internal_mirror:
       self._EnsureSecondary(self.target_uuid)
       self._SetDualMaster(True)
-      self._WaitUntilSync()
     else:
       self._CloseDisks(self.target_uuid)
       self._OpenDisks(self.source_uuid, exclusive=False)
@@ -341,7 +345,6 @@ class _MigrationLU(_InstanceLU):
         raise
       connected = False
     self._SetDualMaster(False, connected)
-    self._WaitUntilSync()
 
   def Exec(self, feedback_fn: Any) -> None:
     self.feedback = feedback_fn

@@ -108,7 +108,7 @@ def test_handshake_waits_are_traced_apart_from_the_daemons_work(devices, tmp_pat
 
 def test_single_master_does_not_wait_for_an_absent_peer(devices):
   devices.append(_Minor(0, [("StandAlone", None), ("WFConnection", None)]))
-  blockdev.DrbdAttachNet([{}], False)
+  assert blockdev.DrbdAttachNet([{}], False) is False
   assert devices[0].actions == [("connect", False)] and devices.pauses == []
 
 
@@ -116,11 +116,12 @@ def test_connected_mirrors_change_the_setting_in_place(devices):
   """A live migration's mirrors stay connected: no disconnect, no connect and
   no handshake to wait for; the secondary is made primary at once."""
   devices.extend([_Minor(0, [("Connected", None)]), _Minor(1, [("SyncSource", 80.0)])])
-  blockdev.DrbdAttachNet([{}, {}], True)
+  # (a resync under way goes on: the answer does not say "kept, in sync")
+  assert blockdev.DrbdAttachNet([{}, {}], True) is False
   assert [dev.actions for dev in devices] == [[("net-options", True), ("primary",)],
                                               [("net-options", True), ("primary",)]]
   devices[:] = [_Minor(0, [("Connected", None)], role="Primary")]
-  blockdev.DrbdAttachNet([{}], False)
+  assert blockdev.DrbdAttachNet([{}], False) is True
   assert devices[0].actions == [("net-options", False)]
   assert devices.pauses == []
 

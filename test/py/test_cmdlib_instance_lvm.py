@@ -537,6 +537,22 @@ def test_migrate_drbd_through_dual_master(env):
   assert messages[-1] == "* done"
 
 
+def test_mirrors_that_keep_their_connection_need_no_resync_wait(env):
+  """Nodes whose mirrors changed the dual-primary setting in place (the
+  answer True) have nothing to resync: only the wait before going back to
+  one primary, which must find them connected, is made."""
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env)
+  env.sync_answers = []
+  env.rpc.answers["drbd_attach_net"] = lambda node, disks, multimaster: True
+  _, messages = _Move(env, "OpInstanceMigrate")
+  both = ("node1", "node2")
+  assert [step for step in _DiskSteps(env) if step[0].startswith("drbd")] == [
+    ("drbd_attach_net", ("node1",), True), ("drbd_attach_net", ("node2",), True),
+    ("drbd_wait_sync", both), ("drbd_attach_net", both, False)]
+  assert messages.count("* wait until resync is done") == 1
+
+
 def test_failed_drbd_migration_returns_to_single_master_on_source(env):
   _RunningDrbdInstance(env)
   _MigrationAnswers(env, migrate_error="migration refused")
