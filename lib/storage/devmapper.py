@@ -165,6 +165,7 @@ def LacksData(device: MappedDevice) -> Optional[bool]:
     if kind in _NO_DATA_TARGETS:
       return True
     for word in params.split():
-      if _DEVICE_NUMBER.match(word) and not os.path.exists(os.path.join(SYSFS_ROOT, "dev", "block", word)):
+      if _DEVICE_NUMBER.match(word) and not os.path.exists(
+          os.path.join(SYSFS_ROOT, "dev", "block", word)):
         return True
   return False
