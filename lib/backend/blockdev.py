@@ -547,8 +547,7 @@ def _WaitConnected(device: base.BlockDev, multimaster: bool, status: Any = None)
   """The minor's state once it talks to its peer (or after the wait, as is)."""
   return _WaitForState(
     device, "drbd-connect",
-    lambda status: (status.connected or status.resyncing or
-                    (not multimaster and status.waiting_for_peer)),
+    lambda status: status.with_peer or (not multimaster and status.waiting_for_peer),
     _DRBD_CONNECT_WAIT, _DRBD_CONNECT_POLL, status)
 
 
@@ -582,7 +581,7 @@ def DrbdAttachNet(disks: list, multimaster: bool) -> bool:
   states = [device.GetProcStatus() for device in devices]
   for device, status in zip(devices, states):
     try:
-      if status.connected or status.resyncing:
+      if status.with_peer:
         device.SetDualPrimary(bool(multimaster))
         continue
       if not status.standalone:
@@ -590,14 +589,15 @@ def DrbdAttachNet(disks: list, multimaster: bool) -> bool:
       device.AttachNet(bool(multimaster))
     except errors.BlockDeviceError as err:
       _FailWith("Can't change network configuration", err)
-  promoted = [device for device, status in zip(devices, states)
-              if multimaster and not status.primary]
   for device, status in zip(devices, states):
-    if (multimaster and device not in promoted) or status.connected or status.resyncing:
+    # (made dual-master, a primary only listens: its peer, asked next, connects)
+    if status.with_peer or (multimaster and status.primary):
       continue
     status = _WaitConnected(device, bool(multimaster))
-    if multimaster and not (status.connected or status.resyncing):
+    if multimaster and not status.with_peer:
       Fail("Timeout in disk reconnecting")
+  promoted = [device for device, status in zip(devices, states)
+              if multimaster and not status.primary]
   for device in promoted:
     try:
       device.Open()
@@ -613,7 +613,7 @@ def DrbdWaitSync(disks: list) -> list:
     status = device.GetProcStatus()
     if not status.standalone:  # (a standalone minor does not look for its peer)
       status = _WaitConnected(device, True, status)
-    if not (status.connected or status.resyncing):
+    if not status.with_peer:
       Fail("DRBD device %s is not in sync: state %s", _Wire(device.dev_path),
            status.connection)
     status = _WaitForState(device, "drbd-resync", lambda status: not status.resyncing,

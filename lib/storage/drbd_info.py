@@ -75,6 +75,11 @@ class MinorStatus:
     return self.connection in _RESYNC_STATES
 
   @property
+  def with_peer(self) -> bool:
+    """In touch with its peer: connected, or resyncing with it."""
+    return self.connected or self.resyncing
+
+  @property
   def primary(self) -> bool:
     return self.role == "Primary"
 

@@ -384,12 +384,14 @@ def _WithHandshakes(syncs: list[dict]) -> None:
   the mirror looked for each other (the later one's; the ends of one resync
   finish within a second of each other) to their connection."""
   for sync in syncs:
-    ends = [other["connecting"] for other in syncs
-            if other["connecting"] is not None and
-            abs(other["start"] + other["seconds"] - sync["start"] - sync["seconds"]) < 1.0]
-    if sync["connecting"] is not None and ends and max(ends) < sync["start"]:
-      sync["seconds"] += sync["start"] - max(ends)
-      sync["start"] = max(ends)
+    if sync["connecting"] is None:
+      continue
+    end = sync["start"] + sync["seconds"]
+    both_looking = max(other["connecting"] for other in syncs
+                       if other["connecting"] is not None and
+                       abs(other["start"] + other["seconds"] - end) < 1.0)
+    if both_looking < sync["start"]:
+      sync["start"], sync["seconds"] = both_looking, end - both_looking
 
 
 def Floor(items: list[dict]) -> dict:
