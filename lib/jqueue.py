@@ -490,7 +490,9 @@ class JobQueue:
 
   # ---- callbacks from running opcodes -----------------------------------
 
-  def _notify_start(self, job: QueuedJob, index: int) -> None:
+  def _notify_start(self, job: QueuedJob, index: int) -> int:
+    """The opcode runs; its new state goes to disk (and the candidates) while
+    it checks its prerequisites.  Returns the write's batch."""
     with self._lock:
       if job.cancel_requested:
         raise _JobCanceled()
@@ -498,8 +500,12 @@ class JobQueue:
       op.status = constants.OP_STATUS_RUNNING
       op.exec_timestamp = TimeStampNow()
       job.change.notify_all()
-    # the opcode may change the cluster now: "running" must survive a crash
-    self._save([job])
+    return self._committer.Mark([job.id], wait=False)
+
+  def _confirm_start(self, batch: int) -> None:
+    # the opcode changes the cluster from now on: "running" must survive a
+    # crash, or a restarted (or new) master would run it once more
+    self._committer.WaitFor(batch)
 
   def _feedback(self, job: QueuedJob, index: int, log_type: str, message: Any) -> None:
     with self._lock:
@@ -663,22 +669,29 @@ class JobQueue:
 
 class _OpCallbacks:
   """What a running opcode may tell the queue about itself."""
+  # pylint: disable=protected-access
 
   def __init__(self, queue: JobQueue, job: QueuedJob, index: int) -> None:
     self._queue = queue
     self.job = job
     self.index = index
+    self._start_batch = 0
 
   def NotifyStart(self) -> None:
-    """Locks are held; the opcode starts changing things now."""
-    self._queue._notify_start(self.job, self.index)  # pylint: disable=protected-access
+    """Locks are held: the opcode runs (it checks its prerequisites first)."""
+    self._start_batch = self._queue._notify_start(self.job, self.index)
+
+  def ConfirmStart(self) -> None:
+    """Returns once the running state is durable: the opcode starts
+    changing things now."""
+    self._queue._confirm_start(self._start_batch)
 
   def Feedback(self, log_type: str, message: Any) -> None:
-    self._queue._feedback(self.job, self.index, log_type, message)  # pylint: disable=protected-access
+    self._queue._feedback(self.job, self.index, log_type, message)
 
   def CheckCanceled(self) -> None:
     """Raises if the job was cancelled (used while waiting for locks)."""
-    self._queue._check_canceled(self.job)  # pylint: disable=protected-access
+    self._queue._check_canceled(self.job)
 
   def CurrentPriority(self) -> int:
     return self.job.ops[self.index].priority

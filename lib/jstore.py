@@ -148,9 +148,10 @@ class GroupCommitter:
     self._thread.start()
 
   def Mark(self, job_ids: list[int], wait: bool = True, lazy: bool = False,
-           replicated: bool = True) -> None:
+           replicated: bool = True) -> int:
     """Schedules the jobs to be written; with wait, returns once they are durable
     (with replicated=False: on this node's disk, their copies still on the way).
+    Returns the batch they go out in (for WaitFor).
 
     Lazy marks (progress that need not be durable at once, such as log
     messages) ride along with the next write, or go out after LAZY_DELAY;
@@ -166,11 +167,20 @@ class GroupCommitter:
       if self._flush_wanted or starts_lazy_timer:
         self._cv.notify_all()
       if wait:
-        while ((self._done_batch if replicated else self._local_batch) < batch and
-               not self._stopping):
-          self._cv.wait()
-        if self._failure is not None:
-          raise errors.JobQueueError("Cannot write job files: %s" % self._failure)
+        self._WaitLocked(batch, replicated)
+    return batch
+
+  def WaitFor(self, batch: int, replicated: bool = True) -> None:
+    """Returns once a batch that Mark returned is durable (and replicated)."""
+    with self._cv:
+      self._WaitLocked(batch, replicated)
+
+  def _WaitLocked(self, batch: int, replicated: bool) -> None:
+    while ((self._done_batch if replicated else self._local_batch) < batch and
+           not self._stopping):
+      self._cv.wait()
+    if self._failure is not None:
+      raise errors.JobQueueError("Cannot write job files: %s" % self._failure)
 
   def Flush(self) -> None:
     """Waits until everything marked so far is on disk."""

@@ -32,8 +32,8 @@ class Processor:
 
   def __init__(self, context: Any, callbacks: Any, job_id: Optional[int] = None) -> None:
     """context gives cfg (ConfigWriter), glm (lock manager) and queue access;
-    callbacks is the job queue's per-opcode interface (NotifyStart, Feedback,
-    CheckCanceled, CurrentPriority)."""
+    callbacks is the job queue's per-opcode interface (NotifyStart,
+    ConfirmStart, Feedback, CheckCanceled, CurrentPriority)."""
     self.context = context
     self.cfg = context.cfg
     self.glm: locking.GanetiLockManager = context.glm
@@ -94,11 +94,15 @@ class Processor:
         if lu.add_locks.get(level):
           self.glm.add(level, lu.add_locks[level], acquired=True)
           added.append((level, lu.add_locks[level]))
+      # all locks held: the opcode runs, and its state is written while it
+      # checks its prerequisites; it must be durable before Exec changes things
+      if self._cbs is not None:
+        self._cbs.NotifyStart()
       lu.CheckPrereq()
       hooks = hooksmaster.HooksMaster(lu)
       hooks.RunPhase(constants.HOOKS_PHASE_PRE)
       if self._cbs is not None:
-        self._cbs.NotifyStart()
+        self._cbs.ConfirmStart()
       if getattr(op, "dry_run", False):
         return lu.dry_run_result
       result = lu.Exec(self.Log)

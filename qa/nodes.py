@@ -29,6 +29,8 @@ _SSH_OPTIONS = ("-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
                 "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3",
                 "-o", "KexAlgorithms=curve25519-sha256",
                 "-o", "ControlMaster=auto", "-o", "ControlPersist=900")
+# what ssh says when its shared connection closed under a new session
+_SHARED_CONNECTION_LOST = b"mux_client_request_session: read from master failed"
 
 
 class Node:
@@ -103,7 +105,15 @@ class Cluster:
 
   def Ssh(self, node: Node, command: str, stdin: Optional[bytes] = None,
           timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
-    return util.Run(self.SshArgv(node, command), stdin=stdin, timeout=timeout, check=check)
+    argv = self.SshArgv(node, command)
+    result = util.Run(argv, stdin=stdin, timeout=timeout, check=False)
+    if result.returncode == 255 and _SHARED_CONNECTION_LOST in result.stderr:
+      # the shared connection ended (ControlPersist ran out) just as this
+      # session asked it for a channel: the command never started
+      result = util.Run(argv, stdin=stdin, timeout=timeout, check=False)
+    if check:
+      util.CheckResult(argv, result)
+    return result
 
   def Push(self, node: Node, data: bytes, path: str, mode: str = "0644") -> None:
     """Writes data to a file on a node."""

@@ -23,11 +23,17 @@ def Run(argv: Sequence[str], stdin: Optional[bytes] = None, env: Optional[dict] 
                             timeout=timeout, cwd=cwd)
   except subprocess.TimeoutExpired as err:
     raise QAError("%s: no answer within %ds" % (" ".join(argv), timeout)) from err
-  if check and result.returncode != 0:
+  if check:
+    CheckResult(argv, result)
+  return result
+
+
+def CheckResult(argv: Sequence[str], result: subprocess.CompletedProcess) -> None:
+  """QAError with the command's output when it failed."""
+  if result.returncode != 0:
     output = (result.stderr or result.stdout).decode(errors="replace").strip()
     raise QAError("%s failed (exit %d): %s" % (" ".join(argv), result.returncode,
                                               output[-2000:]))
-  return result
 
 
 def WaitFor(what: str, probe: Callable[[], bool], timeout: float,

@@ -198,8 +198,12 @@ class _MigrationLU(_InstanceLU):
       self.LogInfo("Not checking memory on the secondary node as instance will not"
                    " be started")
       return
-    # an offline source answers nothing: with failover allowed, that is the fallback
-    result = self.rpc.call_instance_migratable(self.source_uuid, inst)
+    # the three questions go out together; an offline source answers
+    # nothing: with failover allowed, that is the fallback
+    result, running, memory = self.rpc.CallTogether([
+      ("instance_migratable", self.source_uuid, (inst,)),
+      iu.RunningInfoCall(self, inst, self.source_uuid),
+      iu.NodeMemoryCall(self, self.target_uuid, inst.hypervisor)])
     if result.fail_msg:
       if not self.op.allow_failover:
         raise errors.OpPrereqError("Can't migrate, please use failover: %s" %
@@ -208,12 +212,12 @@ class _MigrationLU(_InstanceLU):
       self.failover = True
       self._CheckMemoryAndState(inst)
       return
-    running = iu.RunningInfo(self, inst) or {}
+    running = iu.RunningInfo(self, inst, result=running) or {}
     current = int(running.get("memory", bep[pd.BE_MAXMEM]))
     # with runtime changes allowed the instance may shrink to fit the target
     needed = min(current, bep[pd.BE_MINMEM]) if self.op.allow_runtime_changes else current
     free = iu.CheckNodeFreeMemory(self, self.target_uuid, "migrating instance %s" %
-                                  inst.name, needed, inst.hypervisor)
+                                  inst.name, needed, inst.hypervisor, results=memory)
     self.balloon_to = free if free < current else None
 
   def _Live(self) -> bool:
@@ -497,8 +501,16 @@ class _MigrationLU(_InstanceLU):
     self._WaitForMemoryTransfer(info, live)
     result = self.rpc.call_instance_finalize_migration_src(source, inst, True, live)
     result.Raise("Instance migration succeeded, but finalization failed on the source node")
-    self.instance = inst = _SetPrimaryNode(self, inst, target)
-    result = self.rpc.call_instance_finalize_migration_dst(target, inst, info, True)
+    # the target takes the instance over while the move is recorded (the
+    # record stands whatever the target answers, as in that order)
+    moved = inst.Copy()
+    moved.primary_node = target
+    finalized = self.rpc.StartTogether([
+      ("instance_finalize_migration_dst", target, (moved, info, True))])
+    try:
+      self.instance = _SetPrimaryNode(self, inst, target)
+    finally:
+      (result,) = finalized()
     result.Raise("Could not finalize instance migration")
     self._ExclusiveDisks(target, source)
     self.feedback("* done")

@@ -198,24 +198,26 @@ class LUInstanceReplaceDisks(_InstanceLU):
   def _NodeName(self, node_uuid: str) -> str:
     return self.cfg.GetNodeName(node_uuid)
 
-  def _CheckDisksExist(self, node_uuids: list[str]) -> None:
-    for idx, disk in self._Disks():
-      for node_uuid in node_uuids:
-        self.LogInfo("Checking disk/%d on %s", idx, self._NodeName(node_uuid))
-        result = self.rpc.call_blockdev_find(node_uuid, (disk, self.instance))
-        if not result.fail_msg and result.payload:
-          continue
-        hint = ("" if self.instance.disks_active else
-                "\nDisks seem to be not properly activated. Try running activate-disks on"
-                " the instance before using replace-disks.")
-        raise errors.OpExecError("Can't find disk/%d on node %s: %s%s" %
-                                 (idx, self._NodeName(node_uuid),
-                                  result.fail_msg or "disk not found", hint))
-
-  def _CheckVolumeGroups(self, node_uuids: list[str]) -> None:
+  def _CheckStorage(self, disk_nodes: list[str], vg_nodes: list[str]) -> None:
+    """The instance's disks exist on disk_nodes, its volume groups on
+    vg_nodes; all nodes are asked at once."""
+    finds = [(idx, disk, node_uuid) for idx, disk in self._Disks() for node_uuid in disk_nodes]
+    for idx, _, node_uuid in finds:
+      self.LogInfo("Checking disk/%d on %s", idx, self._NodeName(node_uuid))
+    *found, answers = self.rpc.CallTogether(
+      [("blockdev_find", node_uuid, ((disk, self.instance),)) for _, disk, node_uuid in finds] +
+      [("vg_list", vg_nodes, ())])
+    for (idx, _, node_uuid), result in zip(finds, found):
+      if not result.fail_msg and result.payload:
+        continue
+      hint = ("" if self.instance.disks_active else
+              "\nDisks seem to be not properly activated. Try running activate-disks on"
+              " the instance before using replace-disks.")
+      raise errors.OpExecError("Can't find disk/%d on node %s: %s%s" %
+                               (idx, self._NodeName(node_uuid),
+                                result.fail_msg or "disk not found", hint))
     needed = sorted({lv.logical_id[0] for _, disk in self._Disks() for lv in disk.children})
-    answers = self.rpc.call_vg_list(node_uuids)
-    for node_uuid in node_uuids:
+    for node_uuid in vg_nodes:
       result = answers[node_uuid]
       result.Raise("Error checking node %s" % self._NodeName(node_uuid))
       for vg in needed:
@@ -308,8 +310,7 @@ class LUInstanceReplaceDisks(_InstanceLU):
     inst = self.instance
     target_name = self._NodeName(target)
     self.LogStep(1, _STEPS_TOTAL, "Check device existence")
-    self._CheckDisksExist([other, target])
-    self._CheckVolumeGroups([target, other])
+    self._CheckStorage([other, target], [target, other])
     self.LogStep(2, _STEPS_TOTAL, "Check peer consistency")
     self._CheckPeerConsistent(other, other == inst.primary_node, False)
     self.LogStep(3, _STEPS_TOTAL, "Allocate new storage")
@@ -363,8 +364,7 @@ class LUInstanceReplaceDisks(_InstanceLU):
     pnode, new_node, old_node = inst.primary_node, self.new_node_uuid, self.old_secondary
     new_name = self._NodeName(new_node)
     self.LogStep(1, _STEPS_TOTAL, "Check device existence")
-    self._CheckDisksExist([pnode])
-    self._CheckVolumeGroups([new_node])
+    self._CheckStorage([pnode], [new_node])
     self.LogStep(2, _STEPS_TOTAL, "Check peer consistency")
     self._CheckPeerConsistent(pnode, True, True)
     self.LogStep(3, _STEPS_TOTAL, "Allocate new storage")

@@ -83,27 +83,46 @@ def CheckInstanceNotOffline(inst: objects.Instance, action: str) -> None:
                                (inst.name, action), errors.ECODE_STATE)
 
 
-def RunningInfo(lu: Any, inst: objects.Instance, node_uuid: Optional[str] = None
-                ) -> Optional[dict]:
+def _Make(lu: Any, call: tuple) -> Any:
+  """Makes one call given as for CallTogether."""
+  name, nodes, args = call
+  return getattr(lu.rpc, "call_" + name)(nodes, *args)
+
+
+def RunningInfoCall(lu: Any, inst: objects.Instance, node_uuid: str) -> tuple:
+  """The call behind RunningInfo, for CallTogether."""
+  hvparams = lu.cfg.GetClusterInfo().hvparams.get(inst.hypervisor, {})
+  return ("instance_info", node_uuid, (inst.name, inst.hypervisor, hvparams))
+
+
+def RunningInfo(lu: Any, inst: objects.Instance, node_uuid: Optional[str] = None,
+                result: Any = None) -> Optional[dict]:
   """The hypervisor's view of the instance on a node (primary by default);
-  None when it is not running there."""
+  None when it is not running there.  result: the answer to RunningInfoCall,
+  when it was made already."""
   node_uuid = node_uuid or inst.primary_node
-  cluster = lu.cfg.GetClusterInfo()
-  result = lu.rpc.call_instance_info(node_uuid, inst.name, inst.hypervisor,
-                                     cluster.hvparams.get(inst.hypervisor, {}))
+  if result is None:
+    result = _Make(lu, RunningInfoCall(lu, inst, node_uuid))
   result.Raise("Error checking node %s" % lu.cfg.GetNodeName(node_uuid),
                prereq=True, ecode=errors.ECODE_ENVIRON)
   return result.payload or None
 
 
+def NodeMemoryCall(lu: Any, node_uuid: str, hvname: str) -> tuple:
+  """The call behind CheckNodeFreeMemory, for CallTogether."""
+  hvparams = lu.cfg.GetClusterInfo().hvparams.get(hvname, {})
+  return ("node_info", [node_uuid], ([], [(hvname, hvparams)]))
+
+
 def CheckNodeFreeMemory(lu: Any, node_uuid: str, reason: str, requested: int,
-                        hvname: str) -> int:
+                        hvname: str, results: Optional[dict] = None) -> int:
   """Refuses when the node's hypervisor reports less free memory than requested
-  (MiB); returns the free memory."""
-  cluster = lu.cfg.GetClusterInfo()
+  (MiB); returns the free memory.  results: the answers to NodeMemoryCall,
+  when it was made already."""
   node_name = lu.cfg.GetNodeName(node_uuid)
-  result = lu.rpc.call_node_info([node_uuid], [],
-                                 [(hvname, cluster.hvparams.get(hvname, {}))])[node_uuid]
+  if results is None:
+    results = _Make(lu, NodeMemoryCall(lu, node_uuid, hvname))
+  result = results[node_uuid]
   result.Raise("Can't get data from node %s" % node_name, prereq=True,
                ecode=errors.ECODE_ENVIRON)
   _, _, (hv_info,) = result.payload

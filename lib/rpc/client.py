@@ -21,6 +21,7 @@ client.pem and server.pem.
 import logging
 import os
 import socket
+import threading
 from typing import Any, Callable, Optional
 
 from ganeti import constants
@@ -439,18 +440,53 @@ class _RunnerBase:
     node asked two things gets them one after the other, over one
     connection); each result is what call_<name> returns, in the order of
     calls."""
+    prepared = self._PrepareTogether(calls)
+    self._pool.Send(_Requests(prepared))
+    return self._CollectTogether(prepared)
+
+  def StartTogether(self, calls: list[tuple[str, Any, tuple]]) -> Callable[[], list[Any]]:
+    """CallTogether in the background: returns once the calls are encoded
+    (from the objects as they are now), while a helper thread sends them;
+    the function returned waits for their end and gives CallTogether's
+    results.  It must be called, once."""
+    prepared = self._PrepareTogether(calls)
+    failure: list[BaseException] = []
+
+    def _Send() -> None:
+      try:
+        self._pool.Send(_Requests(prepared))
+      except BaseException as err:  # pylint: disable=broad-except
+        failure.append(err)
+    sender = threading.Thread(target=_Send, daemon=True,
+                              name="%s-rpc" % threading.current_thread().name)
+    sender.start()
+
+    def _Wait() -> list[Any]:
+      sender.join()
+      if failure:
+        raise failure[0]
+      return self._CollectTogether(prepared)
+    return _Wait
+
+  def _PrepareTogether(self, calls: list[tuple[str, Any, tuple]]) -> list[tuple]:
     prepared = []
     for name, nodes, args in calls:
       cdef = defs.CALLS[name]
       values = _BindArgs(cdef, tuple(args), {})
       keys = self._Unique(list(nodes)) if cdef.multi else [nodes]
       prepared.append((cdef, *self._Prepare(cdef, [(key, values) for key in keys])))
-    self._pool.Send([request for _, _, requests in prepared for request in requests.values()])
+    return prepared
+
+  def _CollectTogether(self, prepared: list[tuple]) -> list[Any]:
     results = []
     for cdef, targets, requests in prepared:
       by_node = self._Collect(cdef, targets, requests)
       results.append(by_node if cdef.multi else next(iter(by_node.values())))
     return results
+
+
+def _Requests(prepared: list[tuple]) -> list[transport.Request]:
+  return [request for _, _, requests in prepared for request in requests.values()]
 
 
 def _BindArgs(cdef: defs.CallDef, args: tuple, kwargs: dict) -> tuple:

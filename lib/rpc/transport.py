@@ -30,6 +30,11 @@ _MAX_IDLE_SESSIONS = 8
 # unanswered, end the connection; a slow node still acknowledges at once.
 DEAD_PEER_TIMEOUT = 20
 _KEEPALIVE_IDLE = 10
+# Kept connections idle up to this long are used again: curl's default
+# drops them after 118 s, and a new TLS handshake costs a tenth of a second
+# or more on a slow node, where calls a few minutes apart are common.  It
+# stays below the node daemon's own limit (its IDLE_TIMEOUT, 300 s).
+_MAX_IDLE_REUSE = 240
 _KEEPALIVE_INTERVAL = 5
 # curl's errors when a kept connection's daemon has gone (stopped or
 # restarted): it could not connect again, nothing answered, sending or
@@ -93,6 +98,7 @@ class _Session:
     curl.setopt(pycurl.NOSIGNAL, 1)
     curl.setopt(pycurl.SOCKOPTFUNCTION, _TuneSocket)
     curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(request.connect_timeout * 1000))
+    curl.setopt(pycurl.MAXAGE_CONN, _MAX_IDLE_REUSE)
     curl.setopt(pycurl.TIMEOUT_MS, int(request.timeout * 1000))
     curl.setopt(pycurl.SSLCERTTYPE, "PEM")
     curl.setopt(pycurl.SSLCERT, client_cert)

@@ -3,8 +3,9 @@
 Off unless a daemon is started with --command-trace FILE.  Each finished
 item appends one JSON line to FILE: {"kind": "cmd" | "qmp" | "wait" | "rpc",
 "what": argv list, QMP command and arguments, what was waited for (a DRBD
-device reaching its peer), or the RPC call's name, "start": wall
-clock seconds, "seconds": how long it took, "ok": whether it succeeded}.
+device reaching its peer, an instance's qemu ending), or the RPC call's
+name, "start": wall clock seconds, "seconds": how long it took, "ok":
+whether it succeeded}.
 Benchmarks read it to know the exact command sequence behind an operation
 and how long each command took (the floor an operation cannot beat).
 """

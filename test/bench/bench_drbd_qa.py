@@ -22,9 +22,10 @@ scripts) and QMP request the daemons ran, plus the waits inherent in the
 operation as the machinery itself measured them: qemu's memory transfer
 (from the QMP migrate request to the last status query), DRBD's resyncs
 (in the kernel log of the nodes: from the moment both ends looked for each
-other, or the resync's start, to "Resync done") and the DRBD handshakes the
-daemons waited for (traced waits); time that several nodes spent in the
-same handshake or resync counts once.  These are
+other, or the resync's start, to "Resync done"), and what the daemons
+waited for (traced waits): DRBD handshakes, and qemu processes ending
+(releasing the guest's memory and disks after quit or kill); time that
+several nodes spent in the same handshake or resync counts once.  These are
 measured, not replayed: undoing each operation to replay its commands
 through SSH would cost minutes of emulated CPU per round.  overhead = ours -
 floor; the issue's target is an overhead under 1 s per operation.  The

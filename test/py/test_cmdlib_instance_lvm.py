@@ -529,6 +529,10 @@ def test_migrate_drbd_through_dual_master(env):
     # connected, so nothing connects (which could miss the peer)
     ("drbd_attach_net", both, False),
     ("drbd_wait_sync", both)]
+  # the source's state and the target's memory are asked at once
+  assert env.rpc.together_calls[0] == [
+    ("instance_migratable", _Uuid(env, "node1")), ("instance_info", _Uuid(env, "node1")),
+    ("node_info", [_Uuid(env, "node2")])]
   assert "* changing disks into dual-master mode" in messages
   assert "   - progress: 40.0%" in messages
   assert "* changing disks into single-master mode" in messages

@@ -77,6 +77,12 @@ class FakeRpc:
     self.together_calls.append([(name, nodes) for name, nodes, _ in calls])
     return [getattr(self, "call_" + name)(nodes, *args) for name, nodes, args in calls]
 
+  def StartTogether(self, calls):
+    """As the runner's: the calls are made (and recorded) at once; the
+    function returned gives their results."""
+    results = self.CallTogether(calls)
+    return lambda: results
+
   def CallPerNode(self, name, args_by_node):
     """As the runner's: each node's call is recorded on its own, in order, and
     the nodes called together in parallel_calls."""
@@ -109,6 +115,9 @@ class Callbacks:
     self.messages.append(message)
 
   def NotifyStart(self):
+    pass
+
+  def ConfirmStart(self):
     pass
 
   def CheckCanceled(self):

@@ -76,6 +76,9 @@ def test_replace_on_secondary_swaps_in_new_lvs_under_the_old_names(drbd):
   assert [_Names(disk.children) for disk in _InstanceDisks(drbd)] == \
     [_Names(disk.children) for disk in before]
   assert node1 in [nodes for nodes, _ in _Calls(drbd, "blockdev_find")]
+  # step 1 asks both nodes for the disk and for their volume groups at once
+  assert [("blockdev_find", node1), ("blockdev_find", node2),
+          ("vg_list", [node2, node1])] in drbd.rpc.together_calls
 
 
 def test_replace_on_primary_with_early_release(drbd):

@@ -4,8 +4,12 @@ migration status.  test_hv_kvm_e2e.py runs real guests."""
 
 import json
 import os
+import pathlib
 import socket
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
@@ -243,6 +247,30 @@ def test_instance_files_and_liveness(tmp_path):
   # our own process is alive but is not the instance's qemu
   assert runtime.ReadPid(files) == os.getpid()
   assert runtime.LivePid("inst1", files) is None
+
+
+def test_a_qemu_has_ended_once_gone_or_a_zombie():
+  """HasEnded follows the pid of an instance's process to its real end: an
+  exiting process (no command line) has not ended yet, a zombie has."""
+  proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()",
+                           "-name", "inst1,debug-threads=on"], stdin=subprocess.PIPE)
+  try:
+    deadline = time.monotonic() + 10
+    while not runtime.IsOurProcess(proc.pid, "inst1") and time.monotonic() < deadline:
+      time.sleep(0.01)
+    assert not runtime.HasEnded(proc.pid, "inst1")
+    # the pid now names another instance's process: that one ended
+    assert runtime.HasEnded(proc.pid, "inst2")
+    proc.stdin.close()
+    stat = pathlib.Path("/proc/%d/stat" % proc.pid)
+    while (stat.read_text().rpartition(")")[2].split()[0] != "Z" and
+           time.monotonic() < deadline):
+      time.sleep(0.01)
+    assert runtime.HasEnded(proc.pid, "inst1")
+  finally:
+    proc.kill()
+    proc.wait()
+  assert runtime.HasEnded(proc.pid, "inst1")
 
 
 def test_migration_status_and_parameters():

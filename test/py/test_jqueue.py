@@ -43,6 +43,7 @@ class Runner:
   def __call__(self, job, index, callbacks):
     op = job.ops[index].input
     callbacks.NotifyStart()
+    callbacks.ConfirmStart()
     callbacks.Feedback(constants.ELOG_MESSAGE, "running %s" % job.id)
     self.order.append(job.id)
     if op.comment == "block":
@@ -309,6 +310,59 @@ def test_end_is_told_once_on_disk_while_its_copies_travel(queue_dir):
   finally:
     replicator.release.set()
     runner.gate.set()
+    queue.Stop()
+
+
+class HeldStartReplicator(RecordingReplicator):
+  """Holds back the copies of a running job until released."""
+
+  def __init__(self):
+    super().__init__()
+    self.holding = threading.Event()
+    self.release = threading.Event()
+
+  def QueueWritten(self, writes):
+    if any(json.loads(text)["ops"][0]["status"] == "running"
+           for path, text in writes
+           if os.path.basename(path).startswith(constants.JOB_FILE_PREFIX)):
+      self.holding.set()
+      self.release.wait(10)
+    super().QueueWritten(writes)
+
+
+def test_running_state_is_written_while_prerequisites_are_checked(queue_dir):
+  """NotifyStart (all locks held) returns while "running" travels to the
+  disk and the candidates; ConfirmStart, before the opcode changes anything,
+  returns once the candidates have it."""
+  replicator = HeldStartReplicator()
+  submitted = threading.Event()
+  steps = []
+
+  def runner(job, index, callbacks):
+    submitted.wait(10)  # the submission's copies went out
+    callbacks.NotifyStart()
+    steps.append("started")
+    callbacks.ConfirmStart()
+    steps.append("confirmed with %d copies" % len(replicator.sent))
+
+  queue = jqueue.JobQueue(runner, workers=1, replicator=replicator)
+  try:
+    job_id = queue.SubmitJob([_delay()])
+    submitted.set()
+    assert replicator.holding.wait(10)
+    deadline = time.monotonic() + 5
+    while not steps and time.monotonic() < deadline:
+      time.sleep(0.01)
+    time.sleep(0.1)
+    assert steps == ["started"]
+    assert jstore.LoadJobData(job_id)["ops"][0]["status"] == "running"
+    copies = len(replicator.sent)
+    replicator.release.set()
+    job = _wait(queue, job_id)
+    assert job.CalcStatus() == constants.JOB_STATUS_SUCCESS
+    assert steps == ["started", "confirmed with %d copies" % (copies + 1)]
+  finally:
+    replicator.release.set()
     queue.Stop()
 
 

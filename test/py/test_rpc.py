@@ -270,6 +270,22 @@ def test_calls_made_together_go_out_in_one_send(runner, monkeypatch):
     runner.CallTogether([("bridges_exist", "node1", ())])
 
 
+def test_calls_started_together_are_encoded_at_once_and_answered_later(runner):
+  """StartTogether returns with the requests encoded: what the caller
+  changes meanwhile is not sent; the results come when asked for."""
+  listed = ["br0"]
+  wait = runner.StartTogether([
+    ("bridges_exist", "node3", (listed,)),
+    ("jobqueue_update", ["uuid-1", "uuid-2"], ("/q/job-2", "two"))])
+  listed.append("changed meanwhile")
+  bridges, updates = wait()
+  assert bridges.payload == {"bridges": ["br0"]}
+  assert sorted(updates) == ["uuid-1", "uuid-2"]
+  assert updates["uuid-2"].payload == ["/q/job-2", "two"]
+  with pytest.raises(errors.ProgrammerError):
+    runner.StartTogether([("bridges_exist", "node1", ())])
+
+
 def test_explicit_addresses(nc):
   pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
   dns = client.DnsOnlyRunner(pool=pool)

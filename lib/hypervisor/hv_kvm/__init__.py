@@ -38,6 +38,9 @@ START_TIMEOUT = 60
 # how long a killed qemu may take to disappear
 KILL_WAIT = 10.0
 _POLL = 0.05
+# a qemu told to quit ends within a tenth of a second or two: looked at
+# often at first
+_FIRST_POLL = 0.005
 # A status question about an active migration is answered when it ends, or
 # after this long at most (qemu asked every _POLL meanwhile): the master
 # learns of the end within a poll, instead of after a pause of its own.
@@ -45,21 +48,24 @@ _MIGRATION_STATUS_WAIT = 0.5
 MIB = 1024 * 1024
 
 
-def _WaitGone(name: str, files: InstanceFiles, timeout: float,
+def _WaitGone(name: str, pid: int, files: InstanceFiles, timeout: float,
               quit_on_shutdown: bool = False) -> bool:
-  """Waits until the instance's qemu is gone; True when it is.  With
+  """Waits until the instance's qemu (pid) has ended, its memory and files
+  (the instance's disks) released; True when it has.  With
   quit_on_shutdown, a qemu kept alive by -no-shutdown is told to quit once
-  its guest powered off."""
+  its guest powered off.  Traced as a wait: the hypervisor's own time."""
   deadline = time.monotonic() + timeout
-  while True:
-    pid = rt.LivePid(name, files)
-    if pid is None:
-      return True
-    if quit_on_shutdown and _QmpStatus(files) == "shutdown":
-      _QmpQuietly(files, "quit")
-    if time.monotonic() >= deadline:
-      return False
-    time.sleep(_POLL)
+  pause = _FIRST_POLL
+  with cmdtrace.Span("wait", ["qemu exit", name]) as traced:
+    while not rt.HasEnded(pid, name):
+      if quit_on_shutdown and _QmpStatus(files) == "shutdown":
+        _QmpQuietly(files, "quit")
+      if time.monotonic() >= deadline:
+        traced.ok = False
+        return False
+      time.sleep(pause)
+      pause = min(_POLL, pause * 2)
+  return True
 
 
 def _QmpStatus(files: InstanceFiles) -> Optional[str]:
@@ -198,7 +204,7 @@ class KvmHypervisor(hv_base.BaseHypervisor):
       pid = rt.LivePid(name, files)
       if pid:
         rt.Kill(pid)
-        _WaitGone(name, files, KILL_WAIT)
+        _WaitGone(name, pid, files, KILL_WAIT)
       files.Remove()
       raise errors.HypervisorError("Failed to start instance %s: %s" % (name, err)) from None
 
@@ -255,7 +261,7 @@ class KvmHypervisor(hv_base.BaseHypervisor):
       return
     if force:
       rt.Kill(pid)
-      if not _WaitGone(name, files, KILL_WAIT):
+      if not _WaitGone(name, pid, files, KILL_WAIT):
         raise errors.HypervisorError("Failed to stop instance %s: qemu (pid %d) does not"
                                      " die" % (name, pid))
       return
@@ -267,12 +273,12 @@ class KvmHypervisor(hv_base.BaseHypervisor):
       rt.Kill(pid, signal.SIGTERM)
     if timeout is None:
       timeout = constants.DEFAULT_SHUTDOWN_TIMEOUT
-    if _WaitGone(name, files, timeout, quit_on_shutdown=bool(hvp.get("user_shutdown"))):
+    if _WaitGone(name, pid, files, timeout, quit_on_shutdown=bool(hvp.get("user_shutdown"))):
       return
     logging.warning("Instance %s did not stop within %s seconds, destroying it",
                     name, timeout)
     rt.Kill(pid)
-    if not _WaitGone(name, files, KILL_WAIT):
+    if not _WaitGone(name, pid, files, KILL_WAIT):
       raise errors.HypervisorError("Failed to stop instance %s" % name)
 
   def CleanupInstance(self, instance_name: str) -> None:
@@ -397,9 +403,9 @@ class KvmHypervisor(hv_base.BaseHypervisor):
     if success:
       if pid:
         _QmpQuietly(files, "quit")
-        if not _WaitGone(name, files, KILL_WAIT):
+        if not _WaitGone(name, pid, files, KILL_WAIT):
           rt.Kill(pid)
-          _WaitGone(name, files, KILL_WAIT)
+          _WaitGone(name, pid, files, KILL_WAIT)
       files.Remove()
       return
     if pid is None:
@@ -418,7 +424,7 @@ class KvmHypervisor(hv_base.BaseHypervisor):
     if not success:
       if pid:
         rt.Kill(pid)
-        _WaitGone(name, files, KILL_WAIT)
+        _WaitGone(name, pid, files, KILL_WAIT)
       files.Remove()
       return
     if pid is None:

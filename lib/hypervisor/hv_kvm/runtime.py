@@ -150,13 +150,25 @@ def IsOurProcess(pid: Optional[int], name: str) -> bool:
   argv = _CommandLine(pid)
   for index, word in enumerate(argv[:-1]):
     if word == "-name" and argv[index + 1].split(",")[0] == name:
-      return not _IsZombie(pid)
+      return _State(pid) not in (None, "Z")
   return False
 
 
-def _IsZombie(pid: int) -> bool:
-  text = io.TryReadFile("/proc/%d/stat" % pid) or ""
-  return text.rpartition(")")[2].split()[:1] == ["Z"]
+def _State(pid: int) -> Optional[str]:
+  """The process's state letter (Z: a zombie); None once it is gone."""
+  text = io.TryReadFile("/proc/%d/stat" % pid)
+  if text is None:
+    return None
+  return (text.rpartition(")")[2].split() or [None])[0]
+
+
+def HasEnded(pid: int, name: str) -> bool:
+  """Whether the instance's qemu, known to have had pid, has ended: gone or a
+  zombie.  On its way out it shows no command line any more, but still
+  holds its memory and files (the instance's disks) while it releases them."""
+  if _State(pid) in (None, "Z"):
+    return True
+  return _CommandLine(pid) not in ([], [""]) and not IsOurProcess(pid, name)
 
 
 def LivePid(name: str, files: Optional[InstanceFiles] = None) -> Optional[int]:
