@@ -261,17 +261,19 @@ def test_log_messages_reach_candidates_with_the_next_state_change(queue_dir):
     queue.Stop()
 
 
-class HeldEndReplicator(RecordingReplicator):
-  """Holds back the copy of a job's final state until released."""
+class HeldReplicator(RecordingReplicator):
+  """Holds back the copies of a job in the given status until released."""
 
-  def __init__(self):
+  def __init__(self, status):
     super().__init__()
+    self.status = status
     self.holding = threading.Event()
     self.release = threading.Event()
 
   def QueueWritten(self, writes):
-    if any('"status": "success"' in text or '"status":"success"' in text
-           for _, text in writes):
+    if any(json.loads(text)["ops"][0]["status"] == self.status
+           for path, text in writes
+           if os.path.basename(path).startswith(constants.JOB_FILE_PREFIX)):
       self.holding.set()
       self.release.wait(10)
     super().QueueWritten(writes)
@@ -280,7 +282,7 @@ class HeldEndReplicator(RecordingReplicator):
 def test_end_is_told_once_on_disk_while_its_copies_travel(queue_dir):
   """A waiter learns a job's end only when the master's file has it, and
   need not wait for the candidates' copies (as with Ganeti)."""
-  replicator = HeldEndReplicator()
+  replicator = HeldReplicator("success")
   runner = Runner()
   runner.gate.clear()
   queue = jqueue.JobQueue(runner, workers=1, replicator=replicator)
@@ -313,28 +315,11 @@ def test_end_is_told_once_on_disk_while_its_copies_travel(queue_dir):
     queue.Stop()
 
 
-class HeldStartReplicator(RecordingReplicator):
-  """Holds back the copies of a running job until released."""
-
-  def __init__(self):
-    super().__init__()
-    self.holding = threading.Event()
-    self.release = threading.Event()
-
-  def QueueWritten(self, writes):
-    if any(json.loads(text)["ops"][0]["status"] == "running"
-           for path, text in writes
-           if os.path.basename(path).startswith(constants.JOB_FILE_PREFIX)):
-      self.holding.set()
-      self.release.wait(10)
-    super().QueueWritten(writes)
-
-
 def test_running_state_is_written_while_prerequisites_are_checked(queue_dir):
   """NotifyStart (all locks held) returns while "running" travels to the
   disk and the candidates; ConfirmStart, before the opcode changes anything,
   returns once the candidates have it."""
-  replicator = HeldStartReplicator()
+  replicator = HeldReplicator("running")
   submitted = threading.Event()
   steps = []
 
