@@ -83,7 +83,7 @@ def CheckInstanceNotOffline(inst: objects.Instance, action: str) -> None:
                                (inst.name, action), errors.ECODE_STATE)
 
 
-def _Make(lu: Any, call: tuple) -> Any:
+def _CallOne(lu: Any, call: tuple) -> Any:
   """Makes one call given as for CallTogether."""
   name, nodes, args = call
   return getattr(lu.rpc, "call_" + name)(nodes, *args)
@@ -102,7 +102,7 @@ def RunningInfo(lu: Any, inst: objects.Instance, node_uuid: Optional[str] = None
   when it was made already."""
   node_uuid = node_uuid or inst.primary_node
   if result is None:
-    result = _Make(lu, RunningInfoCall(lu, inst, node_uuid))
+    result = _CallOne(lu, RunningInfoCall(lu, inst, node_uuid))
   result.Raise("Error checking node %s" % lu.cfg.GetNodeName(node_uuid),
                prereq=True, ecode=errors.ECODE_ENVIRON)
   return result.payload or None
@@ -121,7 +121,7 @@ def CheckNodeFreeMemory(lu: Any, node_uuid: str, reason: str, requested: int,
   when it was made already."""
   node_name = lu.cfg.GetNodeName(node_uuid)
   if results is None:
-    results = _Make(lu, NodeMemoryCall(lu, node_uuid, hvname))
+    results = _CallOne(lu, NodeMemoryCall(lu, node_uuid, hvname))
   result = results[node_uuid]
   result.Raise("Can't get data from node %s" % node_name, prereq=True,
                ecode=errors.ECODE_ENVIRON)
