@@ -30,12 +30,12 @@ _MAX_IDLE_SESSIONS = 8
 # unanswered, end the connection; a slow node still acknowledges at once.
 DEAD_PEER_TIMEOUT = 20
 _KEEPALIVE_IDLE = 10
+_KEEPALIVE_INTERVAL = 5
 # Kept connections idle up to this long are used again: curl's default
 # drops them after 118 s, and a new TLS handshake costs a tenth of a second
 # or more on a slow node, where calls a few minutes apart are common.  It
 # stays below the node daemon's own limit (its IDLE_TIMEOUT, 300 s).
 _MAX_IDLE_REUSE = 240
-_KEEPALIVE_INTERVAL = 5
 # curl's errors when a kept connection's daemon has gone (stopped or
 # restarted): it could not connect again, nothing answered, sending or
 # receiving failed.  With GnuTLS, curl either fails with the receive error of
