@@ -56,9 +56,11 @@ def ReadFile(path: str) -> str:
 
 
 def TryReadFile(path: str) -> Optional[str]:
+  """The file's content; None when it is not there (a /proc file of a process
+  that went away while it was read fails with ESRCH)."""
   try:
     return ReadFile(path)
-  except FileNotFoundError:
+  except (FileNotFoundError, ProcessLookupError):
     return None
 
 

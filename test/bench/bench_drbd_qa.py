@@ -501,6 +501,10 @@ def Report(rounds: list[dict[str, dict]], basics: Optional[dict[str, float]]) ->
       label, ours, floor, ours - floor, ours / floor, needed, ours - needed, ours / needed,
       Median("idle"), Median("node_py"), Median("calls"), Median("commands"),
       Median("queries")))
+  # the spread shows what a difference between two runs' medians can mean
+  print("overhead per round: %s" % "; ".join(
+    "%s %s" % (label, [round(figures[label]["ours"] - figures[label]["floor"], 2)
+                       for figures in rounds if label in figures]) for label in labels))
   replays = [figures for figures in rounds if "add replayed" in figures]
   if replays:
     replayed = statistics.median(figures["add replayed"]["seconds"] for figures in replays)

@@ -2,6 +2,7 @@
 messages), the qemu command line, NIC ifup steps, runtime files, QMP and
 migration status.  test_hv_kvm_e2e.py runs real guests."""
 
+import errno
 import json
 import os
 import pathlib
@@ -19,6 +20,7 @@ from ganeti import objects
 from ganeti import paramdefs
 from ganeti.hypervisor import GetHypervisorClass
 from ganeti.hypervisor.hv_kvm import cmdline, hotplug, migration, netdev, params, qmp, runtime
+from ganeti.utils import io
 
 KVM = GetHypervisorClass(constants.HT_KVM)
 
@@ -271,6 +273,16 @@ def test_a_qemu_has_ended_once_gone_or_a_zombie():
     proc.kill()
     proc.wait()
   assert runtime.HasEnded(proc.pid, "inst1")
+
+
+def test_a_process_going_while_its_stat_is_read_has_ended(monkeypatch):
+  """Reading /proc/PID/stat of a process on its way out can fail with ESRCH
+  (seen on a QA node during a failover): the process has ended."""
+  def Vanishing(path):
+    raise ProcessLookupError(errno.ESRCH, "No such process: %s" % path)
+  monkeypatch.setattr(io, "ReadFile", Vanishing)
+  assert runtime.HasEnded(os.getpid(), "inst1")
+  assert runtime.CpuSeconds(os.getpid()) == 0.0
 
 
 def test_migration_status_and_parameters():

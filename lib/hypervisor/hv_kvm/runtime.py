@@ -154,12 +154,16 @@ def IsOurProcess(pid: Optional[int], name: str) -> bool:
   return False
 
 
+def _StatFields(pid: int) -> Optional[list[str]]:
+  """The fields of /proc/PID/stat after the command name; None once the
+  process is gone."""
+  text = io.TryReadFile("/proc/%d/stat" % pid)
+  return None if text is None else text.rpartition(")")[2].split()
+
+
 def _State(pid: int) -> Optional[str]:
   """The process's state letter (Z: a zombie); None once it is gone."""
-  text = io.TryReadFile("/proc/%d/stat" % pid)
-  if text is None:
-    return None
-  return (text.rpartition(")")[2].split() or [None])[0]
+  return (_StatFields(pid) or [None])[0]
 
 
 def HasEnded(pid: int, name: str) -> bool:
@@ -180,7 +184,7 @@ def LivePid(name: str, files: Optional[InstanceFiles] = None) -> Optional[int]:
 
 def CpuSeconds(pid: int) -> float:
   """User plus system CPU time of a process."""
-  fields = (io.TryReadFile("/proc/%d/stat" % pid) or "").rpartition(")")[2].split()
+  fields = _StatFields(pid) or []
   try:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
   except (IndexError, ValueError):
