@@ -35,6 +35,7 @@ from ganeti.backend import os as backend_os
 from ganeti.backend.common import Fail, LocalDisk, LocalPathBelow
 from ganeti.impexp import exportinfo
 from ganeti.utils import io
+from ganeti.utils import process
 from ganeti.constants import (
   IEIO_FILE, IEIO_RAW_DISK, IEIO_SCRIPT)
 
@@ -226,8 +227,7 @@ def _Alive(pid: Optional[int]) -> bool:
   except PermissionError:
     return True
   # a finished child not yet reaped is no longer running
-  stat = io.TryReadFile("/proc/%d/stat" % pid)
-  return not (stat and stat.rsplit(")", 1)[-1].split()[0] == "Z")
+  return not process.HasExited(pid)
 
 
 def _Status(name: str) -> Optional[dict]:

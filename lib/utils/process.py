@@ -6,6 +6,7 @@ import subprocess
 from typing import Optional, Sequence
 
 from ganeti.utils import cmdtrace
+from ganeti.utils import io
 
 
 class CommandResult:
@@ -63,3 +64,15 @@ def _text(data) -> str:
   if data is None:
     return ""
   return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+
+
+def StatFields(pid: int) -> Optional[list[str]]:
+  """The fields of /proc/PID/stat after the command name (the first is the
+  state letter, Z for a zombie); None once the process is gone."""
+  text = io.TryReadFile("/proc/%d/stat" % pid)
+  return None if text is None else text.rpartition(")")[2].split()
+
+
+def HasExited(pid: int) -> bool:
+  """Whether the process is gone or a zombie (exited, not yet reaped)."""
+  return (StatFields(pid) or ["Z"])[0] == "Z"

@@ -17,6 +17,7 @@ from ganeti import pathutils
 from ganeti import uidpool
 from ganeti import vcluster
 from ganeti.utils import io
+from ganeti.utils import process
 
 ROOT_DIR_NAME = "kvm-hypervisor"
 # sub-directory -> mode
@@ -143,36 +144,27 @@ def _CommandLine(pid: int) -> list[str]:
     return []
 
 
+def _NamesInstance(argv: list[str], name: str) -> bool:
+  """Whether a qemu command line is instance name's."""
+  return any(word == "-name" and argv[index + 1].split(",")[0] == name
+             for index, word in enumerate(argv[:-1]))
+
+
 def IsOurProcess(pid: Optional[int], name: str) -> bool:
   """Whether pid is alive and the qemu of instance name (pids get reused)."""
   if not pid:
     return False
-  argv = _CommandLine(pid)
-  for index, word in enumerate(argv[:-1]):
-    if word == "-name" and argv[index + 1].split(",")[0] == name:
-      return _State(pid) not in (None, "Z")
-  return False
-
-
-def _StatFields(pid: int) -> Optional[list[str]]:
-  """The fields of /proc/PID/stat after the command name; None once the
-  process is gone."""
-  text = io.TryReadFile("/proc/%d/stat" % pid)
-  return None if text is None else text.rpartition(")")[2].split()
-
-
-def _State(pid: int) -> Optional[str]:
-  """The process's state letter (Z: a zombie); None once it is gone."""
-  return (_StatFields(pid) or [None])[0]
+  return _NamesInstance(_CommandLine(pid), name) and not process.HasExited(pid)
 
 
 def HasEnded(pid: int, name: str) -> bool:
   """Whether the instance's qemu, known to have had pid, has ended: gone or a
   zombie.  On its way out it shows no command line any more, but still
   holds its memory and files (the instance's disks) while it releases them."""
-  if _State(pid) in (None, "Z"):
+  if process.HasExited(pid):
     return True
-  return _CommandLine(pid) not in ([], [""]) and not IsOurProcess(pid, name)
+  argv = _CommandLine(pid)
+  return argv not in ([], [""]) and not _NamesInstance(argv, name)
 
 
 def LivePid(name: str, files: Optional[InstanceFiles] = None) -> Optional[int]:
@@ -184,7 +176,7 @@ def LivePid(name: str, files: Optional[InstanceFiles] = None) -> Optional[int]:
 
 def CpuSeconds(pid: int) -> float:
   """User plus system CPU time of a process."""
-  fields = _StatFields(pid) or []
+  fields = process.StatFields(pid) or []
   try:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
   except (IndexError, ValueError):
