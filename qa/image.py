@@ -108,8 +108,11 @@ modprobe drbd usermode_helper=/bin/true
 modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
 ip link set lo up
 # eth0 in Ganeti's default bridge, which holds the node's address (instances
-# and the master IP use the bridge, as on a usual Ganeti node)
-ip link add xen-br0 type bridge
+# and the master IP use the bridge, as on a usual Ganeti node).  The bridge's
+# MAC address is pinned to eth0's, as ifupdown and networkd do: else it takes
+# the lowest of its ports' and changes whenever an instance's tap (random
+# address) comes or goes, and peers that learned it lose the node for seconds
+ip link add xen-br0 address "$(cat /sys/class/net/eth0/address)" type bridge
 ip link set eth0 master xen-br0
 ip link set eth0 up
 ip addr add "$addr" dev xen-br0

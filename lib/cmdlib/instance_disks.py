@@ -419,21 +419,26 @@ def DiskConsistent(lu: Any, inst: objects.Instance, disk: objects.Disk, node_uui
     return _TreeConsistent(lu, inst, disk, node_uuid, ldisk)
   consistent = True
   if on_primary or disk.dev_type in constants.DTS_INT_MIRROR:
-    node_name = lu.cfg.GetNodeName(node_uuid)
-    result = lu.rpc.call_blockdev_find(node_uuid, (disk, inst))
-    if result.fail_msg:
-      lu.LogWarning("Can't find disk on node %s: %s", node_name, result.fail_msg)
-      consistent = False
-    elif not result.payload:
-      lu.LogWarning("Can't find disk on node %s", node_name)
-      consistent = False
-    elif ldisk:
-      consistent = result.payload.ldisk_status == constants.LDS_OKAY
-    else:
-      consistent = not result.payload.is_degraded
+    consistent = FoundConsistent(lu, lu.rpc.call_blockdev_find(node_uuid, (disk, inst)),
+                                 node_uuid, ldisk)
   for child in disk.children or ():
     consistent = consistent and DiskConsistent(lu, inst, child, node_uuid, on_primary)
   return consistent
+
+
+def FoundConsistent(lu: Any, result: Any, node_uuid: str, ldisk: bool = False) -> bool:
+  """Whether a device is healthy by the answer to blockdev_find on node_uuid
+  (see DiskConsistent); a device not found is not."""
+  node_name = lu.cfg.GetNodeName(node_uuid)
+  if result.fail_msg:
+    lu.LogWarning("Can't find disk on node %s: %s", node_name, result.fail_msg)
+    return False
+  if not result.payload:
+    lu.LogWarning("Can't find disk on node %s", node_name)
+    return False
+  if ldisk:
+    return result.payload.ldisk_status == constants.LDS_OKAY
+  return not result.payload.is_degraded
 
 
 def _TreeStatuses(lu: Any, inst: objects.Instance, node_uuid: str,

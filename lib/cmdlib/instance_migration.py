@@ -239,9 +239,7 @@ class _MigrationLU(_InstanceLU):
 
   def _CloseDisks(self, node_uuid: str, tolerate: bool = False) -> None:
     self.feedback("* closing instance disks on node %s" % self._NodeName(node_uuid))
-    disks = self.cfg.GetInstanceDisks(self.instance.uuid)
-    result = self.rpc.call_blockdev_close(node_uuid, self.instance.name,
-                                          (disks, self.instance))
+    result = self.rpc.call_blockdev_close(node_uuid, self.instance.name, self._Disks())
     if not result.fail_msg:
       return
     if result.offline or tolerate:
@@ -254,63 +252,80 @@ class _MigrationLU(_InstanceLU):
   def _OpenDisks(self, node_uuid: str, exclusive: bool) -> None:
     self.feedback("* opening instance disks on node %s in %s mode" %
                   (self._NodeName(node_uuid), "exclusive" if exclusive else "shared"))
-    disks = self.cfg.GetInstanceDisks(self.instance.uuid)
-    result = self.rpc.call_blockdev_open(node_uuid, self.instance.name,
-                                         (disks, self.instance), exclusive)
+    result = self.rpc.call_blockdev_open(node_uuid, self.instance.name, self._Disks(),
+                                         exclusive)
     result.Raise("Cannot open instance disks on node %s" % self._NodeName(node_uuid))
 
-  # DRBD disks: one primary normally, both during a live migration
+  # DRBD disks: one primary normally, both during a live migration; calls
+  # that do not depend on each other's outcome go out together
 
-  def _DegradedMirrors(self, node_uuid: str) -> list[objects.Disk]:
-    """The instance's DRBD disks whose mirror on node_uuid is degraded."""
-    return [disk for disk in self.cfg.GetInstanceDisks(self.instance.uuid)
-            if disk.dev_type in constants.DTS_INT_MIRROR and
-            not instance_disks.DiskConsistent(self, self.instance, disk, node_uuid, False)]
+  def _DegradedMirrors(self, node_uuid: str,
+                       along: tuple = ()) -> tuple[list[objects.Disk], list[Any]]:
+    """The instance's DRBD disks whose mirror on node_uuid is degraded, and
+    the results of the calls along, which are sent with the questions."""
+    mirrors = [disk for disk in self.cfg.GetInstanceDisks(self.instance.uuid)
+               if disk.dev_type in constants.DTS_INT_MIRROR]
+    calls = [("blockdev_find", node_uuid, ((disk, self.instance),)) for disk in mirrors]
+    calls += along
+    results = self.rpc.CallTogether(calls) if calls else []
+    degraded = [disk for disk, result in zip(mirrors, results)
+                if not instance_disks.FoundConsistent(self, result, node_uuid)]
+    return degraded, results[len(mirrors):]
 
-  def _MirrorCall(self, call: str, node_uuids: list[str], message: str, *args: Any) -> dict:
-    """A drbd_* call on nodes; any failure raises OpExecError with message."""
-    disks = self.cfg.GetInstanceDisks(self.instance.uuid)
-    results = getattr(self.rpc, call)(node_uuids, (disks, self.instance), *args)
-    for node_uuid in node_uuids:
-      result = results[node_uuid]
-      if result.fail_msg:
-        raise errors.OpExecError(message % (self._NodeName(node_uuid), result.fail_msg))
+  def _Disks(self) -> tuple[list[objects.Disk], objects.Instance]:
+    """The instance's disks, as disk calls take them."""
+    return self.cfg.GetInstanceDisks(self.instance.uuid), self.instance
+
+  def _Together(self, steps: list[tuple[tuple, str]]) -> list[Any]:
+    """Calls, each (name, nodes, arguments) with its error message (given the
+    node's name and the error), sent at once; the first failure, in order,
+    raises OpExecError."""
+    results = self.rpc.CallTogether([call for call, _ in steps])
+    for ((_, nodes, _), message), result in zip(steps, results):
+      by_node = result.items() if isinstance(nodes, list) else [(nodes, result)]
+      for node_uuid, one in by_node:
+        if one.fail_msg:
+          raise errors.OpExecError(message % (self._NodeName(node_uuid), one.fail_msg))
     return results
 
-  def _EnsureSecondary(self, node_uuid: str) -> None:
+  def _SecondaryStep(self, node_uuid: str) -> tuple[tuple, str]:
+    """Closing the disks on node_uuid, which makes its DRBD devices secondary."""
     self.feedback("* switching node %s to secondary mode" % self._NodeName(node_uuid))
-    disks = self.cfg.GetInstanceDisks(self.instance.uuid)
-    result = self.rpc.call_blockdev_close(node_uuid, self.instance.name,
-                                          (disks, self.instance))
-    if result.fail_msg:
-      raise errors.OpExecError("Cannot change disk to secondary on node %s, error %s" %
-                               (self._NodeName(node_uuid), result.fail_msg))
+    return (("blockdev_close", node_uuid, (self.instance.name, self._Disks())),
+            "Cannot change disk to secondary on node %s, error %s")
 
-  def _SetDualMaster(self, multimaster: bool, connected: bool = False) -> None:
+  def _SetDualMaster(self, multimaster: bool, connected: bool = False,
+                     along: tuple = ()) -> None:
     """Allows two primaries (multimaster) or one, then waits for the resync a
     reconnection brings.  Connected mirrors change in place and need no wait
     (see DrbdAttachNet); the nodes are asked one after the other, the source
     (primary) first, unless the mirrors are known to be connected and
-    nothing is made primary: then both at once."""
+    nothing is made primary: then both at once.  The steps along go out
+    with the first question."""
     self.feedback("* changing disks into %s mode" %
                   ("dual-master" if multimaster else "single-master"))
     message = "Cannot change disks config on node %s, error: %s"
     nodes = [self.source_uuid, self.target_uuid]
     kept = True
     for group in ([nodes] if connected and not multimaster else [[uuid] for uuid in nodes]):
-      results = self._MirrorCall("call_drbd_attach_net", group, message, multimaster)
+      attach = ("drbd_attach_net", group, (self._Disks(), multimaster))
+      results = self._Together(list(along) + [(attach, message)])[-1]
+      along = ()
       kept = kept and all(results[uuid].payload is True for uuid in group)
     if not kept:
       self._WaitUntilSync()
 
-  def _WaitUntilSync(self) -> None:
-    """Waits (reporting progress) until both nodes' DRBD devices are in sync."""
+  def _WaitUntilSync(self, along: tuple = ()) -> None:
+    """Waits (reporting progress) until both nodes' DRBD devices are in sync;
+    the steps along go out with the first question."""
     self.feedback("* wait until resync is done")
     best, stalled_for, pause = -1.0, 0.0, _DRBD_SYNC_FIRST_POLL
+    nodes = [self.source_uuid, self.target_uuid]
     while True:
-      results = self._MirrorCall("call_drbd_wait_sync", [self.source_uuid, self.target_uuid],
-                                 "Cannot resync disks on node %s: %s")
-      answers = [results[uuid].payload for uuid in (self.source_uuid, self.target_uuid)]
+      results = self._Together(list(along) + [(("drbd_wait_sync", nodes, (self._Disks(),)),
+                                                "Cannot resync disks on node %s: %s")])[-1]
+      along = ()
+      answers = [results[uuid].payload for uuid in nodes]
       if all(done for done, _ in answers):
         return
       lowest = min(percent for _, percent in answers if percent is not None)
@@ -326,8 +341,9 @@ class _MigrationLU(_InstanceLU):
   def _SharedDisks(self) -> None:
     """Makes the disks usable on both nodes for the memory transfer."""
     if self.internal_mirror:
-      self._EnsureSecondary(self.target_uuid)
-      self._SetDualMaster(True)
+      # the target is normally secondary already: that is made sure of while
+      # the source starts allowing two primaries
+      self._SetDualMaster(True, along=(self._SecondaryStep(self.target_uuid),))
     else:
       self._CloseDisks(self.target_uuid)
       self._OpenDisks(self.source_uuid, exclusive=False)
@@ -340,13 +356,18 @@ class _MigrationLU(_InstanceLU):
       self._CloseDisks(other_uuid)
       self._OpenDisks(node_uuid, exclusive=True)
       return
-    self._EnsureSecondary(other_uuid)
+    secondary = self._SecondaryStep(other_uuid)
+    if not tolerate_unsynced:
+      # the first look at the resync goes out with the switch
+      self._WaitUntilSync(along=(secondary,))
+      self._SetDualMaster(False, connected=True)
+      return
+    # a failed switch fails, but a resync that does not end is gone on from
+    self._Together([secondary])
     try:
       self._WaitUntilSync()
       connected = True
     except errors.OpExecError:
-      if not tolerate_unsynced:
-        raise
       connected = False
     self._SetDualMaster(False, connected)
 
@@ -370,7 +391,7 @@ class _MigrationLU(_InstanceLU):
       # externally mirrored disks are the same storage on both nodes: only
       # DRBD has a second copy that could lag behind
       self.feedback("* checking disk consistency between source and target")
-      for disk in self._DegradedMirrors(target):
+      for disk in self._DegradedMirrors(target)[0]:
         if source_offline:
           self.feedback("Node %s is offline, ignoring degraded disk %s on target node %s" %
                         (self._NodeName(source), disk.iv_name, self._NodeName(target)))
@@ -468,7 +489,10 @@ class _MigrationLU(_InstanceLU):
     inst, source, target = self.instance, self.source_uuid, self.target_uuid
     live = self._Live()
     self.feedback("* checking disk consistency between source and target")
-    degraded = self._DegradedMirrors(target)
+    # the source's migration data is asked with the mirrors' health, unless
+    # the instance is to shrink first (only once the mirrors are known good)
+    info_call = ("migration_info", source, (inst,))
+    degraded, along = self._DegradedMirrors(target, () if self.balloon_to else (info_call,))
     if degraded:
       raise errors.OpExecError("Disk %s is degraded or not fully synchronized on target"
                                " node, aborting migration" % degraded[0].iv_name)
@@ -476,7 +500,7 @@ class _MigrationLU(_InstanceLU):
       self.feedback("* setting instance memory to %s" % self.balloon_to)
       result = self.rpc.call_instance_balloon_memory(source, inst, self.balloon_to)
       result.Raise("Cannot modify instance runtime memory")
-    result = self.rpc.call_migration_info(source, inst)
+    (result,) = along or self.rpc.CallTogether([info_call])
     result.Raise("Failed fetching source migration information from %s" %
                  self._NodeName(source))
     info = result.payload
@@ -499,19 +523,21 @@ class _MigrationLU(_InstanceLU):
       raise errors.OpExecError("Could not migrate instance %s: %s" %
                                (inst.name, result.fail_msg))
     self._WaitForMemoryTransfer(info, live)
-    result = self.rpc.call_instance_finalize_migration_src(source, inst, True, live)
-    result.Raise("Instance migration succeeded, but finalization failed on the source node")
-    # the target takes the instance over while the move is recorded (the
-    # record stands whatever the target answers, as in that order)
+    # the memory is on the target now: the source lets go of the instance
+    # and the target takes it over while the move is recorded, which stands
+    # whatever the nodes answer
     moved = inst.Copy()
     moved.primary_node = target
     finalized = self.rpc.StartTogether([
+      ("instance_finalize_migration_src", source, (inst, True, live)),
       ("instance_finalize_migration_dst", target, (moved, info, True))])
     try:
       self.instance = _SetPrimaryNode(self, inst, target)
     finally:
-      (result,) = finalized()
-    result.Raise("Could not finalize instance migration")
+      source_result, target_result = finalized()
+    source_result.Raise("Instance migration succeeded, but finalization failed on the"
+                        " source node")
+    target_result.Raise("Could not finalize instance migration")
     self._ExclusiveDisks(target, source)
     self.feedback("* done")
 

@@ -497,16 +497,21 @@ _DISK_STEPS = ("blockdev_close", "drbd_disconnect_net", "drbd_attach_net", "drbd
                "instance_finalize_migration_dst")
 
 
+def _NodeNames(env, nodes):
+  return tuple(sorted(env.cfg.GetNodeName(uuid) for uuid in
+                      (nodes if isinstance(nodes, list) else [nodes])))
+
+
 def _DiskSteps(env):
   """The migration's disk and hand-over calls: (call, node names, multimaster)."""
-  steps = []
-  for call, nodes, args in env.rpc.calls:
-    if call not in _DISK_STEPS:
-      continue
-    names = tuple(sorted(env.cfg.GetNodeName(uuid) for uuid in
-                         (nodes if isinstance(nodes, list) else [nodes])))
-    steps.append((call, names) + ((args[1],) if call == "drbd_attach_net" else ()))
-  return steps
+  return [(call, _NodeNames(env, nodes)) + ((args[1],) if call == "drbd_attach_net" else ())
+          for call, nodes, args in env.rpc.calls if call in _DISK_STEPS]
+
+
+def _Sends(env):
+  """The calls sent together, as (call, node names) each."""
+  return [[(call, _NodeNames(env, nodes)) for call, nodes in calls]
+          for calls in env.rpc.together_calls]
 
 
 def test_migrate_drbd_through_dual_master(env):
@@ -533,12 +538,37 @@ def test_migrate_drbd_through_dual_master(env):
   assert env.rpc.together_calls[0] == [
     ("instance_migratable", _Uuid(env, "node1")), ("instance_info", _Uuid(env, "node1")),
     ("node_info", [_Uuid(env, "node2")])]
+  # calls that need not wait for each other's outcome go out in one send
+  sends = _Sends(env)
+  for together in ([("blockdev_find", ("node2",)), ("migration_info", ("node1",))],
+                   [("blockdev_close", ("node2",)), ("drbd_attach_net", ("node1",))],
+                   [("instance_finalize_migration_src", ("node1",)),
+                    ("instance_finalize_migration_dst", ("node2",))],
+                   [("blockdev_close", ("node1",)), ("drbd_wait_sync", both)]):
+    assert together in sends
   assert "* changing disks into dual-master mode" in messages
   assert "   - progress: 40.0%" in messages
   assert "* changing disks into single-master mode" in messages
   # one look again at the resync after a tenth of a second, not whole seconds later
   assert env.pauses == [0.1]
   assert messages[-1] == "* done"
+
+
+def test_migration_shrinking_the_instance_checks_the_mirrors_first(env):
+  """An instance that must shrink to fit the target is ballooned only once
+  its mirrors are known good, and its migration data is asked afterwards."""
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env)
+  env.rpc.answers["instance_info"] = lambda node, *args: {"memory": 8192, "state": "running"}
+  env.rpc.answers["instance_balloon_memory"] = lambda node, inst, memory: None
+  _, messages = _Move(env, "OpInstanceMigrate", allow_runtime_changes=True)
+  assert "* setting instance memory to 4096" in messages
+  names = env.rpc.Names()
+  assert names.index("blockdev_find") < names.index("instance_balloon_memory") < \
+    names.index("migration_info")
+  assert [[("blockdev_find", ("node2",))], [("migration_info", ("node1",))]] == [
+    send for send in _Sends(env) if send[0][0] in ("blockdev_find", "migration_info")]
+  assert _Primary(env) == "node2"
 
 
 def test_mirrors_that_keep_their_connection_need_no_resync_wait(env):
