@@ -190,9 +190,15 @@ def AssembleInstanceDisks(lu: Any, inst: objects.Instance,
         first_pass.append((node_uuid, disk, idx))
       elif disk.dev_type in constants.DTS_INT_MIRROR:
         first_pass.append((node_uuid, disk.LocalHalf(), idx))
-  results = lu.rpc.CallTogether([
+  started = lu.rpc.StartTogether([
     ("blockdev_assemble", node_uuid, ((device, inst), inst, False, idx))
     for node_uuid, device, idx in first_pass])
+  try:
+    # marked active while they are being set up, so that the watcher does not
+    # shut them down meanwhile
+    lu.cfg.MarkInstanceDisksActive(inst.uuid)
+  finally:
+    results = started()
   for (node_uuid, disk, _), result in zip(first_pass, results):
     # the primary's half is taken up again below, which reports a failure
     if node_uuid != pnode and result.fail_msg:
@@ -209,8 +215,8 @@ def AssembleInstanceDisks(lu: Any, inst: objects.Instance,
     else:
       dev_path = result.payload[0] if isinstance(result.payload, (list, tuple)) else None
       device_info.append((lu.cfg.GetNodeName(pnode), disk.iv_name, dev_path))
-  if ok:
-    lu.cfg.MarkInstanceDisksActive(inst.uuid)
+  if not ok:
+    lu.cfg.MarkInstanceDisksInactive(inst.uuid)
   return ok, device_info
 
 
@@ -234,15 +240,21 @@ def ShutdownInstanceDisks(lu: Any, inst: objects.Instance,
   in use), the primary node shuts its devices down before the others.
   """
   ok = True
-  if disks is None:
+  all_disks = disks is None
+  if all_disks:
     disks = lu.cfg.GetInstanceDisks(inst.uuid)
-    lu.cfg.MarkInstanceDisksInactive(inst.uuid)
   pnode = inst.primary_node
   steps = [(disk, node_uuid) for disk in disks
            for node_uuid in sorted(disk.nodes or [pnode], key=lambda uuid: uuid != pnode)]
   mirrors = [disk for disk in disks if disk.dev_type in constants.DTS_INT_MIRROR]
-  if not mirrors or not lu.rpc.call_blockdev_close(pnode, inst.name,
-                                                   (mirrors, inst)).fail_msg:
+  closing = lu.rpc.StartTogether([("blockdev_close", pnode, (inst.name, (mirrors, inst)))]
+                                 if mirrors else [])
+  try:
+    if all_disks:
+      lu.cfg.MarkInstanceDisksInactive(inst.uuid)
+  finally:
+    closed = closing()
+  if not mirrors or not closed[0].fail_msg:
     results = lu.rpc.CallTogether([("blockdev_shutdown", node_uuid, ((disk, inst),))
                                    for disk, node_uuid in steps])
   else:

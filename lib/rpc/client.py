@@ -449,6 +449,8 @@ class _RunnerBase:
     (from the objects as they are now), while a helper thread sends them;
     the function returned waits for their end and gives CallTogether's
     results.  It must be called, once."""
+    if not calls:
+      return list
     prepared = self._PrepareTogether(calls)
     failure: list[BaseException] = []
 

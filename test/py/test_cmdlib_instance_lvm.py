@@ -337,6 +337,26 @@ def test_activate_and_deactivate_drbd_disks(env):
   assert not env.cfg.GetInstanceInfoByName("inst1").disks_active
 
 
+def test_disks_count_as_active_while_they_are_set_up(env):
+  """As soon as their activation starts, so that the watcher leaves them be;
+  a failed activation marks them inactive again."""
+  _Create(env, "drbd")
+  seen = []
+
+  def assemble(node, disk_inst, inst, primary, idx):
+    seen.append(env.cfg.GetInstanceInfoByName("inst1").disks_active)
+    return ["/dev/drbd0", "/var/run/ganeti/instance-disks/inst1:0", None] if primary else \
+      [True, True]
+  env.rpc.answers["blockdev_assemble"] = assemble
+  _Run(env, "OpInstanceDeactivateDisks", instance_name="inst1")
+  _Run(env, "OpInstanceActivateDisks", instance_name="inst1")
+  assert seen[-1] is True  # the primary, once the secondaries are set up
+  env.rpc.failing[("blockdev_assemble", _Uuid(env, "node1"))] = "device busy"
+  with pytest.raises(errors.OpExecError, match="Cannot activate block devices"):
+    _Run(env, "OpInstanceActivateDisks", instance_name="inst1")
+  assert not env.cfg.GetInstanceInfoByName("inst1").disks_active
+
+
 def test_activate_disks_with_an_offline_secondary(env):
   # the seed's recovery: the secondary is gone and marked offline; the
   # primary's disks still come up, with a warning about the secondary

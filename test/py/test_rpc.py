@@ -284,6 +284,7 @@ def test_calls_started_together_are_encoded_at_once_and_answered_later(runner):
   assert updates["uuid-2"].payload == ["/q/job-2", "two"]
   with pytest.raises(errors.ProgrammerError):
     runner.StartTogether([("bridges_exist", "node1", ())])
+  assert runner.StartTogether([])() == []
 
 
 def test_explicit_addresses(nc):

@@ -39,8 +39,9 @@ START_TIMEOUT = 60
 KILL_WAIT = 10.0
 _POLL = 0.05
 # a qemu told to quit ends within a tenth of a second or two: looked at
-# often at first
+# often at first, and then every _EXIT_POLL (one small /proc read)
 _FIRST_POLL = 0.005
+_EXIT_POLL = 0.02
 # A status question about an active migration is answered when it ends, or
 # after this long at most (qemu asked every _POLL meanwhile): the master
 # learns of the end within a poll, instead of after a pause of its own.
@@ -64,7 +65,7 @@ def _WaitGone(name: str, pid: int, files: InstanceFiles, timeout: float,
         traced.ok = False
         return False
       time.sleep(pause)
-      pause = min(_POLL, pause * 2)
+      pause = min(_EXIT_POLL, pause * 2)
   return True
 
 
