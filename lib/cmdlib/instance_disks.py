@@ -277,9 +277,10 @@ def _CreationRounds(disk: objects.Disk, pnode: str) -> list[dict[str, objects.Di
 
 
 def CreateDisks(lu: Any, inst: objects.Instance, disks: list[objects.Disk]) -> None:
-  """Creates the devices of disks on their nodes, the nodes of a disk in
-  parallel; after a failure removes every device created so far and raises
-  OpExecError (naming the first node that failed, the primary first).
+  """Creates the devices of disks on their nodes, in one send: each node
+  makes its devices one after the other, children before their parent, and
+  the nodes side by side.  After a failure removes every device created and
+  raises OpExecError (naming the first failure, the primary's first).
 
   A mirror's primary sets up its device off the network, beside its peers
   that set up theirs and start listening; it connects once they did.  Two
@@ -287,23 +288,24 @@ def CreateDisks(lu: Any, inst: objects.Instance, disks: list[objects.Disk]) -> N
   other's listener, and then wait DRBD's whole connect interval (ten
   seconds) before trying again.
   """
-  created: list[tuple[str, objects.Disk]] = []
   pnode = inst.primary_node
+  steps = [(disk, node_uuid, device) for disk in disks
+           for devices in _CreationRounds(disk, pnode) for node_uuid, device in devices.items()]
+  results = lu.rpc.CallTogether([
+    ("blockdev_create", node_uuid, _CreateArgs(lu, inst, node_uuid, device, node_uuid == pnode))
+    for _, node_uuid, device in steps])
+  created = [(node_uuid, device) for (_, node_uuid, device), result in zip(steps, results)
+             if not result.fail_msg]
   try:
-    for disk in disks:
-      for devices in _CreationRounds(disk, pnode):
-        results = lu.rpc.CallPerNode("blockdev_create", {
-          node_uuid: _CreateArgs(lu, inst, node_uuid, device, node_uuid == pnode)
-          for node_uuid, device in devices.items()})
-        created += [(node_uuid, device) for node_uuid, device in devices.items()
-                    if not results[node_uuid].fail_msg]
-        for node_uuid in devices:
-          results[node_uuid].Raise("Can't create block device %s on node %s for instance %s" %
-                                   (disk.iv_name, lu.cfg.GetNodeName(node_uuid), inst.name))
-      if disk.dev_type in constants.DTS_INT_MIRROR:
-        lu.rpc.call_drbd_attach_net([pnode], ([disk], inst), False)[pnode].Raise(
-          "Can't connect block device %s on node %s for instance %s" %
-          (disk.iv_name, lu.cfg.GetNodeName(pnode), inst.name))
+    for (disk, node_uuid, _), result in zip(steps, results):
+      result.Raise("Can't create block device %s on node %s for instance %s" %
+                   (disk.iv_name, lu.cfg.GetNodeName(node_uuid), inst.name))
+    mirrors = [disk for disk in disks if disk.dev_type in constants.DTS_INT_MIRROR]
+    connected = lu.rpc.CallTogether([("drbd_attach_net", [pnode], (([disk], inst), False))
+                                     for disk in mirrors])
+    for disk, result in zip(mirrors, connected):
+      result[pnode].Raise("Can't connect block device %s on node %s for instance %s" %
+                          (disk.iv_name, lu.cfg.GetNodeName(pnode), inst.name))
   except errors.OpExecError:
     UndoCreation(lu, inst, created)
     raise
@@ -311,16 +313,17 @@ def CreateDisks(lu: Any, inst: objects.Instance, disks: list[objects.Disk]) -> N
 
 def CreateDevicesOn(lu: Any, inst: objects.Instance, node_uuid: str,
                     devices: list[objects.Disk]) -> None:
-  """Creates devices (children before parents) on one node where the
-  instance is not primary; after a failure removes those created and raises
-  OpExecError."""
-  created: list[tuple[str, objects.Disk]] = []
-  for device in devices:
-    result = CreateDevice(lu, inst, node_uuid, device, False)
-    if result.fail_msg:
-      UndoCreation(lu, inst, created)
-      raise errors.OpExecError("Can't create block device: %s" % result.fail_msg)
-    created.append((node_uuid, device))
+  """Creates devices (children before parents, asked in one send) on one
+  node where the instance is not primary; after a failure removes those
+  created and raises OpExecError."""
+  results = lu.rpc.CallTogether([
+    ("blockdev_create", node_uuid, _CreateArgs(lu, inst, node_uuid, device, False))
+    for device in devices])
+  failed = [result.fail_msg for result in results if result.fail_msg]
+  if failed:
+    UndoCreation(lu, inst, [(node_uuid, device) for device, result in zip(devices, results)
+                            if not result.fail_msg])
+    raise errors.OpExecError("Can't create block device: %s" % failed[0])
 
 
 def UndoCreation(lu: Any, inst: objects.Instance,

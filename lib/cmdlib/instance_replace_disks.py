@@ -248,11 +248,13 @@ class LUInstanceReplaceDisks(_InstanceLU):
   def _RemoveOldStorage(self, node_uuid: str, replacements: list[_Replacement]) -> None:
     for item in replacements:
       self.LogInfo("Remove logical volumes for %s", item.disk.iv_name)
-      for lv in item.old_lvs:
-        result = self.rpc.call_blockdev_remove(node_uuid, (lv, self.instance))
-        if result.fail_msg:
-          self.LogWarning("Can't remove old LV: %s", result.fail_msg,
-                          hint="remove unused LVs manually")
+    old_lvs = [lv for item in replacements for lv in item.old_lvs]
+    results = self.rpc.CallTogether([("blockdev_remove", node_uuid, ((lv, self.instance),))
+                                     for lv in old_lvs])
+    for result in results:
+      if result.fail_msg:
+        self.LogWarning("Can't remove old LV: %s", result.fail_msg,
+                        hint="remove unused LVs manually")
 
   def _SyncAndCleanUp(self, old_node: str, replacements: list[_Replacement],
                       step: int) -> None:
@@ -426,16 +428,19 @@ class LUInstanceReplaceDisks(_InstanceLU):
     inst = self.instance
     for item in replacements:
       self.LogInfo("Shutting down drbd for %s on old node", item.disk.iv_name)
-      old_disk = self.cfg.GetDiskInfo(item.disk.uuid)
-      result = self.rpc.call_blockdev_shutdown(self.old_secondary, (old_disk, inst))
+    self.LogInfo("Detaching primary drbds from the network (=> standalone)")
+    # both ends at once: either order ends with the primary alone
+    disks = self.cfg.GetInstanceDisks(inst.uuid)
+    *shutdowns, detached = self.rpc.CallTogether(
+      [("blockdev_shutdown", self.old_secondary, ((self.cfg.GetDiskInfo(item.disk.uuid), inst),))
+       for item in replacements] +
+      [("drbd_disconnect_net", [inst.primary_node], ((disks, inst),))])
+    for item, result in zip(replacements, shutdowns):
       if result.fail_msg:
         self.LogWarning("Failed to shutdown drbd for %s on old node: %s", item.disk.iv_name,
                         result.fail_msg,
                         hint="Please cleanup this device manually as soon as possible")
-    self.LogInfo("Detaching primary drbds from the network (=> standalone)")
-    disks = self.cfg.GetInstanceDisks(inst.uuid)
-    result = self.rpc.call_drbd_disconnect_net([inst.primary_node],
-                                               (disks, inst))[inst.primary_node]
+    result = detached[inst.primary_node]
     if result.fail_msg:
       raise errors.OpExecError("Can't detach the disks from the network on old node: %s" %
                                result.fail_msg)

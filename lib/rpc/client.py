@@ -422,18 +422,6 @@ class _RunnerBase:
     (result,) = self._Call(cdef, [nodes], values).values()
     return result
 
-  def CallPerNode(self, name: str, args_by_node: dict[Any, tuple]) -> dict[Any, RpcResult]:
-    """A single-node call made on several nodes at once, each with its own
-    arguments (positional, as call_<name> takes them after the node);
-    {node: RpcResult}.  The nodes work in parallel."""
-    cdef = defs.CALLS[name]
-    if cdef.multi:
-      raise errors.ProgrammerError("call_%s already takes a list of nodes" % name)
-    if not args_by_node:
-      return {}
-    return self._Send(cdef, [(node, _BindArgs(cdef, tuple(args), {}))
-                             for node, args in args_by_node.items()])
-
   def CallTogether(self, calls: list[tuple[str, Any, tuple]]) -> list[Any]:
     """Different calls made at once: (name, nodes as call_<name> takes them,
     positional arguments) each.  All their requests go out in one send (a

@@ -133,10 +133,12 @@ def test_create_drbd_layout_and_creation_order(env):
                      (node2, "plain", meta.logical_id[1], False),
                      (node1, "drbd", None, True),
                      (node2, "drbd", None, False)]
-  # every round on both nodes at once; the primary makes its DRBD device off
-  # the network and connects it after the secondary's listens (connecting
-  # both at once can cost DRBD's ten-second connect interval)
-  assert env.rpc.parallel_calls == [("blockdev_create", [node1, node2])] * 3
+  # all in one send (each node makes its devices in order, the nodes side by
+  # side); the primary makes its DRBD device off the network and connects it
+  # after the secondary's listens (connecting both at once can cost DRBD's
+  # ten-second connect interval)
+  assert [calls for calls in env.rpc.together_calls if ("blockdev_create", node1) in calls] == [
+    [("blockdev_create", node1), ("blockdev_create", node2)] * 3]
   drbd_sent = {nodes: args[0][0] for nodes, args in _Calls(env, "blockdev_create")
                if args[0][0].dev_type == "drbd"}
   assert drbd_sent[node1].dynamic_params == {constants.DDP_REMOTE_IP: None}
@@ -232,10 +234,11 @@ def test_failed_drbd_create_leaves_nothing_behind(env):
                      " Can't create block device: volume group full")
   created = [(nodes, args[0][0].uuid) for nodes, args in _Calls(env, "blockdev_create")]
   removed = [(nodes, args[0][0].uuid) for nodes, args in _Calls(env, "blockdev_remove")]
-  # the nodes create side by side: node2's first LV fails beside node1's, and
-  # what was created (node1's data LV) is removed
-  assert created == [(node1, created[0][1]), (node2, created[0][1])]
-  assert removed == created[:1]
+  # the nodes create side by side, in one send: node2's devices fail while
+  # node1 makes all of its own, which are removed, parents before children
+  on_node1 = [(nodes, uuid) for nodes, uuid in created if nodes == node1]
+  assert len(on_node1) == 6 and len(created) == 12
+  assert removed == on_node1[::-1]
   assert env.cfg.GetInstanceList() == []
   assert env.cfg.GetAllDisksInfo() == {}
   assert env.cfg.ComputeDRBDMap()[node1] == {}

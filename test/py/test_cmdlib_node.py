@@ -43,7 +43,6 @@ class FakeRpc:
     }
     self.failing = {}
     self.offline = set()
-    self.parallel_calls = []
     self.together_calls = []
 
   def __getattr__(self, name):
@@ -82,13 +81,6 @@ class FakeRpc:
     function returned gives their results."""
     results = self.CallTogether(calls)
     return lambda: results
-
-  def CallPerNode(self, name, args_by_node):
-    """As the runner's: each node's call is recorded on its own, in order, and
-    the nodes called together in parallel_calls."""
-    self.parallel_calls.append((name, list(args_by_node)))
-    method = getattr(self, "call_" + name)
-    return {node: method(node, *args) for node, args in args_by_node.items()}
 
   def Names(self):
     return [call for call, _, _ in self.calls]

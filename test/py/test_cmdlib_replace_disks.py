@@ -72,6 +72,9 @@ def test_replace_on_secondary_swaps_in_new_lvs_under_the_old_names(drbd):
   removed = [(nodes, args[0][0].logical_id[1]) for nodes, args in
              _Calls(drbd, "blockdev_remove")]
   assert removed == [(node2, name + stamp) for name in old_names]
+  # the new LVs are made in one send, the old ones removed in one
+  assert [("blockdev_create", node2)] * 2 in drbd.rpc.together_calls
+  assert [("blockdev_remove", node2)] * 2 in drbd.rpc.together_calls
   # the configuration keeps its names; disk 0 was left alone
   assert [_Names(disk.children) for disk in _InstanceDisks(drbd)] == \
     [_Names(disk.children) for disk in before]
@@ -167,6 +170,9 @@ def test_new_secondary_moves_the_mirror_half(drbd):
                                              [node1, node3, None, 1, 1]]
   assert {nodes for nodes, _ in _Calls(drbd, "blockdev_shutdown")} == {node2}
   assert [nodes for nodes, _ in _Calls(drbd, "drbd_disconnect_net")] == [[node1]]
+  # the old secondary goes down while the primary leaves the network
+  assert [("blockdev_shutdown", node2)] * 2 + [("drbd_disconnect_net", [node1])] in \
+    drbd.rpc.together_calls
   # one node after the other, the primary first (see the migration's reconnection)
   attaches = _Calls(drbd, "drbd_attach_net")
   assert [nodes for nodes, _ in attaches] == [[node1], [node3]]

@@ -219,7 +219,7 @@ def test_disk_and_instance_encoding(nc, runner):
   assert "unexpected payload" in per_node["uuid-1"].fail_msg
 
 
-def test_call_per_node_sends_each_node_its_own_arguments(nc, runner):
+def test_calls_together_encode_each_node_its_own_arguments(nc, runner):
   cfg = runner._cfg  # pylint: disable=protected-access
   drbd = objects.Disk(dev_type=constants.DT_DRBD8, size=1024, params={}, children=[],
                       logical_id=["uuid-1", "uuid-2", 11001, 3, 4, "secret"], uuid="d2")
@@ -227,23 +227,19 @@ def test_call_per_node_sends_each_node_its_own_arguments(nc, runner):
                           hypervisor="fake", hvparams={}, beparams={}, osparams={},
                           nics=[], disks=["d2"])
   cfg.disks["i2"] = [drbd]
-  results = runner.CallPerNode("blockdev_create", {
-    "uuid-1": ((drbd, inst), 1024, "inst2", True, "on-1", False),
-    "uuid-2": ((drbd, inst), 1024, "inst2", False, "on-2", False),
-    "uuid-4": ((drbd, inst), 1024, "inst2", False, "on-4", False)})
-  assert sorted(results) == ["uuid-1", "uuid-2", "uuid-4"]
-  assert results["uuid-4"].offline
-  for node, index, minor, on_primary in (("uuid-1", 1, 3, True), ("uuid-2", 2, 4, False)):
-    disk, _, _, sent_primary, info, _ = results[node].payload
+  results = runner.CallTogether([
+    ("blockdev_create", "uuid-1", ((drbd, inst), 1024, "inst2", True, "on-1", False)),
+    ("blockdev_create", "uuid-2", ((drbd, inst), 1024, "inst2", False, "on-2", False)),
+    ("blockdev_create", "uuid-4", ((drbd, inst), 1024, "inst2", False, "on-4", False))])
+  assert results[2].offline
+  for result, index, minor, on_primary in ((results[0], 1, 3, True), (results[1], 2, 4, False)):
+    disk, _, _, sent_primary, info, _ = result.payload
     # encoded for the node it went to: its own address and minor
     assert disk["dynamic_params"]["local-ip"] == nc.address(index)
     assert disk["dynamic_params"]["local-minor"] == minor
     assert sent_primary is on_primary and info == "on-%d" % index
-  assert runner.CallPerNode("blockdev_create", {}) == {}
   with pytest.raises(errors.ProgrammerError):
-    runner.CallPerNode("version", {"uuid-1": ()})
-  with pytest.raises(errors.ProgrammerError):
-    runner.CallPerNode("blockdev_remove", {"uuid-1": ((drbd, inst), "extra")})
+    runner.CallTogether([("blockdev_remove", "uuid-1", ((drbd, inst), "extra"))])
 
 
 def test_calls_made_together_go_out_in_one_send(runner, monkeypatch):
