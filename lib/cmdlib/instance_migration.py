@@ -492,11 +492,12 @@ class _MigrationLU(_InstanceLU):
     # the source's migration data is asked with the mirrors' health, unless
     # the instance is to shrink first (only once the mirrors are known good)
     info_call = ("migration_info", source, (inst,))
-    degraded, along = self._DegradedMirrors(target, () if self.balloon_to else (info_call,))
+    shrinking = self.balloon_to is not None
+    degraded, along = self._DegradedMirrors(target, () if shrinking else (info_call,))
     if degraded:
       raise errors.OpExecError("Disk %s is degraded or not fully synchronized on target"
                                " node, aborting migration" % degraded[0].iv_name)
-    if self.balloon_to is not None:
+    if shrinking:
       self.feedback("* setting instance memory to %s" % self.balloon_to)
       result = self.rpc.call_instance_balloon_memory(source, inst, self.balloon_to)
       result.Raise("Cannot modify instance runtime memory")
