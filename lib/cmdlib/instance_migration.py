@@ -529,13 +529,10 @@ class _MigrationLU(_InstanceLU):
     # whatever the nodes answer
     moved = inst.Copy()
     moved.primary_node = target
-    finalized = self.rpc.StartTogether([
+    (source_result, target_result), self.instance = self.rpc.CallWhile([
       ("instance_finalize_migration_src", source, (inst, True, live)),
-      ("instance_finalize_migration_dst", target, (moved, info, True))])
-    try:
-      self.instance = _SetPrimaryNode(self, inst, target)
-    finally:
-      source_result, target_result = finalized()
+      ("instance_finalize_migration_dst", target, (moved, info, True))],
+      lambda: _SetPrimaryNode(self, inst, target))
     source_result.Raise("Instance migration succeeded, but finalization failed on the"
                         " source node")
     target_result.Raise("Could not finalize instance migration")

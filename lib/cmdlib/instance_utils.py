@@ -83,12 +83,6 @@ def CheckInstanceNotOffline(inst: objects.Instance, action: str) -> None:
                                (inst.name, action), errors.ECODE_STATE)
 
 
-def _CallOne(lu: Any, call: tuple) -> Any:
-  """Makes one call given as for CallTogether."""
-  name, nodes, args = call
-  return getattr(lu.rpc, "call_" + name)(nodes, *args)
-
-
 def RunningInfoCall(lu: Any, inst: objects.Instance, node_uuid: str) -> tuple:
   """The call behind RunningInfo, for CallTogether."""
   hvparams = lu.cfg.GetClusterInfo().hvparams.get(inst.hypervisor, {})
@@ -102,7 +96,7 @@ def RunningInfo(lu: Any, inst: objects.Instance, node_uuid: Optional[str] = None
   when it was made already."""
   node_uuid = node_uuid or inst.primary_node
   if result is None:
-    result = _CallOne(lu, RunningInfoCall(lu, inst, node_uuid))
+    (result,) = lu.rpc.CallTogether([RunningInfoCall(lu, inst, node_uuid)])
   result.Raise("Error checking node %s" % lu.cfg.GetNodeName(node_uuid),
                prereq=True, ecode=errors.ECODE_ENVIRON)
   return result.payload or None
@@ -121,7 +115,7 @@ def CheckNodeFreeMemory(lu: Any, node_uuid: str, reason: str, requested: int,
   when it was made already."""
   node_name = lu.cfg.GetNodeName(node_uuid)
   if results is None:
-    results = _CallOne(lu, NodeMemoryCall(lu, node_uuid, hvname))
+    (results,) = lu.rpc.CallTogether([NodeMemoryCall(lu, node_uuid, hvname)])
   result = results[node_uuid]
   result.Raise("Can't get data from node %s" % node_name, prereq=True,
                ecode=errors.ECODE_ENVIRON)
@@ -190,15 +184,11 @@ def AssembleInstanceDisks(lu: Any, inst: objects.Instance,
         first_pass.append((node_uuid, disk, idx))
       elif disk.dev_type in constants.DTS_INT_MIRROR:
         first_pass.append((node_uuid, disk.LocalHalf(), idx))
-  started = lu.rpc.StartTogether([
+  # marked active while they are being set up, so that the watcher does not
+  # shut them down meanwhile
+  results, _ = lu.rpc.CallWhile([
     ("blockdev_assemble", node_uuid, ((device, inst), inst, False, idx))
-    for node_uuid, device, idx in first_pass])
-  try:
-    # marked active while they are being set up, so that the watcher does not
-    # shut them down meanwhile
-    lu.cfg.MarkInstanceDisksActive(inst.uuid)
-  finally:
-    results = started()
+    for node_uuid, device, idx in first_pass], lambda: lu.cfg.MarkInstanceDisksActive(inst.uuid))
   for (node_uuid, disk, _), result in zip(first_pass, results):
     # the primary's half is taken up again below, which reports a failure
     if node_uuid != pnode and result.fail_msg:
@@ -240,20 +230,16 @@ def ShutdownInstanceDisks(lu: Any, inst: objects.Instance,
   in use), the primary node shuts its devices down before the others.
   """
   ok = True
-  all_disks = disks is None
-  if all_disks:
+  marked = disks is None
+  if marked:
     disks = lu.cfg.GetInstanceDisks(inst.uuid)
   pnode = inst.primary_node
   steps = [(disk, node_uuid) for disk in disks
            for node_uuid in sorted(disk.nodes or [pnode], key=lambda uuid: uuid != pnode)]
   mirrors = [disk for disk in disks if disk.dev_type in constants.DTS_INT_MIRROR]
-  closing = lu.rpc.StartTogether([("blockdev_close", pnode, (inst.name, (mirrors, inst)))]
-                                 if mirrors else [])
-  try:
-    if all_disks:
-      lu.cfg.MarkInstanceDisksInactive(inst.uuid)
-  finally:
-    closed = closing()
+  closed, _ = lu.rpc.CallWhile(
+    [("blockdev_close", pnode, (inst.name, (mirrors, inst)))] if mirrors else [],
+    lambda: marked and lu.cfg.MarkInstanceDisksInactive(inst.uuid))
   if not mirrors or not closed[0].fail_msg:
     results = lu.rpc.CallTogether([("blockdev_shutdown", node_uuid, ((disk, inst),))
                                    for disk, node_uuid in steps])

@@ -432,13 +432,14 @@ class _RunnerBase:
     self._pool.Send(_Requests(prepared))
     return self._CollectTogether(prepared)
 
-  def StartTogether(self, calls: list[tuple[str, Any, tuple]]) -> Callable[[], list[Any]]:
-    """CallTogether in the background: returns once the calls are encoded
-    (from the objects as they are now), while a helper thread sends them;
-    the function returned waits for their end and gives CallTogether's
-    results.  It must be called, once."""
+  def CallWhile(self, calls: list[tuple[str, Any, tuple]],
+                work: Callable[[], Any]) -> tuple[list[Any], Any]:
+    """CallTogether while work() runs here: the calls are encoded first (from
+    the objects as they are now) and sent from a helper thread.  Returns
+    (CallTogether's results, work's result) once both are done; when work
+    fails, its error is raised after the calls' end."""
     if not calls:
-      return list
+      return [], work()
     prepared = self._PrepareTogether(calls)
     failure: list[BaseException] = []
 
@@ -450,13 +451,13 @@ class _RunnerBase:
     sender = threading.Thread(target=_Send, daemon=True,
                               name="%s-rpc" % threading.current_thread().name)
     sender.start()
-
-    def _Wait() -> list[Any]:
+    try:
+      done = work()
+    finally:
       sender.join()
-      if failure:
-        raise failure[0]
-      return self._CollectTogether(prepared)
-    return _Wait
+    if failure:
+      raise failure[0]
+    return self._CollectTogether(prepared), done
 
   def _PrepareTogether(self, calls: list[tuple[str, Any, tuple]]) -> list[tuple]:
     prepared = []

@@ -76,11 +76,11 @@ class FakeRpc:
     self.together_calls.append([(name, nodes) for name, nodes, _ in calls])
     return [getattr(self, "call_" + name)(nodes, *args) for name, nodes, args in calls]
 
-  def StartTogether(self, calls):
-    """As the runner's: the calls are made (and recorded) at once; the
-    function returned gives their results."""
+  def CallWhile(self, calls, work):
+    """As the runner's: the calls are made (and recorded) at once, then work
+    runs."""
     results = self.CallTogether(calls)
-    return lambda: results
+    return results, work()
 
   def Names(self):
     return [call for call, _, _ in self.calls]

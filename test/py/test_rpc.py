@@ -266,21 +266,21 @@ def test_calls_made_together_go_out_in_one_send(runner, monkeypatch):
     runner.CallTogether([("bridges_exist", "node1", ())])
 
 
-def test_calls_started_together_are_encoded_at_once_and_answered_later(runner):
-  """StartTogether returns with the requests encoded: what the caller
-  changes meanwhile is not sent; the results come when asked for."""
+def test_calls_made_while_work_runs_are_encoded_at_once(runner):
+  """CallWhile encodes the requests before the work starts: what the work
+  changes meanwhile is not sent; the results come with the work's."""
   listed = ["br0"]
-  wait = runner.StartTogether([
+  (bridges, updates), done = runner.CallWhile([
     ("bridges_exist", "node3", (listed,)),
-    ("jobqueue_update", ["uuid-1", "uuid-2"], ("/q/job-2", "two"))])
-  listed.append("changed meanwhile")
-  bridges, updates = wait()
+    ("jobqueue_update", ["uuid-1", "uuid-2"], ("/q/job-2", "two"))],
+    lambda: listed.append("changed meanwhile") or "done")
+  assert done == "done"
   assert bridges.payload == {"bridges": ["br0"]}
   assert sorted(updates) == ["uuid-1", "uuid-2"]
   assert updates["uuid-2"].payload == ["/q/job-2", "two"]
   with pytest.raises(errors.ProgrammerError):
-    runner.StartTogether([("bridges_exist", "node1", ())])
-  assert runner.StartTogether([])() == []
+    runner.CallWhile([("bridges_exist", "node1", ())], lambda: None)
+  assert runner.CallWhile([], lambda: "alone") == ([], "alone")
 
 
 def test_explicit_addresses(nc):
