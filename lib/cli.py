@@ -502,6 +502,10 @@ class FeedbackFnJobPollReportCb(JobPollReportCb):
     self.feedback_fn((timestamp, log_type, log_msg))
 
 
+# what a followed job's changes show: its state, and once it ended, its results
+_POLL_FIELDS = ["status", "opstatus", "opresult"]
+
+
 def WaitForJobChangeOnce(cl: luxi.Client, job_id: Any, fields: list[str],
                          prev_job_info: Any, prev_log_serial: Any) -> Any:
   """One WaitForJobChange call as Ganeti's tools make it."""
@@ -528,13 +532,15 @@ def _RaiseJobFailure(status: str, op_statuses: list, op_results: list) -> None:
 def GenericPollJob(job_id: Any, cl: luxi.Client, reporter: JobPollReportCb) -> list:
   """Follows a job to its end, reporting its log; returns its opcodes' results.
 
-  Raises the error of the first failed opcode, or JobCanceled.
+  Raises the error of the first failed opcode, or JobCanceled.  The answer
+  that shows the job ended carries its last log entries and its results too:
+  no further request is needed.
   """
   prev_job_info = None
   prev_log_serial = None
   status = None
   while True:
-    result = WaitForJobChangeOnce(cl, job_id, ["status"], prev_job_info, prev_log_serial)
+    result = WaitForJobChangeOnce(cl, job_id, _POLL_FIELDS, prev_job_info, prev_log_serial)
     if not result:
       raise errors.JobLost("Job with id %s lost" % job_id)
     if result == luxi.JOB_NOTCHANGED:
@@ -542,17 +548,13 @@ def GenericPollJob(job_id: Any, cl: luxi.Client, reporter: JobPollReportCb) -> l
       continue
     job_info, log_entries = result
     status = job_info[0]
-    if log_entries:
-      for serial, timestamp, log_type, message in log_entries:
-        reporter.ReportLogMessage(job_id, serial, timestamp, log_type, message)
-        prev_log_serial = max(prev_log_serial or 0, serial)
-    elif status in constants.JOBS_FINALIZED:
+    for serial, timestamp, log_type, message in log_entries or ():
+      reporter.ReportLogMessage(job_id, serial, timestamp, log_type, message)
+      prev_log_serial = max(prev_log_serial or 0, serial)
+    if status in constants.JOBS_FINALIZED:
       break
     prev_job_info = job_info
-  jobs = cl.QueryJobs([job_id], ["status", "opstatus", "opresult"])
-  if not jobs or jobs[0] is None:
-    raise errors.JobLost("Job with id %s lost" % job_id)
-  status, op_statuses, op_results = jobs[0]
+  _, op_statuses, op_results = job_info
   if status == constants.JOB_STATUS_SUCCESS:
     return op_results
   _RaiseJobFailure(status, op_statuses, op_results)

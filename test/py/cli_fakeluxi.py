@@ -124,28 +124,28 @@ class FakeLuxi:
     return [[True, self._NewJob(ops)] for ops in args[0]]
 
   def _WaitForJobChange(self, args: Any) -> Any:
-    job_id, _, prev_info, prev_serial, _ = args
+    job_id, fields, prev_info, prev_serial, _ = args
     job = self.jobs.get(int(job_id))
     if job is None:
       raise errors.JobLost("Can't load job file")
     job.polls += 1
     if prev_info is None:
-      return [[constants.JOB_STATUS_QUEUED], []]
+      return [self._Row(int(job_id), job, fields, status=constants.JOB_STATUS_QUEUED), []]
     new_log = [entry for entry in job.log if prev_serial is None or entry[0] > prev_serial]
-    return [[job.status], new_log]
+    return [self._Row(int(job_id), job, fields), new_log]
 
   def _QueryJobs(self, args: Any) -> list:
     job_ids, fields = args
-    rows = []
-    for job_id in job_ids:
-      job = self.jobs.get(int(job_id))
-      if job is None:
-        rows.append(None)
-        continue
-      values = {"id": int(job_id), "status": job.status, "opstatus": job.op_statuses,
-                "opresult": job.op_results, "ops": job.ops}
-      rows.append([values[field] for field in fields])
-    return rows
+    return [None if self.jobs.get(int(job_id)) is None
+            else self._Row(int(job_id), self.jobs[int(job_id)], fields)
+            for job_id in job_ids]
+
+  @staticmethod
+  def _Row(job_id: int, job: "FakeJob", fields: list[str],
+           status: Optional[str] = None) -> list:
+    values = {"id": job_id, "status": status or job.status, "opstatus": job.op_statuses,
+              "opresult": job.op_results, "ops": job.ops}
+    return [values[field] for field in fields]
 
 
 def RunCommand(main: Callable[[], int], binary: str, args: list[str]) -> int:

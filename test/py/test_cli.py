@@ -416,19 +416,21 @@ def test_submit_opcode_sends_full_opcode_and_prints_the_log(fake_luxi, capsys):
                        "depends": None, "comment": None, "OP_ID": "OP_TEST_DELAY"}
   assert [entry[:2] for entry in reason] == [["gnt:user", "why"], ["gnt:client:gnt-test", "cmd"]]
   waits = fake_luxi.Requests(luxi.REQ_WAIT_FOR_JOB_CHANGE)
-  assert waits[0] == [100, ["status"], None, None, 60]
-  assert waits[1] == [100, ["status"], ["queued"], None, 60]
-  assert waits[2] == [100, ["status"], ["success"], 2, 60]
-  assert fake_luxi.Requests(luxi.REQ_QUERY_JOBS) == [[[100], ["status", "opstatus", "opresult"]]]
+  fields = ["status", "opstatus", "opresult"]
+  assert waits[0] == [100, fields, None, None, 60]
+  # the answer that shows the job's end brings its log and its results
+  assert [wait[:2] + [wait[2][0], wait[3]] for wait in waits[1:]] == [[100, fields, "queued", None]]
+  assert fake_luxi.Requests(luxi.REQ_QUERY_JOBS) == []
   assert capsys.readouterr().out == ("Wed Nov 25 03:43:19 2026  - INFO: Test delay iteration 0/1\n"
                                      "Wed Nov 25 03:43:20 2026 ['/tmp/sock']\n")
 
 
 def test_poll_job_says_once_why_a_job_does_not_start(fake_luxi, capsys):
-  answers = iter(["nochange", [["queued"], []], "nochange", "nochange", [["waiting"], []],
-                  "nochange", [["queued"], []], "nochange", [["success"], []]])
+  answers = iter(["nochange", [["queued", ["queued"], [None]], []], "nochange", "nochange",
+                  [["waiting", ["waiting"], [None]], []], "nochange",
+                  [["queued", ["queued"], [None]], []], "nochange",
+                  [["success", ["success"], [None]], []]])
   fake_luxi.handlers[luxi.REQ_WAIT_FOR_JOB_CHANGE] = lambda args: next(answers)
-  fake_luxi.handlers[luxi.REQ_QUERY_JOBS] = lambda args: [["success", ["success"], [None]]]
   assert cli.PollJob(5) == [None]
   assert capsys.readouterr().err == ("Job 5 is waiting in queue\n"
                                      "Job 5 is trying to acquire all necessary locks\n")

@@ -125,8 +125,8 @@ def test_watch_prints_the_log(fake_luxi, capsys):
                                      "-------------------------\n"
                                      "Wed Nov 25 04:17:39 2026  - INFO: Test delay iteration 0/1\n")
   # the job ID is passed on as given
-  assert fake_luxi.Requests(luxi.REQ_WAIT_FOR_JOB_CHANGE)[0] == ["7", ["status"], None, None, 60]
-  assert fake_luxi.Requests(luxi.REQ_QUERY_JOBS) == [[["7"], ["status", "opstatus", "opresult"]]]
+  assert fake_luxi.Requests(luxi.REQ_WAIT_FOR_JOB_CHANGE)[0] == [
+    "7", ["status", "opstatus", "opresult"], None, None, 60]
 
 
 def test_wait_is_silent_and_reports_failures(fake_luxi, capsys):
