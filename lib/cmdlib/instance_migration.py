@@ -280,7 +280,11 @@ class _MigrationLU(_InstanceLU):
     """Calls, each (name, nodes, arguments) with its error message (given the
     node's name and the error), sent at once; the first failure, in order,
     raises OpExecError."""
-    results = self.rpc.CallTogether([call for call, _ in steps])
+    return self._Checked(steps, self.rpc.CallTogether([call for call, _ in steps]))
+
+  def _Checked(self, steps: list[tuple[tuple, str]], results: list[Any]) -> list[Any]:
+    """The results of the steps, unless one failed: then the first failure,
+    in order, raises OpExecError."""
     for ((_, nodes, _), message), result in zip(steps, results):
       by_node = result.items() if isinstance(nodes, list) else [(nodes, result)]
       for node_uuid, one in by_node:
@@ -315,16 +319,21 @@ class _MigrationLU(_InstanceLU):
     if not kept:
       self._WaitUntilSync()
 
-  def _WaitUntilSync(self, along: tuple = ()) -> None:
+  def _SyncStep(self) -> tuple[tuple, str]:
+    """A look at both nodes' DRBD resync (which waits a little for its end)."""
+    return (("drbd_wait_sync", [self.source_uuid, self.target_uuid], (self._Disks(),)),
+            "Cannot resync disks on node %s: %s")
+
+  def _WaitUntilSync(self, along: tuple = (), first: Optional[dict] = None) -> None:
     """Waits (reporting progress) until both nodes' DRBD devices are in sync;
-    the steps along go out with the first question."""
+    the steps along go out with the first question, unless its (checked)
+    answers are given as first."""
     self.feedback("* wait until resync is done")
     best, stalled_for, pause = -1.0, 0.0, _DRBD_SYNC_FIRST_POLL
     nodes = [self.source_uuid, self.target_uuid]
     while True:
-      results = self._Together(list(along) + [(("drbd_wait_sync", nodes, (self._Disks(),)),
-                                                "Cannot resync disks on node %s: %s")])[-1]
-      along = ()
+      results = first or self._Together(list(along) + [self._SyncStep()])[-1]
+      along, first = (), None
       answers = [results[uuid].payload for uuid in nodes]
       if all(done for done, _ in answers):
         return
@@ -526,17 +535,25 @@ class _MigrationLU(_InstanceLU):
     self._WaitForMemoryTransfer(info, live)
     # the memory is on the target now: the source lets go of the instance
     # and the target takes it over while the move is recorded, which stands
-    # whatever the nodes answer
+    # whatever the nodes answer; a DRBD source's disks become secondary as
+    # soon as its hypervisor let go of them, and the resync is looked at
     moved = inst.Copy()
     moved.primary_node = target
-    (source_result, target_result), self.instance = self.rpc.CallWhile([
-      ("instance_finalize_migration_src", source, (inst, True, live)),
-      ("instance_finalize_migration_dst", target, (moved, info, True))],
-      lambda: _SetPrimaryNode(self, inst, target))
+    handover = [("instance_finalize_migration_src", source, (inst, True, live)),
+                ("instance_finalize_migration_dst", target, (moved, info, True))]
+    disk_steps = [self._SecondaryStep(source), self._SyncStep()] if self.internal_mirror else []
+    results, self.instance = self.rpc.CallWhile(
+      handover + [call for call, _ in disk_steps], lambda: _SetPrimaryNode(self, inst, target))
+    source_result, target_result = results[:2]
     source_result.Raise("Instance migration succeeded, but finalization failed on the"
                         " source node")
     target_result.Raise("Could not finalize instance migration")
-    self._ExclusiveDisks(target, source)
+    if not self.internal_mirror:
+      self._ExclusiveDisks(target, source)
+    else:
+      synced = self._Checked(disk_steps, results[2:])[-1]
+      self._WaitUntilSync(first=synced)
+      self._SetDualMaster(False, connected=True)
     self.feedback("* done")
 
   def _WaitForMemoryTransfer(self, info: str, live: bool) -> None:

@@ -565,9 +565,12 @@ def test_migrate_drbd_through_dual_master(env):
   sends = _Sends(env)
   for together in ([("blockdev_find", ("node2",)), ("migration_info", ("node1",))],
                    [("blockdev_close", ("node2",)), ("drbd_attach_net", ("node1",))],
+                   # the hand-over: the source's disks become secondary once
+                   # its hypervisor let go of them (in order on that node), and
+                   # the first look at the resync follows on each node
                    [("instance_finalize_migration_src", ("node1",)),
-                    ("instance_finalize_migration_dst", ("node2",))],
-                   [("blockdev_close", ("node1",)), ("drbd_wait_sync", both)]):
+                    ("instance_finalize_migration_dst", ("node2",)),
+                    ("blockdev_close", ("node1",)), ("drbd_wait_sync", both)]):
     assert together in sends
   assert "* changing disks into dual-master mode" in messages
   assert "   - progress: 40.0%" in messages
@@ -575,6 +578,37 @@ def test_migrate_drbd_through_dual_master(env):
   # one look again at the resync after a tenth of a second, not whole seconds later
   assert env.pauses == [0.1]
   assert messages[-1] == "* done"
+
+
+def test_migration_hand_over_reports_a_failed_switch_after_the_move_is_recorded(env):
+  """The source's disks are made secondary in the hand-over's send, after
+  its finalization; a failed switch fails the migration, with the instance
+  recorded on the target, where it runs."""
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env)
+  node1 = _Uuid(env, "node1")
+  env.rpc.failing[("blockdev_close", node1)] = lambda name, disks: (
+    "device held open" if _Calls(env, "instance_finalize_migration_src") else None)
+  with pytest.raises(errors.OpExecError) as err:
+    _Move(env, "OpInstanceMigrate")
+  assert err.value.args[0] == ("Cannot change disk to secondary on node node1, error"
+                               " device held open")
+  assert _Primary(env) == "node2"
+  assert env.rpc.Names()[-1] == "drbd_wait_sync"  # the hand-over's last call
+
+
+def test_migration_reports_a_failed_finalization_on_the_source_first(env):
+  _RunningDrbdInstance(env)
+  _MigrationAnswers(env)
+  node1 = _Uuid(env, "node1")
+  env.rpc.failing[("blockdev_close", node1)] = lambda name, disks: (
+    "device held open" if _Calls(env, "instance_finalize_migration_src") else None)
+  env.rpc.failing[("instance_finalize_migration_src", node1)] = "qemu did not quit"
+  with pytest.raises(errors.OpExecError) as err:
+    _Move(env, "OpInstanceMigrate")
+  assert err.value.args[0] == ("Instance migration succeeded, but finalization failed on"
+                               " the source node: qemu did not quit")
+  assert _Primary(env) == "node2"
 
 
 def test_migration_shrinking_the_instance_checks_the_mirrors_first(env):
