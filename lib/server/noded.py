@@ -343,6 +343,7 @@ def _prepare(ctx: daemon.DaemonContext) -> NodeHttpServer:
     raise daemon.DaemonError("Cannot load the cluster certificate %s: %s" %
                              (pathutils.NODED_CERT_FILE, err)) from err
   from ganeti import backend  # pylint: disable=import-outside-toplevel
+  _LoadHypervisors()
   cmdtrace.Enable(ctx.options.command_trace)
   try:
     return NodeHttpServer((ctx.options.bind, ctx.options.port), context,
@@ -350,6 +351,23 @@ def _prepare(ctx: daemon.DaemonContext) -> NodeHttpServer:
   except OSError as err:
     raise daemon.DaemonError("Cannot listen on %s:%s: %s" %
                              (ctx.options.bind, ctx.options.port, err)) from err
+
+
+def _LoadHypervisors() -> None:
+  """Loads the code of the cluster's hypervisors at the start, not in the
+  first call that needs it: that call (a migration's memory check, say)
+  would wait for the import, a tenth of a second on a slow node."""
+  from ganeti import hypervisor  # pylint: disable=import-outside-toplevel
+  from ganeti import ssconf  # pylint: disable=import-outside-toplevel
+  try:
+    names = ssconf.SimpleStore().GetHypervisorList()
+  except errors.GenericError:
+    return  # not in a cluster yet
+  for name in names:
+    try:
+      hypervisor.GetHypervisorClass(name)
+    except errors.HypervisorError as err:
+      logging.warning("Cannot load the code of hypervisor %s: %s", name, err)
 
 
 def _serve(ctx: daemon.DaemonContext) -> int:

@@ -370,3 +370,26 @@ def test_initialized_cluster_round_trip():
     assert proc.stdout.strip() == "node1"
   finally:
     nc.Destroy()
+
+
+def test_the_cluster_hypervisors_code_is_loaded_at_start(tmp_path, monkeypatch):
+  """The daemon loads the enabled hypervisors' code before it serves, so that
+  no call waits for that import; a node outside a cluster loads nothing."""
+  from ganeti import errors, hypervisor, pathutils  # pylint: disable=import-outside-toplevel
+  from ganeti.server import noded  # pylint: disable=import-outside-toplevel
+  loaded = []
+
+  def load(name):
+    loaded.append(name)
+    if name == "bogus":
+      raise errors.HypervisorError("Unknown hypervisor type 'bogus'")
+    return object
+
+  monkeypatch.setattr(hypervisor, "GetHypervisorClass", load)
+  monkeypatch.setattr(pathutils, "SSCONF_PREFIX", str(tmp_path / "ssconf_"))
+  noded._LoadHypervisors()  # pylint: disable=protected-access
+  assert loaded == []
+  ssconf.SimpleStore(cfg_location=str(tmp_path)).WriteFiles(
+    {ssconf.SS_HYPERVISOR_LIST: "kvm\nbogus"})
+  noded._LoadHypervisors()  # pylint: disable=protected-access
+  assert loaded == ["kvm", "bogus"]
