@@ -150,16 +150,19 @@ class Bench:
       offsets[node.short_name] = (before + time.time()) / 2 - remote
     return offsets
 
-  def Timed(self, command: str) -> tuple[float, float]:
-    """Runs a command on the master; when it started and ended by the master's clock."""
+  def Timed(self, command: str) -> tuple[float, float, list[float]]:
+    """Runs a command on the master; when it started and ended by the master's
+    clock, and when its job (the newest) was received and ended."""
     util.Log("master: %s" % command)
     output = self.Shell(self.master, "s=$(date +%%s.%%N); %s >/tmp/bench-op.log 2>&1;"
                         " rc=$?; e=$(date +%%s.%%N); echo BENCH $s $e $rc;"
-                        " [ $rc = 0 ] || cat /tmp/bench-op.log" % command)
+                        " [ $rc = 0 ] || cat /tmp/bench-op.log; python3 -c %s" % (
+                          command, shlex.quote(_JOB_TIMES_SCRIPT)))
     match = re.search(r"^BENCH (\S+) (\S+) (\d+)$", output, re.M)
     if not match or match.group(3) != "0":
       raise util.QAError("%s failed: %s" % (command, output[-3000:]))
-    return float(match.group(1)), float(match.group(2))
+    job = json.loads(output.strip().splitlines()[-1])
+    return float(match.group(1)), float(match.group(2)), job
 
   def ResetTraces(self) -> str:
     """Empties the traces and marks the kernel logs; the mark.  (A count of
@@ -234,7 +237,7 @@ class Bench:
         if figures:  # the instance exists: its guest has booted
           self.WaitGuestIdle(values["instance"])
         mark = self.ResetTraces()
-        began, ended = self.Timed(template.format(**values))
+        began, ended, (received, job_ended) = self.Timed(template.format(**values))
         items, syncs = self.Collect(mark)
         if label.startswith("replace"):
           items += syncs
@@ -246,6 +249,8 @@ class Bench:
         _WithHandshakes([item for item in items if item["kind"] == "sync"])
         figures[label] = Floor(items)
         figures[label]["ours"] = ours = ended - began
+        figures[label]["cli"] = received - began
+        figures[label]["tail"] = ended - job_ended
         figures[label]["idle"] = ours - _Covered(items, began, ended)
         if show:
           _ShowCommands(label, items, began)
@@ -329,6 +334,14 @@ class Bench:
 
 
 # run on the master node by Bench.Basics: argv = runs, peer node
+# the newest job's [received, ended] (seconds since the epoch)
+_JOB_TIMES_SCRIPT = r"""
+import glob, json
+path = max(glob.glob("/var/lib/ganeti/queue/job-*"), key=lambda path: int(path.rsplit("-", 1)[1]))
+job = json.load(open(path))
+print(json.dumps([stamp[0] + stamp[1] / 1e6 for stamp in
+                  (job["received_timestamp"], job["end_timestamp"])]))
+"""
 _BASICS_SCRIPT = r"""
 import json, statistics, subprocess, sys, time
 sys.path.insert(0, "/usr/local/lib/ganeti/python")
@@ -505,6 +518,13 @@ def Report(rounds: list[dict[str, dict]], basics: Optional[dict[str, float]]) ->
   print("overhead per round: %s" % "; ".join(
     "%s %s" % (label, [round(figures[label]["ours"] - figures[label]["floor"], 2)
                        for figures in rounds if label in figures]) for label in labels))
+  # the CLI's share: its start until the master has the job, and from the
+  # job's end until the command returned
+  print("CLI until the job was received | after the job ended: %s" % "; ".join(
+    "%s %.2f | %.2f" % (label, statistics.median(figures[label]["cli"] for figures in rounds
+                                                 if label in figures),
+                        statistics.median(figures[label]["tail"] for figures in rounds
+                                          if label in figures)) for label in labels))
   replays = [figures for figures in rounds if "add replayed" in figures]
   if replays:
     replayed = statistics.median(figures["add replayed"]["seconds"] for figures in replays)
