@@ -445,14 +445,18 @@ def FoundConsistent(lu: Any, result: Any, node_uuid: str, ldisk: bool = False) -
 
 
 def _TreeStatuses(lu: Any, inst: objects.Instance, node_uuid: str,
-                  devices: list[objects.Disk]) -> tuple[Optional[list], Optional[str]]:
+                  devices: list[objects.Disk],
+                  before: tuple = ()) -> tuple[Optional[list], Optional[str], list]:
   """(ok, combined status or message) of each device tree on one node, asked
-  in one call; (None, why) when the node did not answer."""
-  result = lu.rpc.call_blockdev_getmirrorstatus_multi(
-    [node_uuid], {node_uuid: [(device, inst) for device in devices]})[node_uuid]
+  in one call; (None, why) when the node did not answer.  The calls before
+  go out first, in the same send; their results come third."""
+  results = lu.rpc.CallTogether(list(before) + [(
+    "blockdev_getmirrorstatus_multi", [node_uuid],
+    ({node_uuid: [(device, inst) for device in devices]},))])
+  result = results[-1][node_uuid]
   if result.fail_msg or not result.payload:
-    return None, result.fail_msg or "no answer"
-  return result.payload, None
+    return None, result.fail_msg or "no answer", results[:-1]
+  return result.payload, None, results[:-1]
 
 
 def _TreeConsistent(lu: Any, inst: objects.Instance, disk: objects.Disk, node_uuid: str,
@@ -460,7 +464,7 @@ def _TreeConsistent(lu: Any, inst: objects.Instance, disk: objects.Disk, node_uu
   """DiskConsistent of a whole device tree in one call: its combined status
   is degraded (and its local storage faulty) when any device's in it is, and
   a child's local storage is faulty exactly when the child is degraded."""
-  answers, failure = _TreeStatuses(lu, inst, node_uuid, [disk])
+  answers, failure, _ = _TreeStatuses(lu, inst, node_uuid, [disk])
   if answers is None or not answers[0][0]:
     lu.LogWarning("Can't find disk on node %s: %s", lu.cfg.GetNodeName(node_uuid),
                   failure or answers[0][1])
@@ -472,10 +476,12 @@ def _TreeConsistent(lu: Any, inst: objects.Instance, disk: objects.Disk, node_uu
 
 
 def PresentDevices(lu: Any, inst: objects.Instance, node_uuid: str,
-                   devices: list[objects.Disk]) -> list[objects.Disk]:
-  """Those of the devices that exist on the node, asked in one call."""
-  answers, _ = _TreeStatuses(lu, inst, node_uuid, devices)
-  return [device for device, (found, _) in zip(devices, answers or ()) if found]
+                   devices: list[objects.Disk],
+                   before: tuple = ()) -> tuple[list[objects.Disk], list]:
+  """Those of the devices that exist on the node, asked in one call, and the
+  results of the calls before, which the node answers first (same send)."""
+  answers, _, earlier = _TreeStatuses(lu, inst, node_uuid, devices, before)
+  return [device for device, (found, _) in zip(devices, answers or ()) if found], earlier
 
 
 def FaultyDisks(lu: Any, inst: objects.Instance, node_uuid: str) -> list[int]:

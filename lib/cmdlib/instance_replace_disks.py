@@ -333,12 +333,13 @@ class LUInstanceReplaceDisks(_InstanceLU):
     node_name = self._NodeName(node_uuid)
     disk = item.disk
     self.LogInfo("Detaching %s drbd from local storage", disk.iv_name)
-    result = self.rpc.call_blockdev_removechildren(node_uuid, (disk, inst),
-                                                   (item.old_lvs, inst))
+    # which of the old LVs are there is asked right after the detach
+    detach = ("blockdev_removechildren", node_uuid, ((disk, inst), (item.old_lvs, inst)))
+    present, (result,) = instance_disks.PresentDevices(self, inst, node_uuid, item.old_lvs,
+                                                       before=(detach,))
     result.Raise("Can't detach drbd from local storage on node %s for device %s" %
                  (node_name, disk.iv_name))
     suffix = "_replaced-%d" % int(time.time())
-    present = instance_disks.PresentDevices(self, inst, node_uuid, item.old_lvs)
     self.LogInfo("Renaming the old LVs on the target node")
     result = self.rpc.call_blockdev_rename(node_uuid, [
       (lv, [lv.logical_id[0], lv.logical_id[1] + suffix]) for lv in present])

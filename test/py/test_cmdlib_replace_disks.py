@@ -75,6 +75,9 @@ def test_replace_on_secondary_swaps_in_new_lvs_under_the_old_names(drbd):
   # the new LVs are made in one send, the old ones removed in one
   assert [("blockdev_create", node2)] * 2 in drbd.rpc.together_calls
   assert [("blockdev_remove", node2)] * 2 in drbd.rpc.together_calls
+  # which old LVs are there is asked right after the detach, in its send
+  assert [("blockdev_removechildren", node2),
+          ("blockdev_getmirrorstatus_multi", [node2])] in drbd.rpc.together_calls
   # the configuration keeps its names; disk 0 was left alone
   assert [_Names(disk.children) for disk in _InstanceDisks(drbd)] == \
     [_Names(disk.children) for disk in before]
@@ -145,6 +148,16 @@ def test_missing_volume_group_and_device(drbd):
   drbd.health[_Uuid(drbd, "node2")] = None
   assert _Refusal(drbd, "replace_on_secondary", errors.OpExecError) == \
     "Can't find disk/0 on node node2: disk not found"
+
+
+def test_failed_detach_renames_nothing(drbd):
+  """The presence of the old LVs is asked in the detach's send, but a failed
+  detach stops the replacement before any rename."""
+  node2 = _Uuid(drbd, "node2")
+  drbd.rpc.failing[("blockdev_removechildren", node2)] = "device busy"
+  assert _Refusal(drbd, "replace_on_secondary", errors.OpExecError, disks=[0]) == (
+    "Can't detach drbd from local storage on node node2 for device disk/0: device busy")
+  assert _Calls(drbd, "blockdev_rename") == []
 
 
 def test_failed_addchildren_removes_the_new_lvs(drbd):
