@@ -183,14 +183,26 @@ class _MigrationLU(_InstanceLU):
     return secondaries[0]
 
   def _CheckMemoryAndState(self, inst: objects.Instance) -> None:
+    """Checks the target's memory and the source's state; the health of the
+    target's mirrors (and, for a migration, the source's migration data) is
+    asked in the same send, to be looked at once the operation runs."""
     bep = self.cfg.GetClusterInfo().FillBE(inst)
+    self.target_mirrors: list[Any] = []
+    self.source_info: Any = None
     if self.failover:
+      # (only active disks are looked at: see _Failover)
+      mirror_calls = self._MirrorCalls(self.target_uuid) if inst.disks_active else []
       if inst.admin_state == constants.ADMINST_UP:
+        results = self.rpc.CallTogether(mirror_calls + [
+          iu.NodeMemoryCall(self, self.target_uuid, inst.hypervisor)])
+        self.target_mirrors = results[:-1]
         iu.CheckNodeFreeMemory(self, self.target_uuid, "failing over instance %s" %
-                               inst.name, bep[pd.BE_MAXMEM], inst.hypervisor)
+                               inst.name, bep[pd.BE_MAXMEM], inst.hypervisor,
+                               results=results[-1])
       else:
         self.LogInfo("Not checking memory on the secondary node as instance will not"
                      " be started")
+        self.target_mirrors = self.rpc.CallTogether(mirror_calls) if mirror_calls else []
       return
     if self.cleanup or not self.op.allow_failover:
       iu.CheckNodeOnline(self, self.source_uuid)
@@ -198,12 +210,15 @@ class _MigrationLU(_InstanceLU):
       self.LogInfo("Not checking memory on the secondary node as instance will not"
                    " be started")
       return
-    # the three questions go out together; an offline source answers
-    # nothing: with failover allowed, that is the fallback
-    result, running, memory = self.rpc.CallTogether([
+    # the questions go out together; an offline source answers nothing:
+    # with failover allowed, that is the fallback
+    results = self.rpc.CallTogether([
       ("instance_migratable", self.source_uuid, (inst,)),
       iu.RunningInfoCall(self, inst, self.source_uuid),
-      iu.NodeMemoryCall(self, self.target_uuid, inst.hypervisor)])
+      iu.NodeMemoryCall(self, self.target_uuid, inst.hypervisor),
+      ("migration_info", self.source_uuid, (inst,))] + self._MirrorCalls(self.target_uuid))
+    result, running, memory, self.source_info = results[:4]
+    self.target_mirrors = results[4:]
     if result.fail_msg:
       if not self.op.allow_failover:
         raise errors.OpPrereqError("Can't migrate, please use failover: %s" %
@@ -259,18 +274,20 @@ class _MigrationLU(_InstanceLU):
   # DRBD disks: one primary normally, both during a live migration; calls
   # that do not depend on each other's outcome go out together
 
-  def _DegradedMirrors(self, node_uuid: str,
-                       along: tuple = ()) -> tuple[list[objects.Disk], list[Any]]:
-    """The instance's DRBD disks whose mirror on node_uuid is degraded, and
-    the results of the calls along, which are sent with the questions."""
+  def _MirrorCalls(self, node_uuid: str) -> list[tuple]:
+    """The questions about the instance's DRBD mirrors on node_uuid (see
+    _Degraded)."""
+    return [("blockdev_find", node_uuid, ((disk, self.instance),))
+            for disk in self.cfg.GetInstanceDisks(self.instance.uuid)
+            if disk.dev_type in constants.DTS_INT_MIRROR]
+
+  def _Degraded(self, node_uuid: str, results: list[Any]) -> list[objects.Disk]:
+    """The DRBD disks whose mirror on node_uuid is degraded, from the answers
+    to _MirrorCalls."""
     mirrors = [disk for disk in self.cfg.GetInstanceDisks(self.instance.uuid)
                if disk.dev_type in constants.DTS_INT_MIRROR]
-    calls = [("blockdev_find", node_uuid, ((disk, self.instance),)) for disk in mirrors]
-    calls += along
-    results = self.rpc.CallTogether(calls) if calls else []
-    degraded = [disk for disk, result in zip(mirrors, results)
-                if not instance_disks.FoundConsistent(self, result, node_uuid)]
-    return degraded, results[len(mirrors):]
+    return [disk for disk, result in zip(mirrors, results)
+            if not instance_disks.FoundConsistent(self, result, node_uuid)]
 
   def _Disks(self) -> tuple[list[objects.Disk], objects.Instance]:
     """The instance's disks, as disk calls take them."""
@@ -400,7 +417,7 @@ class _MigrationLU(_InstanceLU):
       # externally mirrored disks are the same storage on both nodes: only
       # DRBD has a second copy that could lag behind
       self.feedback("* checking disk consistency between source and target")
-      for disk in self._DegradedMirrors(target)[0]:
+      for disk in self._Degraded(target, self.target_mirrors):
         if source_offline:
           self.feedback("Node %s is offline, ignoring degraded disk %s on target node %s" %
                         (self._NodeName(source), disk.iv_name, self._NodeName(target)))
@@ -498,19 +515,17 @@ class _MigrationLU(_InstanceLU):
     inst, source, target = self.instance, self.source_uuid, self.target_uuid
     live = self._Live()
     self.feedback("* checking disk consistency between source and target")
-    # the source's migration data is asked with the mirrors' health, unless
-    # the instance is to shrink first (only once the mirrors are known good)
-    info_call = ("migration_info", source, (inst,))
-    shrinking = self.balloon_to is not None
-    degraded, along = self._DegradedMirrors(target, () if shrinking else (info_call,))
+    degraded = self._Degraded(target, self.target_mirrors)
     if degraded:
       raise errors.OpExecError("Disk %s is degraded or not fully synchronized on target"
                                " node, aborting migration" % degraded[0].iv_name)
-    if shrinking:
+    result = self.source_info
+    if self.balloon_to is not None:
       self.feedback("* setting instance memory to %s" % self.balloon_to)
-      result = self.rpc.call_instance_balloon_memory(source, inst, self.balloon_to)
-      result.Raise("Cannot modify instance runtime memory")
-    (result,) = along or self.rpc.CallTogether([info_call])
+      balloon = self.rpc.call_instance_balloon_memory(source, inst, self.balloon_to)
+      balloon.Raise("Cannot modify instance runtime memory")
+      # what the target is to start with changed
+      result = self.rpc.call_migration_info(source, inst)
     result.Raise("Failed fetching source migration information from %s" %
                  self._NodeName(source))
     info = result.payload
