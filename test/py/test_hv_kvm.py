@@ -293,11 +293,18 @@ def test_migration_status_and_parameters():
   assert migration.Status({"status": "failed"}).status == constants.HV_MIGRATION_FAILED
   assert migration.Status({"status": "cancelled"}).status == constants.HV_MIGRATION_CANCELLED
   assert migration.IncomingUri("::1", 8102) == "tcp:[::1]:8102"
+  # each state change is told (events), whatever else was asked for
   assert migration.Capabilities({"migration_caps": "xbzrle:postcopy-ram"}) == [
-    {"capability": "xbzrle", "state": True}, {"capability": "postcopy-ram", "state": True}]
+    {"capability": "xbzrle", "state": True}, {"capability": "postcopy-ram", "state": True},
+    {"capability": "events", "state": True}]
+  assert migration.Capabilities({"migration_caps": "events"}) == [
+    {"capability": "events", "state": True}]
 
 
 def _FakeQmp(path, answers, received):
+  """A QMP server answering each request with the next answer; an answer
+  (text, seconds, later) also sends later on its own after that pause (an
+  event qemu sends unasked)."""
   server = socket.socket(socket.AF_UNIX)
   server.bind(path)
   server.listen(1)
@@ -312,8 +319,13 @@ def _FakeQmp(path, answers, received):
       if not line:  # the client is done
         break
       received.append(json.loads(line))
-      handle.write(answer + "\n")
+      text, pause, later = answer if isinstance(answer, tuple) else (answer, 0, None)
+      handle.write(text + "\n")
       handle.flush()
+      if later is not None:
+        time.sleep(pause)
+        handle.write(later + "\n")
+        handle.flush()
     conn.close()
     server.close()
   thread = threading.Thread(target=Serve)
@@ -456,21 +468,59 @@ def test_hot_add_and_remove_nic_over_qmp(tmp_path):
   assert received[5]["arguments"] == {"id": "netnic-2"}
 
 
+_ACTIVE = '{"return": {"status": "active", "ram": {"transferred": 5, "total": 10}}}'
+_NO_EVENTS = '{"return": [{"capability": "events", "state": false}]}'
+
+
 def test_migration_status_waits_on_one_connection_for_the_end(tmp_path, monkeypatch):
   """An active migration's status is asked for again (every poll, on one QMP
-  connection) until it ends, so the master learns of its end at once."""
+  connection, when qemu sends no events) until it ends, so the master learns
+  of its end at once."""
   monkeypatch.setattr(runtime, "RootDir", lambda: str(tmp_path))
   os.mkdir(tmp_path / "ctrl")
   received = []
-  active = '{"return": {"status": "active", "ram": {"transferred": 5, "total": 10}}}'
   thread = _FakeQmp(str(tmp_path / "ctrl" / "inst1.qmp"),
-                    ['{"return": {}}', active, active, '{"return": {"status": "completed"}}'],
-                    received)
+                    ['{"return": {}}', _ACTIVE, _NO_EVENTS, _ACTIVE,
+                     '{"return": {"status": "completed"}}'], received)
   inst = objects.Instance(name="inst1", hypervisor=constants.HT_KVM, hvparams={})
   status = KVM().GetMigrationStatus(inst)
   thread.join()
   assert status.status == constants.HV_MIGRATION_COMPLETED
-  assert [msg["execute"] for msg in received] == ["qmp_capabilities"] + ["query-migrate"] * 3
+  assert [msg["execute"] for msg in received] == [
+    "qmp_capabilities", "query-migrate", "query-migrate-capabilities"] + ["query-migrate"] * 2
+
+
+def test_migration_status_waits_for_qemu_to_tell_the_end(tmp_path, monkeypatch):
+  """A migration started with the "events" capability tells each change of
+  its state: the status call waits for that event instead of asking again
+  and again, and answers once the migration ended."""
+  monkeypatch.setattr(runtime, "RootDir", lambda: str(tmp_path))
+  os.mkdir(tmp_path / "ctrl")
+  received = []
+  events_on = '{"return": [{"capability": "xbzrle", "state": false},' \
+              ' {"capability": "events", "state": true}]}'
+  ended = '{"event": "MIGRATION", "data": {"status": "completed"}, "timestamp": {}}'
+  thread = _FakeQmp(str(tmp_path / "ctrl" / "inst1.qmp"),
+                    ['{"return": {}}', _ACTIVE, (events_on, 0.2, ended),
+                     '{"return": {"status": "completed"}}'], received)
+  inst = objects.Instance(name="inst1", hypervisor=constants.HT_KVM, hvparams={})
+  began = time.monotonic()
+  status = KVM().GetMigrationStatus(inst)
+  thread.join()
+  assert status.status == constants.HV_MIGRATION_COMPLETED
+  assert time.monotonic() - began >= 0.2
+  # no question while the transfer went on (polls would have come every 50 ms)
+  assert [msg["execute"] for msg in received] == [
+    "qmp_capabilities", "query-migrate", "query-migrate-capabilities", "query-migrate"]
+
+
+def test_waiting_for_an_event_keeps_the_connection_timeout(tmp_path):
+  path = str(tmp_path / "qmp")
+  thread = _FakeQmp(path, ['{"return": {}}', '{"return": {}}'], [])  # (the second: never asked)
+  with qmp.QmpConnection(path, timeout=7.0) as conn:
+    assert conn.WaitEvent("MIGRATION", 0.05) is None
+    assert conn._sock.gettimeout() == 7.0  # pylint: disable=protected-access
+  thread.join()
 
 
 def test_migration_status_of_a_long_transfer_is_answered_in_a_moment(tmp_path, monkeypatch):
@@ -478,8 +528,8 @@ def test_migration_status_of_a_long_transfer_is_answered_in_a_moment(tmp_path, m
   os.mkdir(tmp_path / "ctrl")
   received = []
   active = '{"return": {"status": "active", "ram": {"transferred": 5, "total": 10}}}'
-  thread = _FakeQmp(str(tmp_path / "ctrl" / "inst1.qmp"), ['{"return": {}}'] + [active] * 50,
-                    received)
+  thread = _FakeQmp(str(tmp_path / "ctrl" / "inst1.qmp"),
+                    ['{"return": {}}', active, _NO_EVENTS] + [active] * 50, received)
   inst = objects.Instance(name="inst1", hypervisor=constants.HT_KVM, hvparams={})
   status = KVM().GetMigrationStatus(inst)
   assert (status.status, status.transferred_ram, status.total_ram) == (

@@ -43,8 +43,9 @@ _POLL = 0.05
 _FIRST_POLL = 0.005
 _EXIT_POLL = 0.02
 # A status question about an active migration is answered when it ends, or
-# after this long at most (qemu asked every _POLL meanwhile): the master
-# learns of the end within a poll, instead of after a pause of its own.
+# after this long at most: the master learns of the end at once (qemu tells
+# it; one that does not is asked every _POLL), instead of after a pause of
+# its own.
 _MIGRATION_STATUS_WAIT = 0.5
 MIB = 1024 * 1024
 
@@ -383,9 +384,16 @@ class KvmHypervisor(hv_base.BaseHypervisor):
     with qmp.QmpConnection(files.qmp) as conn:
       info = conn.Execute("query-migrate")
       status = migration.Status(info)
-      while (status.status == constants.HV_MIGRATION_ACTIVE and
-             time.monotonic() + _POLL < deadline):
-        time.sleep(_POLL)
+      told = status.status == constants.HV_MIGRATION_ACTIVE and migration.TellsStateChanges(conn)
+      while status.status == constants.HV_MIGRATION_ACTIVE:
+        remaining = deadline - time.monotonic()
+        if told:
+          if conn.WaitEvent("MIGRATION", remaining) is None:
+            break
+        elif remaining > _POLL:
+          time.sleep(_POLL)
+        else:
+          break
         info = conn.Execute("query-migrate")
         status = migration.Status(info)
     if status.status == constants.HV_MIGRATION_COMPLETED:

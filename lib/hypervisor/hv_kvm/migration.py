@@ -36,17 +36,31 @@ def IncomingUri(address: str, port: int) -> str:
   return "tcp:%s:%d" % (host, port)
 
 
+# qemu sends a MIGRATION event at each change of a migration's state: its
+# end is waited for, not polled (see TellsStateChanges)
+_EVENTS = "events"
+
+
 def Capabilities(hvparams: dict) -> list[dict]:
+  """The capabilities a migration is started with: the instance's
+  migration_caps, and the events of its state changes."""
   names = [cap for cap in (hvparams.get("migration_caps") or "").split(":") if cap]
-  return [{"capability": name, "state": True} for name in names]
+  return [{"capability": name, "state": True}
+          for name in names + ([] if _EVENTS in names else [_EVENTS])]
+
+
+def TellsStateChanges(conn: qmp.QmpConnection) -> bool:
+  """Whether qemu sends an event at each change of the migration's state (a
+  migration started by an older version of this code may not)."""
+  return any(cap.get("capability") == _EVENTS and cap.get("state")
+             for cap in conn.Execute("query-migrate-capabilities") or ())
 
 
 def Start(conn: qmp.QmpConnection, hvparams: dict, uri: str, live: bool) -> None:
   """Sets capabilities and limits, then starts the migration (non-live:
   the guest is stopped first)."""
   caps = Capabilities(hvparams)
-  if caps:
-    conn.Execute("migrate-set-capabilities", {"capabilities": caps})
+  conn.Execute("migrate-set-capabilities", {"capabilities": caps})
   conn.Execute("migrate-set-parameters", {
     "max-bandwidth": int(hvparams.get("migration_bandwidth") or 0) * MIB,
     "downtime-limit": int(hvparams.get("migration_downtime") or 0),

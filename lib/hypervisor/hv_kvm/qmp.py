@@ -26,6 +26,7 @@ class QmpConnection:
   def __init__(self, path: str, timeout: float = DEFAULT_TIMEOUT) -> None:
     self.path = path
     self.events: list[dict] = []
+    self._timeout = timeout
     self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     self._sock.settimeout(timeout)
     self._buffer = b""
@@ -116,11 +117,14 @@ class QmpConnection:
       remaining = deadline - time.monotonic()
       if remaining <= 0:
         return None
+      # (the commands after the wait get the connection's own timeout again)
       self._sock.settimeout(remaining)
       try:
         message = self._Receive()
       except (socket.timeout, TimeoutError):
         return None
+      finally:
+        self._sock.settimeout(self._timeout)
       if "event" in message:
         self.events.append(message)
 
