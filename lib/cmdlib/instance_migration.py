@@ -274,19 +274,19 @@ class _MigrationLU(_InstanceLU):
   # DRBD disks: one primary normally, both during a live migration; calls
   # that do not depend on each other's outcome go out together
 
+  def _Mirrors(self) -> list[objects.Disk]:
+    return [disk for disk in self.cfg.GetInstanceDisks(self.instance.uuid)
+            if disk.dev_type in constants.DTS_INT_MIRROR]
+
   def _MirrorCalls(self, node_uuid: str) -> list[tuple]:
     """The questions about the instance's DRBD mirrors on node_uuid (see
     _Degraded)."""
-    return [("blockdev_find", node_uuid, ((disk, self.instance),))
-            for disk in self.cfg.GetInstanceDisks(self.instance.uuid)
-            if disk.dev_type in constants.DTS_INT_MIRROR]
+    return [("blockdev_find", node_uuid, ((disk, self.instance),)) for disk in self._Mirrors()]
 
   def _Degraded(self, node_uuid: str, results: list[Any]) -> list[objects.Disk]:
     """The DRBD disks whose mirror on node_uuid is degraded, from the answers
     to _MirrorCalls."""
-    mirrors = [disk for disk in self.cfg.GetInstanceDisks(self.instance.uuid)
-               if disk.dev_type in constants.DTS_INT_MIRROR]
-    return [disk for disk, result in zip(mirrors, results)
+    return [disk for disk, result in zip(self._Mirrors(), results)
             if not instance_disks.FoundConsistent(self, result, node_uuid)]
 
   def _Disks(self) -> tuple[list[objects.Disk], objects.Instance]:
