@@ -37,6 +37,9 @@ no node was answering a call (the CLI, the master's own work, RPC
 transport; node clocks are aligned to the host's), "node py" the time in
 calls outside commands (Python on the nodes), "calls" how many calls were
 made, "cmds/qry" how many commands ran and how many of them were queries.
+The CLI's share is printed apart: from the command's start until the
+master had its job (the job's received timestamp), and from the job's end
+until the command returned.
 After the rounds, what every operation pays on the master node is timed
 apart: Python's start, gnt-cluster version, gnt-debug delay 0 and one RPC
 round trip to another node.
