@@ -192,17 +192,17 @@ class _MigrationLU(_InstanceLU):
     if self.failover:
       # (only active disks are looked at: see _Failover)
       mirror_calls = self._MirrorCalls(self.target_uuid) if inst.disks_active else []
-      if inst.admin_state == constants.ADMINST_UP:
-        results = self.rpc.CallTogether(mirror_calls + [
-          iu.NodeMemoryCall(self, self.target_uuid, inst.hypervisor)])
-        self.target_mirrors = results[:-1]
+      starts = inst.admin_state == constants.ADMINST_UP
+      memory_calls = [iu.NodeMemoryCall(self, self.target_uuid, inst.hypervisor)] if starts else []
+      results = self.rpc.CallTogether(mirror_calls + memory_calls)
+      self.target_mirrors = results[:len(mirror_calls)]
+      if starts:
         iu.CheckNodeFreeMemory(self, self.target_uuid, "failing over instance %s" %
                                inst.name, bep[pd.BE_MAXMEM], inst.hypervisor,
                                results=results[-1])
       else:
         self.LogInfo("Not checking memory on the secondary node as instance will not"
                      " be started")
-        self.target_mirrors = self.rpc.CallTogether(mirror_calls) if mirror_calls else []
       return
     if self.cleanup or not self.op.allow_failover:
       iu.CheckNodeOnline(self, self.source_uuid)
@@ -376,18 +376,22 @@ class _MigrationLU(_InstanceLU):
       self._OpenDisks(self.target_uuid, exclusive=False)
 
   def _ExclusiveDisks(self, node_uuid: str, other_uuid: str,
-                      tolerate_unsynced: bool = False) -> None:
-    """Leaves the disks open on node_uuid alone (DRBD: the only primary)."""
+                      tolerate_unsynced: bool = False,
+                      synced: Optional[dict] = None) -> None:
+    """Leaves the disks open on node_uuid alone (DRBD: the only primary).
+    synced: the first look at the resync, made once other_uuid's DRBD
+    devices became secondary (which then is not asked again)."""
     if not self.internal_mirror:
       self._CloseDisks(other_uuid)
       self._OpenDisks(node_uuid, exclusive=True)
       return
-    secondary = self._SecondaryStep(other_uuid)
     if not tolerate_unsynced:
-      # the first look at the resync goes out with the switch
-      self._WaitUntilSync(along=(secondary,))
+      # the first look at the resync goes out with the switch, unless made
+      along = () if synced is not None else (self._SecondaryStep(other_uuid),)
+      self._WaitUntilSync(along=along, first=synced)
       self._SetDualMaster(False, connected=True)
       return
+    secondary = self._SecondaryStep(other_uuid)
     # a failed switch fails, but a resync that does not end is gone on from
     self._Together([secondary])
     try:
@@ -563,12 +567,8 @@ class _MigrationLU(_InstanceLU):
     source_result.Raise("Instance migration succeeded, but finalization failed on the"
                         " source node")
     target_result.Raise("Could not finalize instance migration")
-    if not self.internal_mirror:
-      self._ExclusiveDisks(target, source)
-    else:
-      synced = self._Checked(disk_steps, results[2:])[-1]
-      self._WaitUntilSync(first=synced)
-      self._SetDualMaster(False, connected=True)
+    synced = self._Checked(disk_steps, results[2:])[-1] if disk_steps else None
+    self._ExclusiveDisks(target, source, synced=synced)
     self.feedback("* done")
 
   def _WaitForMemoryTransfer(self, info: str, live: bool) -> None:
