@@ -79,7 +79,10 @@ INSTANCE_STEPS: dict[str, list[Command]] = {
                    Command("gnt-instance list --no-headers -o name,status {instance}",
                            expect=(r"running",))],
   "instance-add-iallocator": [Command(_ADD + " -I hail {instance}")],
-  "instance-migrate": [Command("gnt-instance migrate -f {instance}")],
+  # back to one primary: the source's node told DRBD, which passed it on
+  "instance-migrate": [Command("gnt-instance migrate -f {instance}"),
+                       Command("drbdsetup show", on="all",
+                               reject=(r"allow-two-primaries", r"^ERROR:"))],
   "instance-failover": [Command("gnt-instance failover -f --shutdown-timeout=10 {instance}")],
   # a failover just before leaves the mirror resyncing (seconds on emulated
   # nodes), and replace-disks refuses degraded storage

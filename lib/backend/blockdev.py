@@ -566,14 +566,15 @@ def DrbdAttachNet(disks: list, multimaster: bool) -> bool:
   every device kept its connection (then no resync follows).
 
   A device connected already keeps its connection: only its dual-primary
-  setting changes (a net option DRBD 8.4 changes live), which saves the two
-  handshakes of a disconnect and reconnect.  Both peers must allow two
-  primaries before either becomes the second one, so the nodes are asked one
-  after the other, the primary's first.  A standalone device connects (one
-  half-way to its peer starts again); one to be made primary then waits
-  until its peer connected (or it would start a data generation of its own),
-  one that is primary already only starts connecting: so the peer, asked
-  next, finds it listening.  Asked at the same moment, both could start
+  setting changes (a net option DRBD 8.4 changes live, and passes on to the
+  peer over the connection), which saves the two handshakes of a disconnect
+  and reconnect; so one node of a connected pair is asked.  Devices that are
+  not connected must both allow two primaries before either becomes the
+  second one: their nodes are asked one after the other, the primary's
+  first.  A standalone device connects (one half-way to its peer starts
+  again); one to be made primary then waits until its peer connected (or it
+  would start a data generation of its own), one that is primary already
+  only starts connecting: so the peer, asked next, finds it listening.  Asked at the same moment, both could start
   connecting at once, miss each other, and wait DRBD's whole connect
   interval (ten seconds, seen in a migration).
   """

@@ -315,22 +315,27 @@ class _MigrationLU(_InstanceLU):
     return (("blockdev_close", node_uuid, (self.instance.name, self._Disks())),
             "Cannot change disk to secondary on node %s, error %s")
 
-  def _SetDualMaster(self, multimaster: bool, connected: bool = False,
+  def _DualMasterStep(self, multimaster: bool, node_uuids: list[str]) -> tuple[tuple, str]:
+    """Allowing two primaries (multimaster: and making node_uuids primary)
+    or one, on node_uuids."""
+    return (("drbd_attach_net", node_uuids, (self._Disks(), multimaster)),
+            "Cannot change disks config on node %s, error: %s")
+
+  def _SetDualMaster(self, multimaster: bool, via: Optional[str] = None,
                      along: tuple = ()) -> None:
     """Allows two primaries (multimaster) or one, then waits for the resync a
-    reconnection brings.  Connected mirrors change in place and need no wait
-    (see DrbdAttachNet); the nodes are asked one after the other, the source
-    (primary) first, unless the mirrors are known to be connected and
-    nothing is made primary: then both at once.  The steps along go out
-    with the first question."""
+    reconnection brings.  With via, the mirrors are connected: they change in
+    place (see DrbdAttachNet) on that node alone, as DRBD 8.4 hands a
+    connected device's new net options on to its peer; via is the node to
+    become the second primary, or one that is secondary.  Otherwise both
+    nodes are asked, one after the other, the source (primary) first.  The
+    steps along go out with the first question."""
     self.feedback("* changing disks into %s mode" %
                   ("dual-master" if multimaster else "single-master"))
-    message = "Cannot change disks config on node %s, error: %s"
-    nodes = [self.source_uuid, self.target_uuid]
+    groups = [[via]] if via is not None else [[self.source_uuid], [self.target_uuid]]
     kept = True
-    for group in ([nodes] if connected and not multimaster else [[uuid] for uuid in nodes]):
-      attach = ("drbd_attach_net", group, (self._Disks(), multimaster))
-      results = self._Together(list(along) + [(attach, message)])[-1]
+    for group in groups:
+      results = self._Together(list(along) + [self._DualMasterStep(multimaster, group)])[-1]
       along = ()
       kept = kept and all(results[uuid].payload is True for uuid in group)
     if not kept:
@@ -367,39 +372,46 @@ class _MigrationLU(_InstanceLU):
   def _SharedDisks(self) -> None:
     """Makes the disks usable on both nodes for the memory transfer."""
     if self.internal_mirror:
-      # the target is normally secondary already: that is made sure of while
-      # the source starts allowing two primaries
-      self._SetDualMaster(True, along=(self._SecondaryStep(self.target_uuid),))
+      # the target is normally secondary already: that is made sure of
+      # first; its mirrors are connected (it was checked for degraded disks)
+      self._SetDualMaster(True, via=self.target_uuid,
+                          along=(self._SecondaryStep(self.target_uuid),))
     else:
       self._CloseDisks(self.target_uuid)
       self._OpenDisks(self.source_uuid, exclusive=False)
       self._OpenDisks(self.target_uuid, exclusive=False)
 
+  def _ExclusiveSteps(self, other_uuid: str) -> list[tuple[tuple, str]]:
+    """other_uuid's DRBD devices made secondary, two primaries no longer
+    allowed (through other_uuid: see _SetDualMaster), and a first look at
+    the resync."""
+    secondary = self._SecondaryStep(other_uuid)
+    self.feedback("* changing disks into single-master mode")
+    return [secondary, self._DualMasterStep(False, [other_uuid]), self._SyncStep()]
+
   def _ExclusiveDisks(self, node_uuid: str, other_uuid: str,
                       tolerate_unsynced: bool = False,
-                      synced: Optional[dict] = None) -> None:
+                      switched: Optional[dict] = None) -> None:
     """Leaves the disks open on node_uuid alone (DRBD: the only primary).
-    synced: the first look at the resync, made once other_uuid's DRBD
-    devices became secondary (which then is not asked again)."""
+    switched: the last answers to _ExclusiveSteps(other_uuid), when these
+    were sent already."""
     if not self.internal_mirror:
       self._CloseDisks(other_uuid)
       self._OpenDisks(node_uuid, exclusive=True)
       return
     if not tolerate_unsynced:
-      # the first look at the resync goes out with the switch, unless made
-      along = () if synced is not None else (self._SecondaryStep(other_uuid),)
-      self._WaitUntilSync(along=along, first=synced)
-      self._SetDualMaster(False, connected=True)
+      if switched is None:
+        switched = self._Together(self._ExclusiveSteps(other_uuid))[-1]
+      self._WaitUntilSync(first=switched)
       return
-    secondary = self._SecondaryStep(other_uuid)
     # a failed switch fails, but a resync that does not end is gone on from
-    self._Together([secondary])
+    self._Together([self._SecondaryStep(other_uuid)])
     try:
       self._WaitUntilSync()
-      connected = True
+      via: Optional[str] = other_uuid
     except errors.OpExecError:
-      connected = False
-    self._SetDualMaster(False, connected)
+      via = None
+    self._SetDualMaster(False, via)
 
   def Exec(self, feedback_fn: Any) -> None:
     self.feedback = feedback_fn
@@ -560,15 +572,15 @@ class _MigrationLU(_InstanceLU):
     moved.primary_node = target
     handover = [("instance_finalize_migration_src", source, (inst, True, live)),
                 ("instance_finalize_migration_dst", target, (moved, info, True))]
-    disk_steps = [self._SecondaryStep(source), self._SyncStep()] if self.internal_mirror else []
+    disk_steps = self._ExclusiveSteps(source) if self.internal_mirror else []
     results, self.instance = self.rpc.CallWhile(
       handover + [call for call, _ in disk_steps], lambda: _SetPrimaryNode(self, inst, target))
     source_result, target_result = results[:2]
     source_result.Raise("Instance migration succeeded, but finalization failed on the"
                         " source node")
     target_result.Raise("Could not finalize instance migration")
-    synced = self._Checked(disk_steps, results[2:])[-1] if disk_steps else None
-    self._ExclusiveDisks(target, source, synced=synced)
+    switched = self._Checked(disk_steps, results[2:])[-1] if disk_steps else None
+    self._ExclusiveDisks(target, source, switched=switched)
     self.feedback("* done")
 
   def _WaitForMemoryTransfer(self, info: str, live: bool) -> None:

@@ -547,17 +547,16 @@ def test_migrate_drbd_through_dual_master(env):
   both = ("node1", "node2")
   assert _DiskSteps(env) == [
     ("blockdev_close", ("node2",)),
-    # dual-master, on the live connection: the source (primary) first, then
-    # the target, which becomes primary too once both allow it
-    ("drbd_attach_net", ("node1",), True), ("drbd_attach_net", ("node2",), True),
+    # dual-master, on the live connection (the mirrors were found healthy):
+    # the target alone, as DRBD passes the setting on to the source, and it
+    # becomes primary too
+    ("drbd_attach_net", ("node2",), True),
     ("drbd_wait_sync", both), ("drbd_wait_sync", both),
     ("accept_instance", ("node2",)), ("instance_migrate", ("node1",)),
     ("instance_finalize_migration_src", ("node1",)),
     ("instance_finalize_migration_dst", ("node2",)),
-    ("blockdev_close", ("node1",)), ("drbd_wait_sync", both),
-    # back to single-master on both nodes at once: the wait just found them
-    # connected, so nothing connects (which could miss the peer)
-    ("drbd_attach_net", both, False),
+    # the source, secondary again, goes back to single-master for both
+    ("blockdev_close", ("node1",)), ("drbd_attach_net", ("node1",), False),
     ("drbd_wait_sync", both)]
   # the source's state and migration data, the target's memory and its
   # mirrors' health are asked at once, before the pre-hooks
@@ -568,13 +567,15 @@ def test_migrate_drbd_through_dual_master(env):
   assert env.rpc.Names().count("migration_info") == 1
   # calls that need not wait for each other's outcome go out in one send
   sends = _Sends(env)
-  for together in ([("blockdev_close", ("node2",)), ("drbd_attach_net", ("node1",))],
+  for together in ([("blockdev_close", ("node2",)), ("drbd_attach_net", ("node2",))],
                    # the hand-over: the source's disks become secondary once
-                   # its hypervisor let go of them (in order on that node), and
-                   # the first look at the resync follows on each node
+                   # its hypervisor let go of them, then it allows one primary
+                   # again (in order on that node), and the first look at the
+                   # resync follows on each node
                    [("instance_finalize_migration_src", ("node1",)),
                     ("instance_finalize_migration_dst", ("node2",)),
-                    ("blockdev_close", ("node1",)), ("drbd_wait_sync", both)]):
+                    ("blockdev_close", ("node1",)), ("drbd_attach_net", ("node1",)),
+                    ("drbd_wait_sync", both)]):
     assert together in sends
   assert "* changing disks into dual-master mode" in messages
   assert "   - progress: 40.0%" in messages
@@ -634,8 +635,8 @@ def test_migration_shrinking_the_instance_checks_the_mirrors_first(env):
 
 def test_mirrors_that_keep_their_connection_need_no_resync_wait(env):
   """Nodes whose mirrors changed the dual-primary setting in place (the
-  answer True) have nothing to resync: only the wait before going back to
-  one primary, which must find them connected, is made."""
+  answer True) have nothing to resync: only the look at the resync in the
+  hand-over, which must find them connected, is made."""
   _RunningDrbdInstance(env)
   _MigrationAnswers(env)
   env.sync_answers = []
@@ -643,8 +644,8 @@ def test_mirrors_that_keep_their_connection_need_no_resync_wait(env):
   _, messages = _Move(env, "OpInstanceMigrate")
   both = ("node1", "node2")
   assert [step for step in _DiskSteps(env) if step[0].startswith("drbd")] == [
-    ("drbd_attach_net", ("node1",), True), ("drbd_attach_net", ("node2",), True),
-    ("drbd_wait_sync", both), ("drbd_attach_net", both, False)]
+    ("drbd_attach_net", ("node2",), True),
+    ("drbd_attach_net", ("node1",), False), ("drbd_wait_sync", both)]
   assert messages.count("* wait until resync is done") == 1
 
 
@@ -661,8 +662,8 @@ def test_failed_drbd_migration_returns_to_single_master_on_source(env):
   assert steps[failed_at + 1:] == [
     ("instance_finalize_migration_dst", ("node2",)),
     ("instance_finalize_migration_src", ("node1",)),
-    ("blockdev_close", ("node2",)), ("drbd_wait_sync", both),
-    ("drbd_attach_net", both, False), ("drbd_wait_sync", both)]
+    ("blockdev_close", ("node2",)), ("drbd_attach_net", ("node2",), False),
+    ("drbd_wait_sync", both)]
 
 
 def test_cleanup_of_unsynced_mirrors_reconnects_one_node_after_the_other(env):
