@@ -23,6 +23,11 @@ TMO_4HRS = 4 * 3600
 TMO_1DAY = 86400
 CONNECT_TIMEOUT = 5
 
+# Not a handler: the node daemon answers several calls for one node, in order,
+# in one request (see rpc.transport); its body is the JSON list of [call name,
+# call body text], its answer the list of [HTTP status, answer text].
+BATCH_CALL = "batch"
+
 
 def TMO_DELAY(args: tuple) -> int:  # pylint: disable=invalid-name
   """test_delay waits as long as it was asked to, plus a margin."""

@@ -16,6 +16,8 @@ import threading
 from typing import Any, Optional
 
 from ganeti import pathutils
+from ganeti import serializer
+from ganeti.rpc import defs
 from ganeti.utils import thirdparty
 
 _JSON_HEADERS = ["Content-Type: application/json", "Accept: application/json",
@@ -74,6 +76,53 @@ def _TuneSocket(fd: int, _purpose: int) -> int:
   return 0  # CURL_SOCKOPT_OK
 
 
+def _Batched(requests: list[Request]) -> tuple[list[Request], list[tuple[Request, list[Request]]]]:
+  """The requests as they go out: those to a daemon asked more than once
+  become one batch request; with (batch, its parts) for each batch."""
+  by_peer: dict[tuple[str, int], list[Request]] = {}
+  for request in requests:
+    by_peer.setdefault((request.address, request.port), []).append(request)
+  wire, batches = [], []
+  for (address, port), parts in by_peer.items():
+    if len(parts) == 1:
+      wire.append(parts[0])
+      continue
+    body = serializer.DumpJson([[part.path.strip("/"), part.body.decode("utf-8")]
+                                for part in parts]).encode("utf-8")
+    batch = Request(address=address, port=port, path=defs.BATCH_CALL, body=body,
+                    timeout=sum(part.timeout for part in parts),
+                    connect_timeout=max(part.connect_timeout for part in parts))
+    wire.append(batch)
+    batches.append((batch, parts))
+  return wire, batches
+
+
+def _Unbatched(batch: Request, parts: list[Request]) -> list[Request]:
+  """Gives each part its outcome from the batch's; returns the parts still
+  to be sent on their own (the daemon does not know batches)."""
+  if batch.error is None and batch.http_code == 404:
+    return parts
+  answers = None
+  if batch.error is None and batch.http_code == 200:
+    try:
+      answers = serializer.LoadJson(batch.response.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+      pass
+    if not (isinstance(answers, list) and len(answers) == len(parts) and
+            all(isinstance(answer, list) and len(answer) == 2 and isinstance(answer[0], int)
+                and isinstance(answer[1], str) for answer in answers)):
+      batch.error = "invalid answer to a batch of %d calls" % len(parts)
+      answers = None
+  for index, part in enumerate(parts):
+    if answers is not None:
+      part.http_code, text = answers[index]
+      part.response = text.encode("utf-8")
+    else:
+      # the daemon was not reached, or refused the whole batch (e.g. 403)
+      part.error, part.http_code, part.response = batch.error, batch.http_code, batch.response
+  return []
+
+
 class _Session:
   """A multi handle with its connection cache and reusable easy handles."""
 
@@ -111,6 +160,16 @@ class _Session:
     return curl
 
   def Run(self, requests: list[Request], client_cert: str, ca_cert: str) -> None:
+    """Runs the requests; a daemon asked several things gets them in one
+    batch, which it runs in order: no round trip between them (a daemon
+    that knows no batches gets them one after the other)."""
+    wire, batches = _Batched(requests)
+    self._RunWire(wire, client_cert, ca_cert)
+    alone = [part for batch, parts in batches for part in _Unbatched(batch, parts)]
+    if alone:
+      self._RunWire(alone, client_cert, ca_cert)
+
+  def _RunWire(self, requests: list[Request], client_cert: str, ca_cert: str) -> None:
     stale = self._RunBatch(requests, client_cert, ca_cert, fresh=False)
     if stale:
       # the request never reached a daemon on a connection it had closed: once

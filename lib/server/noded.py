@@ -7,8 +7,10 @@ connection is served by its own thread and stays open (HTTP/1.1 keep-alive)
 for further calls.
 
 A call is `POST /<name>` with a JSON list of arguments; the answer is the
-JSON list [success, payload] of backend.HANDLERS[name](*args).  Bad
-requests get a 4xx answer; nothing a peer sends stops the daemon.
+JSON list [success, payload] of backend.HANDLERS[name](*args).  `POST
+/batch` (rpc.defs.BATCH_CALL) carries several calls, run in order, and
+answers each as it would alone.  Bad requests get a 4xx answer; nothing a
+peer sends stops the daemon.
 """
 
 import argparse
@@ -28,6 +30,7 @@ from ganeti import daemon
 from ganeti import errors
 from ganeti import pathutils
 from ganeti import serializer
+from ganeti.rpc import defs
 from ganeti.utils import cmdtrace
 from ganeti.utils import x509
 
@@ -108,6 +111,8 @@ class Dispatcher:
     return self._signatures[name]
 
   def __call__(self, name: str, body: bytes) -> tuple[int, Any]:
+    if name == defs.BATCH_CALL:
+      return self._Batch(body)
     handler = self._handlers.get(name)
     if handler is None:
       return 404, [False, "Unknown RPC call '%s'" % name[:100]]
@@ -128,6 +133,23 @@ class Dispatcher:
       traced.ok = answer[0] is True
     return status, answer
 
+  def _Batch(self, body: bytes) -> tuple[int, Any]:
+    """The calls of a batch, one after the other; each answer as JSON text
+    (for the caller to hand on as if it had come alone)."""
+    try:
+      calls = serializer.LoadJson(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+      return 400, [False, "Invalid JSON body for a batch: %s" % err]
+    if not (isinstance(calls, list) and
+            all(isinstance(call, list) and len(call) == 2 and isinstance(call[0], str) and
+                isinstance(call[1], str) and call[0] != defs.BATCH_CALL for call in calls)):
+      return 400, [False, "A batch must be a JSON list of [call name, body text]"]
+    answers = []
+    for name, text in calls:
+      status, answer = self(name, text.encode("utf-8"))
+      answers.append([status, EncodeAnswer(answer)])
+    return 200, answers
+
   def _Call(self, name: str, handler: Callable[..., Any], args: list) -> tuple[int, Any]:
     rpc_fail = _RpcFailClass()
     try:
@@ -144,6 +166,15 @@ class Dispatcher:
         return 200, [False, str(err)]
       logging.exception("Error in RPC call %s", name)
       return 200, [False, "%s: %s" % (BACKEND_ERROR_PREFIX, err)]
+
+
+def EncodeAnswer(answer: Any) -> str:
+  """The answer as JSON text; a result JSON cannot carry becomes a failure."""
+  try:
+    return serializer.DumpJson(answer)
+  except (TypeError, ValueError) as err:
+    return serializer.DumpJson([False, "%s: result cannot be encoded: %s" %
+                                (BACKEND_ERROR_PREFIX, err)])
 
 
 class _BadRequest(Exception):
@@ -263,12 +294,7 @@ class _Connection:
 
   def _Reply(self, status: int, answer: Any, close: bool = False) -> None:
     """Sends the answer, headers and body in one write."""
-    try:
-      data = serializer.DumpJson(answer).encode("utf-8")
-    except (TypeError, ValueError) as err:
-      status, close = 200, False
-      data = serializer.DumpJson([False, "%s: result cannot be encoded: %s" %
-                                  (BACKEND_ERROR_PREFIX, err)]).encode("utf-8")
+    data = EncodeAnswer(answer).encode("utf-8")
     head = ("HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n"
             "Content-Type: application/json\r\nContent-Length: %d\r\n%s\r\n" %
             (status, http.HTTPStatus(status).phrase, _SERVER_VERSION, _HttpDate(),

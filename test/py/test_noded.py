@@ -243,6 +243,29 @@ def test_bad_requests(cluster):
   assert answer.startswith(b"HTTP/1.1 411")
 
 
+def test_batch_answers_each_call_as_alone(cluster):
+  """A batch runs its calls in order; each answer is what the call would
+  get alone, failures included."""
+  calls = [["version", "[]"], ["no_such_call", "[]"], ["version", "[1]"],
+           ["bdev_sizes", "[[]]"], ["bridges_exist", '[["br0"]]']]
+  status, answers = _post(cluster, 2, "batch", json.dumps(calls).encode())
+  assert status == 200
+  decoded = [(code, json.loads(text)) for code, text in answers]
+  assert decoded[0] == (200, [True, "node2"])
+  assert decoded[1][0] == 404 and "no_such_call" in decoded[1][1][1]
+  assert decoded[2][0] == 400 and "Invalid arguments" in decoded[2][1][1]
+  assert decoded[3] == (200, [False, "Error while executing backend function: boom"])
+  assert decoded[4] == (200, [True, {"bridges": ["br0"]}])
+
+
+def test_bad_batches_are_refused(cluster):
+  for body in (b"{not json", b'{"a": 1}', b'[["version"]]', b'[["version", []]]',
+               b'[["batch", "[]"]]'):
+    status, answer = _post(cluster, 1, "batch", body)
+    assert status == 400 and answer[0] is False, body
+  assert _post(cluster, 1, "batch", b"[]") == (200, [])
+
+
 def test_keep_alive_serves_several_requests(cluster):
   request = b"POST /version HTTP/1.1\r\nContent-Length: 2\r\n\r\n[]"
   with socket.create_connection((cluster.address(1), PORT), timeout=5) as sock:

@@ -450,22 +450,24 @@ def test_stopped_daemon_behind_a_kept_connection_is_refused(nc):
   assert dns.call_version([("node3", nc.address(3))])["node3"].payload == "node3"
 
 
-def _ReadRequest(conn) -> bytes:
+def _ReadRequest(conn, with_body: bool = False):
+  """The request's head (and with_body, (head, body))."""
   data = b""
   while b"\r\n\r\n" not in data:
     chunk = conn.recv(65536)
     if not chunk:
-      return b""
+      return (b"", b"") if with_body else b""
     data += chunk
   head, _, body = data.partition(b"\r\n\r\n")
   length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
   while len(body) < length:
     body += conn.recv(65536)
-  return head
+  return (head, body) if with_body else head
 
 
-def _Answer(conn, text: str) -> None:
-  body = json.dumps([True, text]).encode()
+def _Answer(conn, text, raw: bool = False) -> None:
+  """Answers [true, text], or with raw, text as it is."""
+  body = json.dumps(text if raw else [True, text]).encode()
   conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
 
@@ -523,37 +525,102 @@ def _Requests(address: str, port: int, count: int) -> list:
                             timeout=10, connect_timeout=5) for _ in range(count)]
 
 
-def test_requests_to_one_daemon_share_its_connection(nc):
-  """Three requests to one daemon in one send: they go one after the other
-  over a single connection (a second one would cost a TLS handshake), in
-  their order."""
+def _FakeDaemon(nc, serve):
+  """A TLS listener on node 1's address whose one connection serve(conn)
+  answers; returns (port, finish), finish() telling whether serve ended
+  and nobody else connected."""
   server = socket.socket()
   server.bind((nc.address(1), 0))
   server.listen(4)
   context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
   context.load_cert_chain(nc.cert("server.pem"))
+  thread = threading.Thread(target=lambda: serve(context.wrap_socket(
+    server.accept()[0], server_side=True)), daemon=True)
+  thread.start()
 
-  def Serve():
-    conn = context.wrap_socket(server.accept()[0], server_side=True)
-    for index in range(3):
-      _ReadRequest(conn)
-      _Answer(conn, "answer %d" % index)
+  def finish():
+    thread.join(10)
+    server.setblocking(False)
+    try:
+      server.accept()
+      alone = False
+    except BlockingIOError:
+      alone = True
+    server.close()
+    return not thread.is_alive() and alone
+  return server.getsockname()[1], finish
+
+
+def test_requests_to_one_daemon_go_in_one_batch(nc):
+  """Three requests to one daemon in one send: one request carries them, in
+  their order, and each gets its own answer (no round trip between them)."""
+  seen = []
+
+  def serve(conn):
+    head, body = _ReadRequest(conn, with_body=True)
+    seen.append((head.split(b" ")[1], json.loads(body)))
+    answers = [[200, json.dumps([True, "answer %d" % index])] for index in range(2)]
+    answers.append([400, json.dumps([False, "bad arguments"])])
+    _Answer(conn, answers, raw=True)
     conn.close()
 
-  thread = threading.Thread(target=Serve, daemon=True)
-  thread.start()
+  port, finish = _FakeDaemon(nc, serve)
   pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
-  requests = _Requests(nc.address(1), server.getsockname()[1], 3)
+  requests = _Requests(nc.address(1), port, 3)
+  requests[2].path, requests[2].body = "node_info", b'[["vg"], null]'
   try:
     pool.Send(requests)
   finally:
-    thread.join(10)
-  server.setblocking(False)
-  with pytest.raises(BlockingIOError):  # nobody else connected
-    server.accept()
-  server.close()
+    assert finish()
+  assert seen == [(b"/batch", [["version", "[]"], ["version", "[]"],
+                               ["node_info", '[["vg"], null]']])]
+  assert [(r.error, r.http_code, r.response) for r in requests] == [
+    (None, 200, b'[true, "answer 0"]'), (None, 200, b'[true, "answer 1"]'),
+    (None, 400, b'[false, "bad arguments"]')]
+
+
+def test_a_daemon_without_batches_gets_the_requests_one_after_the_other(nc):
+  """A daemon that does not know batches (404) gets the requests again, one
+  after the other over the same connection, in their order."""
+  paths = []
+
+  def serve(conn):
+    paths.append(_ReadRequest(conn).split(b" ")[1])
+    body = json.dumps([False, "Unknown RPC call 'batch'"]).encode()
+    conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    for index in range(3):
+      paths.append(_ReadRequest(conn).split(b" ")[1])
+      _Answer(conn, "answer %d" % index)
+    conn.close()
+
+  port, finish = _FakeDaemon(nc, serve)
+  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
+  requests = _Requests(nc.address(1), port, 3)
+  try:
+    pool.Send(requests)
+  finally:
+    assert finish()
+  assert paths == [b"/batch", b"/version", b"/version", b"/version"]
   assert [(r.error, r.response) for r in requests] == [
     (None, b'[true, "answer %d"]' % index) for index in range(3)]
+
+
+def test_an_invalid_batch_answer_fails_each_request(nc):
+  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
+
+  def serve(conn):
+    _ReadRequest(conn)
+    _Answer(conn, [[200, "[true, 1]"]], raw=True)  # one answer for two calls
+    conn.close()
+
+  port, finish = _FakeDaemon(nc, serve)
+  requests = _Requests(nc.address(1), port, 2)
+  try:
+    pool.Send(requests)
+  finally:
+    assert finish()
+  assert [r.error for r in requests] == ["invalid answer to a batch of 2 calls"] * 2
 
 
 def test_requests_to_a_dead_daemon_fail_together(nc):
