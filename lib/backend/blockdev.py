@@ -574,9 +574,10 @@ def DrbdAttachNet(disks: list, multimaster: bool) -> bool:
   first.  A standalone device connects (one half-way to its peer starts
   again); one to be made primary then waits until its peer connected (or it
   would start a data generation of its own), one that is primary already
-  only starts connecting: so the peer, asked next, finds it listening.  Asked at the same moment, both could start
-  connecting at once, miss each other, and wait DRBD's whole connect
-  interval (ten seconds, seen in a migration).
+  only starts connecting: so the peer, asked next, finds it listening.
+  Asked at the same moment, both could start connecting at once, miss each
+  other, and wait DRBD's whole connect interval (ten seconds, seen in a
+  migration).
   """
   devices = _DrbdDevices(disks)
   states = [device.GetProcStatus() for device in devices]

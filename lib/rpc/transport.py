@@ -23,6 +23,8 @@ from ganeti.utils import thirdparty
 _JSON_HEADERS = ["Content-Type: application/json", "Accept: application/json",
                  "Expect:"]  # no "100 continue" round trip for big bodies
 _SELECT_TIMEOUT = 1.0
+# requests to one daemon whose bodies are larger than this together go alone
+_MAX_BATCH_BODY = 8 * 1024 * 1024
 # sessions kept for reuse beyond that are closed: bounds idle connections
 _MAX_IDLE_SESSIONS = 8
 # A node that died while its connection sat in the pool never acknowledges
@@ -78,14 +80,16 @@ def _TuneSocket(fd: int, _purpose: int) -> int:
 
 def _Batched(requests: list[Request]) -> tuple[list[Request], list[tuple[Request, list[Request]]]]:
   """The requests as they go out: those to a daemon asked more than once
-  become one batch request; with (batch, its parts) for each batch."""
+  become one batch request (unless their bodies are large: they stay well
+  below the daemon's limit on one body); with (batch, its parts) for each
+  batch."""
   by_peer: dict[tuple[str, int], list[Request]] = {}
   for request in requests:
     by_peer.setdefault((request.address, request.port), []).append(request)
   wire, batches = [], []
   for (address, port), parts in by_peer.items():
-    if len(parts) == 1:
-      wire.append(parts[0])
+    if len(parts) == 1 or sum(len(part.body) for part in parts) > _MAX_BATCH_BODY:
+      wire.extend(parts)
       continue
     body = serializer.DumpJson([[part.path.strip("/"), part.body.decode("utf-8")]
                                 for part in parts]).encode("utf-8")

@@ -606,6 +606,27 @@ def test_a_daemon_without_batches_gets_the_requests_one_after_the_other(nc):
     (None, b'[true, "answer %d"]' % index) for index in range(3)]
 
 
+def test_requests_with_large_bodies_go_alone(nc, monkeypatch):
+  monkeypatch.setattr(transport, "_MAX_BATCH_BODY", 3)
+  paths = []
+
+  def serve(conn):
+    for index in range(2):
+      paths.append(_ReadRequest(conn).split(b" ")[1])
+      _Answer(conn, "answer %d" % index)
+    conn.close()
+
+  port, finish = _FakeDaemon(nc, serve)
+  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
+  requests = _Requests(nc.address(1), port, 2)
+  try:
+    pool.Send(requests)
+  finally:
+    assert finish()
+  assert paths == [b"/version", b"/version"]
+  assert [r.response for r in requests] == [b'[true, "answer 0"]', b'[true, "answer 1"]']
+
+
 def test_an_invalid_batch_answer_fails_each_request(nc):
   pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
 
