@@ -445,7 +445,16 @@ class _MigrationLU(_InstanceLU):
     self.feedback("* shutting down instance on source node")
     # a migration falling back to failover has no timeout of its own
     timeout = getattr(self.op, "shutdown_timeout", constants.DEFAULT_SHUTDOWN_TIMEOUT)
-    result = self.rpc.call_instance_shutdown(source, inst, timeout, self.op.reason)
+    shutdown = ("instance_shutdown", source, (inst, timeout, self.op.reason))
+    # healthy connected mirrors of a running instance only change roles: the
+    # source's become secondary right after the shutdown (in the same send)
+    # and the target's primary, with no teardown and no new handshake
+    switch = (self.internal_mirror and inst.disks_active and not tolerant and
+              inst.admin_state == constants.ADMINST_UP)
+    if switch:
+      result, closed = self.rpc.CallTogether([shutdown, self._SecondaryStep(source)[0]])
+    else:
+      result = self.rpc.CallTogether([shutdown])[0]
     if result.fail_msg:
       if not tolerant:
         raise errors.OpExecError("Could not shutdown instance %s on node %s: %s" %
@@ -453,6 +462,9 @@ class _MigrationLU(_InstanceLU):
       self.LogWarning("Could not shutdown instance %s on node %s, proceeding anyway;"
                       " please make sure node %s is down; error details: %s", inst.name,
                       self._NodeName(source), self._NodeName(source), result.fail_msg)
+    if switch and not closed.fail_msg:
+      self._SwitchRoles(inst, target)
+      return
     if not self.internal_mirror:
       # DRBD devices stop being primary when they are shut down just below
       self._CloseDisks(source, tolerate=tolerant)
@@ -468,6 +480,31 @@ class _MigrationLU(_InstanceLU):
     if not ok:
       iu.ShutdownInstanceDisks(self, inst)
       raise errors.OpExecError("Can't activate the instance's disks")
+    self._StartOnTarget(inst, target)
+
+  def _SwitchRoles(self, inst: objects.Instance, target: str) -> None:
+    """The failover of a running instance whose DRBD mirrors are connected
+    and in sync, its source's made secondary: the target's become primary
+    while the move is recorded, and the instance starts there."""
+    self.feedback("* making the instance's disks primary on target node %s" %
+                  self._NodeName(target))
+    moved = inst.Copy()
+    moved.primary_node = target
+    disks = self.cfg.GetInstanceDisks(inst.uuid)
+    results, inst = self.rpc.CallWhile(
+      [("blockdev_assemble", target, ((disk, moved), moved, True, idx))
+       for idx, disk in enumerate(disks)], lambda: _SetPrimaryNode(self, inst, target))
+    self.instance = inst
+    failed = [(disk, result) for disk, result in zip(disks, results) if result.fail_msg]
+    for disk, result in failed:
+      self.LogWarning("Could not make disk %s primary on node %s: %s", disk.iv_name,
+                      self._NodeName(target), result.fail_msg)
+    if failed:
+      iu.ShutdownInstanceDisks(self, inst)
+      raise errors.OpExecError("Can't activate the instance's disks")
+    self._StartOnTarget(inst, target)
+
+  def _StartOnTarget(self, inst: objects.Instance, target: str) -> None:
     self.feedback("* starting the instance on the target node %s" % self._NodeName(target))
     result = self.rpc.call_instance_start(target, (inst, None, None), False, self.op.reason)
     if result.fail_msg:

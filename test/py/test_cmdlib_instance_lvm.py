@@ -422,37 +422,71 @@ def _Primary(env):
 
 
 def test_failover_drbd_goes_to_the_secondary(env):
+  """Healthy connected mirrors only change roles: the source's become
+  secondary in the shutdown's send, then the target's primary (while the
+  move is recorded), with no teardown and no new handshake."""
   _RunningDrbdInstance(env)
   _MirrorHealth(env, degraded=False)
   node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
   _, messages = _Move(env, "OpInstanceFailover")
   assert _Primary(env) == "node2"
   assert "* checking disk consistency between source and target" in messages
-  # the mirror is checked on the target, then moved: secondary set up first
-  # (beside the new primary's local half)
-  assert [nodes for nodes, _ in _Calls(env, "blockdev_find")] == [node2]
-  # (asked with the target's memory, before the pre-hooks; looked at after)
+  assert "* switching node node1 to secondary mode" in messages
+  assert "* making the instance's disks primary on target node node2" in messages
+  # the mirror is checked on the target (asked with the target's memory,
+  # before the pre-hooks; looked at after)
   assert env.rpc.together_calls[0] == [("blockdev_find", node2), ("node_info", [node2])]
+  assert [(nodes, args[2]) for nodes, args in _Calls(env, "blockdev_assemble")] == [
+    (node2, True)]
+  assert _Calls(env, "blockdev_shutdown") == []
+  assert [("instance_shutdown", node1), ("blockdev_close", node1)] in env.rpc.together_calls
+  names = env.rpc.Names()
+  assert names.index("blockdev_close") < names.index("blockdev_assemble") < \
+    names.index("instance_start")
+  assert [nodes for nodes, _ in _Calls(env, "instance_start")] == [node2]
+  assert env.cfg.GetInstanceInfoByName("inst1").disks_active
+  # the DRBD disk keeps its logical id: minors stay with their nodes
+  disk, = _InstanceDisks(env)
+  assert disk.logical_id[:2] == [node1, node2]
+
+
+def test_failover_drbd_whose_source_stays_primary_is_set_up_again(env):
+  """A source whose devices cannot become secondary (still held open) has
+  its mirrors taken down and set up again: secondary first (beside the new
+  primary's local half), then the new primary."""
+  _RunningDrbdInstance(env)
+  _MirrorHealth(env, degraded=False)
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
+  env.rpc.failing[("blockdev_close", node1)] = "device held open"
+  _, messages = _Move(env, "OpInstanceFailover")
+  assert _Primary(env) == "node2"
+  assert "* deactivating the instance's disks on source node" in messages
   assert sorted((nodes, args[2]) for nodes, args in _Calls(env, "blockdev_assemble")) == sorted([
     (node1, False), (node2, False), (node2, True)])
   assert _Calls(env, "blockdev_assemble")[-1][0] == node2
   assert [nodes for nodes, _ in _Calls(env, "instance_start")] == [node2]
-  # the DRBD disk keeps its logical id: minors stay with their nodes
-  disk, = _InstanceDisks(env)
-  assert disk.logical_id[:2] == [node1, node2]
-  # the primary's device stops being primary before any goes down: a primary
-  # cut from its peer would start a new data generation, a split brain at the
-  # next connection; then both nodes shut down at once
+
+
+def test_disks_deactivated_go_secondary_before_going_down(env):
+  """The primary's device stops being primary before any goes down: a
+  primary cut from its peer would start a new data generation, a split
+  brain at the next connection; then both nodes shut down at once."""
+  _RunningDrbdInstance(env)
+  node1, node2 = _Uuid(env, "node1"), _Uuid(env, "node2")
   for old_primary in (node1, node2):
+    env.rpc.together_calls.clear()
+    env.rpc.calls.clear()
+    _Run(env, "OpInstanceDeactivateDisks", instance_name="inst1", force=True)
     names = env.rpc.Names()
     assert names.index("blockdev_close") < names.index("blockdev_shutdown")
     assert _Calls(env, "blockdev_close")[0][0] == old_primary
     assert [sorted(calls) for calls in env.rpc.together_calls
             if ("blockdev_shutdown", node1) in calls] == [sorted(
               [("blockdev_shutdown", node1), ("blockdev_shutdown", node2)])]
-    env.rpc.together_calls.clear()
-    env.rpc.calls.clear()
-    _Run(env, "OpInstanceDeactivateDisks", instance_name="inst1", force=True)
+    if old_primary == node1:
+      _Run(env, "OpInstanceActivateDisks", instance_name="inst1")
+      _MirrorHealth(env, degraded=False)
+      _Move(env, "OpInstanceFailover")
 
 
 def test_shutdown_of_a_mirror_not_made_secondary_goes_primary_first(env):
