@@ -551,6 +551,23 @@ def _FakeDaemon(nc, serve):
   return server.getsockname()[1], finish
 
 
+def _SendToFake(nc, serve, calls: list) -> list:
+  """Requests for calls ((name, body) each) sent in one send to a fake
+  daemon whose one connection serve(conn) answers; the requests."""
+  port, finish = _FakeDaemon(nc, serve)
+  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
+  requests = [transport.Request(address=nc.address(1), port=port, path=name, body=body,
+                                timeout=10, connect_timeout=5) for name, body in calls]
+  try:
+    pool.Send(requests)
+  finally:
+    assert finish()
+  return requests
+
+
+_VERSION = ("version", b"[]")
+
+
 def test_requests_to_one_daemon_go_in_one_batch(nc):
   """Three requests to one daemon in one send: one request carries them, in
   their order, and each gets its own answer (no round trip between them)."""
@@ -564,14 +581,7 @@ def test_requests_to_one_daemon_go_in_one_batch(nc):
     _Answer(conn, answers, raw=True)
     conn.close()
 
-  port, finish = _FakeDaemon(nc, serve)
-  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
-  requests = _Requests(nc.address(1), port, 3)
-  requests[2].path, requests[2].body = "node_info", b'[["vg"], null]'
-  try:
-    pool.Send(requests)
-  finally:
-    assert finish()
+  requests = _SendToFake(nc, serve, [_VERSION, _VERSION, ("node_info", b'[["vg"], null]')])
   assert seen == [(b"/batch", [["version", "[]"], ["version", "[]"],
                                ["node_info", '[["vg"], null]']])]
   assert [(r.error, r.http_code, r.response) for r in requests] == [
@@ -594,13 +604,7 @@ def test_a_daemon_without_batches_gets_the_requests_one_after_the_other(nc):
       _Answer(conn, "answer %d" % index)
     conn.close()
 
-  port, finish = _FakeDaemon(nc, serve)
-  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
-  requests = _Requests(nc.address(1), port, 3)
-  try:
-    pool.Send(requests)
-  finally:
-    assert finish()
+  requests = _SendToFake(nc, serve, [_VERSION] * 3)
   assert paths == [b"/batch", b"/version", b"/version", b"/version"]
   assert [(r.error, r.response) for r in requests] == [
     (None, b'[true, "answer %d"]' % index) for index in range(3)]
@@ -616,31 +620,18 @@ def test_requests_with_large_bodies_go_alone(nc, monkeypatch):
       _Answer(conn, "answer %d" % index)
     conn.close()
 
-  port, finish = _FakeDaemon(nc, serve)
-  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
-  requests = _Requests(nc.address(1), port, 2)
-  try:
-    pool.Send(requests)
-  finally:
-    assert finish()
+  requests = _SendToFake(nc, serve, [_VERSION] * 2)
   assert paths == [b"/version", b"/version"]
   assert [r.response for r in requests] == [b'[true, "answer 0"]', b'[true, "answer 1"]']
 
 
 def test_an_invalid_batch_answer_fails_each_request(nc):
-  pool = transport.Pool(client_cert=nc.cert("client.pem"), ca_cert=nc.cert("server.pem"))
-
   def serve(conn):
     _ReadRequest(conn)
     _Answer(conn, [[200, "[true, 1]"]], raw=True)  # one answer for two calls
     conn.close()
 
-  port, finish = _FakeDaemon(nc, serve)
-  requests = _Requests(nc.address(1), port, 2)
-  try:
-    pool.Send(requests)
-  finally:
-    assert finish()
+  requests = _SendToFake(nc, serve, [_VERSION] * 2)
   assert [r.error for r in requests] == ["invalid answer to a batch of 2 calls"] * 2
 
 
