@@ -451,10 +451,8 @@ class _MigrationLU(_InstanceLU):
     # and the target's primary, with no teardown and no new handshake
     switch = (self.internal_mirror and inst.disks_active and not tolerant and
               inst.admin_state == constants.ADMINST_UP)
-    if switch:
-      result, closed = self.rpc.CallTogether([shutdown, self._SecondaryStep(source)[0]])
-    else:
-      result = self.rpc.CallTogether([shutdown])[0]
+    result, *closed = self.rpc.CallTogether(
+      [shutdown] + ([self._SecondaryStep(source)[0]] if switch else []))
     if result.fail_msg:
       if not tolerant:
         raise errors.OpExecError("Could not shutdown instance %s on node %s: %s" %
@@ -462,7 +460,7 @@ class _MigrationLU(_InstanceLU):
       self.LogWarning("Could not shutdown instance %s on node %s, proceeding anyway;"
                       " please make sure node %s is down; error details: %s", inst.name,
                       self._NodeName(source), self._NodeName(source), result.fail_msg)
-    if switch and not closed.fail_msg:
+    if switch and not closed[0].fail_msg:
       self._SwitchRoles(inst, target)
       return
     if not self.internal_mirror:
