@@ -7,10 +7,9 @@ import pytest
 from ganeti import config
 from ganeti import constants
 from ganeti import errors
-from ganeti import mcpu
 from ganeti import objects
 from ganeti.cmdlib import instance_disks
-from test_cmdlib_node import Callbacks, Context, FakeRpc, _Run
+from test_cmdlib_node import Context, FakeRpc, _Run
 
 GIB = 1024
 
