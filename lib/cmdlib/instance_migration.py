@@ -89,6 +89,14 @@ def _CheckTargetPolicy(lu: Any, inst: objects.Instance, node_uuid: str,
                     lu.cfg.GetInstanceDiskTemplate(inst.uuid), ignore, lu.LogWarning)
 
 
+def _MovedTo(inst: objects.Instance, node_uuid: str) -> objects.Instance:
+  """A copy of the instance with node_uuid as its primary, for the calls that
+  go out while the move is recorded."""
+  moved = inst.Copy()
+  moved.primary_node = node_uuid
+  return moved
+
+
 def _SetPrimaryNode(lu: Any, inst: objects.Instance, node_uuid: str) -> objects.Instance:
   """Records the new primary node; disks that lived only on the old primary
   (externally mirrored ones) follow it.  Returns the updated instance."""
@@ -486,8 +494,7 @@ class _MigrationLU(_InstanceLU):
     while the move is recorded, and the instance starts there."""
     self.feedback("* making the instance's disks primary on target node %s" %
                   self._NodeName(target))
-    moved = inst.Copy()
-    moved.primary_node = target
+    moved = _MovedTo(inst, target)
     disks = self.cfg.GetInstanceDisks(inst.uuid)
     results, inst = self.rpc.CallWhile(
       [("blockdev_assemble", target, ((disk, moved), moved, True, idx))
@@ -603,8 +610,7 @@ class _MigrationLU(_InstanceLU):
     # and the target takes it over while the move is recorded, which stands
     # whatever the nodes answer; a DRBD source's disks become secondary as
     # soon as its hypervisor let go of them, and the resync is looked at
-    moved = inst.Copy()
-    moved.primary_node = target
+    moved = _MovedTo(inst, target)
     handover = [("instance_finalize_migration_src", source, (inst, True, live)),
                 ("instance_finalize_migration_dst", target, (moved, info, True))]
     disk_steps = self._ExclusiveSteps(source) if self.internal_mirror else []

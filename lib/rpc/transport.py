@@ -117,13 +117,13 @@ def _Unbatched(batch: Request, parts: list[Request]) -> list[Request]:
                 and isinstance(answer[1], str) for answer in answers)):
       batch.error = "invalid answer to a batch of %d calls" % len(parts)
       answers = None
-  for index, part in enumerate(parts):
-    if answers is not None:
-      part.http_code, text = answers[index]
-      part.response = text.encode("utf-8")
-    else:
-      # the daemon was not reached, or refused the whole batch (e.g. 403)
+  if answers is None:
+    # the daemon was not reached, or refused the whole batch (e.g. 403)
+    for part in parts:
       part.error, part.http_code, part.response = batch.error, batch.http_code, batch.response
+  else:
+    for part, (code, text) in zip(parts, answers):
+      part.http_code, part.response = code, text.encode("utf-8")
   return []
 
 
@@ -174,13 +174,13 @@ class _Session:
       self._RunWire(alone, client_cert, ca_cert)
 
   def _RunWire(self, requests: list[Request], client_cert: str, ca_cert: str) -> None:
-    stale = self._RunBatch(requests, client_cert, ca_cert, fresh=False)
+    stale = self._RunTogether(requests, client_cert, ca_cert, fresh=False)
     if stale:
       # the request never reached a daemon on a connection it had closed: once
       # more on a new one, which fails (or succeeds) as the node is now
       for request in stale:
         request.error = None
-      self._RunBatch(stale, client_cert, ca_cert, fresh=True)
+      self._RunTogether(stale, client_cert, ca_cert, fresh=True)
     for request in requests:
       peer = (request.address, request.port)
       if request.error is None:
@@ -188,7 +188,7 @@ class _Session:
       else:
         self.peers.discard(peer)
 
-  def _RunBatch(self, requests: list[Request], client_cert: str, ca_cert: str,
+  def _RunTogether(self, requests: list[Request], client_cert: str, ca_cert: str,
                 fresh: bool) -> list[Request]:
     """Runs the requests together, one at a time per daemon; returns those
     that failed on a stale kept connection.

@@ -336,8 +336,8 @@ class Bench:
         self.cluster.Ssh(node, "; ".join(undo), check=False, timeout=300)
 
 
-# run on the master node by Bench.Basics: argv = runs, peer node
-# the newest job's [received, ended] (seconds since the epoch)
+# run on the master node by Bench.Timed: the newest job's [received, ended]
+# (seconds since the epoch)
 _JOB_TIMES_SCRIPT = r"""
 import glob, json
 path = max(glob.glob("/var/lib/ganeti/queue/job-*"), key=lambda path: int(path.rsplit("-", 1)[1]))
@@ -345,6 +345,7 @@ job = json.load(open(path))
 print(json.dumps([stamp[0] + stamp[1] / 1e6 for stamp in
                   (job["received_timestamp"], job["end_timestamp"])]))
 """
+# run on the master node by Bench.Basics: argv = runs, peer node
 _BASICS_SCRIPT = r"""
 import json, statistics, subprocess, sys, time
 sys.path.insert(0, "/usr/local/lib/ganeti/python")
