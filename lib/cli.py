@@ -10,18 +10,16 @@ are re-exported here so that tools need only "from ganeti.cli import *".
 
 from __future__ import annotations
 
-import copy
 import io
-import optparse
 import os
 import sys
-import textwrap
 import time
 
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
   from typing import Any, Callable, Iterable, Optional, Sequence
 
+from ganeti import cli_parse
 from ganeti import constants
 from ganeti import errors
 from ganeti import luxi
@@ -157,6 +155,7 @@ def _CheckArguments(cmd: str, argspec: Sequence[_Argument], args: list[str]) -> 
 
 
 def _FormatCommandList(binary: str, commands: dict) -> list[str]:
+  import textwrap  # pylint: disable=import-outside-toplevel
   lines = ["Usage: %s {command} [options...] [argument...]" % binary,
            "%s <command> --help to see details, or man %s" % (binary, binary),
            "", "Commands:"]
@@ -169,19 +168,6 @@ def _FormatCommandList(binary: str, commands: dict) -> list[str]:
     lines.extend(" " * len(prefix) + line for line in wrapped[1:])
   lines.append("")
   return lines
-
-
-def _BuildParser(binary: str, cmd: str, entry: tuple) -> optparse.OptionParser:
-  _, _, options, usage, description = entry
-  parser = optparse.OptionParser(option_list=list(options) + COMMON_OPTS,
-                                 usage="%s %s %s" % (binary, cmd, usage),
-                                 description=description, prog=binary,
-                                 formatter=optparse.TitledHelpFormatter())
-  parser.disable_interspersed_args()
-  # optparse hands out the option objects' defaults themselves; lists and dicts
-  # filled by "append" or changed by commands must not carry over to the next parse
-  parser.defaults = copy.deepcopy(parser.defaults)
-  return parser
 
 
 def EpochNano() -> int:
@@ -209,13 +195,16 @@ def _ParseArgs(binary: str, argv: list[str], commands: dict,
       raise SystemExit(EXIT_SUCCESS)
     return None
   entry = commands[cmd]
-  options, args = _BuildParser(binary, cmd, entry).parse_args(argv[2:])
-  if not _CheckArguments(cmd, entry[1], args):
+  func, argspec, cmd_options, usage, description = entry
+  options, args = cli_parse.Parse(list(cmd_options) + COMMON_OPTS, argv[2:],
+                                  usage="%s %s %s" % (binary, cmd, usage),
+                                  description=description, prog=binary)
+  if not _CheckArguments(cmd, argspec, args):
     return None
   options.reason = ([(constants.OPCODE_REASON_SRC_USER, options.reason, EpochNano())]
                     if options.reason else [])
   options.reason_client = ("%s:%s" % (constants.OPCODE_REASON_SRC_CLIENT, binary), cmd)
-  return entry[0], options, args
+  return func, options, args
 
 
 def _SetupLogging(binary: str, cmd: str, debug: int) -> None:
@@ -705,6 +694,7 @@ def AskUser(text: str, choices: Optional[list[tuple[str, Any, str]]] = None) -> 
     raw = open("/dev/tty", "r+b", buffering=0)  # pylint: disable=consider-using-with
   except OSError:
     return default
+  import textwrap  # pylint: disable=import-outside-toplevel
   with raw:
     tty = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
     while True:

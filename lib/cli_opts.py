@@ -1,13 +1,14 @@
 """Command line options shared by the gnt-* tools.
 
-Options are optparse options with a few extra value types (key=value lists,
-"ident:key=value" groups, sizes with units, yes/no, comma lists, job
+An option is described with optparse's keywords (dest, action, type, default,
+const, choices, metavar, help), plus a few value types of Ganeti's (key=value
+lists, "ident:key=value" groups, sizes with units, yes/no, comma lists, job
 priorities).  The names and destinations are those of Ganeti's tools.
+ganeti.cli_parse reads command lines against them; optparse itself is only
+loaded for --help and for mistakes (see there why).
 """
 
 from __future__ import annotations
-
-import optparse
 
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
@@ -23,6 +24,12 @@ PRIORITY_NAMES = [
   ("high", constants.OP_PRIO_HIGH),
 ]
 _PRIONAME_TO_VALUE = dict(PRIORITY_NAMES)
+
+
+class OptionValueError(Exception):
+  """A value its option's type does not accept: a usage error, reported as
+  optparse reports its own."""
+
 
 UNITS_CHOICES = ["h", "m", "g", "t"]
 
@@ -79,11 +86,11 @@ def _ParseIdentKeyVal(opt: str, value: str, parse_prefixes: bool) -> tuple[str, 
   return ident, SplitKeyVal(opt, rest, parse_prefixes)
 
 
-def _CheckIdentKeyVal(_option: optparse.Option, opt: str, value: str) -> tuple[str, Any]:
+def _CheckIdentKeyVal(opt: str, value: str) -> tuple[str, Any]:
   return _ParseIdentKeyVal(opt, value, True)
 
 
-def _CheckMultiListIdentKeyVal(_option: optparse.Option, opt: str, value: str) -> list[dict]:
+def _CheckMultiListIdentKeyVal(opt: str, value: str) -> list[dict]:
   """Parses "min:a=1/max:a=2//min:a=3/max:a=4" into a list of dicts of dicts."""
   result = []
   for group in value.split("//"):
@@ -97,20 +104,20 @@ def _CheckMultiListIdentKeyVal(_option: optparse.Option, opt: str, value: str) -
   return result
 
 
-def _CheckKeyVal(_option: optparse.Option, opt: str, value: str) -> dict[str, Any]:
+def _CheckKeyVal(opt: str, value: str) -> dict[str, Any]:
   return SplitKeyVal(opt, value)
 
 
-def _CheckKeyPrivateVal(_option: optparse.Option, opt: str, value: str) -> dict[str, Any]:
+def _CheckKeyPrivateVal(opt: str, value: str) -> dict[str, Any]:
   return SplitKeyVal(opt, value, False)
 
 
-def _CheckUnit(_option: optparse.Option, opt: str, value: str) -> int:
+def _CheckUnit(opt: str, value: str) -> int:
   from ganeti import paramdefs  # pylint: disable=import-outside-toplevel
   try:
     return paramdefs.ParseUnit(value)
   except errors.UnitParseError as err:
-    raise optparse.OptionValueError("option %s: %s" % (opt, err)) from None
+    raise OptionValueError("option %s: %s" % (opt, err)) from None
 
 
 def ParseBool(value: str) -> bool:
@@ -123,42 +130,42 @@ def ParseBool(value: str) -> bool:
   raise errors.ParameterError("Invalid boolean value '%s'" % value)
 
 
-def _CheckBool(_option: optparse.Option, _opt: str, value: str) -> bool:
+def _CheckBool(_opt: str, value: str) -> bool:
   return ParseBool(value)
 
 
-def _CheckList(_option: optparse.Option, _opt: str, value: str) -> list[str]:
+def _CheckList(_opt: str, value: str) -> list[str]:
   return _SplitEscaped(value) if value else []
 
 
-def _CheckMaybeFloat(_option: optparse.Option, opt: str, value: str) -> Optional[float]:
+def _CheckMaybeFloat(opt: str, value: str) -> Optional[float]:
   if value.lower() == "none":
     return None
   try:
     return float(value)
   except ValueError:
-    raise optparse.OptionValueError("option %s: invalid floating-point value: %r"
+    raise OptionValueError("option %s: invalid floating-point value: %r"
                                     % (opt, value)) from None
 
 
-def _CheckPriority(_option: optparse.Option, opt: str, value: str) -> int:
+def _CheckPriority(opt: str, value: str) -> int:
   try:
     return _PRIONAME_TO_VALUE[value]
   except KeyError:
-    raise optparse.OptionValueError(
+    raise OptionValueError(
       "option %s: invalid choice: %r (choose from %s)"
       % (opt, value, ", ".join(repr(name) for name, _ in PRIORITY_NAMES))) from None
 
 
-def _CheckJson(_option: optparse.Option, opt: str, value: str) -> Any:
+def _CheckJson(opt: str, value: str) -> Any:
   from ganeti import serializer  # pylint: disable=import-outside-toplevel
   try:
     return serializer.LoadJson(value)
   except ValueError as err:
-    raise optparse.OptionValueError("option %s: invalid JSON: %s" % (opt, err)) from None
+    raise OptionValueError("option %s: invalid JSON: %s" % (opt, err)) from None
 
 
-def _CheckFilterAction(_option: optparse.Option, _opt: str, value: str) -> Any:
+def _CheckFilterAction(_opt: str, value: str) -> Any:
   """"RATE_LIMIT n" becomes [RATE_LIMIT, n]; other actions stay as given."""
   parts = value.split()
   if (len(parts) == 2 and parts[0] == constants.JOBQUEUE_FILTER_ACTION_RATE_LIMIT
@@ -167,24 +174,49 @@ def _CheckFilterAction(_option: optparse.Option, _opt: str, value: str) -> Any:
   return value
 
 
-class CliOption(optparse.Option):
-  """An optparse option knowing Ganeti's extra value types."""
+# Ganeti's value types: name -> checker(option string, value) -> parsed value
+TYPE_CHECKERS = {
+  "identkeyval": _CheckIdentKeyVal,
+  "keyval": _CheckKeyVal,
+  "keyprivateval": _CheckKeyPrivateVal,
+  "multilistidentkeyval": _CheckMultiListIdentKeyVal,
+  "unit": _CheckUnit,
+  "bool": _CheckBool,
+  "list": _CheckList,
+  "maybefloat": _CheckMaybeFloat,
+  "priority": _CheckPriority,
+  "json": _CheckJson,
+  "filteraction": _CheckFilterAction,
+}
 
-  TYPES = optparse.Option.TYPES + (
-    "identkeyval", "keyval", "keyprivateval", "multilistidentkeyval", "unit",
-    "bool", "list", "maybefloat", "priority", "json", "filteraction")
-  TYPE_CHECKER = dict(optparse.Option.TYPE_CHECKER,
-                      identkeyval=_CheckIdentKeyVal,
-                      keyval=_CheckKeyVal,
-                      keyprivateval=_CheckKeyPrivateVal,
-                      multilistidentkeyval=_CheckMultiListIdentKeyVal,
-                      unit=_CheckUnit,
-                      bool=_CheckBool,
-                      list=_CheckList,
-                      maybefloat=_CheckMaybeFloat,
-                      priority=_CheckPriority,
-                      json=_CheckJson,
-                      filteraction=_CheckFilterAction)
+# optparse's actions that store into dest, and those taking a value by default
+_STORE_ACTIONS = ("store", "store_const", "store_true", "store_false", "append",
+                  "append_const", "count")
+_ALWAYS_TYPED_ACTIONS = ("store", "append")
+
+
+class CliOption:
+  """A command-line option: its names and optparse's keywords for it.
+
+  type and dest are completed as optparse completes them (a "store" or
+  "append" option takes a string unless it has choices; dest follows the
+  first long name), so that both parsers see the same option.
+  """
+
+  def __init__(self, *names: str, **attrs: Any) -> None:
+    self.names = names
+    self.attrs = attrs
+    self.action: str = attrs.get("action") or "store"
+    self.type: Optional[str] = attrs.get("type")
+    if self.type is None and self.action in _ALWAYS_TYPED_ACTIONS:
+      self.type = "choice" if attrs.get("choices") is not None else "string"
+    self.dest: Optional[str] = attrs.get("dest")
+    if self.dest is None and (self.action in _STORE_ACTIONS or self.type is not None):
+      long_names = [name for name in names if name.startswith("--")]
+      self.dest = long_names[0][2:].replace("-", "_") if long_names else names[0][1]
+
+  def __repr__(self) -> str:
+    return "<CliOption %s>" % "/".join(self.names)
 
 
 cli_option = CliOption

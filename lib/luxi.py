@@ -9,10 +9,10 @@ parsed at all, a plain message.  Connections are persistent.
 
 from __future__ import annotations
 
+import _socket  # socket.py's wrapper classes bring selectors and enum along
 import errno
 import math
 import select
-import socket
 import time
 
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
@@ -137,14 +137,14 @@ class Client:
                timeouts: tuple[float, float] = (constants.LUXI_DEF_CTMO, constants.LUXI_DEF_RWTO)) -> None:
     self.address = address or pathutils.QUERY_SOCKET
     self._connect_timeout, self._rw_timeout = timeouts
-    self._sock: Optional[socket.socket] = None
+    self._sock: Optional[_socket.socket] = None
     self._reader = MessageReader()
     self._pending: list[bytes] = []
 
-  def _connect(self) -> socket.socket:
+  def _connect(self) -> _socket.socket:
     deadline = time.monotonic() + self._connect_timeout
     while True:
-      sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+      sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
       sock.settimeout(self._connect_timeout)
       try:
         sock.connect(self.address)
@@ -160,7 +160,7 @@ class Client:
         raise NoMasterError(self.address) from err
       except OSError as err:
         sock.close()
-        if isinstance(err, socket.timeout):
+        if isinstance(err, _socket.timeout):
           raise TimeoutError("Connection to %s timed out" % self.address) from err
         if err.errno == errno.EACCES:
           raise PermissionError(self.address) from err
@@ -213,7 +213,7 @@ class Client:
     request = FormatRequest(method, args)
     try:
       answer = self._exchange(request, timeout or self._rw_timeout)
-    except socket.timeout as err:
+    except _socket.timeout as err:
       self.Close()
       raise TimeoutError("No answer to %s within the timeout" % method) from err
     except (BrokenPipeError, ConnectionResetError) as err:

@@ -10,7 +10,6 @@ of Ganeti 3.0; ForceDictType converts user input such as "maxmem=1G".
 from __future__ import annotations
 
 import math
-import re
 
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
@@ -636,7 +635,7 @@ def GetHvParameterTypes(hv_name: str) -> dict[str, str]:
 
 # Conversion of user-given values ("-B maxmem=1G,auto_balance=false")
 
-_UNIT_RE = re.compile(r"^([.\d]+)\s*([a-zA-Z]+)?$")
+_ASCII_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _UNIT_FACTORS = {
   "m": 1, "mb": 1, "mib": 1,
   "g": 1024, "gb": 1024, "gib": 1024,
@@ -650,10 +649,16 @@ def ParseUnit(value: Any) -> int:
   A bare number means MiB.  The result is rounded up to a multiple of 4 MiB,
   the granularity of LVM extents.
   """
-  match = _UNIT_RE.match(str(value))
-  if not match:
+  # a number of digits and dots, then maybe spaces and a unit of letters (a
+  # final newline allowed); read without re, which gnt-* commands do not load
+  text = str(value)
+  if text.endswith("\n"):
+    text = text[:-1]
+  number = text.rstrip(_ASCII_LETTERS)
+  unit = text[len(number):]
+  number = number.rstrip()
+  if not number or not all(char == "." or char.isdecimal() for char in number):
     raise errors.UnitParseError("Invalid format")
-  number, unit = match.groups()
   try:
     amount = float(number)
   except ValueError:

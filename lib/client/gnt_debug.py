@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
@@ -295,6 +294,7 @@ class _JqueueTestReporter(JobPollReportCb):
   def ReportLogMessage(self, job_id: Any, serial: int, timestamp: Any, log_type: str,
                        log_msg: Any) -> None:
     if log_type == constants.ELOG_JQUEUE_TEST:
+      import socket  # pylint: disable=import-outside-toplevel
       sockname, test, arg = log_msg
       # the job waits while we are connected: check its state before letting go
       with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
@@ -732,6 +731,7 @@ def ReplaceDisks(opts: Any, args: list[str]) -> int:
 
 def _SshConsoleCommand(console: dict, cluster_name: str) -> list[str]:
   """The ssh command line that opens the console on the instance's node."""
+  import shlex  # pylint: disable=import-outside-toplevel
   command = console.get("command") or []
   remote = command if isinstance(command, str) else shlex.join(command)
   cmd = ["ssh", "-oEscapeChar=none", "-oBatchMode=yes", "-oHashKnownHosts=no",
@@ -759,6 +759,7 @@ def _DoConsole(console: dict, show_command: bool, cluster_name: str) -> int:
   elif kind == constants.CONS_SSH:
     cmd = _SshConsoleCommand(console, cluster_name)
     if show_command:
+      import shlex  # pylint: disable=import-outside-toplevel
       ToStdout("%s", shlex.join(cmd))
     else:
       os.execvp(cmd[0], cmd)

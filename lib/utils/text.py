@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import re
+import itertools
 
 TYPE_CHECKING = False  # no typing at run time: see ganeti/__init__.py
 if TYPE_CHECKING:
@@ -11,17 +10,21 @@ if TYPE_CHECKING:
 
 from ganeti import errors
 
-_NICE_SORT_PARTS = re.compile(r"\d+|\D+")
+# NiceSortKey's cache: queries and ssconf sort the same names over and over
+_SORT_KEYS: dict[str, tuple] = {}
+_SORT_KEYS_MAX = 65536
 
 
-@functools.lru_cache(maxsize=65536)
 def NiceSortKey(name: str) -> tuple:
-  """Sort key putting "node2" before "node10" (numbers before text).
-
-  Cached: queries and ssconf sort the same names over and over.
-  """
-  return tuple((0, int(part), "") if part[0].isdigit() else (1, 0, part)
-               for part in _NICE_SORT_PARTS.findall(name))
+  """Sort key putting "node2" before "node10" (numbers before text)."""
+  key = _SORT_KEYS.get(name)
+  if key is None:
+    if len(_SORT_KEYS) >= _SORT_KEYS_MAX:
+      _SORT_KEYS.clear()
+    key = _SORT_KEYS[name] = tuple(
+      (0, int("".join(part)), "") if digits else (1, 0, "".join(part))
+      for digits, part in itertools.groupby(name, str.isdecimal))
+  return key
 
 
 def NiceSort(names: Iterable[str]) -> list[str]:
