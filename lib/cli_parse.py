@@ -118,6 +118,27 @@ def _Store(option: cli_opts.CliOption, opt: str, value: Optional[str],
     raise _Unsure()
 
 
+# the keywords read here; options with others (nargs, callback, ...) go to optparse
+_KEYWORDS = frozenset(["dest", "action", "type", "default", "const", "choices", "metavar",
+                       "help"])
+
+
+def _Named(by_name: dict[str, cli_opts.CliOption], name: str) -> cli_opts.CliOption:
+  option = by_name.get(name)
+  if option is None or not _KEYWORDS.issuperset(option.attrs):
+    raise _Unsure()  # unknown, abbreviated, -h/--help, or beyond this reader
+  return option
+
+
+def _TakeValue(inline: Optional[str], remaining: list[str]) -> str:
+  """An option's value: given with its name, or else the next argument."""
+  if inline is not None:
+    return inline
+  if not remaining:
+    raise _Unsure()
+  return remaining.pop(0)
+
+
 def _ParseDirectly(options: Sequence[cli_opts.CliOption],
                    argv: Sequence[str]) -> tuple[Values, list[str]]:
   by_name = {name: option for option in options for name in option.names}
@@ -128,36 +149,21 @@ def _ParseDirectly(options: Sequence[cli_opts.CliOption],
     if arg == "--":
       break
     if arg.startswith("--"):
-      name, explicit, value = arg.partition("=")
-      option = by_name.get(name)
-      if option is None:
+      name, explicit, inline = arg.partition("=")
+      option = _Named(by_name, name)
+      if option.type is None and explicit:
         raise _Unsure()
-      if option.type is None:
-        if explicit:
-          raise _Unsure()
-        _Store(option, name, None, values)
-        continue
-      if not explicit:
-        if not remaining:
-          raise _Unsure()
-        value = remaining.pop(0)
-      _Store(option, name, value, values)
+      _Store(option, name, None if option.type is None else
+             _TakeValue(inline if explicit else None, remaining), values)
       continue
     # one or more short options: "-fv", "-ovalue", "-o value"
     for position in range(1, len(arg)):
       name = "-" + arg[position]
-      option = by_name.get(name)
-      if option is None:
-        raise _Unsure()
+      option = _Named(by_name, name)
       if option.type is None:
         _Store(option, name, None, values)
         continue
-      value = arg[position + 1:]
-      if not value:
-        if not remaining:
-          raise _Unsure()
-        value = remaining.pop(0)
-      _Store(option, name, value, values)
+      _Store(option, name, _TakeValue(arg[position + 1:] or None, remaining), values)
       break
   return Values(values), remaining
 

@@ -111,6 +111,14 @@ def test_shared_destinations_and_string_defaults():
   assert _BothWays(options, [])[0].status_filter is None
 
 
+def test_options_with_other_keywords_go_to_optparse():
+  pair = cli.CliOption("--pair", dest="pair", nargs=2)
+  with pytest.raises(cli_parse._Unsure):  # pylint: disable=protected-access
+    cli_parse._ParseDirectly([pair], ["--pair", "a", "b"])  # pylint: disable=protected-access
+  assert cli_parse.Parse([pair], ["--pair", "a", "b", "c"]) == (
+    cli_parse.Values({"pair": ("a", "b")}), ["c"])
+
+
 @pytest.mark.parametrize("argv, wait_for_sync, count", [
   (["--no-wait"], False, None),           # an abbreviation
   (["--count", "010"], True, 8),          # numbers in other bases, as optparse reads them
