@@ -120,7 +120,9 @@ class GroupCommitter:
   serialises every dirty job at its latest state, writes all of them, flushes
   them in one pass and renames them into place, then wakes the waiters.  While
   one batch is on its way to disk, the next one collects, so concurrent jobs
-  share flushes instead of queuing behind each other's.
+  share flushes instead of queuing behind each other's.  The candidates' copies
+  of a batch go out after its flush, together with those of the next batch
+  when that one was marked for them meanwhile.
   """
 
   def __init__(self, serialize_fn: Callable[[list[int]], list[tuple[int, dict]]],
@@ -201,28 +203,50 @@ class GroupCommitter:
             break
         if self._stopping and not self._dirty:
           return
-        job_ids = sorted(self._dirty)
-        replicated = self._to_replicate
-        self._dirty.clear()
-        self._to_replicate = set()
-        self._flush_wanted = False
-        batch = self._next_batch
-        self._next_batch += 1
-      shared: list[tuple[str, str]] = []
-      try:
-        shared = self._write(job_ids, replicated)
-        failure = None
-      except (OSError, ValueError, errors.GenericError) as err:
-        logging.exception("Writing job files failed")
-        failure = err
+        batch, job_ids, replicated = self._TakeBatchLocked()
+      shared = self._WriteBatch(batch, job_ids, replicated)
+      # new states for the candidates marked during that write (typically a
+      # job started right after its submission) are written too and go out
+      # with it: one round trip to the candidates instead of two
       with self._cv:
-        self._failure = failure
-        self._local_batch = batch
-        self._cv.notify_all()
+        # (after a failed write its waiters must see that failure)
+        follow = self._TakeBatchLocked() if self._to_replicate and not self._failure else None
+      if follow is not None:
+        batch = follow[0]
+        # a file written twice goes out once, as last written
+        shared = list(dict(shared + self._WriteBatch(*follow)).items())
       self._replicate(shared)
       with self._cv:
         self._done_batch = batch
         self._cv.notify_all()
+
+  def _TakeBatchLocked(self) -> tuple[int, list[int], set[int]]:
+    """The next batch: its number, the dirty jobs and those to replicate."""
+    job_ids = sorted(self._dirty)
+    replicated = self._to_replicate
+    self._dirty.clear()
+    self._to_replicate = set()
+    self._flush_wanted = False
+    batch = self._next_batch
+    self._next_batch += 1
+    return batch, job_ids, replicated
+
+  def _WriteBatch(self, batch: int, job_ids: list[int],
+                  replicated: set[int]) -> list[tuple[str, str]]:
+    """Writes a batch to the local disk and wakes its waiters that need no
+    more; the (path, text) for the candidates."""
+    shared: list[tuple[str, str]] = []
+    try:
+      shared = self._write(job_ids, replicated)
+      failure = None
+    except (OSError, ValueError, errors.GenericError) as err:
+      logging.exception("Writing job files failed")
+      failure = err
+    with self._cv:
+      self._failure = failure
+      self._local_batch = batch
+      self._cv.notify_all()
+    return shared
 
   def _write(self, job_ids: list[int], replicated: set[int]) -> list[tuple[str, str]]:
     """Writes the jobs' files durably; returns the (path, text) of those the

@@ -351,6 +351,41 @@ def test_running_state_is_written_while_prerequisites_are_checked(queue_dir):
     queue.Stop()
 
 
+def test_states_marked_during_a_write_travel_with_it(queue_dir, monkeypatch):
+  """A job started while its submission is being written: both states are
+  on the disk before the candidates get one copy, the later state."""
+  states = {1: "queued"}
+  sent = []
+  writing, proceed = threading.Event(), threading.Event()
+  write_temp = jstore._write_temp  # pylint: disable=protected-access
+
+  def slow_first_write(path, text, sync=True):
+    if not writing.is_set():
+      writing.set()
+      proceed.wait(10)
+    return write_temp(path, text, sync)
+
+  monkeypatch.setattr(jstore, "_write_temp", slow_first_write)
+  committer = jstore.GroupCommitter(lambda ids: [(i, {"status": states[i]}) for i in ids],
+                                    lambda: 1, sent.append)
+  try:
+    submission = threading.Thread(target=committer.Mark, args=([1],))
+    submission.start()
+    assert writing.wait(10)
+    states[1] = "running"
+    start = committer.Mark([1], wait=False)
+    proceed.set()
+    committer.WaitFor(start)
+    submission.join(10)
+    assert not submission.is_alive()
+    assert sent == [[(jstore.JobFileName(1), '{"status":"running"}'),
+                     (pathutils.JOB_QUEUE_SERIAL_FILE, "1\n")]]
+    assert jstore.LoadJobData(1) == {"status": "running"}
+  finally:
+    proceed.set()
+    committer.Stop()
+
+
 def test_failed_write_refuses_submission(queue_dir, monkeypatch):
   queue = jqueue.JobQueue(Runner(), workers=1)
   try:
