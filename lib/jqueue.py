@@ -79,6 +79,10 @@ class QueuedJob:
     self.archived = False
     self.log_serial = 0
     self.cancel_requested = False
+    # whether the last write of the job carried its end, and whether that
+    # write is over: waiters learn of the end only then
+    self.end_serialized = False
+    self.end_written = False
     # one condition per job, on the queue's lock: waiters of one job are not
     # woken by changes to others
     self.change = threading.Condition(lock)
@@ -119,6 +123,7 @@ class QueuedJob:
     job.start_timestamp = data.get("start_timestamp")
     job.end_timestamp = data.get("end_timestamp")
     job.log_serial = max([entry[0] for op in job.ops for entry in op.log] or [0])
+    job.end_written = True  # as far as it got: read from the disk
     return job
 
   def AddLog(self, op_index: int, log_type: str, message: Any) -> None:
@@ -180,7 +185,7 @@ class JobQueue:
     jstore.CheckQueueVersion()
     self._committer = jstore.GroupCommitter(
       self._serialize_jobs, lambda: self._last_serial,
-      replicator.QueueWritten if replicator is not None else None)
+      replicator.QueueWritten if replicator is not None else None, self._written)
     self._recover()
     self._workers = [threading.Thread(target=self._worker, name="JobWorker%d" % i, daemon=True)
                      for i in range(workers)]
@@ -191,8 +196,20 @@ class JobQueue:
 
   def _serialize_jobs(self, job_ids: list[int]) -> list[tuple[int, dict]]:
     with self._lock:
-      return [(job_id, self._jobs[job_id].Serialize())
-              for job_id in job_ids if job_id in self._jobs]
+      jobs = [self._jobs[job_id] for job_id in job_ids if job_id in self._jobs]
+      for job in jobs:
+        job.end_serialized = job.IsFinalized()
+      return [(job.id, job.Serialize()) for job in jobs]
+
+  def _written(self, job_ids: list[int]) -> None:
+    """The committer's write of the jobs is over (done or failed): waiters
+    of those whose end it carried learn of the end now."""
+    with self._lock:
+      for job_id in job_ids:
+        job = self._jobs.get(job_id)
+        if job is not None and job.end_serialized and not job.end_written:
+          job.end_written = True
+          job.change.notify_all()
 
   def _save(self, jobs: list[QueuedJob], wait: bool = True) -> None:
     self._committer.Mark([job.id for job in jobs], wait=wait)
@@ -549,7 +566,9 @@ class JobQueue:
       while True:
         info = get_info(job)
         logs = job.LogEntriesAfter(prev_log_serial)
-        if info != prev_job_info or logs or job.IsFinalized() or job.archived:
+        if job.IsFinalized() and not job.end_written:
+          pass  # an end is told once it is on the disk (see _written)
+        elif info != prev_job_info or logs or job.IsFinalized() or job.archived:
           return [info, logs]
         remaining = deadline - time.monotonic()
         if remaining <= 0:

@@ -127,14 +127,17 @@ class GroupCommitter:
 
   def __init__(self, serialize_fn: Callable[[list[int]], list[tuple[int, dict]]],
                read_serial_fn: Callable[[], int],
-               replicate_fn: Optional[Callable[[list[tuple[str, str]]], None]] = None) -> None:
+               replicate_fn: Optional[Callable[[list[tuple[str, str]]], None]] = None,
+               written_fn: Optional[Callable[[list[int]], None]] = None) -> None:
     """replicate_fn(writes) gets the (path, text) of each durable batch
     (master candidates keep copies of the queue): the serial file and the
     jobs marked other than lazily.  A job's log messages reach the
-    candidates with its next state change."""
+    candidates with its next state change.  written_fn(job_ids) is told
+    when a batch's write is over (done or failed), before its waiters wake."""
     self._serialize_fn = serialize_fn
     self._read_serial_fn = read_serial_fn
     self._replicate_fn = replicate_fn
+    self._written_fn = written_fn
     self._cv = threading.Condition()
     self._dirty: set[int] = set()
     # dirty jobs whose new state the candidates must get
@@ -242,6 +245,8 @@ class GroupCommitter:
     except (OSError, ValueError, errors.GenericError) as err:
       logging.exception("Writing job files failed")
       failure = err
+    if self._written_fn is not None:
+      self._written_fn(job_ids)
     with self._cv:
       self._failure = failure
       self._local_batch = batch

@@ -155,11 +155,12 @@ class Bench:
 
   def Timed(self, command: str) -> tuple[float, float, list[float]]:
     """Runs a command on the master; when it started and ended by the master's
-    clock, and when its job (the newest) was received and ended."""
+    clock, and when its job (the first received after its start: the watcher
+    may submit others) was received and ended."""
     util.Log("master: %s" % command)
     output = self.Shell(self.master, "s=$(date +%%s.%%N); %s >/tmp/bench-op.log 2>&1;"
                         " rc=$?; e=$(date +%%s.%%N); echo BENCH $s $e $rc;"
-                        " [ $rc = 0 ] || cat /tmp/bench-op.log; python3 -c %s" % (
+                        " [ $rc = 0 ] || cat /tmp/bench-op.log; python3 -c %s $s" % (
                           command, shlex.quote(_JOB_TIMES_SCRIPT)))
     match = re.search(r"^BENCH (\S+) (\S+) (\d+)$", output, re.M)
     if not match or match.group(3) != "0":
@@ -336,14 +337,20 @@ class Bench:
         self.cluster.Ssh(node, "; ".join(undo), check=False, timeout=300)
 
 
-# run on the master node by Bench.Timed: the newest job's [received, ended]
-# (seconds since the epoch)
+# run on the master node by Bench.Timed (argv: the command's start): the
+# [received, ended] of the first job received since (seconds since the epoch)
 _JOB_TIMES_SCRIPT = r"""
-import glob, json
-path = max(glob.glob("/var/lib/ganeti/queue/job-*"), key=lambda path: int(path.rsplit("-", 1)[1]))
-job = json.load(open(path))
-print(json.dumps([stamp[0] + stamp[1] / 1e6 for stamp in
-                  (job["received_timestamp"], job["end_timestamp"])]))
+import glob, json, sys
+seconds = lambda stamp: stamp[0] + stamp[1] / 1e6
+jobs = sorted((int(path.rsplit("-", 1)[1]), path)
+              for path in glob.glob("/var/lib/ganeti/queue/job-*")
+              if path.rsplit("-", 1)[1].isdigit())  # not the writes' temporary files
+for _, path in reversed(jobs):
+  job = json.load(open(path))
+  if seconds(job["received_timestamp"]) < float(sys.argv[1]):
+    break
+  found = job
+print(json.dumps([seconds(found["received_timestamp"]), seconds(found["end_timestamp"])]))
 """
 # run on the master node by Bench.Basics: argv = runs, peer node
 _BASICS_SCRIPT = r"""

@@ -315,6 +315,42 @@ def test_end_is_told_once_on_disk_while_its_copies_travel(queue_dir):
     queue.Stop()
 
 
+def test_a_late_waiter_learns_the_end_once_it_is_on_disk(queue_dir, monkeypatch):
+  """A request that comes while the end is being written (the job's state
+  in memory already final) waits for the write too."""
+  writing, proceed = threading.Event(), threading.Event()
+  write_temp = jstore._write_temp  # pylint: disable=protected-access
+
+  def held_end(path, text, sync=True):
+    if '"status":"success"' in text and not writing.is_set():
+      writing.set()
+      proceed.wait(10)
+    return write_temp(path, text, sync)
+
+  monkeypatch.setattr(jstore, "_write_temp", held_end)
+  queue = jqueue.JobQueue(Runner(), workers=1)
+  try:
+    job_id = queue.SubmitJob([_delay()])
+    assert writing.wait(10)
+    assert queue.GetJob(job_id).IsFinalized()
+    seen = []
+
+    def waiter():
+      result = queue.WaitForJobChange(job_id, lambda job: [job.CalcStatus()], None, None, 20)
+      seen.append((result[0], jstore.LoadJobData(job_id)["ops"][0]["status"]))
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    time.sleep(0.3)
+    assert seen == []
+    proceed.set()
+    thread.join(20)
+    assert seen == [(["success"], "success")]
+  finally:
+    proceed.set()
+    queue.Stop()
+
+
 def test_running_state_is_written_while_prerequisites_are_checked(queue_dir):
   """NotifyStart (all locks held) returns while "running" travels to the
   disk and the candidates; ConfirmStart, before the opcode changes anything,
