@@ -25,13 +25,12 @@ PRIORITY_NAMES = [
 ]
 _PRIONAME_TO_VALUE = dict(PRIORITY_NAMES)
 
+UNITS_CHOICES = ["h", "m", "g", "t"]
+
 
 class OptionValueError(Exception):
   """A value its option's type does not accept: a usage error, reported as
   optparse reports its own."""
-
-
-UNITS_CHOICES = ["h", "m", "g", "t"]
 
 
 def _SplitEscaped(text: str, separator: str = ",") -> list[str]:
@@ -200,20 +199,22 @@ class CliOption:
 
   type and dest are completed as optparse completes them (a "store" or
   "append" option takes a string unless it has choices; dest follows the
-  first long name), so that both parsers see the same option.
+  first long name), so that both parsers see the same option.  opt_string
+  is the name optparse gives it in messages: the first long one, if any.
   """
 
   def __init__(self, *names: str, **attrs: Any) -> None:
     self.names = names
     self.attrs = attrs
+    long_names = [name for name in names if name.startswith("--")]
+    self.opt_string = (long_names or list(names))[0]
     self.action: str = attrs.get("action") or "store"
     self.type: Optional[str] = attrs.get("type")
     if self.type is None and self.action in _ALWAYS_TYPED_ACTIONS:
       self.type = "choice" if attrs.get("choices") is not None else "string"
     self.dest: Optional[str] = attrs.get("dest")
     if self.dest is None and (self.action in _STORE_ACTIONS or self.type is not None):
-      long_names = [name for name in names if name.startswith("--")]
-      self.dest = long_names[0][2:].replace("-", "_") if long_names else names[0][1]
+      self.dest = self.opt_string[2:].replace("-", "_") if long_names else names[0][1]
 
   def __repr__(self) -> str:
     return "<CliOption %s>" % "/".join(self.names)

@@ -92,8 +92,7 @@ def _Defaults(options: Sequence[cli_opts.CliOption]) -> dict[str, Any]:
   for option in options:
     value = defaults.get(option.dest)
     if isinstance(value, str) and option.type is not None:
-      long_names = [name for name in option.names if name.startswith("--")]
-      defaults[option.dest] = _Convert(option, (long_names or option.names)[0], value)
+      defaults[option.dest] = _Convert(option, option.opt_string, value)
   return {dest: _Fresh(value) for dest, value in defaults.items()}
 
 

@@ -8,7 +8,6 @@ plain dictionary of those parameters plus "OP_ID".
 
 from __future__ import annotations
 
-
 from ganeti import errors
 from ganeti import ht
 from ganeti import opcodes_defs
