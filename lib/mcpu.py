@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional
 
 from ganeti import constants
 from ganeti import errors
+from ganeti import firstchange
 from ganeti import hooksmaster
 from ganeti import locking
 
@@ -95,14 +96,14 @@ class Processor:
           self.glm.add(level, lu.add_locks[level], acquired=True)
           added.append((level, lu.add_locks[level]))
       # all locks held: the opcode runs, and its state is written while it
-      # checks its prerequisites; it must be durable before Exec changes things
+      # checks its prerequisites and (see firstchange) until its first change
       if self._cbs is not None:
         self._cbs.NotifyStart()
       lu.CheckPrereq()
       hooks = hooksmaster.HooksMaster(lu)
       hooks.RunPhase(constants.HOOKS_PHASE_PRE)
       if self._cbs is not None:
-        self._cbs.ConfirmStart()
+        firstchange.HoldUntil(self._cbs.ConfirmStart)
       if getattr(op, "dry_run", False):
         return lu.dry_run_result
       result = lu.Exec(self.Log)
@@ -116,6 +117,7 @@ class Processor:
         result = lu.HooksCallBack(constants.HOOKS_PHASE_POST, post_results, self.Log, result)
       return self._submit_follow_up(result)
     finally:
+      firstchange.Drop()
       for level, names in added:
         self.glm.remove(level, names)
       self.cfg.DropECReservations(self.GetECId())

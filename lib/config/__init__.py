@@ -31,7 +31,7 @@ from ganeti import pathutils
 from ganeti import serializer
 from ganeti import ssconf
 from ganeti.config import temporary
-from ganeti.config.common import DT_MIXED, CopyOrNone, Locked, MatchNameComponent
+from ganeti.config.common import DT_MIXED, CopyOrNone, Locked, MatchNameComponent, Writes
 from ganeti.config.drbd import DrbdMixin
 from ganeti.config.initial import MakeInitialConfig
 from ganeti.config.instances import InstanceMixin
@@ -223,7 +223,7 @@ class ConfigWriter(NodeMixin, InstanceMixin, DrbdMixin):
     self._config_data.cluster = cluster
     return cluster
 
-  @Locked
+  @Writes
   def Update(self, target: objects.ConfigObject,
              feedback_fn: Optional[Callable[[str], None]] = None,
              ec_id: Any = None) -> None:
@@ -336,7 +336,7 @@ class ConfigWriter(NodeMixin, InstanceMixin, DrbdMixin):
     """Ends the temporary reservations of one job."""
     self._reservations.Drop(ec_id)
 
-  @Locked
+  @Writes
   def AllocatePort(self) -> int:
     """A TCP/UDP port for an instance (network console, DRBD)."""
     current = self._config_data.cluster
@@ -351,7 +351,7 @@ class ConfigWriter(NodeMixin, InstanceMixin, DrbdMixin):
     self._WriteConfig()
     return port
 
-  @Locked
+  @Writes
   def AddTcpUdpPort(self, port: int) -> None:
     """Returns a port no longer used to the cluster's pool."""
     self._ReturnPorts([port])
@@ -441,12 +441,12 @@ class ConfigWriter(NodeMixin, InstanceMixin, DrbdMixin):
   def GetCandidateCerts(self) -> dict[str, str]:
     return dict(self._config_data.cluster.candidate_certs)
 
-  @Locked
+  @Writes
   def AddNodeToCandidateCerts(self, node_uuid: str, digest: str) -> None:
     self._WritableCluster().candidate_certs[node_uuid] = digest
     self._WriteConfig()
 
-  @Locked
+  @Writes
   def RemoveNodeFromCandidateCerts(self, node_uuid: str) -> None:
     if node_uuid in self._config_data.cluster.candidate_certs:
       del self._WritableCluster().candidate_certs[node_uuid]
@@ -516,13 +516,13 @@ class ConfigWriter(NodeMixin, InstanceMixin, DrbdMixin):
       (net for net in networks.values() if net.name == target), None)
     return CopyOrNone(net)
 
-  @Locked
+  @Writes
   def AddNetwork(self, net: objects.Network, ec_id: Any = None,
                  check_uuid: bool = True) -> None:
     self._AddNamed(net, self._config_data.networks, "network", ec_id, check_uuid)
     self._WriteConfig()
 
-  @Locked
+  @Writes
   def RemoveNetwork(self, net_uuid: str) -> None:
     """Removes a network and its connections to node groups."""
     if self._config_data.networks.pop(net_uuid, None) is None:
@@ -582,7 +582,7 @@ class ConfigWriter(NodeMixin, InstanceMixin, DrbdMixin):
     """Gives an address back to its network when the job ec_id commits."""
     self._reservations.Reserve(temporary.IP, ec_id, (_IP_RELEASE, net_uuid, address))
 
-  @Locked
+  @Writes
   def CommitTemporaryIps(self, ec_id: Any) -> None:
     """Writes the address reservations and releases of job ec_id to the pools."""
     held = self._reservations.Held(temporary.IP, ec_id)
@@ -638,7 +638,7 @@ class ConfigWriter(NodeMixin, InstanceMixin, DrbdMixin):
   def GetFilter(self, filter_uuid: str) -> Optional[objects.Filter]:
     return CopyOrNone(self._config_data.filters.get(filter_uuid))
 
-  @Locked
+  @Writes
   def AddFilter(self, filter_rule: objects.Filter, replace: bool = False,
                 ec_id: Any = None) -> str:
     """Adds a filter rule, or with replace=True replaces the one of its uuid.
@@ -655,7 +655,7 @@ class ConfigWriter(NodeMixin, InstanceMixin, DrbdMixin):
     self._WriteConfig()
     return filter_rule.uuid
 
-  @Locked
+  @Writes
   def RemoveFilter(self, filter_uuid: str) -> None:
     if self._config_data.filters.pop(filter_uuid, None) is None:
       raise errors.ConfigurationError("Unknown filter %s" % filter_uuid)

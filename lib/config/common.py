@@ -4,6 +4,7 @@ import functools
 import re
 from typing import Any, Callable, Iterable, Optional
 
+from ganeti import firstchange
 from ganeti import objects
 
 DT_MIXED = "mixed"  # GetInstanceDiskTemplate of disks of different types
@@ -15,6 +16,21 @@ def Locked(method: Callable) -> Callable:
   def wrapper(self, *args, **kwargs):
     with self._lock:  # pylint: disable=protected-access
       return method(self, *args, **kwargs)
+  return wrapper
+
+
+def Writes(method: Callable) -> Callable:
+  """Runs a ConfigWriter method that saves the configuration under the
+  writer's lock, as an opcode's change (see firstchange): the wait for the
+  opcode's start happens before the lock is taken, since the job queue's
+  writer reads the configuration."""
+  locked = Locked(method)
+
+  @functools.wraps(method)
+  def wrapper(self, *args, **kwargs):
+    firstchange.BeforeChange()
+    return locked(self, *args, **kwargs)
+  wrapper.writes = True
   return wrapper
 
 

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Optional
 from ganeti import constants
 from ganeti import errors
 from ganeti import objects
-from ganeti.config.common import DT_MIXED, CopyOrNone, Locked, MatchNameComponent
+from ganeti.config.common import DT_MIXED, CopyOrNone, Locked, MatchNameComponent, Writes
 
 # Disk types whose logical_id holds a path containing the instance name
 _FILE_DISK_TYPES = frozenset([constants.DT_FILE, constants.DT_SHARED_FILE,
@@ -129,7 +129,7 @@ class InstanceMixin:
     disk.UpgradeConfig()
     self._config_data.disks[disk.uuid] = disk
 
-  @Locked
+  @Writes
   def AddInstance(self, instance: objects.Instance, ec_id: Any = None) -> None:
     """Adds an instance.
 
@@ -164,7 +164,7 @@ class InstanceMixin:
                       for disk in instance.disks]
     self._WriteConfig()
 
-  @Locked
+  @Writes
   def RemoveInstance(self, inst_uuid: str) -> None:
     """Removes an instance together with its disks; their ports (and the
     instance's network port) go back to the cluster's pool."""
@@ -183,7 +183,7 @@ class InstanceMixin:
     inst.mtime = now
     return inst
 
-  @Locked
+  @Writes
   def RenameInstance(self, inst_uuid: str, new_name: str) -> None:
     """Renames an instance, moving file-based disk paths to the new name."""
     current = self._Instance(inst_uuid)
@@ -214,38 +214,38 @@ class InstanceMixin:
       setattr(inst, name, value)
     self._WriteConfig()
 
-  @Locked
+  @Writes
   def MarkInstanceUp(self, inst_uuid: str) -> None:
     """Marks the instance as started by the administrator (disks active)."""
     self._ChangeInstance(inst_uuid, admin_state=constants.ADMINST_UP,
                          admin_state_source=objects.ADMIN_SOURCE, disks_active=True)
 
-  @Locked
+  @Writes
   def MarkInstanceDown(self, inst_uuid: str) -> None:
     """Marks the instance as stopped by the administrator."""
     self._ChangeInstance(inst_uuid, admin_state=constants.ADMINST_DOWN,
                          admin_state_source=objects.ADMIN_SOURCE)
 
-  @Locked
+  @Writes
   def MarkInstanceUserDown(self, inst_uuid: str) -> None:
     """Marks the instance as shut down from inside (by its user)."""
     self._ChangeInstance(inst_uuid, admin_state=constants.ADMINST_DOWN,
                          admin_state_source=objects.USER_SOURCE)
 
-  @Locked
+  @Writes
   def MarkInstanceOffline(self, inst_uuid: str) -> None:
     self._ChangeInstance(inst_uuid, admin_state=constants.ADMINST_OFFLINE,
                          admin_state_source=objects.ADMIN_SOURCE, disks_active=False)
 
-  @Locked
+  @Writes
   def MarkInstanceDisksActive(self, inst_uuid: str) -> None:
     self._ChangeInstance(inst_uuid, disks_active=True)
 
-  @Locked
+  @Writes
   def MarkInstanceDisksInactive(self, inst_uuid: str) -> None:
     self._ChangeInstance(inst_uuid, disks_active=False)
 
-  @Locked
+  @Writes
   def SetInstancePrimaryNode(self, inst_uuid: str, node_uuid: str) -> None:
     if node_uuid not in self._config_data.nodes:
       raise errors.ConfigurationError("Unknown node %s" % node_uuid)
@@ -261,7 +261,7 @@ class InstanceMixin:
                                       (idx, inst.name))
     return idx
 
-  @Locked
+  @Writes
   def AddInstanceDisk(self, inst_uuid: str, disk: objects.Disk,
                       idx: Optional[int] = None, ec_id: Any = None) -> None:
     """Adds a new disk to the configuration and to the instance (at idx)."""
@@ -271,7 +271,7 @@ class InstanceMixin:
     self._WritableInstance(inst_uuid, now).disks.insert(idx, disk.uuid)
     self._WriteConfig()
 
-  @Locked
+  @Writes
   def AttachInstanceDisk(self, inst_uuid: str, disk_uuid: str,
                          idx: Optional[int] = None) -> None:
     """Attaches a disk already in the configuration to the instance."""
@@ -285,7 +285,7 @@ class InstanceMixin:
     self._WritableInstance(inst_uuid, time.time()).disks.insert(idx, disk_uuid)
     self._WriteConfig()
 
-  @Locked
+  @Writes
   def DetachInstanceDisk(self, inst_uuid: str, disk_uuid: str) -> None:
     """Takes a disk off the instance; the disk stays in the configuration."""
     inst = self._Instance(inst_uuid)
@@ -295,7 +295,7 @@ class InstanceMixin:
     self._WritableInstance(inst_uuid, time.time()).disks.remove(disk_uuid)
     self._WriteConfig()
 
-  @Locked
+  @Writes
   def RemoveInstanceDisk(self, inst_uuid: str, disk_uuid: str) -> None:
     """Takes a disk off the instance and out of the configuration."""
     inst = self._Instance(inst_uuid)

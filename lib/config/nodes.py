@@ -5,7 +5,7 @@ from typing import Any, Iterable, Optional
 
 from ganeti import errors
 from ganeti import objects
-from ganeti.config.common import CopyOrNone, Locked, MatchNameComponent
+from ganeti.config.common import CopyOrNone, Locked, MatchNameComponent, Writes
 
 
 class NodeMixin:
@@ -98,7 +98,7 @@ class NodeMixin:
     """
     return self._MasterCandidateStats(exceptions or ())
 
-  @Locked
+  @Writes
   def MaintainCandidatePool(self, exception_node_uuids: Iterable[str] = ()
                             ) -> list[objects.Node]:
     """Promotes nodes until the candidate pool is full; returns them (copies)."""
@@ -122,7 +122,7 @@ class NodeMixin:
       self._WriteConfig()
     return promoted
 
-  @Locked
+  @Writes
   def AddNode(self, node: objects.Node, ec_id: Any = None) -> None:
     """Adds a node; its group (uuid or name, None for the default) must exist."""
     node.group = self._LookupNodeGroup(node.group)
@@ -130,7 +130,7 @@ class NodeMixin:
     RebuildGroupMembers(self._config_data)
     self._WriteConfig()
 
-  @Locked
+  @Writes
   def RemoveNode(self, node_uuid: str) -> None:
     if self._config_data.nodes.pop(node_uuid, None) is None:
       raise errors.ConfigurationError("Unknown node %s" % node_uuid)
@@ -139,7 +139,7 @@ class NodeMixin:
     RebuildGroupMembers(self._config_data)
     self._WriteConfig()
 
-  @Locked
+  @Writes
   def AssignGroupNodes(self, mods: Iterable[tuple[str, str]]) -> None:
     """Moves nodes to groups: mods is [(node_uuid, new_group_uuid), ...]."""
     now = time.time()
@@ -220,7 +220,7 @@ class NodeMixin:
     nodes = self._config_data.nodes
     return frozenset(nodes[uuid].group for uuid in node_uuids)
 
-  @Locked
+  @Writes
   def AddNodeGroup(self, group: objects.NodeGroup, ec_id: Any = None,
                    check_uuid: bool = True) -> None:
     group.members = []
@@ -228,7 +228,7 @@ class NodeMixin:
                    check_uuid)
     self._WriteConfig()
 
-  @Locked
+  @Writes
   def RemoveNodeGroup(self, group_uuid: str) -> None:
     group = self._config_data.nodegroups.get(group_uuid)
     if group is None:

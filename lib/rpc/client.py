@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 
 from ganeti import constants
 from ganeti import errors
+from ganeti import firstchange
 from ganeti import netutils
 from ganeti import objects
 from ganeti import paramdefs
@@ -344,7 +345,10 @@ class _RunnerBase:
   def _Prepare(self, cdef: defs.CallDef, calls: list[tuple[Any, tuple]]) -> tuple[list, dict]:
     """The targets and their requests (keyed by target id) of (node,
     arguments) pairs.  Calls with the same arguments object share their
-    node-independent encoding."""
+    node-independent encoding.  A call that changes things waits, as an
+    opcode's first change, for the opcode's start to be durable."""
+    if not cdef.query:
+      firstchange.BeforeChange()
     if not self._port:
       self._port = GetNodedPort()  # once: a lookup in the services database per call adds up
     port = self._port

@@ -14,6 +14,7 @@ from typing import Any, Optional
 from ganeti import config
 from ganeti import constants
 from ganeti import daemon
+from ganeti import firstchange
 from ganeti import jqueue
 from ganeti import jstore
 from ganeti import locking
@@ -97,6 +98,8 @@ class MasterContext:
     return query.QueryFields(what, fields)
 
   def SubmitManyJobsFromLU(self, jobs: list) -> list:
+    # jobs an opcode submits are one of its changes
+    firstchange.BeforeChange()
     return self.queue.SubmitManyJobs(jobs)
 
 

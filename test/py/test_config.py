@@ -491,3 +491,56 @@ def test_load_errors(tmp_path, cfg_file):
   broken.write_text("{not json")
   with pytest.raises(errors.ConfigurationError):
     config.ConfigWriter(str(broken))
+
+
+def _SaveCalls() -> dict[str, set[str]]:
+  """ConfigWriter's methods (by name) and the self.<method> calls in each."""
+  import ast  # pylint: disable=import-outside-toplevel
+  import inspect  # pylint: disable=import-outside-toplevel
+  calls = {}
+  for cls in config.ConfigWriter.__mro__:
+    if not cls.__module__.startswith("ganeti.config"):
+      continue
+    for node in ast.parse(inspect.getsource(cls)).body[0].body:
+      if isinstance(node, ast.FunctionDef):
+        calls[node.name] = {call.func.attr for call in ast.walk(node)
+                            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                            and isinstance(call.func.value, ast.Name) and call.func.value.id == "self"}
+  return calls
+
+
+def test_every_save_is_an_opcode_change():
+  """A method that saves the configuration, directly or through another one,
+  waits (as an opcode's first change) before it takes the writer's lock."""
+  calls = _SaveCalls()
+  saving = {"_WriteConfig"}
+  grown = True
+  while grown:
+    before = len(saving)
+    saving.update(name for name, called in calls.items() if called & saving)
+    grown = len(saving) > before
+  public = sorted(name for name in saving if not name.startswith("_"))
+  assert "Update" in public and "AddInstance" in public and "MarkInstanceUp" in public
+  assert [name for name in public
+          if not getattr(getattr(config.ConfigWriter, name), "writes", False)] == []
+
+
+def test_the_first_save_waits_outside_the_lock(cfg):
+  """The job queue's writer reads the configuration while the opcode waits
+  for it: the wait must not hold the writer's lock."""
+  from ganeti import firstchange  # pylint: disable=import-outside-toplevel
+  seen = []
+
+  def wait():
+    reader = threading.Thread(target=lambda: seen.append(cfg.GetClusterName()))
+    reader.start()
+    reader.join(5)
+    seen.append("waited")
+
+  firstchange.HoldUntil(wait)
+  try:
+    for _ in range(2):
+      cfg.Update(cfg.GetClusterInfo(), None)
+  finally:
+    firstchange.Drop()
+  assert seen == ["cluster.gnt.test", "waited"]

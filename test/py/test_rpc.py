@@ -650,3 +650,27 @@ def test_requests_to_a_dead_daemon_fail_together(nc):
   assert dead[0].error and dead[1].error == dead[0].error
   assert [r.error for r in alive] == [None, None]
   assert all(json.loads(r.response)[0] for r in alive)
+
+
+def test_the_first_call_that_changes_things_waits_for_the_opcode_start(runner, monkeypatch):
+  """Queries go out at once; the first other call waits (firstchange) before
+  anything is sent, the later ones do not."""
+  from ganeti import firstchange  # pylint: disable=import-outside-toplevel
+  events = []
+  pool = runner._pool  # pylint: disable=protected-access
+  real_send = pool.Send
+  monkeypatch.setattr(pool, "Send", lambda requests: (
+    events.append(sorted({request.path for request in requests})), real_send(requests))[1])
+  firstchange.HoldUntil(lambda: events.append("start durable"))
+  try:
+    assert runner.call_version(["uuid-1"])["uuid-1"].payload == "node1"
+    runner.CallTogether([("bridges_exist", "node3", (["br0"],)),
+                         ("vg_list", ["uuid-2"], ())])
+    runner.CallTogether([("vg_list", ["uuid-2"], ()),
+                         ("jobqueue_update", ["uuid-1"], ("/q/job-1", "one"))])
+    runner.call_jobqueue_update(["uuid-2"], "/q/job-2", "two")
+  finally:
+    firstchange.Drop()
+  assert events == [["version"], ["bridges_exist", "vg_list"], "start durable",
+                    ["jobqueue_update", "vg_list"], ["jobqueue_update"]]
+  assert defs.CALLS["blockdev_find"].query and not defs.CALLS["blockdev_create"].query
