@@ -45,8 +45,9 @@ _EXIT_POLL = 0.02
 # A status question about an active migration is answered when it ends, or
 # after this long at most: the master learns of the end at once (qemu tells
 # it; one that does not is asked every _POLL), instead of after a pause of
-# its own.
-_MIGRATION_STATUS_WAIT = 0.5
+# its own.  As long as the master's interval between progress reports: each
+# question more costs a round trip.
+_MIGRATION_STATUS_WAIT = 1.0
 MIB = 1024 * 1024
 
 
