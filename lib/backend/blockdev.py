@@ -311,6 +311,36 @@ def BlockdevGetMirrorStatus(disks: list) -> list[dict]:
   return result
 
 
+# how often a status that waits for the end of a resync looks again: often
+# when DRBD expects the end soon, less often for a long resync
+_SYNC_END_POLL_MIN = 0.05
+_SYNC_END_POLL_MAX = 1.0
+# and how long it waits at most (the master's longest pause between looks)
+_SYNC_END_WAIT_MAX = 60.0
+
+
+def BlockdevWaitMirrorSync(disks: list, timeout: float) -> list[dict]:
+  """blockdev_getmirrorstatus's answer once no disk resyncs any more, or after
+  timeout seconds: the master, which looks again after a pause to report the
+  progress, learns of a resync's end when it happens (the wait is traced
+  apart from the daemon's work, as "mirror-sync")."""
+  devices = [_FindOrFail(_Disk(data), "Can't find device %s") for data in disks]
+  deadline = time.monotonic() + min(max(float(timeout), 0.0), _SYNC_END_WAIT_MAX)
+
+  def resyncing() -> list[objects.BlockDevStatus]:
+    return [status for status in statuses if status.sync_percent is not None]
+
+  statuses = [device.CombinedSyncStatus() for device in devices]
+  if resyncing() and time.monotonic() < deadline:
+    with cmdtrace.Span("wait", ["mirror-sync", [device.dev_path for device in devices]]):
+      while resyncing() and time.monotonic() < deadline:
+        expected = max(status.estimated_time or _SYNC_END_POLL_MAX for status in resyncing())
+        Sleep(max(0.0, min(deadline - time.monotonic(),
+                           max(_SYNC_END_POLL_MIN, min(_SYNC_END_POLL_MAX, expected / 4)))))
+        statuses = [device.CombinedSyncStatus() for device in devices]
+  return [_StatusDict(status) for status in statuses]
+
+
 def BlockdevGetMirrorStatusMulti(node_disks: list) -> list[list]:
   """Like blockdev_getmirrorstatus, one (success, status or message) per disk."""
   result = []
@@ -656,6 +686,7 @@ CALLS = {
   "blockdev_find": BlockdevFind,
   "blockdev_getmirrorstatus": BlockdevGetMirrorStatus,
   "blockdev_getmirrorstatus_multi": BlockdevGetMirrorStatusMulti,
+  "blockdev_wait_mirror_sync": BlockdevWaitMirrorSync,
   "blockdev_getdimensions": BlockdevGetDimensions,
   "blockdev_setinfo": BlockdevSetInfo,
   "blockdev_snapshot": BlockdevSnapshot,

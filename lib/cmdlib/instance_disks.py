@@ -34,15 +34,11 @@ _MAX_POLL_PAUSE = 60
 _DEGRADED_PAUSES = (0.1, 0.2, 0.4, 0.8) + (1.0,) * 9
 # seconds to wait when a node gives no time estimate
 _NO_ESTIMATE_PAUSE = 5
-# a pause is at most the time waited so far plus this: DRBD's first estimates
-# are pessimistic (its rate is still ramping up; "2m 43s remaining" for a
-# resync over in 2 s was seen), and a short resync ends long before them.
-# The pauses thus double from a quarter second: a resync of a few seconds is
-# seen to end within a fraction of its length.
-_FIRST_POLL_PAUSE = 0.25
-# and at least this: a resync about to end is estimated to need 0 s, for
-# a few looks in a row
-_MIN_POLL_PAUSE = 0.1
+# the pause between two progress reports is DRBD's estimate of the time
+# left, at least this (a resync about to end is estimated to need 0 s for a
+# few looks in a row); the node answers at the resync's end, however long
+# the pause ("2m 43s remaining" was seen for a resync over in 2 s)
+_MIN_POLL_PAUSE = 1.0
 # seconds of waiting without any resync progress after which the wait fails
 _MAX_STALL = 3600
 
@@ -377,9 +373,13 @@ def WaitForSync(lu: Any, inst: objects.Instance,
     lu.LogInfo("Waiting for instance %s to sync disks", inst.name)
   failures = 0
   degraded_pauses = list(_DEGRADED_PAUSES)
-  best, stalled_for, waited = -1.0, 0.0, 0.0
+  best, stalled_for = -1.0, 0.0
+  # the pause before the next look is spent on the node, which answers as
+  # soon as the resync ends
+  pause = 0.0
   while True:
-    result = lu.rpc.call_blockdev_getmirrorstatus(node_uuid, (disks, inst))
+    result = lu.rpc.call_blockdev_wait_mirror_sync(node_uuid, (disks, inst), pause)
+    pause = 0.0
     if result.fail_msg:
       lu.LogWarning("Can't get any data from node %s: %s", node_name, result.fail_msg)
       failures += 1
@@ -389,7 +389,7 @@ def WaitForSync(lu: Any, inst: objects.Instance,
       Sleep(_STATUS_RETRY_PAUSE)
       continue
     failures = 0
-    done, degraded, pause, total = _ReportProgress(lu, node_name, disks, result.payload)
+    done, degraded, estimate, total = _ReportProgress(lu, node_name, disks, result.payload)
     if (done or oneshot) and degraded and degraded_pauses:
       # a mirror that just finished (or was just made) may report degraded
       # for a moment
@@ -397,15 +397,14 @@ def WaitForSync(lu: Any, inst: objects.Instance,
       continue
     if done or oneshot:
       break
-    # the wait ends when the resync stops moving for too long
+    # the wait ends when the resync stops moving for too long (the node
+    # waited each pause out: the resync went on)
     best, stalled_for = (total, 0.0) if total > best else (best, stalled_for)
     if stalled_for >= _MAX_STALL:
       raise errors.OpExecError("The disks of instance %s made no sync progress for %d"
                                " seconds, aborting" % (inst.name, stalled_for))
-    pause = max(_MIN_POLL_PAUSE, min(_MAX_POLL_PAUSE, pause, waited + _FIRST_POLL_PAUSE))
+    pause = max(_MIN_POLL_PAUSE, min(_MAX_POLL_PAUSE, estimate))
     stalled_for += pause
-    waited += pause
-    Sleep(pause)
   if done:
     lu.LogInfo("Instance %s's disks are in sync", inst.name)
   return not degraded

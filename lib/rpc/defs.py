@@ -135,6 +135,8 @@ _CALL_LIST = [
   _Call("blockdev_shutdown", SINGLE, TMO_NORMAL, [("disk", SINGLE_DISK_DICT_DP)]),
   _Call("blockdev_snapshot", SINGLE, TMO_NORMAL, [("cf_bdev", SINGLE_DISK_DICT_DP), "snap_name",
                                                   "snap_size"]),
+  _Call("blockdev_wait_mirror_sync", SINGLE, TMO_NORMAL, [("disks", DISKS_DICT_DP), "timeout"],
+        post=BLOCKDEV_STATUS_LIST, query=True),
   _Call("blockdev_wipe", SINGLE, TMO_SLOW, [("bdev", SINGLE_DISK_DICT_DP), "offset", "size"]),
   _Call("bridges_exist", SINGLE, TMO_URGENT, ["bridges_list"], query=True),
   _Call("drbd_attach_net", MULTI, TMO_NORMAL, [("disks", DISKS_DICT_DP), "multimaster"]),

@@ -55,6 +55,8 @@ def _Cluster(directory: str) -> Context:
                                                    for _ in units],
                                           [{"memory_free": 8192} for _ in hv or ()]],
     "blockdev_getmirrorstatus": lambda node, disks_inst: [healthy for _ in disks_inst[0]],
+    "blockdev_wait_mirror_sync": lambda node, disks_inst, timeout: [healthy
+                                                                    for _ in disks_inst[0]],
     "blockdev_find": lambda node, disk_inst: healthy,
     "vg_list": lambda node: {"xenvg": 100 * _GIB},
     "instance_info": lambda node, *args: {"memory": 128, "state": "running"},

@@ -441,10 +441,13 @@ def Floor(items: list[dict]) -> dict:
         (max(begin, item["start"]), min(end, item["start"] + item["seconds"]))
         for item in rpcs if item["node"] == migrations[0]["node"]]) - asked)
   # DRBD's handshakes and resyncs: both ends of a device wait for (or log)
-  # the same one, so the time any node spent in one counts once
+  # the same one, so the time any node spent in one counts once; a status
+  # call waiting for a resync's end is not the resync (the kernel log has
+  # that): its lag after the end is ours
   waits = [item for item in items if item["kind"] == "wait"]
   syncs = [item for item in items if item["kind"] == "sync"]
-  floor += _Union([(item["start"], item["start"] + item["seconds"]) for item in waits + syncs])
+  floor += _Union([(item["start"], item["start"] + item["seconds"]) for item in waits + syncs
+                   if item["what"][0] != "mirror-sync"])
   queries = sum(item["seconds"] for item in work if _Query(item))
   rpc_time = sum(item["seconds"] for item in rpcs)
   return {"floor": floor, "needed": floor - queries, "rpc": rpc_time, "node_py": rpc_time - sum(

@@ -4,6 +4,7 @@ over devices whose /proc/drbd state the test scripts."""
 import pytest
 
 from ganeti import errors
+from ganeti import objects
 from ganeti.backend import HANDLERS
 from ganeti.backend import blockdev
 from ganeti.backend.common import RPCFail
@@ -198,3 +199,48 @@ def test_needs_activation_lists_missing_standalone_and_diskless_minors(monkeypat
            for uuid in ("ok", "alone", "missing", "diskless")]
   assert blockdev.DrbdNeedsActivation(disks) == ["alone", "missing", "diskless"]
   assert HANDLERS["drbd_needs_activation"].__wrapped__ is blockdev.DrbdNeedsActivation
+
+
+class _Mirror:
+  """A disk's device tree whose combined status follows a script of
+  (sync percent, estimated seconds) pairs, the last one repeated."""
+
+  def __init__(self, script):
+    self.script = list(script)
+    self.dev_path = "/dev/drbd9"
+    self.looks = 0
+
+  def CombinedSyncStatus(self):
+    self.looks += 1
+    percent, seconds = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+    return objects.BlockDevStatus(dev_path=self.dev_path, sync_percent=percent,
+                                  estimated_time=seconds, is_degraded=percent is not None,
+                                  ldisk_status=1)
+
+
+@pytest.fixture(name="mirrors")
+def fixture_mirrors(monkeypatch):
+  found = _Found()
+  monkeypatch.setattr(blockdev, "_FindOrFail", lambda disk, message: found.pop(0))
+  monkeypatch.setattr(blockdev, "_Disk", lambda data: data)
+  found.pauses = []
+  monkeypatch.setattr(blockdev, "Sleep", found.pauses.append)
+  return found
+
+
+def test_a_mirror_status_waits_for_the_end_of_the_resync(mirrors):
+  """Looks often when DRBD expects the end soon, answers at the end."""
+  first = _Mirror([(40.0, 8), (90.0, 0.1), (None, None)])
+  second = _Mirror([(None, None)])
+  mirrors.extend([first, second])
+  answer = blockdev.BlockdevWaitMirrorSync(["disk0", "disk1"], 30)
+  assert [status.get("sync_percent") for status in answer] == [None, None]
+  assert mirrors.pauses == [1.0, blockdev._SYNC_END_POLL_MIN]  # pylint: disable=protected-access
+  assert first.looks == second.looks == 3
+
+
+def test_a_mirror_status_without_resync_or_wait_answers_at_once(mirrors):
+  mirrors.extend([_Mirror([(None, None)]), _Mirror([(55.0, 3)])])
+  answer = blockdev.BlockdevWaitMirrorSync(["disk0", "disk1"], 0)
+  assert [status.get("sync_percent") for status in answer] == [None, 55.0]
+  assert mirrors.pauses == []

@@ -37,10 +37,15 @@ def fixture_env(tmp_path, monkeypatch):
     rpc.sync_script.pop(0) if rpc.sync_script else
     [objects.BlockDevStatus(sync_percent=None, estimated_time=None, is_degraded=False)
      for _ in disks_inst[0]])
+  # the status that waits for a resync's end: the node's waits are recorded
+  waits = []
+  rpc.answers["blockdev_wait_mirror_sync"] = lambda node, disks_inst, timeout: (
+    waits.append(timeout), rpc.answers["blockdev_getmirrorstatus"](node, disks_inst))[1]
   pauses = []
   monkeypatch.setattr(instance_disks, "Sleep", pauses.append)
   ctx = Context(cfg, rpc)
   ctx.pauses = pauses
+  ctx.waits = waits
   return ctx
 
 
@@ -167,25 +172,25 @@ def test_create_drbd_reports_sync_progress(env):
   progress = [line for line in messages if "- device" in line]
   assert progress == [" - INFO: - device disk/0: 45.20% done, 1m 2s remaining (estimated)",
                       " - INFO: - device disk/0: 97.12% done, no time estimate"]
-  # the pause follows the estimate (5 s without one), up to a minute, and
-  # never exceeds the time waited so far plus a quarter second
-  assert env.pauses == [0.25, 0.5]
+  # the node waits (answering at the resync's end) for the estimate, 5 s
+  # without one, up to a minute; the master does not pause on its own
+  assert env.waits == [0.0, 60, 5] and env.pauses == []
 
 
 def test_sync_about_to_end_is_not_asked_in_a_tight_loop(env):
-  """DRBD estimates 0 s for the last moments of a resync: the polls then
-  still pause a tenth of a second."""
+  """DRBD estimates 0 s for the last moments of a resync: the node is then
+  still asked to wait up to a second."""
   env.rpc.sync_script = [[objects.BlockDevStatus(sync_percent=percent, estimated_time=0,
                                                  is_degraded=True)]
                          for percent in (99.1, 99.5, 99.9)]
   _Create(env, "drbd", wait_for_sync=True)
-  assert env.pauses == [0.1] * 3
+  assert env.waits == [0.0] + [1.0] * 3
 
 
 def test_create_drbd_without_wait_checks_mirrors_once(env):
   _, messages = _Create(env, "drbd", wait_for_sync=False)
   assert "* checking mirrors status" in messages
-  assert len(_Calls(env, "blockdev_getmirrorstatus")) == 1
+  assert len(_Calls(env, "blockdev_wait_mirror_sync")) == 1 and env.waits == [0.0]
   assert " - INFO: Waiting for instance inst1 to sync disks" not in messages
 
 
@@ -268,8 +273,8 @@ def test_create_without_sync_wait_lets_the_mirrors_connect_first(env):
   names = [call for call, _, _ in env.rpc.calls]
   # the primary watches its devices reach their peers, then one status read
   assert [nodes for nodes, _ in _Calls(env, "drbd_wait_sync")] == [[node1]]
-  assert names.index("drbd_wait_sync") < names.index("blockdev_getmirrorstatus")
-  assert len(_Calls(env, "blockdev_getmirrorstatus")) == 1
+  assert names.index("drbd_wait_sync") < names.index("blockdev_wait_mirror_sync")
+  assert len(_Calls(env, "blockdev_wait_mirror_sync")) == 1
   assert env.pauses == [] and not any("did not connect" in line for line in messages)
 
 
@@ -417,7 +422,7 @@ def test_grow_drbd_grows_both_backing_stores_then_the_device(env):
   assert " - INFO: - device disk/0: 99.50% done, 1s remaining (estimated)" in messages
   # the disks were inactive: activated for the grow and shut down after the resync
   names = env.rpc.Names()
-  assert names.index("blockdev_getmirrorstatus") < len(names) - 1 - \
+  assert names.index("blockdev_wait_mirror_sync") < len(names) - 1 - \
     names[::-1].index("blockdev_shutdown")
   # the space is checked on both nodes' volume group
   env.rpc.free_space[node2] = 100
@@ -606,11 +611,10 @@ def test_sync_wait_gives_up_when_the_resync_stops_moving(env):
   env.rpc.sync_script = [stuck] * 100
   with pytest.raises(errors.OpExecError) as err:
     _Create(env, "drbd", wait_for_sync=True)
-  assert err.value.args[0] == ("The disks of instance inst1 made no sync progress for 3603"
+  assert err.value.args[0] == ("The disks of instance inst1 made no sync progress for 3600"
                                " seconds, aborting")
-  # looks soon at first, then a minute between them (the estimate is longer),
-  # for an hour
-  assert env.pauses == [0.25, 0.5, 1, 2, 4, 8, 16, 32] + [60] * 59
+  # a minute between looks (the estimate is longer), for an hour
+  assert env.waits == [0.0] + [60] * 60
   assert env.cfg.GetInstanceList() == []
 
 

@@ -97,7 +97,7 @@ def test_replace_on_primary_with_early_release(drbd):
   assert len(_Calls(drbd, "blockdev_remove")) == 4
   # removal came before the resync
   names = drbd.rpc.Names()
-  assert names.index("blockdev_remove") < names.index("blockdev_getmirrorstatus")
+  assert names.index("blockdev_remove") < names.index("blockdev_wait_mirror_sync")
 
 
 def test_refuses_to_replace_against_degraded_peer(drbd):
