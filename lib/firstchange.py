@@ -7,8 +7,10 @@ takes a few round trips, so it is not waited for when the opcode starts:
 checking prerequisites, the pre hooks and whatever the opcode only looks at
 (replace-disks checks every disk and volume group first) overlap it.  The
 layers an opcode changes things through (node calls other than queries,
-configuration writes, jobs submitted for it, files the master writes) call
-BeforeChange first; only the first call in the opcode's thread waits.
+configuration saves, jobs submitted for it) call BeforeChange first; only
+the first call in the opcode's thread waits.  (The one file a logical unit
+writes on the master itself, known_hosts in a cluster rename, is written
+after a configuration save.)
 """
 
 import threading
