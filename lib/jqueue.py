@@ -566,9 +566,9 @@ class JobQueue:
       while True:
         info = get_info(job)
         logs = job.LogEntriesAfter(prev_log_serial)
-        if job.IsFinalized() and not job.end_written:
-          pass  # an end is told once it is on the disk (see _written)
-        elif info != prev_job_info or logs or job.IsFinalized() or job.archived:
+        # an end is told once it is on the disk (see _written)
+        tellable = job.end_written or not job.IsFinalized()
+        if tellable and (info != prev_job_info or logs or job.IsFinalized() or job.archived):
           return [info, logs]
         remaining = deadline - time.monotonic()
         if remaining <= 0:

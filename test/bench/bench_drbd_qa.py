@@ -446,8 +446,9 @@ def Floor(items: list[dict]) -> dict:
   # that): its lag after the end is ours
   waits = [item for item in items if item["kind"] == "wait"]
   syncs = [item for item in items if item["kind"] == "sync"]
-  floor += _Union([(item["start"], item["start"] + item["seconds"]) for item in waits + syncs
-                   if item["what"][0] != "mirror-sync"])
+  drbd_waits = [item for item in waits if item["what"][0] != "mirror-sync"]
+  floor += _Union([(item["start"], item["start"] + item["seconds"])
+                   for item in drbd_waits + syncs])
   queries = sum(item["seconds"] for item in work if _Query(item))
   rpc_time = sum(item["seconds"] for item in rpcs)
   return {"floor": floor, "needed": floor - queries, "rpc": rpc_time, "node_py": rpc_time - sum(
