@@ -8,6 +8,7 @@ the machine's /etc/hosts), then the system resolver.
 import ipaddress
 import os
 import socket
+import sys
 from typing import Optional
 
 from ganeti import errors
@@ -89,3 +90,59 @@ def TcpPing(address: str, port: int, timeout: float = 5.0,
       return not listening
     except OSError:
       return False
+
+
+# /proc/net/tcp{,6}: the kernel's TCP sockets, kernel sockets (DRBD's) too
+PROC_NET = "/proc/net"
+_TCP_ESTABLISHED = "01"
+_TCP_TABLES = (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6))
+
+# (address as inet_ntop writes it, port)
+Endpoint = tuple[str, int]
+
+
+def _TableEndpoint(text: str, family: int) -> Endpoint:
+  """An "ADDRESS:PORT" of a TCP table: the address in hex, each 32-bit word
+  in the kernel's byte order; the port in hex."""
+  address, port = text.split(":")
+  raw = bytes.fromhex(address)
+  if sys.byteorder == "little":
+    raw = b"".join(raw[start:start + 4][::-1] for start in range(0, len(raw), 4))
+  return socket.inet_ntop(family, raw), int(port, 16)
+
+
+def ParseEstablishedTcp(text: str, family: int) -> set[tuple[Endpoint, Endpoint]]:
+  """The (local, remote) endpoints of the established connections in the
+  text of /proc/net/tcp (family AF_INET) or tcp6 (AF_INET6)."""
+  connections = set()
+  for line in text.splitlines()[1:]:
+    fields = line.split()
+    if len(fields) < 4 or fields[3] != _TCP_ESTABLISHED:
+      continue
+    try:
+      connections.add((_TableEndpoint(fields[1], family), _TableEndpoint(fields[2], family)))
+    except (ValueError, OSError):
+      continue  # not a line of the table's format
+  return connections
+
+
+def EstablishedTcp(proc_net: str = PROC_NET) -> set[tuple[Endpoint, Endpoint]]:
+  """The (local, remote) endpoints of the node's established TCP connections
+  (a table the kernel does not offer counts as empty)."""
+  connections: set[tuple[Endpoint, Endpoint]] = set()
+  for name, family in _TCP_TABLES:
+    try:
+      with open(os.path.join(proc_net, name)) as table:
+        connections |= ParseEstablishedTcp(table.read(), family)
+    except OSError:
+      continue
+  return connections
+
+
+def NormalizeAddress(address: str) -> str:
+  """The address as inet_ntop writes it (IPv6 compressed); as given when it is
+  not an address."""
+  try:
+    return str(ipaddress.ip_address(address))
+  except ValueError:
+    return address

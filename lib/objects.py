@@ -29,13 +29,19 @@ def _Factory(value: Any) -> Callable[[], Any]:
   return lambda: CopyValue(value)
 
 
+# immutable: shared by copies (parameter dicts are mostly of these; not
+# calling CopyValue for each of them halves the time of a copy)
+_SCALARS = frozenset([str, int, float, bool, type(None)])
+
+
 def CopyValue(value: Any) -> Any:
   """Deep copy of JSON-like data (dicts, lists, tuples and scalars)."""
   kind = type(value)
   if kind is dict:
-    return {key: CopyValue(item) for key, item in value.items()}
+    return {key: item if type(item) in _SCALARS else CopyValue(item)
+            for key, item in value.items()}
   if kind is list or kind is tuple:
-    return [CopyValue(item) for item in value]
+    return [item if type(item) in _SCALARS else CopyValue(item) for item in value]
   if kind is set or kind is frozenset:
     return set(value)
   return value
@@ -167,8 +173,26 @@ class ConfigObject:
     return obj
 
   def Copy(self) -> "ConfigObject":
-    """A deep copy, sharing nothing with self."""
-    return self.FromDict(CopyValue(self.ToDict()))
+    """A deep copy, sharing nothing mutable with self (in one pass: the
+    configuration's readers copy what they get, dozens of times per job)."""
+    cls = type(self)
+    copy = cls.__new__(cls)
+    children = cls.CHILDREN
+    for name in cls.FIELDS:
+      value = getattr(self, name)
+      if value is not None and type(value) not in _SCALARS:
+        if name in children:
+          kind = children[name][0]
+          if kind == _LIST:
+            value = [item.Copy() for item in value]
+          elif kind == _DICT:
+            value = {key: item.Copy() for key, item in value.items()}
+          else:
+            value = value.Copy()
+        else:
+          value = CopyValue(value)
+      setattr(copy, name, value)
+    return copy
 
   def UpgradeConfig(self) -> None:
     """Fills fields that are missing (None) and upgrades child objects."""

@@ -12,6 +12,7 @@ import os
 from typing import Any, Optional, Sequence
 
 from ganeti import errors
+from ganeti import netutils
 from ganeti import objects
 from ganeti.constants import (
   DDP_LOCAL_IP, DDP_LOCAL_MINOR, DDP_REMOTE_IP, DDP_REMOTE_MINOR, LDS_FAULTY, LDS_OKAY,
@@ -52,10 +53,11 @@ def ReadSupportedProcDrbd(path: str) -> drbd_info.ProcStatus:
 class DRBD8(base.BlockDev):
   """A DRBD 8.4 minor over two local devices (data, metadata)."""
 
-  # where /proc/drbd and the kernel's block devices are read from (tests
-  # point them at samples)
+  # where /proc/drbd, the kernel's block devices and its TCP tables are read from
+  # (tests point them at samples)
   proc_path = drbd_info.PROC_DRBD
   sysfs_block = "/sys/block"
+  proc_net = netutils.PROC_NET
 
   def __init__(self, unique_id: Sequence[Any], children: Sequence[Optional[base.BlockDev]],
                size: int, params: Optional[dict], dyn_params: Optional[dict]) -> None:
@@ -84,11 +86,17 @@ class DRBD8(base.BlockDev):
   def _CheckOwnership(self, status: drbd_info.MinorStatus) -> None:
     """Refuses a configured minor that serves other disks or another peer.
 
-    A minor off the network has no peer to compare; whether its disks are
-    this device's, the kernel's list of the devices it holds tells without
-    running drbdsetup (a tenth of a second on a slow node).
+    Whether its disks are this device's, the kernel's list of the devices
+    it holds tells without running drbdsetup (a tenth of a second on a slow
+    node).  A minor off the network has no peer to compare; one in touch
+    with its peer is this device's peer's when the kernel's TCP table joins
+    this device's address and port to the peer's address (ports are unique
+    per node).  drbdsetup show decides the rest, and names what it finds.
     """
-    holds_own = self._HoldsOwnDisks() if status.standalone else None
+    if status.standalone or (status.with_peer and self._TalksToPeer()):
+      holds_own = self._HoldsOwnDisks()
+    else:
+      holds_own = None
     if holds_own is not None:
       if not holds_own:
         raise errors.BlockDeviceError("DRBD minor %d is in use by other devices" % self._minor)
@@ -126,6 +134,18 @@ class DRBD8(base.BlockDev):
     except (OSError, ValueError):
       return None
     return not held or held == numbers
+
+  def _TalksToPeer(self) -> bool:
+    """Whether an established TCP connection joins this device's address to
+    its peer's, on this device's port at either end (DRBD connects both
+    ways: one socket per direction)."""
+    if not self._HasNetwork():
+      return False
+    local, remote = (netutils.NormalizeAddress(self._local[0]),
+                     netutils.NormalizeAddress(self._remote[0]))
+    port = self._local[1]
+    return any(ours[0] == local and theirs[0] == remote and port in (ours[1], theirs[1])
+               for ours, theirs in netutils.EstablishedTcp(self.proc_net))
 
   def _Run(self, argv: list[str], what: str) -> None:
     runner.RUNNER.RunOrFail(argv, "%s of %s" % (what, self.dev_path))

@@ -112,6 +112,15 @@ def test_copy_is_deep(real):
   assert inst.nics[0].nicparams == {}
   assert inst.tags == ["probetag"]
   assert copy.ToDict() != inst.ToDict()
+  # the whole configuration: objects in dicts and lists, parameters two
+  # levels deep
+  whole = data.Copy()
+  assert whole.ToDict() == data.ToDict()
+  hypervisor = next(iter(whole.cluster.hvparams))
+  whole.cluster.hvparams[hypervisor]["copied"] = True
+  assert "copied" not in data.cluster.hvparams[hypervisor]
+  for uuid, disk in whole.disks.items():
+    assert disk is not data.disks[uuid] and disk.ToDict() == data.disks[uuid].ToDict()
 
 
 def test_upgrade_fills_partial_config():

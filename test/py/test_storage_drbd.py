@@ -10,6 +10,8 @@ runs only inside the QA cluster's node VMs.
 """
 
 import os
+import socket
+import sys
 
 import pytest
 
@@ -254,6 +256,15 @@ def test_show_malformed(text, message):
 
 # --- the device, with a runner playing the kernel -------------------------------------------
 
+def _TcpTableEndpoint(endpoint):
+  """ "192.0.2.1:11003" as the kernel's TCP table writes it on this machine."""
+  address, port = endpoint.split(":")
+  raw = socket.inet_aton(address)
+  if sys.byteorder == "little":
+    raw = raw[::-1]
+  return "%s:%04X" % (raw.hex().upper(), int(port))
+
+
 class _FakeKernel(runner.ToolRunner):
   """Answers drbdsetup/drbdmeta like DRBD 8.4 would and keeps /proc/drbd current."""
 
@@ -266,6 +277,10 @@ class _FakeKernel(runner.ToolRunner):
     self.version = "8.4.11"
     self.minors = {}  # minor -> [cs, ro, ds]
     self.config = {}  # minor -> {"disk": ..., "meta": ..., "local": ..., "remote": ...}
+    # a /proc/net of its own: the TCP table has the connections of the minors
+    # in touch with their peers
+    self.proc_net = proc_path + "-net"
+    os.makedirs(self.proc_net, exist_ok=True)
     self.Publish()
 
   def Publish(self):
@@ -279,6 +294,18 @@ class _FakeKernel(runner.ToolRunner):
         lines.append(" %d: cs:%s ro:%s ds:%s C r-----" % (minor, cs, ro, ds))
     with open(self.proc_path, "w") as handle:
       handle.write("\n".join(lines) + "\n")
+    table = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"]
+    for minor, (cs, _, _) in sorted(self.minors.items()):
+      config = self.config.get(minor, {})
+      if cs in ("Connected", "SyncSource", "SyncTarget") and "remote" in config:
+        # one socket per direction: to the peer's port, from the peer to ours
+        local, remote = config["local"], config["remote"]
+        for ours, theirs in ((local.split(":")[0] + ":40001", remote),
+                             (local, remote.split(":")[0] + ":40002")):
+          table.append("%4d: %s %s 01 00000000:00000000 00:00000000 00000000     0" % (
+            len(table) - 1, _TcpTableEndpoint(ours), _TcpTableEndpoint(theirs)))
+    with open(os.path.join(self.proc_net, "tcp"), "w") as handle:
+      handle.write("\n".join(table) + "\n")
 
   def Run(self, argv, env=None, cwd="/"):
     if self.others is not None and argv[0] not in ("drbdsetup", "drbdmeta", "blockdev"):
@@ -352,6 +379,7 @@ class _FakeLv(base.BlockDev):
 def kernel(tmp_path, monkeypatch):
   fake = _FakeKernel(str(tmp_path / "drbd"))
   monkeypatch.setattr(drbd.DRBD8, "proc_path", fake.proc_path)
+  monkeypatch.setattr(drbd.DRBD8, "proc_net", fake.proc_net)
   previous = runner.SetRunner(fake)
   yield fake
   runner.SetRunner(previous)
@@ -454,6 +482,39 @@ def test_local_half_then_the_network(kernel, tmp_path, monkeypatch):
   kernel.calls.clear()
   storage.AssembleDevice(_DrbdDisk(), _NumberedChildren())
   assert kernel.calls == [["drbdsetup", "show", "3"]]
+
+
+def test_minor_with_its_peer_is_told_apart_without_drbdsetup(kernel, tmp_path, monkeypatch):
+  """Connected, holding this device's disks, its socket joining this device's
+  address and port to the peer's address: nothing runs.  Joined to another
+  address, drbdsetup show finds where; holding other disks, it is refused."""
+  _Sysfs(tmp_path, monkeypatch, ["dm-0", "dm-1"])
+  storage.AssembleDevice(_DrbdDisk(), _NumberedChildren())
+  kernel.minors[3] = ["Connected", "Primary/Secondary", "UpToDate/UpToDate"]
+  kernel.Publish()
+  kernel.calls.clear()
+  storage.AssembleDevice(_DrbdDisk(), _NumberedChildren())
+  assert kernel.calls == []
+  kernel.minors[3][0] = "SyncSource"
+  kernel.Publish()
+  storage.AssembleDevice(_DrbdDisk(), _NumberedChildren())
+  assert kernel.calls == []
+  kernel.config[3]["remote"] = "192.0.2.9:11003"
+  kernel.Publish()
+  with pytest.raises(errors.BlockDeviceError, match=r"minor 3 is connected elsewhere"
+                                                    r" \(192.0.2.1:11003 to 192.0.2.9:11003\)"):
+    storage.AssembleDevice(_DrbdDisk(), _NumberedChildren())
+  assert kernel.calls == [["drbdsetup", "show", "3"]]
+  kernel.config[3]["remote"] = "192.0.2.2:11003"
+  kernel.Publish()
+  slaves = tmp_path / "sys-block" / "drbd3" / "slaves"
+  for index in (0, 1):
+    (slaves / ("dm-%d" % index)).unlink()
+    (slaves / ("dm-%d" % (index + 4))).symlink_to(tmp_path / "sys-block" / ("dm-%d" % (index + 4)))
+  kernel.calls.clear()
+  with pytest.raises(errors.BlockDeviceError, match="minor 3 is in use by other devices$"):
+    storage.AssembleDevice(_DrbdDisk(), _NumberedChildren())
+  assert kernel.calls == []
 
 
 def test_standalone_minor_holding_other_disks_is_refused(kernel, tmp_path, monkeypatch):
@@ -616,6 +677,7 @@ def test_backend_creates_drbd_over_real_lvs_and_cleans_up(tmp_path, monkeypatch)
   vg = test_storage_lvm.LoopVg(tmp_path, "dvg%d" % os.getpid(), [200])
   fake = _FakeKernel(str(tmp_path / "drbd"), others=vg.runner)
   monkeypatch.setattr(drbd.DRBD8, "proc_path", fake.proc_path)
+  monkeypatch.setattr(drbd.DRBD8, "proc_net", fake.proc_net)
   previous = runner.SetRunner(fake)
   try:
     children = [test_storage_lvm.PlainDisk(vg.name, "x.disk0_data", 32),
