@@ -63,6 +63,7 @@ class Context:
       "cluster_ip": setup["address"],
       "hv_params": "".join(" -H %s" % shlex.quote(params)
                            for params in setup.get("hypervisor-parameters", [])),
+      "init_options": "",
     }
     file_instance = config.get("file-instance", {})
     self.values.update(file_instance=file_instance.get("name", "file1.qa.test"),

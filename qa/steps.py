@@ -13,6 +13,20 @@ from qa.steps_bad_input import BadInput
 from qa.steps_recovery import InstanceCrashFailover, MasterFailover
 from qa.steps_storage import StorageDrbd, StorageDrbdCrash, StorageLv
 
+# The cluster as the steps set it up (and the benchmarks set up Debian's
+# Ganeti beside it); {init_options} is for options of one of them alone.
+CLUSTER_INIT = ("gnt-cluster init{init_options} --enabled-hypervisors={hypervisors}{hv_params}"
+                " --enabled-disk-templates={templates} --vg-name={vg}"
+                " --drbd-usermode-helper={drbd_helper} --master-netdev={master_netdev}"
+                " --no-etc-hosts {cluster}")
+# test disks stay below the default minimum disk size: DRBD syncs at ~10 MB/s
+# between emulated nodes
+TEST_DISKS_IPOLICY = (
+  "gnt-cluster modify --ipolicy-bounds-specs"
+  " min:disk-size=64,memory-size=128,cpu-count=1,disk-count=1,nic-count=1,"
+  "spindle-use=1/max:disk-size=1048576,memory-size=32768,cpu-count=8,"
+  "disk-count=16,nic-count=8,spindle-use=12")
+
 # --- the steps, in the order a run takes them ---------------------------------------
 
 STEPS: list[tuple[str, object]] = [
@@ -26,21 +40,13 @@ STEPS: list[tuple[str, object]] = [
   ("storage-drbd", StorageDrbd),
   ("storage-drbd-crash", StorageDrbdCrash),
   ("cluster-init", [
-    Command("gnt-cluster init --enabled-hypervisors={hypervisors}{hv_params}"
-            " --enabled-disk-templates={templates} --vg-name={vg}"
-            " --drbd-usermode-helper={drbd_helper} --master-netdev={master_netdev}"
-            " --no-etc-hosts {cluster}"),
+    Command(CLUSTER_INIT),
     Command("gnt-cluster getmaster", expect=(r"^{master}$",)),
     # the master daemon brings the master IP up as it starts (bounded wait)
     Command("for i in $(seq 30); do ip -o address show dev {master_netdev} |"
             " grep -q ' {cluster_ip}/' && break; sleep 1; done;"
             " ip -o address show dev {master_netdev}", expect=(r" {cluster_ip}/",)),
-    # test disks stay below the default minimum disk size: DRBD syncs at
-    # ~10 MB/s between emulated nodes
-    Command("gnt-cluster modify --ipolicy-bounds-specs"
-            " min:disk-size=64,memory-size=128,cpu-count=1,disk-count=1,nic-count=1,"
-            "spindle-use=1/max:disk-size=1048576,memory-size=32768,cpu-count=8,"
-            "disk-count=16,nic-count=8,spindle-use=12"),
+    Command(TEST_DISKS_IPOLICY),
   ]),
   ("node-add", [
     # the nodes' host keys are not in the cluster's known_hosts yet (as in Ganeti's QA)

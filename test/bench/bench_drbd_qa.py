@@ -3,6 +3,7 @@
 
   test/bench/bench_drbd_qa.py [--rounds N] [--run-dir DIR] [--reuse] [--keep]
                               [--disk-size SIZE] [--no-new-secondary] [--show-commands]
+                              [--real-ganeti]
 
 Runs as root from the checkout.  Boots the QA cluster (tools/qa-cluster's
 three TCG node VMs with real LVM and DRBD 8.4; see doc/qa-cluster.rst),
@@ -44,10 +45,14 @@ After the rounds, what every operation pays on the master node is timed
 apart: Python's start, gnt-cluster version, gnt-debug delay 0 and one RPC
 round trip to another node.
 
-Real Ganeti is not run: Debian's Ganeti is not in the node image and the
-nodes have no route out, so no ratio against it is printed.  With --reuse,
-an existing cluster in --run-dir is used (and left up); otherwise the VMs are
-always torn down at the end.
+With --real-ganeti, the same rounds then run with Debian's Ganeti 3.0 on
+the same nodes (qa/real_ganeti.py: the packages are fetched here and
+installed over SSH, our cluster is taken down first, and a Ganeti cluster
+with the same parameters is set up), and its wall times are printed beside
+ours as ratios, with the CLI's share of each.  Its daemons trace nothing, so
+it has no floor.  With --reuse, an existing cluster in --run-dir is used (and
+left up, unless it was given to Debian's Ganeti); otherwise the VMs are
+always torn down at the end (--keep leaves them up).
 """
 
 import argparse
@@ -68,6 +73,7 @@ from qa import image as image_mod  # noqa: E402
 from qa import install  # noqa: E402
 from qa import main as qa_main  # noqa: E402
 from qa import nodes as nodes_mod  # noqa: E402
+from qa import real_ganeti  # noqa: E402
 from qa import steps  # noqa: E402
 from qa import util  # noqa: E402
 
@@ -76,6 +82,9 @@ DEFAULTS_FILE = "/etc/default/ganeti"
 DAEMON_UTIL = "/usr/local/lib/ganeti/daemon-util"
 SYNC_TIMEOUT = 300
 BASICS_RUNS = 10
+# Debian's Ganeti gets the templates the operations use (file storage would
+# need its paths allowed in /etc/ganeti/file-storage-paths first)
+REAL_GANETI_TEMPLATES = "plain,drbd"
 GUEST_BOOT_TIMEOUT = 180
 # (label, command template); {instance}, {node2}, {node3} come from the round
 OPERATIONS = [
@@ -272,6 +281,30 @@ class Bench:
     if add_items:
       # the removal undid the add: its commands can run again as they were
       figures["add replayed"] = self.ReplayAdd(add_items)
+    self.CheckClean()
+    return figures
+
+  def RealRound(self, round_no: int, labels: list[str]) -> dict[str, dict]:
+    """The same operations with Debian's Ganeti on the same nodes: wall time
+    and the CLI's share (its daemons trace nothing: no floor)."""
+    values = dict(self.ctx.values, instance="real%d.qa.test" % round_no,
+                  disk_size=self.disk_size)
+    figures: dict[str, dict] = {}
+    try:
+      for label, template in OPERATIONS:
+        if label not in labels:
+          continue
+        if figures:
+          self.WaitGuestIdle(values["instance"])
+        began, ended, (received, job_ended) = self.Timed(
+          real_ganeti.Real(template.format(**values)))
+        figures[label] = {"ours": ended - began, "cli": received - began,
+                          "tail": ended - job_ended}
+        self.WaitInSync([node.name for node in self.cluster.nodes])
+    finally:
+      self.cluster.Ssh(self.master, real_ganeti.Real(
+        "gnt-instance remove -f --shutdown-timeout=0 %s" % values["instance"]),
+        check=False, timeout=600)
     self.CheckClean()
     return figures
 
@@ -514,6 +547,32 @@ def _ShowCommands(label: str, items: list[dict], began: float) -> None:
                                                str(what)[:160]))
 
 
+def ReportReal(rounds: list[dict[str, dict]], real_rounds: list[dict[str, dict]],
+               version: str) -> None:
+  """Ours against Debian's Ganeti on the same nodes, operation by operation."""
+  print("\n%s on the same nodes (its rounds after ours, the same operations):" % version)
+  print("%-17s %7s %7s %6s | %s" % ("", "ours", "Ganeti", "ratio",
+                                    "CLI until received, after the end: ours | Ganeti"))
+  for label, _ in OPERATIONS:
+    ours = [figures[label] for figures in rounds if label in figures]
+    real = [figures[label] for figures in real_rounds if label in figures]
+    if not (ours and real):
+      continue
+
+    def Median(samples: list[dict], key: str) -> float:
+      return statistics.median(sample[key] for sample in samples)
+    print("%-17s %7.2f %7.2f %6.2f | %.2f, %.2f | %.2f, %.2f" % (
+      label, Median(ours, "ours"), Median(real, "ours"),
+      Median(real, "ours") / Median(ours, "ours"), Median(ours, "cli"), Median(ours, "tail"),
+      Median(real, "cli"), Median(real, "tail")))
+  print("Ganeti per round: %s" % "; ".join(
+    "%s %s" % (label, [round(figures[label]["ours"], 2) for figures in real_rounds
+                       if label in figures]) for label, _ in OPERATIONS
+    if any(label in figures for figures in real_rounds)))
+  print("(medians, seconds; ratio: Ganeti's wall time over ours; Debian's daemons trace"
+        " nothing, so Ganeti has no floor)")
+
+
 def Report(rounds: list[dict[str, dict]], basics: Optional[dict[str, float]]) -> None:
   labels = [label for label, _ in OPERATIONS if any(label in figures for figures in rounds)]
   print("\n%-17s %7s | %7s %8s %6s | %7s %8s %6s | %7s %7s %5s %9s" % (
@@ -569,8 +628,8 @@ def Report(rounds: list[dict[str, dict]], basics: Optional[dict[str, float]]) ->
         " node; floor: the traced commands as run + qemu's transfer + DRBD's resync and"
         " handshakes; needed:"
         " the floor without the commands that only query state; idle: no node answering a"
-        " call (CLI, master, RPC transport); no real-Ganeti ratio: the node image has no"
-        " Ganeti 3.0)" % len(rounds))
+        " call (CLI, master, RPC transport); --real-ganeti adds Debian's Ganeti)" %
+        len(rounds))
 
 
 def main() -> int:
@@ -590,6 +649,9 @@ def main() -> int:
   parser.add_argument("--only", help="just these operations (comma-separated labels)")
   parser.add_argument("--show-commands", action="store_true",
                       help="print what the node daemons ran in the first round")
+  parser.add_argument("--real-ganeti", action="store_true",
+                      help="then the same rounds with Debian's Ganeti 3.0 on the same nodes"
+                      " (takes our cluster down; the VMs go at the end unless --keep)")
   options = parser.parse_args()
   labels = [label for label, _ in OPERATIONS]
   if options.no_new_secondary:
@@ -602,8 +664,12 @@ def main() -> int:
   cluster = nodes_mod.Cluster(config, run_dir)
   up_here = False
   rounds: list[dict[str, dict]] = []
+  real_rounds: list[dict[str, dict]] = []
+  real_version = ""
   basics = None
   try:
+    if options.real_ganeti:
+      real_ganeti.CheckHost()
     if not (options.reuse and cluster.Running()):
       qa_main.CheckHost()
       if cluster.state:
@@ -623,14 +689,27 @@ def main() -> int:
       util.Log("round %d: %s" % (round_no, {label: round(figures.get("ours", figures.get(
         "seconds", 0)), 2) for label, figures in rounds[-1].items()}))
     basics = bench.Basics()
+    if options.real_ganeti:
+      debs = real_ganeti.Download(cluster, os.path.join(run_dir, "real-ganeti-debs"))
+      real_ganeti.TakeDownOurs(ctx)
+      real_ganeti.Install(cluster, debs)
+      real_ganeti.InitCluster(ctx, REAL_GANETI_TEMPLATES)
+      real_version = real_ganeti.Version(cluster)
+      for round_no in range(options.rounds):
+        real_rounds.append(bench.RealRound(round_no, labels))
+        util.Log("Ganeti round %d: %s" % (round_no, {
+          label: round(figures["ours"], 2) for label, figures in real_rounds[-1].items()}))
   except util.QAError as err:
     print("bench_drbd_qa: %s" % err, file=sys.stderr)
     return 1
   finally:
     if rounds:
       Report(rounds, basics)
+    if real_rounds:
+      ReportReal(rounds, real_rounds, real_version)
     print("load average at end: %s" % _LoadAverage())
-    if up_here and not options.keep:
+    # a cluster given to Debian's Ganeti is no longer one of ours to reuse
+    if (up_here or options.real_ganeti) and not options.keep:
       cluster.Down()
   return 0
 

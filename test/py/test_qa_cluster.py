@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..",
 from qa import image  # noqa: E402
 from qa import main  # noqa: E402
 from qa import nodes  # noqa: E402
+from qa import real_ganeti  # noqa: E402
 from qa import steps  # noqa: E402
 from qa import steps_bad_input  # noqa: E402
 from qa import util  # noqa: E402
@@ -110,6 +111,44 @@ def test_cluster_init_gives_the_configured_hypervisor_parameters():
   line = init.command.format(**ctx.values)
   assert " -H 'kvm:initrd_path=/boot/initrd-3-kvmU,kernel_args=ro quiet' " in line
   assert line.startswith("gnt-cluster init --enabled-hypervisors=kvm -H ")
+
+
+def test_debian_ganeti_gets_our_cluster_s_parameters_by_its_own_commands(monkeypatch):
+  """The same init (leaving SSH alone), ipolicy and node adds, with /usr/sbin first
+  in PATH: /usr/local/sbin has this project's commands."""
+  config = main.LoadConfig(main.DEFAULT_CONFIG)
+  ctx = steps.Context(nodes.Cluster(config, "/nonexistent/run"), config)
+  ran = []
+  monkeypatch.setattr(ctx, "Run", lambda command, extra=None: ran.append(
+    command.command.format(**dict(ctx.values, **(extra or {})))))
+  real_ganeti.InitCluster(ctx, "plain,drbd")
+  assert all(line.startswith("PATH=/usr/sbin:/usr/bin:/sbin:/bin gnt-") for line in ran)
+  ours = dict(steps.STEPS)["cluster-init"][0].command.format(**ctx.values)
+  assert ran[0].split(" ", 1)[1] == ours.replace(
+    " --enabled-hypervisors", " --no-ssh-init --enabled-hypervisors").replace(
+    "=plain,drbd,file,diskless", "=plain,drbd")
+  assert ran[1].endswith(steps.TEST_DISKS_IPOLICY)
+  assert [line.split()[-1] for line in ran[2:4]] == ["node2.qa.test", "node3.qa.test"]
+  assert "gnt-node list" in ran[4]
+
+
+def test_debian_ganeti_packages_are_what_apt_would_install(monkeypatch):
+  cluster = nodes.Cluster(main.LoadConfig(main.DEFAULT_CONFIG), "/nonexistent/run")
+  monkeypatch.setattr(cluster, "Ssh", lambda node, command, **_: subprocess.CompletedProcess(
+    command, 0, b"Package: python3\nStatus: install ok installed\n", b""))
+  asked = []
+
+  def FakeApt(argv, **_):
+    asked.append(argv)
+    return subprocess.CompletedProcess(argv, 0, (
+      b"NOTE: This is only a simulation!\n"
+      b"Inst libssl3 [3.0.16-1~deb12u1] (3.0.22-1~deb12u2 Debian:12.11/stable [amd64])\n"
+      b"Inst ganeti-3.0 (3.0.2-3 Debian:12.11/stable [all])\n"
+      b"Conf libssl3 (3.0.22-1~deb12u2 Debian:12.11/stable [amd64])\n"), b"")
+  monkeypatch.setattr(util, "Run", FakeApt)
+  assert real_ganeti._MissingPackages(cluster) == ["libssl3", "ganeti-3.0"]
+  assert asked[0][:3] == ["apt-get", "-s", "--no-install-recommends"]
+  assert asked[0][-2:] == ["install", "ganeti"]
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/bin/cpio"), reason="needs cpio")
