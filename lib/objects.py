@@ -93,6 +93,16 @@ def UpgradeBeParams(beparams: dict) -> None:
     beparams.setdefault(paramdefs.BE_MINMEM, memory)
 
 
+def _EachChild(kind: str, value: Any, convert: Callable[[Any], Any]) -> Any:
+  """A field holding config objects (one, a list or a dict of them), each
+  converted."""
+  if kind == _LIST:
+    return [convert(item) for item in value]
+  if kind == _DICT:
+    return {key: convert(item) for key, item in value.items()}
+  return convert(value)
+
+
 def NewUuid() -> str:
   return str(uuid_module.uuid4())
 
@@ -137,13 +147,7 @@ class ConfigObject:
       if value is None:
         continue
       if name in children:
-        kind = children[name][0]
-        if kind == _LIST:
-          value = [item.ToDict() for item in value]
-        elif kind == _DICT:
-          value = {key: item.ToDict() for key, item in value.items()}
-        else:
-          value = value.ToDict()
+        value = _EachChild(children[name][0], value, ConfigObject.ToDict)
       result[name] = value
     return result
 
@@ -163,12 +167,7 @@ class ConfigObject:
       value = data.get(name)
       if value is not None and name in children:
         kind, child_cls = children[name]
-        if kind == _LIST:
-          value = [child_cls.FromDict(item) for item in value]
-        elif kind == _DICT:
-          value = {key: child_cls.FromDict(item) for key, item in value.items()}
-        else:
-          value = child_cls.FromDict(value)
+        value = _EachChild(kind, value, child_cls.FromDict)
       setattr(obj, name, value)
     return obj
 
@@ -182,13 +181,7 @@ class ConfigObject:
       value = getattr(self, name)
       if value is not None and type(value) not in _SCALARS:
         if name in children:
-          kind = children[name][0]
-          if kind == _LIST:
-            value = [item.Copy() for item in value]
-          elif kind == _DICT:
-            value = {key: item.Copy() for key, item in value.items()}
-          else:
-            value = value.Copy()
+          value = _EachChild(children[name][0], value, ConfigObject.Copy)
         else:
           value = CopyValue(value)
       setattr(copy, name, value)
