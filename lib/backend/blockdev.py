@@ -304,11 +304,7 @@ def BlockdevFind(disk: dict) -> Optional[dict]:
 
 def BlockdevGetMirrorStatus(disks: list) -> list[dict]:
   """The combined status of each disk's device tree; fails if one is missing."""
-  result = []
-  for data in disks:
-    device = _FindOrFail(_Disk(data), "Can't find device %s")
-    result.append(_StatusDict(device.CombinedSyncStatus()))
-  return result
+  return BlockdevWaitMirrorSync(disks, 0)
 
 
 # how often a status that waits for the end of a resync looks again: often
