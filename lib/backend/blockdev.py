@@ -308,11 +308,24 @@ def BlockdevGetMirrorStatus(disks: list) -> list[dict]:
 
 
 # how often a status that waits for the end of a resync looks again: often
-# when DRBD expects the end soon, less often for a long resync
+# when DRBD expects the end soon, less often for a long resync.  DRBD's
+# estimate drops the fraction of a second ("1" is one to two seconds
+# left), so from 1 on it looks as often as it can: a look is one read of
+# /proc/drbd
 _SYNC_END_POLL_MIN = 0.05
 _SYNC_END_POLL_MAX = 1.0
+# (while DRBD has no estimate yet)
+_SYNC_END_POLL_UNKNOWN = 0.25
 # and how long it waits at most (the master's longest pause between looks)
 _SYNC_END_WAIT_MAX = 60.0
+
+
+def _SyncEndPause(estimates: list[Optional[float]]) -> float:
+  """The pause before looking at resyncing mirrors again, by DRBD's estimates
+  of the seconds each has left."""
+  if any(seconds is None for seconds in estimates):
+    return _SYNC_END_POLL_UNKNOWN
+  return max(_SYNC_END_POLL_MIN, min(_SYNC_END_POLL_MAX, (max(estimates) - 1) / 4))
 
 
 def BlockdevWaitMirrorSync(disks: list, timeout: float) -> list[dict]:
@@ -330,9 +343,8 @@ def BlockdevWaitMirrorSync(disks: list, timeout: float) -> list[dict]:
   if resyncing() and time.monotonic() < deadline:
     with cmdtrace.Span("wait", ["mirror-sync", [device.dev_path for device in devices]]):
       while resyncing() and time.monotonic() < deadline:
-        expected = max(status.estimated_time or _SYNC_END_POLL_MAX for status in resyncing())
-        Sleep(max(0.0, min(deadline - time.monotonic(),
-                           max(_SYNC_END_POLL_MIN, min(_SYNC_END_POLL_MAX, expected / 4)))))
+        pause = _SyncEndPause([status.estimated_time for status in resyncing()])
+        Sleep(max(0.0, min(deadline - time.monotonic(), pause)))
         statuses = [device.CombinedSyncStatus() for device in devices]
   return [_StatusDict(status) for status in statuses]
 

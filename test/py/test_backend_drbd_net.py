@@ -244,3 +244,14 @@ def test_a_mirror_status_without_resync_or_wait_answers_at_once(mirrors):
   answer = blockdev.BlockdevWaitMirrorSync(["disk0", "disk1"], 0)
   assert [status.get("sync_percent") for status in answer] == [None, 55.0]
   assert mirrors.pauses == []
+
+
+def test_a_resync_near_its_end_is_looked_at_as_often_as_possible():
+  """DRBD's estimate drops the fraction: "1" may mean almost two seconds, or
+  the end at any moment; with no estimate yet the pause is a middling one."""
+  # pylint: disable=protected-access
+  pause = blockdev._SyncEndPause
+  assert pause([1]) == pause([0]) == blockdev._SYNC_END_POLL_MIN
+  assert pause([2]) == 0.25
+  assert pause([3, 30]) == blockdev._SYNC_END_POLL_MAX
+  assert pause([None, 1]) == blockdev._SYNC_END_POLL_UNKNOWN
