@@ -10,8 +10,10 @@ where the bridge carries the host's address (.1 of the nodes' network).
 import ipaddress
 import json
 import os
+import re
 import shlex
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -121,6 +123,44 @@ class Cluster:
     self.Ssh(node, "mkdir -p $(dirname %s) && cat > %s && chmod %s %s" %
              (quoted, quoted, mode, quoted), stdin=data)
 
+  # --- qemu's monitor --------------------------------------------------------------
+
+  def MonitorPath(self, node: Node) -> str:
+    return os.path.join(self.run_dir, "%s.monitor" % node.short_name)
+
+  def Monitor(self, node: Node, command: str, timeout: float = 10) -> str:
+    """The answer of the node VM's human monitor to one command."""
+    prompt = b"(qemu) "
+    with socket.socket(socket.AF_UNIX) as conn:
+      conn.settimeout(timeout)
+
+      def upto_prompt() -> bytes:
+        data = b""
+        while not data.endswith(prompt):
+          chunk = conn.recv(65536)
+          if not chunk:
+            raise util.QAError("The monitor of %s closed" % node.name)
+          data += chunk
+        return data[:-len(prompt)]
+
+      try:
+        conn.connect(self.MonitorPath(node))
+        upto_prompt()  # (its greeting)
+        conn.sendall(command.encode() + b"\n")
+        answer = upto_prompt()
+      except OSError as err:
+        raise util.QAError("The monitor of %s: %s" % (node.name, err)) from None
+    # (the monitor echoes the command, with terminal escapes, on a line of its own)
+    return answer.partition(b"\r\n")[2].decode("utf-8", "replace")
+
+  def TranslationFlushes(self, node: Node) -> Optional[int]:
+    """How often qemu flushed the node's translation cache so far (None: a
+    node started without a monitor)."""
+    if not os.path.exists(self.MonitorPath(node)):
+      return None
+    match = re.search(r"TB flush count\s+(\d+)", self.Monitor(node, "info jit"))
+    return int(match.group(1)) if match else None
+
   # --- up -------------------------------------------------------------------------
 
   def Up(self, image: image_mod.Image) -> None:
@@ -172,7 +212,7 @@ class Cluster:
               (node.name, node.address, node.prefix, self.HostsParam()))
     argv = ["ip", "netns", "exec", self.netns, "qemu-system-x86_64",
             "-name", "qa-" + node.short_name,
-            "-accel", "tcg,thread=multi,tb-size=%d" % vm.get("tb-size", 256),
+            "-accel", "tcg,thread=multi,tb-size=%d" % vm.get("tb-size", 1024),
             "-cpu", "max", "-m", str(vm.get("memory", 1024)), "-smp", str(vm.get("cpus", 1)),
             "-nodefaults", "-display", "none", "-no-reboot",
             "-kernel", image.kernel, "-initrd", image.initrd, "-append", append,
@@ -184,6 +224,7 @@ class Cluster:
             "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:51:00:%02x" % node.index,
             "-serial", "file:" + os.path.join(self.run_dir, "%s-console.log" %
                                               node.short_name),
+            "-monitor", "unix:%s,server=on,wait=off" % self.MonitorPath(node),
             "-pidfile", pidfile, "-daemonize"]
     # kept so that a killed node can boot again on the same disks (Restart)
     self.state.setdefault("argv", {})[node.name] = argv
@@ -253,7 +294,7 @@ class Cluster:
       util.Run(["ip", "netns", "del", netns], check=False)
     if os.path.isdir(self.run_dir):
       for name in os.listdir(self.run_dir):
-        if name.endswith((".qcow2", ".pid")) or name.startswith("ssh-"):
+        if name.endswith((".qcow2", ".pid", ".monitor")) or name.startswith("ssh-"):
           os.unlink(os.path.join(self.run_dir, name))
     self.state = {}
     if os.path.exists(self._StatePath()):

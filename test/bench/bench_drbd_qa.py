@@ -43,7 +43,9 @@ master had its job (the job's received timestamp), and from the job's end
 until the command returned.
 After the rounds, what every operation pays on the master node is timed
 apart: Python's start, gnt-cluster version, gnt-debug delay 0 and one RPC
-round trip to another node.
+round trip to another node.  The report ends with how often qemu flushed
+each node's translation cache during the rounds (its monitor's "info jit"):
+a flush slows the node at random while its code is translated again.
 
 With --real-ganeti, the same rounds then run with Debian's Ganeti 3.0 on
 the same nodes (qa/real_ganeti.py: the packages are fetched here and
@@ -632,6 +634,10 @@ def Report(rounds: list[dict[str, dict]], basics: Optional[dict[str, float]]) ->
         len(rounds))
 
 
+def _TranslationFlushes(cluster: nodes_mod.Cluster) -> dict[str, Optional[int]]:
+  return {node.short_name: cluster.TranslationFlushes(node) for node in cluster.nodes}
+
+
 def main() -> int:
   parser = argparse.ArgumentParser(
     description="DRBD operations in the QA cluster against the commands they run",
@@ -667,6 +673,7 @@ def main() -> int:
   real_rounds: list[dict[str, dict]] = []
   real_version = ""
   basics = None
+  flushes_during: dict[str, int] = {}
   try:
     if options.real_ganeti:
       real_ganeti.CheckHost()
@@ -684,11 +691,15 @@ def main() -> int:
     bench = Bench(cluster, ctx, options.disk_size)
     bench.EnableTraces()
     bench.EnsureCluster()
+    flushes_before = _TranslationFlushes(cluster)
     for round_no in range(options.rounds):
       rounds.append(bench.Round(round_no, labels, options.show_commands and round_no == 0))
       util.Log("round %d: %s" % (round_no, {label: round(figures.get("ours", figures.get(
         "seconds", 0)), 2) for label, figures in rounds[-1].items()}))
     basics = bench.Basics()
+    flushes_during = {name: later - flushes_before[name]
+                      for name, later in _TranslationFlushes(cluster).items()
+                      if flushes_before[name] is not None and later is not None}
     if options.real_ganeti:
       debs = real_ganeti.Download(cluster, os.path.join(run_dir, "real-ganeti-debs"))
       real_ganeti.TakeDownOurs(ctx)
@@ -705,6 +716,10 @@ def main() -> int:
   finally:
     if rounds:
       Report(rounds, basics)
+      if flushes_during:
+        print("qemu flushed its translation cache during the rounds: %s (each flush"
+              " slows the node while its code is translated again)" %
+              ", ".join("%s %d times" % item for item in sorted(flushes_during.items())))
     if real_rounds:
       ReportReal(rounds, real_rounds, real_version)
     print("load average at end: %s" % _LoadAverage())

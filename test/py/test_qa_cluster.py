@@ -5,8 +5,10 @@ The VMs themselves are exercised by `tools/qa-cluster run --subset ci`.
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -256,3 +258,39 @@ def test_subsets_order_and_ci_coverage():
   drbd_tests = {test for instance in config["instances"] if instance["template"] == "drbd"
                 for test in instance.get("tests", [])}
   assert {"instance-add", "instance-migrate", "instance-replace-disks"} <= drbd_tests
+
+
+def _FakeMonitor(path, answers):
+  """A unix socket speaking like qemu's human monitor: a greeting, then for
+  each command line its echo (with terminal escapes) and answers[command]."""
+  server = socket.socket(socket.AF_UNIX)
+  server.bind(path)
+  server.listen(1)
+
+  def serve():
+    conn, _ = server.accept()
+    with conn:
+      conn.sendall(b"QEMU 7.2.0 monitor - type 'help' for more information\r\n(qemu) ")
+      command = conn.recv(1024).decode().strip()
+      conn.sendall(command.encode() + b"\x1b[K\x1b[D\r\n" + answers[command].encode() +
+                   b"(qemu) ")
+    server.close()
+
+  thread = threading.Thread(target=serve, daemon=True)
+  thread.start()
+  return thread
+
+
+def test_the_translation_cache_flushes_of_a_node_are_read_from_its_monitor(tmp_path):
+  cluster = nodes.Cluster(main.LoadConfig(main.DEFAULT_CONFIG), str(tmp_path))
+  node = cluster.nodes[0]
+  assert cluster.TranslationFlushes(node) is None  # (started without a monitor)
+  served = _FakeMonitor(cluster.MonitorPath(node), {"info jit": (
+    "Translation buffer state:\r\ngen code size       250327875/1073545216\r\n"
+    "TB count            469390\r\nTB flush count      7\r\n")})
+  assert cluster.TranslationFlushes(node) == 7
+  served.join(5)
+  os.unlink(cluster.MonitorPath(node))
+  served = _FakeMonitor(cluster.MonitorPath(node), {"info status": "VM status: running\r\n"})
+  assert cluster.Monitor(node, "info status") == "VM status: running\r\n"
+  served.join(5)
