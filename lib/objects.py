@@ -8,6 +8,7 @@ and the Fill* functions compute effective parameters by inheritance
 (cluster -> node group -> node or instance).
 """
 
+import operator
 import re
 import uuid as uuid_module
 from typing import Any, Callable, Iterable, Optional
@@ -103,6 +104,11 @@ def _EachChild(kind: str, value: Any, convert: Callable[[Any], Any]) -> Any:
   return convert(value)
 
 
+# (called on each child: a class of its own may override them)
+_TO_DICT = operator.methodcaller("ToDict")
+_COPY = operator.methodcaller("Copy")
+
+
 def NewUuid() -> str:
   return str(uuid_module.uuid4())
 
@@ -147,7 +153,7 @@ class ConfigObject:
       if value is None:
         continue
       if name in children:
-        value = _EachChild(children[name][0], value, ConfigObject.ToDict)
+        value = _EachChild(children[name][0], value, _TO_DICT)
       result[name] = value
     return result
 
@@ -181,7 +187,7 @@ class ConfigObject:
       value = getattr(self, name)
       if value is not None and type(value) not in _SCALARS:
         if name in children:
-          value = _EachChild(children[name][0], value, ConfigObject.Copy)
+          value = _EachChild(children[name][0], value, _COPY)
         else:
           value = CopyValue(value)
       setattr(copy, name, value)
