@@ -301,10 +301,10 @@ def test_migration_status_and_parameters():
     {"capability": "events", "state": True}]
 
 
-def _FakeQmp(path, answers, received):
+def _FakeQmp(path, answers, received, before=""):
   """A QMP server answering each request with the next answer; an answer
   (text, seconds, later) also sends later on its own after that pause (an
-  event qemu sends unasked)."""
+  event qemu sends unasked).  before: lines sent ahead of the greeting."""
   server = socket.socket(socket.AF_UNIX)
   server.bind(path)
   server.listen(1)
@@ -312,6 +312,7 @@ def _FakeQmp(path, answers, received):
   def Serve():
     conn, _ = server.accept()
     handle = conn.makefile("rw")
+    handle.write(before)
     handle.write(json.dumps({"QMP": {"version": {}, "capabilities": []}}) + "\n")
     handle.flush()
     for answer in answers:
@@ -351,6 +352,18 @@ def test_qmp_client(tmp_path):
   assert received[2]["arguments"] == {"uri": "tcp:x:1"}
   with pytest.raises(errors.HypervisorError, match="Cannot talk to qemu's QMP socket"):
     qmp.Execute(str(tmp_path / "none"), "query-status")
+
+
+def test_qmp_events_left_for_a_previous_client_come_before_the_greeting(tmp_path):
+  path = str(tmp_path / "qmp")
+  received = []
+  thread = _FakeQmp(path, ['{"return": {}}', '{"return": {"status": "running"}}'], received,
+                    before='{"timestamp": {"seconds": 1}, "event": "RESUME"}\n')
+  with qmp.QmpConnection(path) as conn:
+    assert conn.Execute("query-status") == {"status": "running"}
+    assert not conn.events
+  thread.join()
+  assert [msg["execute"] for msg in received] == ["qmp_capabilities", "query-status"]
 
 
 def test_console_descriptions():

@@ -33,6 +33,10 @@ class QmpConnection:
     try:
       self._sock.connect(path)
       greeting = self._Receive()
+      # qemu may first hand on events it had for the previous client (seen:
+      # RESUME on a migration's target); they are not this session's
+      while "event" in greeting:
+        greeting = self._Receive()
       if "QMP" not in greeting:
         raise errors.HypervisorError("Invalid QMP greeting on %s: %r" % (path, greeting))
       self.Execute("qmp_capabilities")
