@@ -44,7 +44,8 @@ def CheckHost() -> None:
   elif util.Run(["/usr/bin/python3", "-c", "import docutils"], check=False).returncode:
     missing.append("python3-docutils")
   if missing:
-    raise util.QAError("The QA cluster needs: apt-get install %s" % " ".join(missing))
+    raise util.QAError("The QA cluster needs: apt-get install %s (tools/install-deps"
+                       " --test installs all of it)" % " ".join(missing))
 
 
 def RunSuite(cluster: nodes_mod.Cluster, config: dict, subset: str,
