@@ -63,7 +63,9 @@ import os
 import re
 import shlex
 import statistics
+import subprocess
 import sys
+import threading
 import time
 from typing import Optional
 
@@ -88,6 +90,10 @@ BASICS_RUNS = 10
 # need its paths allowed in /etc/ganeti/file-storage-paths first)
 REAL_GANETI_TEMPLATES = "plain,drbd"
 GUEST_BOOT_TIMEOUT = 180
+# ClockOffsets: the node's side, its exchanges, and how long they may take
+_CLOCK_ECHO = "import sys, time\nfor _ in sys.stdin: print(repr(time.time()))"
+_CLOCK_EXCHANGES = 8
+_CLOCK_TIMEOUT = 60
 # (label, command template); {instance}, {node2}, {node3} come from the round
 OPERATIONS = [
   ("add -t drbd", "gnt-instance add -t drbd -s {disk_size} -o minimal+default -B memory=128M"
@@ -156,12 +162,31 @@ class Bench:
   # --- measuring ------------------------------------------------------------------
 
   def ClockOffsets(self) -> dict[str, float]:
-    """Per node, what to add to its clock to get the host's (within ~0.1 s)."""
+    """Per node, what to add to its clock to get the host's.  A program on
+    the node answers each line with its clock: of a few exchanges, the
+    quickest places the node's reading within half its round trip (a few
+    ms; a new command per reading would put its start-up, tens of ms on a
+    node, on one side of the exchange only)."""
     offsets = {}
     for node in self.cluster.nodes:
-      before = time.time()
-      remote = float(self.Shell(node, "date +%s.%N"))
-      offsets[node.short_name] = (before + time.time()) / 2 - remote
+      argv = self.cluster.SshArgv(node, "python3 -u -c %s" % shlex.quote(_CLOCK_ECHO))
+      with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True) as proc:
+        watchdog = threading.Timer(_CLOCK_TIMEOUT, proc.kill)
+        watchdog.start()
+        try:
+          exchanges = []
+          for _ in range(_CLOCK_EXCHANGES):
+            before = time.time()
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            remote = float(proc.stdout.readline())
+            after = time.time()
+            exchanges.append((after - before, (before + after) / 2 - remote))
+          proc.stdin.close()
+        finally:
+          watchdog.cancel()
+      offsets[node.short_name] = min(exchanges)[1]
     return offsets
 
   def Timed(self, command: str) -> tuple[float, float, list[float]]:
